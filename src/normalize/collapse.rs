@@ -1,0 +1,227 @@
+//! The normalizing driver: lists of constants collapse, a trailing `;` goes, and the
+//! rest flows to a [`Sink`].
+//!
+//! An application sends `IN (1, 2, 3)` with as many items as it has ids; grouping by
+//! list length would scatter one query over hundreds of fingerprints. So, as
+//! PostgreSQL 18 shows it, a list whose every item is a constant keeps its first item
+//! and a marker: `IN ($1 /*, ... */)`, `ARRAY[$1 /*, ... */]`, and for `VALUES` rows of
+//! constants `VALUES ($1, $2) /*, ... */`. A one-item list gets the marker too, so the
+//! length never matters, and the marker in our own output is read back as the same
+//! marker, so normalizing twice changes nothing.
+//!
+//! An item is a constant optionally preceded by type words (`date '2024-01-01'`) and
+//! followed by casts (`'a'::text`). A list with any other item (a column, a
+//! subquery, a function call) is left as it is.
+//!
+//! Deciding needs the whole list, so its tokens wait in a reusable buffer; once the
+//! buffer has grown to the longest list seen, nothing allocates.
+
+use super::fold::Folder;
+use super::lexer::{Kind, Token};
+use super::sink::Sink;
+
+/// What the last emitted word opens, if followed by a bracket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opener {
+    None,
+    In,
+    Array,
+    Values,
+}
+
+/// Where an item of a list stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    /// Nothing yet, or only type words (`date '...'`).
+    Start,
+    /// After the constant.
+    Const,
+    /// Right after `::`.
+    Cast,
+    /// Inside a cast's type name (`::double precision`, `::pg_catalog.int4`).
+    Type,
+}
+
+/// How reading a list ended.
+enum Scan {
+    /// All items constant; the first item is `buf[..first_end]`; `close` ended it.
+    Constants { first_end: usize, close: Token },
+    /// Not a list of constants: the buffer holds the tokens read before `stop`.
+    Other { stop: Option<Token> },
+}
+
+/// Emits tokens to the sink, holding a `;` back until something follows it.
+struct Out<'s, S: Sink> {
+    sink: &'s mut S,
+    src: &'s [u8],
+    semi: Option<Token>,
+    opener: Opener,
+}
+
+impl<S: Sink> Out<'_, S> {
+    #[inline]
+    fn emit(&mut self, t: Token) {
+        let bytes = &self.src[t.start..t.end];
+        if t.kind == Kind::Op && bytes == b";" {
+            self.semi = Some(t);
+            self.opener = Opener::None;
+            return;
+        }
+        if let Some(semi) = self.semi.take() {
+            self.sink.token(self.src, semi);
+        }
+        self.sink.token(self.src, t);
+        self.opener = match t.kind {
+            Kind::Word if bytes.eq_ignore_ascii_case(b"in") => Opener::In,
+            Kind::Word if bytes.eq_ignore_ascii_case(b"array") => Opener::Array,
+            Kind::Word if bytes.eq_ignore_ascii_case(b"values") => Opener::Values,
+            _ => Opener::None,
+        };
+    }
+
+    fn emit_all(&mut self, toks: &[Token]) {
+        toks.iter().for_each(|&t| self.emit(t));
+    }
+
+    fn marker(&mut self) {
+        self.emit(Token {
+            kind: Kind::Marker,
+            start: 0,
+            end: 0,
+        });
+    }
+}
+
+/// Normalizes `src` into `sink`, using `buf` as scratch space.
+pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S) {
+    let mut f = Folder::new(src);
+    let mut out = Out {
+        sink,
+        src,
+        semi: None,
+        opener: Opener::None,
+    };
+    let mut pending: Option<Token> = None;
+    while let Some(t) = pending.take().or_else(|| f.next_token()) {
+        let bracket = if t.kind == Kind::Op {
+            src[t.start..t.end].first().copied()
+        } else {
+            None
+        };
+        pending = match (out.opener, bracket) {
+            (Opener::In, Some(b'(')) => list(&mut f, &mut out, buf, t, b")"),
+            (Opener::Array, Some(b'[')) => list(&mut f, &mut out, buf, t, b"]"),
+            (Opener::Values, Some(b'(')) => values(&mut f, &mut out, buf, t),
+            _ => {
+                out.emit(t);
+                None
+            }
+        };
+    }
+}
+
+/// Reads the items of a list up to `close` into `buf` (cleared first).
+fn scan(f: &mut Folder<'_>, buf: &mut Vec<Token>, close: &[u8]) -> Scan {
+    buf.clear();
+    let src = f.src();
+    let mut item = Item::Start;
+    let mut first_end = None;
+    while let Some(t) = f.next_token() {
+        let bytes = &src[t.start..t.end];
+        let op = |s: &[u8]| t.kind == Kind::Op && bytes == s;
+        item = match (item, t.kind) {
+            (_, Kind::Marker) => continue,
+            (Item::Start, Kind::Word) => Item::Start,
+            (Item::Start, Kind::Const) => Item::Const,
+            (Item::Const | Item::Type, _) if op(b"::") => Item::Cast,
+            (Item::Cast | Item::Type, Kind::Word | Kind::QIdent) => Item::Type,
+            (Item::Type, _) if op(b".") => Item::Type,
+            (Item::Const | Item::Type, _) if op(b",") || op(close) => {
+                let first_end = *first_end.get_or_insert(buf.len());
+                if op(close) {
+                    return Scan::Constants {
+                        first_end,
+                        close: t,
+                    };
+                }
+                Item::Start
+            }
+            _ => return Scan::Other { stop: Some(t) },
+        };
+        buf.push(t);
+    }
+    Scan::Other { stop: None }
+}
+
+/// `IN (...)` or `ARRAY[...]`; returns a token still to be processed.
+fn list<S: Sink>(
+    f: &mut Folder<'_>,
+    out: &mut Out<'_, S>,
+    buf: &mut Vec<Token>,
+    open: Token,
+    close: &[u8],
+) -> Option<Token> {
+    out.emit(open);
+    match scan(f, buf, close) {
+        Scan::Constants { first_end, close } => {
+            out.emit_all(&buf[..first_end]);
+            out.marker();
+            out.emit(close);
+            None
+        }
+        Scan::Other { stop } => {
+            out.emit_all(buf);
+            stop
+        }
+    }
+}
+
+/// `VALUES (...), (...)`: rows of constants after the first are absorbed by a marker.
+fn values<S: Sink>(
+    f: &mut Folder<'_>,
+    out: &mut Out<'_, S>,
+    buf: &mut Vec<Token>,
+    open: Token,
+) -> Option<Token> {
+    out.emit(open);
+    match scan(f, buf, b")") {
+        Scan::Constants { close, .. } => {
+            out.emit_all(buf);
+            out.emit(close);
+        }
+        Scan::Other { stop } => {
+            out.emit_all(buf);
+            return stop;
+        }
+    }
+    let src = f.src();
+    let is_op = |t: Token, s: &[u8]| t.kind == Kind::Op && &src[t.start..t.end] == s;
+    loop {
+        let next = f.next_token();
+        match next {
+            Some(t) if t.kind == Kind::Marker => continue,
+            Some(comma) if is_op(comma, b",") => {
+                let row = f.next_token();
+                match row {
+                    Some(open) if is_op(open, b"(") => {
+                        if let Scan::Other { stop } = scan(f, buf, b")") {
+                            out.marker();
+                            out.emit_all(&[comma, open]);
+                            out.emit_all(buf);
+                            return stop;
+                        }
+                    }
+                    _ => {
+                        out.marker();
+                        out.emit(comma);
+                        return row;
+                    }
+                }
+            }
+            _ => {
+                out.marker();
+                return next;
+            }
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! A byte-level lexer following PostgreSQL's scanner (`src/backend/parser/scan.l`).
+//!
+//! It works on `&[u8]` because log text may be cut mid-character or contain garbage:
+//! every byte sequence lexes to the end, and an unterminated string, quoted identifier,
+//! comment or dollar quote simply runs to the end of the input (logs truncate long
+//! queries). Tokens are spans into the input, so lexing never allocates.
+//!
+//! Whitespace and comments are skipped, except the list marker `/*, ... */` that the
+//! normalizer itself writes: it must survive re-normalization, so it is a token.
+//!
+//! The lexer is hand-written rather than built from nom combinators: SQL lexing is a
+//! one-byte-lookahead state machine where `memchr` finds string and comment ends, and
+//! the hot path (every statement of a multi-GB log) benefits from staying this simple.
+//!
+//! Dollar-quoted function bodies (`DO $$ ... $$`) can be *entered*: the caller asks the
+//! lexer to lex the body as SQL, and gets a [`Kind::CodeClose`] token when it ends.
+
+use memchr::{memchr, memchr2, memmem};
+
+/// What a token is; the span says where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Unquoted identifier or keyword (case-folded when compared or hashed).
+    Word,
+    /// `"..."` or `U&"..."` identifier (the span includes the quotes).
+    QIdent,
+    /// `'...'`, `E'...'`, `B'...'`, `X'...'`, `N'...'`, `U&'...'` (with continuations).
+    Str,
+    /// `$tag$...$tag$`.
+    DollarStr,
+    /// A numeric constant.
+    Num,
+    /// A parameter `$n`.
+    Param,
+    /// An operator or punctuation (`,` `(` `::` `<=` ...).
+    Op,
+    /// The `/*, ... */` list marker the normalizer writes.
+    Marker,
+    /// Any other byte (garbage, `\`, `{`, control characters...).
+    Other,
+    /// Start of an entered dollar-quoted body (span: the opening `$tag$`).
+    CodeOpen,
+    /// End of an entered body (span: the closing `$tag$`, empty if truncated).
+    CodeClose,
+    /// Made by the normalizer: a constant or parameter, shown as `$n`.
+    Const,
+    /// Made by the normalizer: a literal that keeps its value (`ORDER BY 2`).
+    Kept,
+}
+
+/// A token: its kind and its byte span `start..end` in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The comment the normalizer writes after the one element kept of a collapsed list.
+pub(crate) const MARKER: &[u8] = b"/*, ... */";
+
+/// How deep dollar-quoted bodies may nest before they are treated as plain strings.
+pub(crate) const MAX_DEPTH: usize = 4;
+
+/// Streams tokens out of one SQL text.
+#[derive(Debug)]
+pub(crate) struct Lexer<'a> {
+    src: &'a [u8],
+    pos: usize,
+    /// End of the region being lexed (the whole input, or an entered body).
+    end: usize,
+    /// For each entered body: (resume position, outer end, closing tag start).
+    stack: [(usize, usize, usize); MAX_DEPTH],
+    depth: usize,
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+pub(crate) fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn is_ident_cont(b: u8) -> bool {
+    is_ident_start(b) || b.is_ascii_digit() || b == b'$'
+}
+
+fn is_op_char(b: u8) -> bool {
+    matches!(
+        b,
+        b'~' | b'!'
+            | b'@'
+            | b'#'
+            | b'^'
+            | b'&'
+            | b'|'
+            | b'`'
+            | b'?'
+            | b'+'
+            | b'-'
+            | b'*'
+            | b'/'
+            | b'%'
+            | b'<'
+            | b'>'
+            | b'='
+    )
+}
+
+impl<'a> Lexer<'a> {
+    pub(crate) fn new(src: &'a [u8]) -> Self {
+        Lexer {
+            src,
+            pos: 0,
+            end: src.len(),
+            stack: [(0, 0, 0); MAX_DEPTH],
+            depth: 0,
+        }
+    }
+
+    /// The input bytes (token spans index into them).
+    pub(crate) fn src(&self) -> &'a [u8] {
+        self.src
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        if i < self.end {
+            self.src[i]
+        } else {
+            0
+        }
+    }
+
+    /// Lexes the body of the dollar-quoted string `tok` (just returned) as SQL. Returns
+    /// the [`Kind::CodeOpen`] token to emit, or `None` when nesting is too deep.
+    pub(crate) fn enter(&mut self, tok: Token) -> Option<Token> {
+        if self.depth == MAX_DEPTH || tok.kind != Kind::DollarStr || tok.end != self.pos {
+            return None;
+        }
+        let tag_len = dollar_tag_len(&self.src[tok.start..tok.end])?;
+        let body_start = tok.start + tag_len;
+        let terminated = tok.end - tok.start >= 2 * tag_len
+            && self.src[tok.end - tag_len..tok.end] == self.src[tok.start..body_start];
+        let body_end = if terminated {
+            tok.end - tag_len
+        } else {
+            tok.end
+        };
+        self.stack[self.depth] = (tok.end, self.end, body_end);
+        self.depth += 1;
+        self.pos = body_start;
+        self.end = body_end;
+        Some(Token {
+            kind: Kind::CodeOpen,
+            start: tok.start,
+            end: body_start,
+        })
+    }
+
+    /// The next token, or `None` at the end of the input.
+    pub(crate) fn next_token(&mut self) -> Option<Token> {
+        self.skip_space_and_comments();
+        if self.pos >= self.end {
+            if self.depth == 0 {
+                return None;
+            }
+            self.depth -= 1;
+            let (resume, outer_end, close) = self.stack[self.depth];
+            self.pos = resume;
+            self.end = outer_end;
+            return Some(Token {
+                kind: Kind::CodeClose,
+                start: close,
+                end: resume,
+            });
+        }
+        let start = self.pos;
+        let kind = self.lex_one();
+        Some(Token {
+            kind,
+            start,
+            end: self.pos,
+        })
+    }
+
+    fn skip_space_and_comments(&mut self) {
+        loop {
+            while self.pos < self.end && is_space(self.src[self.pos]) {
+                self.pos += 1;
+            }
+            let (b0, b1) = (self.at(self.pos), self.at(self.pos + 1));
+            if b0 == b'-' && b1 == b'-' {
+                self.pos = match memchr(b'\n', &self.src[self.pos..self.end]) {
+                    Some(i) => self.pos + i + 1,
+                    None => self.end,
+                };
+            } else if b0 == b'/' && b1 == b'*' && !self.src[self.pos..self.end].starts_with(MARKER)
+            {
+                self.skip_block_comment();
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// Block comments nest in PostgreSQL: `/* a /* b */ c */` is one comment.
+    fn skip_block_comment(&mut self) {
+        let mut depth = 0usize;
+        let mut i = self.pos;
+        while let Some(off) = memchr2(b'*', b'/', &self.src[i..self.end]) {
+            let j = i + off;
+            if self.src[j] == b'/' && self.at(j + 1) == b'*' {
+                depth += 1;
+                i = j + 2;
+            } else if self.src[j] == b'*' && self.at(j + 1) == b'/' {
+                depth -= 1;
+                i = j + 2;
+                if depth == 0 {
+                    self.pos = i;
+                    return;
+                }
+            } else {
+                i = j + 1;
+            }
+        }
+        self.pos = self.end;
+    }
+
+    fn lex_one(&mut self) -> Kind {
+        let b = self.src[self.pos];
+        let next = self.at(self.pos + 1);
+        match b {
+            b'\'' => self.string(false),
+            b'"' => self.quoted_ident(),
+            b'e' | b'E' if next == b'\'' => {
+                self.pos += 1;
+                self.string(true)
+            }
+            b'b' | b'B' | b'x' | b'X' | b'n' | b'N' if next == b'\'' => {
+                self.pos += 1;
+                self.string(false)
+            }
+            b'u' | b'U' if next == b'&' && matches!(self.at(self.pos + 2), b'\'' | b'"') => {
+                self.pos += 2;
+                let kind = if self.src[self.pos] == b'"' {
+                    self.quoted_ident()
+                } else {
+                    self.string(false)
+                };
+                self.uescape();
+                kind
+            }
+            b'$' => self.dollar(),
+            b'0'..=b'9' => self.number(),
+            b'.' if next.is_ascii_digit() => self.number(),
+            b'/' if self.src[self.pos..self.end].starts_with(MARKER) => {
+                self.pos += MARKER.len();
+                Kind::Marker
+            }
+            _ if is_ident_start(b) => {
+                self.pos += 1;
+                while self.pos < self.end && is_ident_cont(self.src[self.pos]) {
+                    self.pos += 1;
+                }
+                Kind::Word
+            }
+            _ if is_op_char(b) => self.operator(),
+            b':' => {
+                self.pos += if matches!(next, b':' | b'=') { 2 } else { 1 };
+                Kind::Op
+            }
+            b'.' => {
+                self.pos += if next == b'.' { 2 } else { 1 };
+                Kind::Op
+            }
+            b',' | b'(' | b')' | b'[' | b']' | b';' => {
+                self.pos += 1;
+                Kind::Op
+            }
+            _ => {
+                self.pos += 1;
+                Kind::Other
+            }
+        }
+    }
+
+    /// A quoted string starting at `self.pos` (on the quote). `''` is a quote; in
+    /// `E''` strings so is `\'`. Strings separated only by whitespace containing a
+    /// newline are one constant (SQL's string continuation).
+    fn string(&mut self, backslash: bool) -> Kind {
+        loop {
+            self.pos += 1; // the opening quote
+            loop {
+                let rest = &self.src[self.pos..self.end];
+                let found = if backslash {
+                    memchr2(b'\'', b'\\', rest)
+                } else {
+                    memchr(b'\'', rest)
+                };
+                let Some(off) = found else {
+                    self.pos = self.end;
+                    return Kind::Str;
+                };
+                let j = self.pos + off;
+                if self.src[j] == b'\\' {
+                    self.pos = (j + 2).min(self.end);
+                } else if self.at(j + 1) == b'\'' {
+                    self.pos = j + 2;
+                } else {
+                    self.pos = j + 1;
+                    break;
+                }
+            }
+            if !self.continuation() {
+                return Kind::Str;
+            }
+        }
+    }
+
+    /// After a string: whitespace with a newline then a quote continues it.
+    fn continuation(&mut self) -> bool {
+        let mut i = self.pos;
+        let mut newline = false;
+        while i < self.end && is_space(self.src[i]) {
+            newline |= self.src[i] == b'\n';
+            i += 1;
+        }
+        if newline && self.at(i) == b'\'' {
+            self.pos = i;
+            return true;
+        }
+        false
+    }
+
+    fn quoted_ident(&mut self) -> Kind {
+        self.pos += 1;
+        loop {
+            let Some(off) = memchr(b'"', &self.src[self.pos..self.end]) else {
+                self.pos = self.end;
+                return Kind::QIdent;
+            };
+            let j = self.pos + off;
+            if self.at(j + 1) == b'"' {
+                self.pos = j + 2;
+            } else {
+                self.pos = j + 1;
+                return Kind::QIdent;
+            }
+        }
+    }
+
+    /// `U&'...' UESCAPE '!'`: the escape clause belongs to the constant.
+    fn uescape(&mut self) {
+        let save = self.pos;
+        self.skip_space_and_comments();
+        let word = &self.src[self.pos..self.end];
+        if word.len() > 7 && word[..7].eq_ignore_ascii_case(b"uescape") && !is_ident_cont(word[7]) {
+            self.pos += 7;
+            self.skip_space_and_comments();
+            if self.at(self.pos) == b'\'' {
+                self.string(false);
+                return;
+            }
+        }
+        self.pos = save;
+    }
+
+    /// `$1` parameter, `$tag$ ... $tag$` dollar quote, or a lone `$`.
+    fn dollar(&mut self) -> Kind {
+        let rest = &self.src[self.pos..self.end];
+        if rest.get(1).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+            while self.pos < self.end && self.src[self.pos].is_ascii_digit() {
+                self.pos += 1;
+            }
+            return Kind::Param;
+        }
+        let Some(tag_len) = dollar_tag_len(rest) else {
+            self.pos += 1;
+            return Kind::Other;
+        };
+        let body = self.pos + tag_len;
+        let tag = &self.src[self.pos..body];
+        self.pos = match memmem::find(&self.src[body..self.end], tag) {
+            Some(off) => body + off + tag_len,
+            None => self.end,
+        };
+        Kind::DollarStr
+    }
+
+    fn digits(&mut self, ok: fn(u8) -> bool) -> usize {
+        let start = self.pos;
+        while self.pos < self.end && (ok(self.src[self.pos]) || self.src[self.pos] == b'_') {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// Integers, decimals, exponents, `0x`/`0o`/`0b` and `_` separators (PostgreSQL 16).
+    fn number(&mut self) -> Kind {
+        let b1 = self.at(self.pos + 1);
+        if self.src[self.pos] == b'0' && matches!(b1, b'x' | b'X' | b'o' | b'O' | b'b' | b'B') {
+            let ok: fn(u8) -> bool = match b1 {
+                b'x' | b'X' => |c| c.is_ascii_hexdigit(),
+                b'o' | b'O' => |c| (b'0'..=b'7').contains(&c),
+                _ => |c| c == b'0' || c == b'1',
+            };
+            let save = self.pos;
+            self.pos += 2;
+            if self.digits(ok) > 0 {
+                return Kind::Num;
+            }
+            self.pos = save;
+        }
+        self.digits(|c| c.is_ascii_digit());
+        // `1..5` is an integer followed by `..` (PL/pgSQL ranges).
+        if self.at(self.pos) == b'.' && self.at(self.pos + 1) != b'.' {
+            self.pos += 1;
+            self.digits(|c| c.is_ascii_digit());
+        }
+        if matches!(self.at(self.pos), b'e' | b'E') {
+            let sign = usize::from(matches!(self.at(self.pos + 1), b'+' | b'-'));
+            if self.at(self.pos + 1 + sign).is_ascii_digit() {
+                self.pos += 1 + sign;
+                self.digits(|c| c.is_ascii_digit());
+            }
+        }
+        Kind::Num
+    }
+
+    /// scan.l's operator rule: the longest run of operator characters, stopped by a
+    /// comment start; a trailing `+`/`-` is given back unless the operator contains one
+    /// of `~!@#^&|`?%` (so `a=-1` is `=` then `-1`).
+    fn operator(&mut self) -> Kind {
+        let start = self.pos;
+        let mut i = start;
+        while i < self.end && is_op_char(self.src[i]) {
+            if i > start && matches!((self.src[i], self.at(i + 1)), (b'-', b'-') | (b'/', b'*')) {
+                break;
+            }
+            i += 1;
+        }
+        let op = &self.src[start..i];
+        let special = op.iter().any(|c| b"~!@#^&|`?%".contains(c));
+        if !special {
+            while i - start > 1 && matches!(self.src[i - 1], b'+' | b'-') {
+                i -= 1;
+            }
+        }
+        self.pos = i;
+        Kind::Op
+    }
+}
+
+/// Length of the opening `$tag$` at the start of `s`, if it is one.
+fn dollar_tag_len(s: &[u8]) -> Option<usize> {
+    if s.first() != Some(&b'$') {
+        return None;
+    }
+    let mut i = 1;
+    if s.get(1).is_some_and(|&b| is_ident_start(b)) {
+        i += 1;
+        while s.get(i).is_some_and(|&b| is_ident_cont(b) && b != b'$') {
+            i += 1;
+        }
+    }
+    (s.get(i) == Some(&b'$')).then_some(i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(sql: &str) -> Vec<(Kind, &str)> {
+        let mut lx = Lexer::new(sql.as_bytes());
+        let mut v = Vec::new();
+        while let Some(t) = lx.next_token() {
+            v.push((t.kind, &sql[t.start..t.end]));
+        }
+        v
+    }
+
+    #[test]
+    fn operators_follow_scan_l() {
+        use Kind::*;
+        assert_eq!(
+            kinds("a=-1"),
+            vec![(Word, "a"), (Op, "="), (Op, "-"), (Num, "1")]
+        );
+        assert_eq!(
+            kinds("j->>'k'"),
+            vec![(Word, "j"), (Op, "->>"), (Str, "'k'")]
+        );
+        assert_eq!(kinds("a@-b"), vec![(Word, "a"), (Op, "@-"), (Word, "b")]);
+        assert_eq!(
+            kinds("x::int"),
+            vec![(Word, "x"), (Op, "::"), (Word, "int")]
+        );
+        assert_eq!(kinds("a<=b--c"), vec![(Word, "a"), (Op, "<="), (Word, "b")]);
+        assert_eq!(kinds("1..5"), vec![(Num, "1"), (Op, ".."), (Num, "5")]);
+    }
+
+    #[test]
+    fn strings_and_dollar_quotes() {
+        use Kind::*;
+        assert_eq!(
+            kinds("'a''b' 'c'\n 'd'"),
+            vec![(Str, "'a''b'"), (Str, "'c'\n 'd'")]
+        );
+        assert_eq!(kinds(r"E'\'x' y"), vec![(Str, r"E'\'x'"), (Word, "y")]);
+        assert_eq!(
+            kinds("$a$ $$ $a$ $1"),
+            vec![(DollarStr, "$a$ $$ $a$"), (Param, "$1")]
+        );
+        assert_eq!(
+            kinds("U&'d!0061' UESCAPE '!' x"),
+            vec![(Str, "U&'d!0061' UESCAPE '!'"), (Word, "x")]
+        );
+        assert_eq!(kinds("a$b$"), vec![(Word, "a$b$")]);
+    }
+
+    #[test]
+    fn truncated_input_runs_to_the_end() {
+        for sql in [
+            "'abc",
+            "E'a\\",
+            "\"id",
+            "/* x /* y */",
+            "$q$ body",
+            "U&'x' UESCAPE",
+            "0x",
+            "1e",
+        ] {
+            let toks = kinds(sql);
+            assert!(
+                toks.last().is_some_and(|t| sql.ends_with(t.1)) || toks.is_empty(),
+                "{sql}: {toks:?}"
+            );
+        }
+    }
+}
