@@ -1,0 +1,445 @@
+//! Aggregation: events of a chunk → mergeable statistics.
+//!
+//! [`ChunkAgg`] consumes the entries of one chunk. Its result, a [`Partial`], holds
+//! the commutative statistics ([`Stats`]) plus what only the neighbouring chunks can
+//! settle: statements logged without a duration whose `duration:` line may be in the
+//! next chunk, and bare durations at the start of a chunk whose statement may be in the
+//! previous one. [`Partial::append`] merges a file's partials in order and settles those;
+//! [`Stats::merge`] merges anything else in any order. One thread or many, the same
+//! statements are paired and the same totals come out.
+
+pub mod hist;
+pub mod query;
+pub mod window;
+
+use crate::events::{self, Event};
+use crate::normalize::Normalizer;
+use crate::parse::{unfold, EntrySink, LogEntry, Millis};
+use query::{max_opt, min_opt, Order, QueryStats, Sample};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
+use window::Windows;
+
+/// How many skipped-line examples each input keeps.
+pub const SKIPPED_EXAMPLES: usize = 10;
+
+/// What aggregation needs to know from the configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AggOptions {
+    /// Entries before this instant are ignored.
+    pub begin: Option<Millis>,
+    /// Entries after this instant are ignored.
+    pub end: Option<Millis>,
+    /// Fixed window width, ms (`--window`); automatic when `None`.
+    pub window_ms: Option<i64>,
+}
+
+/// Totals of one database, user or application.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupTotals {
+    /// Statements.
+    pub count: u64,
+    /// Their total duration, µs.
+    pub total_us: u64,
+}
+
+/// Per-input counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputStats {
+    /// Lines read.
+    pub lines: u64,
+    /// Log entries (a first line with its continuation and auxiliary lines).
+    pub entries: u64,
+    /// Lines that belong to no entry.
+    pub skipped_lines: u64,
+    /// The first skipped lines: (line number, text).
+    pub skipped_examples: Vec<(u64, String)>,
+    /// Lines whose time zone abbreviation was unknown and read as UTC.
+    pub unknown_zone_lines: u64,
+    /// Entries outside `--begin`/`--end`.
+    pub filtered_entries: u64,
+}
+
+impl InputStats {
+    /// Appends the counters of the part of the same input that follows this one.
+    pub fn append(&mut self, mut next: InputStats) {
+        for ex in &mut next.skipped_examples {
+            ex.0 += self.lines;
+        }
+        self.lines += next.lines;
+        self.entries += next.entries;
+        self.skipped_lines += next.skipped_lines;
+        self.unknown_zone_lines += next.unknown_zone_lines;
+        self.filtered_entries += next.filtered_entries;
+        let room = SKIPPED_EXAMPLES.saturating_sub(self.skipped_examples.len());
+        self.skipped_examples
+            .extend(next.skipped_examples.into_iter().take(room));
+    }
+}
+
+/// Statistics that merge in any order.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct Stats {
+    pub statements: u64,
+    pub total_us: u64,
+    pub queries: FxHashMap<u64, QueryStats>,
+    pub by_database: FxHashMap<Box<[u8]>, GroupTotals>,
+    pub by_user: FxHashMap<Box<[u8]>, GroupTotals>,
+    pub by_application: FxHashMap<Box<[u8]>, GroupTotals>,
+    pub windows: Windows,
+    pub first_ts: Option<Millis>,
+    pub last_ts: Option<Millis>,
+    /// Parse and bind steps of the extended protocol (not counted as statements).
+    pub protocol_steps: u64,
+    pub protocol_us: u64,
+    /// auto_explain plans.
+    pub plans: u64,
+    /// Statements logged without any duration (log_statement alone).
+    pub untimed_statements: u64,
+    /// Durations without text and without a statement to pair with.
+    pub orphan_durations: u64,
+}
+
+impl Stats {
+    /// Empty statistics.
+    pub fn new(opts: &AggOptions) -> Self {
+        Stats {
+            statements: 0,
+            total_us: 0,
+            queries: FxHashMap::default(),
+            by_database: FxHashMap::default(),
+            by_user: FxHashMap::default(),
+            by_application: FxHashMap::default(),
+            windows: Windows::new(opts.window_ms),
+            first_ts: None,
+            last_ts: None,
+            protocol_steps: 0,
+            protocol_us: 0,
+            plans: 0,
+            untimed_statements: 0,
+            orphan_durations: 0,
+        }
+    }
+
+    /// Adds `o`.
+    pub fn merge(&mut self, o: Stats) {
+        self.statements += o.statements;
+        self.total_us += o.total_us;
+        for (fp, q) in o.queries {
+            match self.queries.get_mut(&fp) {
+                Some(mine) => mine.merge(q),
+                None => {
+                    self.queries.insert(fp, q);
+                }
+            }
+        }
+        for (mine, theirs) in [
+            (&mut self.by_database, o.by_database),
+            (&mut self.by_user, o.by_user),
+            (&mut self.by_application, o.by_application),
+        ] {
+            for (k, v) in theirs {
+                let e = mine.entry(k).or_default();
+                e.count += v.count;
+                e.total_us += v.total_us;
+            }
+        }
+        self.windows.merge(o.windows);
+        self.first_ts = min_opt(self.first_ts, o.first_ts);
+        self.last_ts = max_opt(self.last_ts, o.last_ts);
+        self.protocol_steps += o.protocol_steps;
+        self.protocol_us += o.protocol_us;
+        self.plans += o.plans;
+        self.untimed_statements += o.untimed_statements;
+        self.orphan_durations += o.orphan_durations;
+    }
+
+    /// Records one timed execution.
+    fn record(&mut self, norm: &mut Normalizer, obs: &Obs<'_>, us: u64, ts: Option<Millis>) {
+        let fp = obs.fp;
+        let q = self.queries.entry(fp).or_insert_with(|| {
+            let mut text = String::new();
+            norm.normalize_into(obs.sql, &mut text);
+            QueryStats::new(text)
+        });
+        q.record(us, ts);
+        if let Some(id) = obs.query_id {
+            q.query_ids.insert(id);
+        }
+        if q.wants_sample(us, obs.order) {
+            q.offer(Sample {
+                duration_us: us,
+                ts,
+                order: obs.order,
+                query: unfold(obs.sql),
+                parameters: obs.params.map(unfold),
+                database: lossy(obs.db),
+                user: lossy(obs.user),
+                application: lossy(obs.app),
+            });
+        }
+        self.statements += 1;
+        self.total_us += us;
+        for (map, key) in [
+            (&mut self.by_database, obs.db),
+            (&mut self.by_user, obs.user),
+            (&mut self.by_application, obs.app),
+        ] {
+            let g = match map.get_mut(key) {
+                Some(g) => g,
+                None => map.entry(key.into()).or_default(),
+            };
+            g.count += 1;
+            g.total_us += us;
+        }
+        if let Some(t) = ts {
+            self.windows.add(t, us);
+        }
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A statement as observed: borrowed from the chunk, or from an owned [`Pending`].
+#[derive(Debug, Clone, Copy)]
+struct Obs<'a> {
+    fp: u64,
+    sql: &'a [u8],
+    params: Option<&'a [u8]>,
+    db: &'a [u8],
+    user: &'a [u8],
+    app: &'a [u8],
+    query_id: Option<i64>,
+    order: Order,
+}
+
+/// A logged statement still waiting for its duration at the end of a chunk.
+#[derive(Debug, Clone)]
+struct Pending {
+    fp: u64,
+    sql: Vec<u8>,
+    params: Option<Vec<u8>>,
+    db: Vec<u8>,
+    user: Vec<u8>,
+    app: Vec<u8>,
+    query_id: Option<i64>,
+    order: Order,
+}
+
+impl Pending {
+    fn from_obs(o: &Obs<'_>) -> Self {
+        Pending {
+            fp: o.fp,
+            sql: o.sql.to_vec(),
+            params: o.params.map(<[u8]>::to_vec),
+            db: o.db.to_vec(),
+            user: o.user.to_vec(),
+            app: o.app.to_vec(),
+            query_id: o.query_id,
+            order: o.order,
+        }
+    }
+
+    fn obs(&self) -> Obs<'_> {
+        Obs {
+            fp: self.fp,
+            sql: &self.sql,
+            params: self.params.as_deref(),
+            db: &self.db,
+            user: &self.user,
+            app: &self.app,
+            query_id: self.query_id,
+            order: self.order,
+        }
+    }
+}
+
+/// A bare duration seen before any statement of its process in its part of the file.
+#[derive(Debug, Clone, Copy)]
+struct HeadDuration {
+    pid: u32,
+    us: u64,
+    ts: Option<Millis>,
+}
+
+/// What neighbouring parts of one file must settle between them.
+#[derive(Debug, Clone, Default)]
+struct Pairing {
+    head: Vec<HeadDuration>,
+    tail: BTreeMap<u32, Pending>,
+    touched: FxHashSet<u32>,
+}
+
+/// The result of aggregating a contiguous part of one input.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    /// Counters of the input.
+    pub input: InputStats,
+    /// Statistics.
+    pub stats: Stats,
+    pairing: Pairing,
+}
+
+impl Partial {
+    /// Appends the part of the same input that directly follows this one, pairing
+    /// statements at the end of this part with durations at the start of `next`.
+    pub fn append(&mut self, next: Partial) {
+        let mut norm = Normalizer::new();
+        let Partial {
+            input,
+            stats,
+            pairing,
+        } = next;
+        self.input.append(input);
+        self.stats.merge(stats);
+        let mine = &mut self.pairing;
+        for h in pairing.head {
+            if let Some(p) = mine.tail.remove(&h.pid) {
+                self.stats.record(&mut norm, &p.obs(), h.us, h.ts);
+            } else if mine.touched.contains(&h.pid) {
+                self.stats.orphan_durations += 1;
+            } else {
+                mine.head.push(h);
+            }
+        }
+        let superseded: Vec<u32> = mine
+            .tail
+            .keys()
+            .copied()
+            .filter(|pid| pairing.touched.contains(pid))
+            .collect();
+        for pid in superseded {
+            mine.tail.remove(&pid);
+            self.stats.untimed_statements += 1;
+        }
+        mine.tail.extend(pairing.tail);
+        mine.touched.extend(pairing.touched);
+    }
+
+    /// Settles what is left at the end of the input and returns the statistics.
+    pub fn finish(mut self) -> (InputStats, Stats) {
+        self.stats.untimed_statements += self.pairing.tail.len() as u64;
+        self.stats.orphan_durations += self.pairing.head.len() as u64;
+        (self.input, self.stats)
+    }
+}
+
+/// Aggregates the entries of one chunk.
+pub struct ChunkAgg<'a> {
+    opts: AggOptions,
+    file: u32,
+    norm: Normalizer,
+    input: InputStats,
+    stats: Stats,
+    pending: FxHashMap<u32, Obs<'a>>,
+    pairing: Pairing,
+}
+
+impl<'a> ChunkAgg<'a> {
+    /// An aggregator for a chunk of input number `file`.
+    pub fn new(opts: AggOptions, file: u32) -> Self {
+        ChunkAgg {
+            opts,
+            file,
+            norm: Normalizer::new(),
+            input: InputStats::default(),
+            stats: Stats::new(&opts),
+            pending: FxHashMap::default(),
+            pairing: Pairing::default(),
+        }
+    }
+
+    /// Ends the chunk, which had `lines` lines.
+    pub fn finish(mut self, lines: u64) -> Partial {
+        self.input.lines = lines;
+        let mut tail: Vec<(u32, Obs<'a>)> = self.pending.drain().collect();
+        tail.sort_by_key(|(pid, _)| *pid);
+        self.pairing.tail = tail
+            .iter()
+            .map(|(pid, o)| (*pid, Pending::from_obs(o)))
+            .collect();
+        Partial {
+            input: self.input,
+            stats: self.stats,
+            pairing: self.pairing,
+        }
+    }
+
+    fn in_range(&self, ts: Option<Millis>) -> bool {
+        match ts {
+            Some(t) => {
+                self.opts.begin.is_none_or(|b| t >= b) && self.opts.end.is_none_or(|e| t <= e)
+            }
+            None => true,
+        }
+    }
+}
+
+impl<'a> EntrySink<'a> for ChunkAgg<'a> {
+    fn entry(&mut self, e: &LogEntry<'a, '_>) {
+        self.input.entries += 1;
+        let ts = e.fields.ts;
+        if e.fields.zone_unknown {
+            self.input.unknown_zone_lines += 1;
+        }
+        if !self.in_range(ts) {
+            self.input.filtered_entries += 1;
+            return;
+        }
+        if let Some(t) = ts {
+            self.stats.first_ts = min_opt(self.stats.first_ts, Some(t));
+            self.stats.last_ts = max_opt(self.stats.last_ts, Some(t));
+        }
+        let pid = e.fields.pid.unwrap_or(0);
+        let obs = |sql: &'a [u8], norm: &mut Normalizer| Obs {
+            fp: norm.fingerprint(sql),
+            sql,
+            params: events::parameters(e),
+            db: e.fields.db,
+            user: e.fields.user,
+            app: e.fields.app,
+            query_id: e.fields.query_id,
+            order: (self.file, e.offset),
+        };
+        match events::classify(e) {
+            Event::Timed { us, sql } => {
+                let o = obs(sql, &mut self.norm);
+                self.stats.record(&mut self.norm, &o, us, ts);
+            }
+            Event::Logged { sql } => {
+                let o = obs(sql, &mut self.norm);
+                if self.pending.insert(pid, o).is_some() {
+                    self.stats.untimed_statements += 1;
+                }
+                self.pairing.touched.insert(pid);
+            }
+            Event::BareDuration { us } => {
+                if let Some(o) = self.pending.remove(&pid) {
+                    self.stats.record(&mut self.norm, &o, us, ts);
+                } else if self.pairing.touched.insert(pid) {
+                    self.pairing.head.push(HeadDuration { pid, us, ts });
+                } else {
+                    self.stats.orphan_durations += 1;
+                }
+            }
+            Event::Protocol { us } => {
+                self.stats.protocol_steps += 1;
+                self.stats.protocol_us += us;
+            }
+            Event::Plan { .. } => self.stats.plans += 1,
+            Event::Other => {}
+        }
+    }
+
+    fn skipped(&mut self, line: u64, text: &'a [u8]) {
+        self.input.skipped_lines += 1;
+        if self.input.skipped_examples.len() < SKIPPED_EXAMPLES {
+            let mut t = lossy(&text[..text.len().min(200)]);
+            t.retain(|c| !c.is_control());
+            self.input.skipped_examples.push((line, t));
+        }
+    }
+}

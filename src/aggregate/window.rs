@@ -1,0 +1,194 @@
+//! Time windows: per-window statement counts, total time and latency percentiles.
+//!
+//! Windows are aligned to multiples of their width since the epoch, and widths come
+//! from a ladder where each width is a multiple of the one before. So windows of any
+//! width can be merged exactly into a coarser width, and the final width can be chosen
+//! once the log's span is known (~100–400 windows) whatever the chunking was.
+
+use super::hist::LatencyHist;
+use crate::parse::Millis;
+use std::collections::BTreeMap;
+
+/// Window widths in milliseconds; each is a multiple of the one before.
+pub const LADDER_MS: &[i64] = &[
+    1_000,
+    5_000,
+    10_000,
+    30_000,
+    60_000,
+    300_000,
+    600_000,
+    1_800_000,
+    3_600_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    604_800_000,
+];
+
+/// More windows than this in one accumulator and it coarsens to the next width.
+const MAX_WINDOWS: usize = 2_000;
+
+/// Preferred upper bound of windows in a report.
+pub const TARGET_WINDOWS: i64 = 400;
+
+/// Statistics of one window.
+#[derive(Debug, Clone, Default)]
+pub struct WindowAcc {
+    /// Statements that completed in the window.
+    pub statements: u64,
+    /// Their total duration, µs.
+    pub total_us: u64,
+    /// Longest, µs.
+    pub max_us: u64,
+    /// Their latencies.
+    pub hist: LatencyHist,
+}
+
+impl WindowAcc {
+    fn merge(&mut self, o: &WindowAcc) {
+        self.statements += o.statements;
+        self.total_us += o.total_us;
+        self.max_us = self.max_us.max(o.max_us);
+        self.hist.merge(&o.hist);
+    }
+}
+
+/// Windows keyed by their start (ms since the epoch).
+#[derive(Debug, Clone)]
+pub struct Windows {
+    width: i64,
+    fixed: bool,
+    map: BTreeMap<i64, WindowAcc>,
+}
+
+impl Windows {
+    /// Automatic widths (from the ladder) or a fixed width in ms.
+    pub fn new(fixed_width_ms: Option<i64>) -> Self {
+        Windows {
+            width: fixed_width_ms.unwrap_or(LADDER_MS[0]).max(1),
+            fixed: fixed_width_ms.is_some(),
+            map: BTreeMap::new(),
+        }
+    }
+
+    /// Current width, ms.
+    pub fn width(&self) -> i64 {
+        self.width
+    }
+
+    /// Records a statement of `us` that completed at `ts`.
+    pub fn add(&mut self, ts: Millis, us: u64) {
+        let key = ts.div_euclid(self.width) * self.width;
+        let w = self.map.entry(key).or_default();
+        w.statements += 1;
+        w.total_us += us;
+        w.max_us = w.max_us.max(us);
+        w.hist.record(us);
+        if self.map.len() > MAX_WINDOWS && !self.fixed {
+            self.coarsen_to(next_width(self.width));
+        }
+    }
+
+    /// Re-buckets into `width` (a multiple of the current width).
+    pub fn coarsen_to(&mut self, width: i64) {
+        if width <= self.width {
+            return;
+        }
+        let old = std::mem::take(&mut self.map);
+        self.width = width;
+        for (k, w) in old {
+            self.map
+                .entry(k.div_euclid(width) * width)
+                .or_default()
+                .merge(&w);
+        }
+    }
+
+    /// Adds `other`'s windows (same mode), coarsening to the wider of the two widths.
+    pub fn merge(&mut self, mut other: Windows) {
+        if other.width > self.width {
+            self.coarsen_to(other.width);
+        } else {
+            other.coarsen_to(self.width);
+        }
+        for (k, w) in other.map {
+            self.map.entry(k).or_default().merge(&w);
+        }
+        while self.map.len() > MAX_WINDOWS && !self.fixed {
+            self.coarsen_to(next_width(self.width));
+        }
+    }
+
+    /// The final windows for a log spanning `begin..=end`: in automatic mode the width
+    /// is the smallest ladder width giving at most [`TARGET_WINDOWS`]; every window
+    /// from the first to the last is returned, empty ones included.
+    pub fn finish(mut self, begin: Millis, end: Millis) -> (i64, Vec<(Millis, WindowAcc)>) {
+        if !self.fixed {
+            let span = (end - begin).max(0);
+            let want = LADDER_MS
+                .iter()
+                .copied()
+                .find(|w| span / w < TARGET_WINDOWS)
+                .unwrap_or(*LADDER_MS.last().unwrap_or(&86_400_000));
+            self.coarsen_to(want);
+        }
+        let width = self.width;
+        let first = begin.div_euclid(width) * width;
+        let last = end.div_euclid(width) * width;
+        let mut out = Vec::new();
+        let mut k = first;
+        while k <= last && out.len() < 1_000_000 {
+            out.push((k, self.map.remove(&k).unwrap_or_default()));
+            k += width;
+        }
+        (width, out)
+    }
+}
+
+fn next_width(w: i64) -> i64 {
+    LADDER_MS.iter().copied().find(|&l| l > w).unwrap_or(w * 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ladder_widths_divide_each_other() {
+        for p in LADDER_MS.windows(2) {
+            assert_eq!(p[1] % p[0], 0);
+        }
+    }
+
+    #[test]
+    fn split_and_merged_equal_whole() {
+        let mut whole = Windows::new(None);
+        let (mut a, mut b) = (Windows::new(None), Windows::new(None));
+        for i in 0..20_000i64 {
+            let ts = 1_700_000_000_000 + i * 731;
+            whole.add(ts, (i % 97) as u64);
+            if i < 7_000 {
+                a.add(ts, (i % 97) as u64)
+            } else {
+                b.add(ts, (i % 97) as u64)
+            }
+        }
+        a.merge(b);
+        let end = 1_700_000_000_000 + 19_999 * 731;
+        let (wa, va) = a.finish(1_700_000_000_000, end);
+        let (ww, vw) = whole.finish(1_700_000_000_000, end);
+        assert_eq!(wa, ww);
+        assert_eq!(wa, 60_000);
+        assert_eq!(va.len(), vw.len());
+        assert!(va.len() <= TARGET_WINDOWS as usize && va.len() >= 100);
+        for ((ka, x), (kw, y)) in va.iter().zip(&vw) {
+            assert_eq!(
+                (ka, x.statements, x.total_us, x.hist.quantile(0.99)),
+                (kw, y.statements, y.total_us, y.hist.quantile(0.99))
+            );
+        }
+        assert_eq!(va.iter().map(|w| w.1.statements).sum::<u64>(), 20_000);
+    }
+}

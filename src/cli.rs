@@ -1,0 +1,71 @@
+//! Command-line arguments, as clap parses them. Nothing downstream sees these types:
+//! [`crate::config::Config`] validates them once.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Ferret out what went wrong in a PostgreSQL incident from the server's own logs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgferret",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// A subcommand; without one, pgferret analyses logs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Log analysis arguments.
+    #[command(flatten)]
+    pub analyze: AnalyzeArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the fingerprint and normalized text of SQL statements.
+    Fingerprint(FingerprintArgs),
+}
+
+/// `pgferret fingerprint`.
+#[derive(Debug, Args)]
+pub struct FingerprintArgs {
+    /// Statements; without any, statements are read from stdin, one per line.
+    pub sql: Vec<String>,
+    /// Statements on stdin are separated by NUL bytes, not newlines.
+    #[arg(short = 'z', long = "null-data")]
+    pub nul: bool,
+}
+
+/// Log analysis.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Log files to read (any order); `-` reads stdin.
+    #[arg(value_name = "LOG")]
+    pub inputs: Vec<String>,
+    /// Write a report here; the extension picks the format (.html, .json, .txt); `-` is
+    /// the text summary on stdout. May repeat. Default: pgferret-report.html.
+    #[arg(short, long = "output", value_name = "PATH")]
+    pub outputs: Vec<String>,
+    /// The server's log_line_prefix; inferred from the log when absent.
+    #[arg(long, value_name = "LOG_LINE_PREFIX", allow_hyphen_values = true)]
+    pub prefix: Option<String>,
+    /// Worker threads (default: all cores).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Ignore entries before this time (RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in UTC).
+    #[arg(long, value_name = "TIME")]
+    pub begin: Option<String>,
+    /// Ignore entries after this time.
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    /// Width of the timeline windows (`30s`, `1m`, `5m`, `1h`); automatic by default.
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Do not print the summary on the terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Chunk size in bytes for parallel parsing (tuning and tests).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub chunk_size: Option<usize>,
+}

@@ -1,0 +1,168 @@
+//! The validated configuration, built once from the command line.
+
+use crate::aggregate::AggOptions;
+use crate::cli::AnalyzeArgs;
+use crate::input::{Source, CHUNK_SIZE};
+use crate::parse::time::parse_user_time;
+use crate::parse::Prefix;
+use crate::report::Format;
+
+/// A bad argument: exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No input given.
+    #[error("no log file given (use '-' to read stdin)")]
+    NoInput,
+    /// `--prefix` does not compile.
+    #[error("--prefix: {0}")]
+    Prefix(#[from] crate::parse::prefix::PrefixError),
+    /// An unreadable time.
+    #[error(
+        "--{flag}: cannot read '{value}' as a time (use RFC 3339 or 'YYYY-MM-DD HH:MM:SS', UTC)"
+    )]
+    Time {
+        /// The flag.
+        flag: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// An unreadable window width.
+    #[error("--window: cannot read '{0}' as a duration (examples: 30s, 1m, 5m, 1h)")]
+    Window(String),
+    /// An output with an unknown extension.
+    #[error("-o {0}: unknown report format (use .html, .json, .txt or -)")]
+    OutputFormat(String),
+    /// `--begin` after `--end`.
+    #[error("--begin is after --end")]
+    EmptyRange,
+    /// Zero jobs.
+    #[error("--jobs must be at least 1")]
+    Jobs,
+}
+
+/// Where a report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// A path, or `-` for stdout.
+    pub path: String,
+    /// Its format.
+    pub format: Format,
+}
+
+/// Everything an analysis run needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The logs.
+    pub inputs: Vec<Source>,
+    /// The outputs.
+    pub outputs: Vec<Output>,
+    /// The user's prefix.
+    pub prefix: Option<Prefix>,
+    /// Threads.
+    pub jobs: usize,
+    /// Aggregation options.
+    pub agg: AggOptions,
+    /// Print a summary on stderr.
+    pub summary: bool,
+    /// Chunk size in bytes.
+    pub chunk_size: usize,
+}
+
+/// The default report path.
+pub const DEFAULT_OUTPUT: &str = "pgferret-report.html";
+
+impl Config {
+    /// Validates the arguments.
+    pub fn from_args(a: &AnalyzeArgs) -> Result<Config, ConfigError> {
+        if a.inputs.is_empty() {
+            return Err(ConfigError::NoInput);
+        }
+        let time = |flag: &'static str, v: &Option<String>| -> Result<_, ConfigError> {
+            v.as_deref()
+                .map(|s| {
+                    parse_user_time(s).ok_or_else(|| ConfigError::Time {
+                        flag,
+                        value: s.to_string(),
+                    })
+                })
+                .transpose()
+        };
+        let begin = time("begin", &a.begin)?;
+        let end = time("end", &a.end)?;
+        if let (Some(b), Some(e)) = (begin, end) {
+            if b > e {
+                return Err(ConfigError::EmptyRange);
+            }
+        }
+        let window_ms = a
+            .window
+            .as_deref()
+            .map(|w| parse_window(w).ok_or_else(|| ConfigError::Window(w.to_string())))
+            .transpose()?;
+        let default_outputs = vec![DEFAULT_OUTPUT.to_string()];
+        let outputs = if a.outputs.is_empty() {
+            &default_outputs
+        } else {
+            &a.outputs
+        };
+        let outputs = outputs
+            .iter()
+            .map(|p| {
+                Format::from_path(p)
+                    .map(|format| Output {
+                        path: p.clone(),
+                        format,
+                    })
+                    .ok_or_else(|| ConfigError::OutputFormat(p.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let jobs = match a.jobs {
+            Some(0) => return Err(ConfigError::Jobs),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Ok(Config {
+            inputs: a.inputs.iter().map(|s| Source::from_arg(s)).collect(),
+            summary: !a.quiet && a.outputs.is_empty(),
+            outputs,
+            prefix: a.prefix.as_deref().map(Prefix::compile).transpose()?,
+            jobs,
+            agg: AggOptions {
+                begin,
+                end,
+                window_ms,
+            },
+            chunk_size: a.chunk_size.unwrap_or(CHUNK_SIZE).max(1),
+        })
+    }
+}
+
+/// `90s`, `1m`, `5min`, `2h`, `1d` (a bare number is seconds) → milliseconds.
+pub fn parse_window(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: i64 = s[..split].parse().ok().filter(|&n| n > 0)?;
+    let unit = match s[split..].trim() {
+        "" | "s" | "sec" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows() {
+        assert_eq!(parse_window("1m"), Some(60_000));
+        assert_eq!(parse_window("30s"), Some(30_000));
+        assert_eq!(parse_window("90"), Some(90_000));
+        assert_eq!(parse_window("2h"), Some(7_200_000));
+        assert_eq!(parse_window("0s"), None);
+        assert_eq!(parse_window("1 fortnight"), None);
+    }
+}

@@ -1,0 +1,216 @@
+//! Classifying a log entry by what its message says.
+//!
+//! The statement shapes PostgreSQL writes (lc_messages = C):
+//! - `duration: X ms  statement: SQL` (log_min_duration_statement, simple protocol);
+//! - `duration: X ms  execute NAME: SQL` (extended protocol; one execution);
+//! - `duration: X ms  parse NAME: SQL` / `bind NAME: SQL` (protocol steps of that
+//!   execution: not statements of their own);
+//! - `statement: SQL` / `execute NAME: SQL` without a duration (log_statement), whose
+//!   time comes on a later bare `duration: X ms` line of the same process
+//!   (log_duration, or log_min_duration_statement after log_statement);
+//! - `duration: X ms  plan:` (auto_explain).
+
+use crate::parse::{LogEntry, Severity};
+
+/// What an entry means for the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A statement with its duration in microseconds.
+    Timed {
+        /// Duration, µs.
+        us: u64,
+        /// The SQL as logged (continuation lines keep their `\n\t`).
+        sql: &'a [u8],
+    },
+    /// A parse or bind step of the extended protocol with its duration.
+    Protocol {
+        /// Duration, µs.
+        us: u64,
+    },
+    /// A duration without text: belongs to the last logged statement of the process.
+    BareDuration {
+        /// Duration, µs.
+        us: u64,
+    },
+    /// A statement logged by log_statement, without a duration.
+    Logged {
+        /// The SQL as logged.
+        sql: &'a [u8],
+    },
+    /// An auto_explain plan with its duration.
+    Plan {
+        /// Duration, µs.
+        us: u64,
+    },
+    /// Anything else (connections, checkpoints, errors...: classified by later stages).
+    Other,
+}
+
+/// Classifies `entry`.
+pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
+    if entry.severity != Severity::Log {
+        return Event::Other;
+    }
+    let msg = entry.message;
+    if let Some(rest) = msg.strip_prefix(b"duration: ") {
+        let Some((us, after)) = parse_duration_ms(rest) else {
+            return Event::Other;
+        };
+        if after.is_empty() {
+            return Event::BareDuration { us };
+        }
+        let Some(after) = after.strip_prefix(b"  ") else {
+            return Event::Other;
+        };
+        if let Some(sql) = after.strip_prefix(b"statement: ") {
+            return Event::Timed { us, sql };
+        }
+        if after.starts_with(b"plan:") {
+            return Event::Plan { us };
+        }
+        return match protocol_step(after) {
+            Some((Step::Execute, sql)) => Event::Timed { us, sql },
+            Some(_) => Event::Protocol { us },
+            None => Event::Other,
+        };
+    }
+    if let Some(sql) = msg.strip_prefix(b"statement: ") {
+        return Event::Logged { sql };
+    }
+    match protocol_step(msg) {
+        Some((Step::Execute, sql)) => Event::Logged { sql },
+        _ => Event::Other,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    Parse,
+    Bind,
+    Execute,
+}
+
+/// `execute NAME: SQL`, `execute fetch from NAME: SQL`, `parse NAME: SQL`, `bind NAME: SQL`.
+fn protocol_step(s: &[u8]) -> Option<(Step, &[u8])> {
+    let (step, rest) = if let Some(r) = s.strip_prefix(b"execute ") {
+        (Step::Execute, r)
+    } else if let Some(r) = s.strip_prefix(b"parse ") {
+        (Step::Parse, r)
+    } else if let Some(r) = s.strip_prefix(b"bind ") {
+        (Step::Bind, r)
+    } else {
+        return None;
+    };
+    // The statement/portal name never contains ": "; the SQL may.
+    let colon = memchr::memmem::find(rest, b": ")?;
+    Some((step, &rest[colon + 2..]))
+}
+
+/// Parses `12.345 ms` at the start of `s` into microseconds, exactly (no floats, so
+/// sums do not depend on the order of addition). Returns the rest after ` ms`.
+pub fn parse_duration_ms(s: &[u8]) -> Option<(u64, &[u8])> {
+    let mut i = 0;
+    let mut whole: u64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        whole = whole.checked_mul(10)?.checked_add(u64::from(s[i] - b'0'))?;
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut frac = 0u64;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        let mut scale = 100;
+        while i < s.len() && s[i].is_ascii_digit() {
+            frac += u64::from(s[i] - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+    }
+    let rest = s[i..].strip_prefix(b" ms")?;
+    Some((whole.checked_mul(1000)?.checked_add(frac)?, rest))
+}
+
+/// The `parameters:` detail of an execution (`Parameters:` in some versions).
+pub fn parameters<'a>(entry: &LogEntry<'a, '_>) -> Option<&'a [u8]> {
+    entry
+        .aux_text(Severity::Detail, b"parameters: ")
+        .or_else(|| entry.aux_text(Severity::Detail, b"Parameters: "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Fields;
+
+    fn ev(msg: &str) -> Event<'_> {
+        let e = LogEntry {
+            offset: 0,
+            line: 1,
+            fields: Fields::default(),
+            severity: Severity::Log,
+            message: msg.as_bytes(),
+            aux: &[],
+        };
+        classify(&e)
+    }
+
+    #[test]
+    fn statement_shapes() {
+        assert_eq!(
+            ev("duration: 1.150 ms  statement: select 1"),
+            Event::Timed {
+                us: 1150,
+                sql: b"select 1"
+            }
+        );
+        assert_eq!(
+            ev("duration: 0.095 ms  execute <unnamed>: SELECT $1"),
+            Event::Timed {
+                us: 95,
+                sql: b"SELECT $1"
+            }
+        );
+        assert_eq!(
+            ev("duration: 2 ms  execute fetch from S_1/C_2: SELECT a: b"),
+            Event::Timed {
+                us: 2000,
+                sql: b"SELECT a: b"
+            }
+        );
+        assert_eq!(
+            ev("duration: 0.644 ms  parse <unnamed>: SELECT 1"),
+            Event::Protocol { us: 644 }
+        );
+        assert_eq!(
+            ev("duration: 0.581 ms  bind P_1: SELECT 1"),
+            Event::Protocol { us: 581 }
+        );
+        assert_eq!(ev("duration: 40.474 ms"), Event::BareDuration { us: 40474 });
+        assert_eq!(
+            ev("statement: DROP TABLE t;"),
+            Event::Logged {
+                sql: b"DROP TABLE t;"
+            }
+        );
+        assert_eq!(
+            ev("execute <unnamed>: SELECT 1"),
+            Event::Logged { sql: b"SELECT 1" }
+        );
+        assert_eq!(
+            ev("duration: 31.2 ms  plan:\n\tQuery Text: x"),
+            Event::Plan { us: 31200 }
+        );
+        assert_eq!(ev("checkpoint starting: time"), Event::Other);
+        assert_eq!(ev("duration: x ms"), Event::Other);
+    }
+
+    #[test]
+    fn durations_are_exact_microseconds() {
+        assert_eq!(parse_duration_ms(b"1234.5678 ms").unwrap().0, 1_234_567);
+        assert_eq!(parse_duration_ms(b"0.001 ms").unwrap().0, 1);
+        assert!(parse_duration_ms(b"99999999999999999999 ms").is_none());
+        assert!(parse_duration_ms(b"1.5 s").is_none());
+    }
+}

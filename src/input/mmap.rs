@@ -1,0 +1,20 @@
+//! Memory-mapping a log file: the crate's only `unsafe`.
+
+use std::fs::File;
+
+/// Maps `file` read-only. Returns `None` when the file cannot be mapped (a pipe, a
+/// FIFO, an empty file, a file system without mmap): the caller then reads it in blocks.
+pub fn map(file: &File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: the map is read-only and private to this process. The only hazard is
+    // another process truncating or rewriting the file while it is mapped (SIGBUS or
+    // changing bytes). Log files are appended to, not rewritten, and pgferret reads
+    // them once; a file still being appended to only grows beyond the mapped length.
+    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some(map)
+}

@@ -1,0 +1,150 @@
+//! pgferret ferrets out what went wrong in a PostgreSQL incident from the server's
+//! own logs: it parses them (memory-mapped, in parallel), fingerprints every
+//! statement, aggregates latencies over time windows, and writes an HTML, JSON or
+//! text report.
+//!
+//! Data flows one way: [`input`] → [`parse`] → [`events`] → [`normalize`] →
+//! [`aggregate`] → [`report`]. The entry point is [`analyze`].
+#![warn(missing_docs)]
+
+pub mod aggregate;
+pub mod cli;
+pub mod config;
+pub mod events;
+pub mod input;
+pub mod normalize;
+pub mod parse;
+pub mod pipeline;
+pub mod report;
+
+use anyhow::Context;
+use clap::Parser;
+use config::Config;
+use pipeline::{AnalyzeError, PipelineOptions};
+use report::model::Run;
+use report::Report;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Runs the analysis described by `cfg` and returns the report's view model.
+pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
+    let started = Instant::now();
+    let opts = PipelineOptions {
+        prefix: cfg.prefix.clone(),
+        agg: cfg.agg,
+        chunk_size: cfg.chunk_size,
+        jobs: cfg.jobs,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs)
+        .build();
+    let (inputs, stats) = match pool {
+        Ok(pool) => pool.install(|| pipeline::run(&cfg.inputs, &opts))?,
+        Err(_) => pipeline::run(&cfg.inputs, &opts)?,
+    };
+    let run = Run {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        jobs: cfg.jobs,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    Ok(Report::build(&inputs, stats, run))
+}
+
+/// Writes every requested output.
+pub fn write_outputs(cfg: &Config, report: &Report) -> anyhow::Result<()> {
+    for out in &cfg.outputs {
+        if out.path == "-" {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            report::render(report, out.format, &mut lock)?;
+            lock.flush()?;
+        } else {
+            let file = std::fs::File::create(&out.path)
+                .with_context(|| format!("cannot write {}", out.path))?;
+            let mut w = std::io::BufWriter::new(file);
+            report::render(report, out.format, &mut w)
+                .with_context(|| format!("writing {}", out.path))?;
+            w.flush().with_context(|| format!("writing {}", out.path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints warnings about skipped lines on stderr.
+fn warn_skipped(report: &Report) {
+    for i in &report.inputs {
+        for ex in &i.skipped_examples {
+            eprintln!("pgferret: warning: skipped line {ex}");
+        }
+        if i.skipped_lines > i.skipped_examples.len() as u64 {
+            eprintln!(
+                "pgferret: warning: {}: {} lines skipped in all",
+                i.path, i.skipped_lines
+            );
+        }
+        if i.unknown_zone_lines > 0 {
+            eprintln!(
+                "pgferret: warning: {}: {} lines have a time zone abbreviation pgferret does not know; read as UTC",
+                i.path, i.unknown_zone_lines
+            );
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The whole command line program: parses arguments, runs, maps errors to exit codes
+/// (0 done, 1 nothing parsed or an input unreadable, 2 bad arguments).
+pub fn cli_main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    if let Some(cli::Command::Fingerprint(f)) = cli.command {
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        let res =
+            normalize::write_fingerprints(&f.sql, f.nul, &mut stdin.lock(), &mut stdout.lock());
+        return match res {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("pgferret: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let cfg = match Config::from_args(&cli.analyze) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pgferret: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match analyze(&cfg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pgferret: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    warn_skipped(&report);
+    if let Err(e) = write_outputs(&cfg, &report) {
+        if is_broken_pipe(&e) {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("pgferret: {e:#}");
+        return ExitCode::from(1);
+    }
+    if cfg.summary {
+        let mut err = std::io::stderr();
+        let _ = report::text::write_summary(&report, &mut err);
+        for o in &cfg.outputs {
+            eprintln!("report written to {}", o.path);
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,588 @@
+//! `log_line_prefix`: compiled once from its `%` escapes into a matcher that splits a
+//! stderr line into prefix fields, severity and message.
+//!
+//! Fixed-shape escapes (`%t %m %n %s %p %l %x %e %c %Q %v %P`) are parsed directly.
+//! Free-text escapes (`%u %d %a %h %r %b %i`) end where the next literal of the prefix
+//! occurs; since a free-text value may itself contain that literal (an application
+//! name with a space), the matcher backtracks to the next occurrence until the whole
+//! prefix matches and is followed by a severity (`LOG:  `). `%q` ends the prefix early
+//! for processes without a session, exactly as PostgreSQL does when printing.
+
+use super::time::{parse_epoch, parse_timestamp, Millis};
+use std::fmt;
+
+/// A message severity, as PostgreSQL writes it after the prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum Severity {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
+    Log,
+    Fatal,
+    Panic,
+    Detail,
+    Hint,
+    Context,
+    Statement,
+    Query,
+    Location,
+}
+
+impl Severity {
+    /// Parses `WORD:  ` at the start of `s`: the severity and the length up to the message.
+    pub fn parse(s: &[u8]) -> Option<(Severity, usize)> {
+        let colon = memchr::memchr(b':', &s[..s.len().min(12)])?;
+        if s.get(colon + 1) != Some(&b' ') || s.get(colon + 2) != Some(&b' ') {
+            return None;
+        }
+        let sev = match &s[..colon] {
+            b"LOG" => Severity::Log,
+            b"ERROR" => Severity::Error,
+            b"STATEMENT" => Severity::Statement,
+            b"DETAIL" => Severity::Detail,
+            b"HINT" => Severity::Hint,
+            b"CONTEXT" => Severity::Context,
+            b"WARNING" => Severity::Warning,
+            b"FATAL" => Severity::Fatal,
+            b"PANIC" => Severity::Panic,
+            b"QUERY" => Severity::Query,
+            b"LOCATION" => Severity::Location,
+            b"NOTICE" => Severity::Notice,
+            b"INFO" => Severity::Info,
+            b"DEBUG" | b"DEBUG1" | b"DEBUG2" | b"DEBUG3" | b"DEBUG4" | b"DEBUG5" => Severity::Debug,
+            _ => return None,
+        };
+        Some((sev, colon + 3))
+    }
+
+    /// True for the lines PostgreSQL writes after a message to complete it
+    /// (DETAIL, HINT, CONTEXT, STATEMENT, QUERY, LOCATION): never the start of an entry.
+    pub fn is_auxiliary(self) -> bool {
+        matches!(
+            self,
+            Severity::Detail
+                | Severity::Hint
+                | Severity::Context
+                | Severity::Statement
+                | Severity::Query
+                | Severity::Location
+        )
+    }
+
+    /// The word as PostgreSQL writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Debug => "DEBUG",
+            Severity::Info => "INFO",
+            Severity::Notice => "NOTICE",
+            Severity::Warning => "WARNING",
+            Severity::Error => "ERROR",
+            Severity::Log => "LOG",
+            Severity::Fatal => "FATAL",
+            Severity::Panic => "PANIC",
+            Severity::Detail => "DETAIL",
+            Severity::Hint => "HINT",
+            Severity::Context => "CONTEXT",
+            Severity::Statement => "STATEMENT",
+            Severity::Query => "QUERY",
+            Severity::Location => "LOCATION",
+        }
+    }
+}
+
+/// The values a prefix carried on one line; borrowed from the line.
+#[derive(Debug, Default, Clone, Copy)]
+#[allow(missing_docs)]
+pub struct Fields<'a> {
+    pub ts: Option<Millis>,
+    /// The timestamp's zone abbreviation was unknown and read as UTC.
+    pub zone_unknown: bool,
+    pub pid: Option<u32>,
+    pub user: &'a [u8],
+    pub db: &'a [u8],
+    pub app: &'a [u8],
+    pub host: &'a [u8],
+    pub session: &'a [u8],
+    pub sqlstate: &'a [u8],
+    pub query_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Esc {
+    App,
+    User,
+    Db,
+    RemoteHostPort,
+    Host,
+    BackendType,
+    Pid,
+    LeaderPid,
+    Ts,
+    TsMs,
+    Epoch,
+    Tag,
+    SqlState,
+    Session,
+    LineNo,
+    SessionStart,
+    Vxid,
+    Xid,
+    QueryId,
+}
+
+impl Esc {
+    fn from_char(c: char) -> Option<Esc> {
+        Some(match c {
+            'a' => Esc::App,
+            'u' => Esc::User,
+            'd' => Esc::Db,
+            'r' => Esc::RemoteHostPort,
+            'h' => Esc::Host,
+            'b' => Esc::BackendType,
+            'p' => Esc::Pid,
+            'P' => Esc::LeaderPid,
+            't' => Esc::Ts,
+            'm' => Esc::TsMs,
+            'n' => Esc::Epoch,
+            'i' => Esc::Tag,
+            'e' => Esc::SqlState,
+            'c' => Esc::Session,
+            'l' => Esc::LineNo,
+            's' => Esc::SessionStart,
+            'v' => Esc::Vxid,
+            'x' => Esc::Xid,
+            'Q' => Esc::QueryId,
+            _ => return None,
+        })
+    }
+
+    /// Free-text escapes end at the next literal; the others have a fixed shape.
+    fn is_free_text(self) -> bool {
+        matches!(
+            self,
+            Esc::App
+                | Esc::User
+                | Esc::Db
+                | Esc::RemoteHostPort
+                | Esc::Host
+                | Esc::BackendType
+                | Esc::Tag
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Lit(Box<[u8]>),
+    /// An escape; `padded` when written with a width (`%-10a`), whose spaces are trimmed.
+    Esc {
+        esc: Esc,
+        padded: bool,
+    },
+    /// `%q`: non-session processes stop printing the prefix here.
+    Stop,
+}
+
+/// Why a `log_line_prefix` cannot be compiled.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PrefixError {
+    /// An escape PostgreSQL does not define.
+    #[error("unknown escape '%{0}' in log_line_prefix")]
+    UnknownEscape(char),
+    /// A `%` at the very end.
+    #[error("log_line_prefix ends with a lone '%'")]
+    TrailingPercent,
+}
+
+/// A compiled `log_line_prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix {
+    text: String,
+    items: Vec<Item>,
+}
+
+/// The result of matching one line: prefix fields, severity, and where the message starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Matched<'a> {
+    /// Values of the prefix escapes.
+    pub fields: Fields<'a>,
+    /// The severity after the prefix.
+    pub severity: Severity,
+    /// Byte offset of the message text in the line.
+    pub message_at: usize,
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Prefix {
+    /// Compiles a `log_line_prefix` as written in postgresql.conf.
+    pub fn compile(text: &str) -> Result<Prefix, PrefixError> {
+        let mut items = Vec::new();
+        let mut lit = Vec::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                let mut buf = [0u8; 4];
+                lit.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            let mut padded = false;
+            while let Some(&p) = chars.peek() {
+                if p == '-' || p.is_ascii_digit() {
+                    padded = true;
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let e = chars.next().ok_or(PrefixError::TrailingPercent)?;
+            if e == '%' {
+                lit.push(b'%');
+                continue;
+            }
+            if !lit.is_empty() {
+                items.push(Item::Lit(std::mem::take(&mut lit).into_boxed_slice()));
+            }
+            if e == 'q' {
+                items.push(Item::Stop);
+            } else {
+                let esc = Esc::from_char(e).ok_or(PrefixError::UnknownEscape(e))?;
+                items.push(Item::Esc { esc, padded });
+            }
+        }
+        if !lit.is_empty() {
+            items.push(Item::Lit(lit.into_boxed_slice()));
+        }
+        Ok(Prefix {
+            text: text.to_string(),
+            items,
+        })
+    }
+
+    /// The prefix as given.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Number of escapes: used to prefer the more specific of two prefixes that match.
+    pub fn specificity(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| !matches!(i, Item::Lit(_)))
+            .count()
+    }
+
+    /// True when the prefix has `%p`, so entries of one process can be told apart.
+    pub fn has_pid(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Esc { esc: Esc::Pid, .. }))
+    }
+
+    /// Matches `line` (without its newline): the fields, the severity and the message offset.
+    pub fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
+        let mut fields = Fields::default();
+        let mut budget = 256u32;
+        let (severity, message_at) = self.match_from(0, line, 0, &mut fields, &mut budget)?;
+        Some(Matched {
+            fields,
+            severity,
+            message_at,
+        })
+    }
+
+    fn match_from<'a>(
+        &self,
+        i: usize,
+        line: &'a [u8],
+        pos: usize,
+        f: &mut Fields<'a>,
+        budget: &mut u32,
+    ) -> Option<(Severity, usize)> {
+        *budget = budget.checked_sub(1)?;
+        let Some(item) = self.items.get(i) else {
+            return Severity::parse(&line[pos..]).map(|(s, n)| (s, pos + n));
+        };
+        match item {
+            Item::Lit(l) => line[pos..]
+                .starts_with(l)
+                .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget))
+                .flatten(),
+            Item::Stop => self
+                .match_from(i + 1, line, pos, f, budget)
+                .or_else(|| Severity::parse(&line[pos..]).map(|(s, n)| (s, pos + n))),
+            Item::Esc { esc, padded } if esc.is_free_text() => {
+                self.match_free_text(i, *esc, *padded, line, pos, f, budget)
+            }
+            Item::Esc { esc, padded } => {
+                let start = if *padded { skip_spaces(line, pos) } else { pos };
+                let len = fixed_field(*esc, &line[start..], f)?;
+                let end = if *padded {
+                    skip_spaces(line, start + len)
+                } else {
+                    start + len
+                };
+                self.match_from(i + 1, line, end, f, budget)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn match_free_text<'a>(
+        &self,
+        i: usize,
+        esc: Esc,
+        padded: bool,
+        line: &'a [u8],
+        pos: usize,
+        f: &mut Fields<'a>,
+        budget: &mut u32,
+    ) -> Option<(Severity, usize)> {
+        let rest = &line[pos..];
+        let try_end = |end: usize, f: &mut Fields<'a>, budget: &mut u32| {
+            let mut v = &rest[..end];
+            if padded {
+                v = v.trim_ascii();
+            }
+            set_free_text(esc, v, f);
+            self.match_from(i + 1, line, pos + end, f, budget)
+        };
+        match self.items.get(i + 1) {
+            Some(Item::Lit(l)) => {
+                let finder = memchr::memmem::find_iter(rest, &l[..]);
+                for end in finder {
+                    if let Some(r) = try_end(end, f, budget) {
+                        return Some(r);
+                    }
+                    if *budget == 0 {
+                        return None;
+                    }
+                }
+                None
+            }
+            None | Some(Item::Stop) => {
+                // Ends where a severity starts: try each word boundary.
+                for end in (0..=rest.len()).filter(|&e| e == 0 || rest[e - 1] == b' ') {
+                    if Severity::parse(&rest[end..]).is_some() {
+                        if let Some(r) = try_end(end, f, budget) {
+                            return Some(r);
+                        }
+                    }
+                    if *budget == 0 {
+                        return None;
+                    }
+                }
+                None
+            }
+            Some(Item::Esc { .. }) => {
+                let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+                try_end(end, f, budget)
+            }
+        }
+    }
+}
+
+fn skip_spaces(line: &[u8], mut pos: usize) -> usize {
+    while line.get(pos) == Some(&b' ') {
+        pos += 1;
+    }
+    pos
+}
+
+fn set_free_text<'a>(esc: Esc, v: &'a [u8], f: &mut Fields<'a>) {
+    match esc {
+        Esc::App => f.app = v,
+        Esc::User => f.user = v,
+        Esc::Db => f.db = v,
+        Esc::Host => f.host = v,
+        Esc::RemoteHostPort => {
+            // `host(port)` or `[local]`: keep the host only.
+            f.host = match memchr::memrchr(b'(', v) {
+                Some(p) if v.ends_with(b")") => &v[..p],
+                _ => v,
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parses a fixed-shape escape at the start of `s`, storing its value; returns its length.
+fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
+    match esc {
+        Esc::Ts | Esc::TsMs => {
+            let p = parse_timestamp(s, esc == Esc::TsMs)?;
+            f.ts = Some(p.ms);
+            f.zone_unknown = !p.zone_known;
+            Some(p.len)
+        }
+        Esc::Epoch => {
+            let p = parse_epoch(s)?;
+            f.ts = Some(p.ms);
+            Some(p.len)
+        }
+        Esc::SessionStart => parse_timestamp(s, false).map(|p| p.len),
+        Esc::Pid => {
+            let n = digit_run(s);
+            f.pid = std::str::from_utf8(&s[..n]).ok()?.parse().ok();
+            f.pid.map(|_| n)
+        }
+        Esc::LineNo | Esc::Xid => Some(digit_run(s)).filter(|&n| n > 0),
+        Esc::LeaderPid => Some(digit_run(s)),
+        Esc::QueryId => {
+            let neg = usize::from(s.first() == Some(&b'-'));
+            let n = neg + digit_run(&s[neg..]);
+            if n == neg {
+                return None;
+            }
+            f.query_id = std::str::from_utf8(&s[..n]).ok()?.parse().ok();
+            Some(n)
+        }
+        Esc::SqlState => {
+            let n = s
+                .iter()
+                .take(5)
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            (n == 5).then(|| {
+                f.sqlstate = &s[..5];
+                5
+            })
+        }
+        Esc::Session => {
+            let n = s
+                .iter()
+                .take_while(|b| b.is_ascii_hexdigit() || **b == b'.')
+                .count();
+            (n > 0).then(|| {
+                f.session = &s[..n];
+                n
+            })
+        }
+        Esc::Vxid => Some(
+            s.iter()
+                .take_while(|b| b.is_ascii_digit() || **b == b'/')
+                .count(),
+        ),
+        _ => None,
+    }
+}
+
+fn digit_run(s: &[u8]) -> usize {
+    s.iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::time::rfc3339;
+
+    fn m<'a>(prefix: &str, line: &'a str) -> Option<Matched<'a>> {
+        Prefix::compile(prefix).unwrap().match_line(line.as_bytes())
+    }
+
+    fn msg<'a>(r: &Matched<'a>, line: &'a str) -> &'a str {
+        &line[r.message_at..]
+    }
+
+    #[test]
+    fn pgbadger_prefix() {
+        let line = "2026-11-24 04:34:32 UTC [25172]: [4-1] user=app_rw,db=bench,app=pgbench,client=127.0.0.1 LOG:  duration: 1.150 ms  statement: select 1";
+        let r = m("%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ", line).unwrap();
+        assert_eq!(r.fields.pid, Some(25172));
+        assert_eq!(r.fields.user, b"app_rw");
+        assert_eq!(r.fields.db, b"bench");
+        assert_eq!(r.fields.app, b"pgbench");
+        assert_eq!(r.fields.host, b"127.0.0.1");
+        assert_eq!(r.severity, Severity::Log);
+        assert_eq!(msg(&r, line), "duration: 1.150 ms  statement: select 1");
+        assert_eq!(rfc3339(r.fields.ts.unwrap()), "2026-11-24T04:34:32.000Z");
+    }
+
+    #[test]
+    fn empty_fields_and_app_with_separator() {
+        let p = "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ";
+        let line = "2026-11-24 04:34:31 UTC [24982]: [3-1] user=,db=,app=,client= LOG:  starting";
+        let r = m(p, line).unwrap();
+        assert_eq!(r.fields.user, b"");
+        assert_eq!(msg(&r, line), "starting");
+        // A free-text value containing the next literal: backtrack to the next one.
+        let line = "2026-11-24 04:34:31 UTC [1] my app LOG:  hi";
+        let r = m("%t [%p] %a ", line).unwrap();
+        assert_eq!(r.fields.app, b"my app");
+        assert_eq!(msg(&r, line), "hi");
+    }
+
+    #[test]
+    fn debian_q_prefix() {
+        let p = "%m [%p] %q%u@%d ";
+        let line = "2026-11-24 05:35:14.949 CET [29040] LOG:  starting PostgreSQL";
+        let r = m(p, line).unwrap();
+        assert_eq!(r.fields.pid, Some(29040));
+        assert_eq!(r.fields.user, b"");
+        assert_eq!(msg(&r, line), "starting PostgreSQL");
+        let line = "2026-11-24 05:35:15.018 CET [29058] postgres@bench LOG:  connection authorized";
+        let r = m(p, line).unwrap();
+        assert_eq!(r.fields.user, b"postgres");
+        assert_eq!(r.fields.db, b"bench");
+        assert_eq!(rfc3339(r.fields.ts.unwrap()), "2026-11-24T04:35:15.018Z");
+    }
+
+    #[test]
+    fn rds_prefix_and_remote_host() {
+        let p = "%t:%r:%u@%d:[%p]:";
+        let line = "2026-11-24 04:00:00 UTC:10.0.0.5(52314):app@shop:[4242]:LOG:  duration: 2.000 ms  statement: select 1";
+        let r = m(p, line).unwrap();
+        assert_eq!(r.fields.host, b"10.0.0.5");
+        assert_eq!(r.fields.pid, Some(4242));
+        assert_eq!(r.fields.db, b"shop");
+        let line = "2026-11-24 04:00:00 UTC::@:[77]:LOG:  checkpoint starting: time";
+        assert_eq!(m(p, line).unwrap().fields.pid, Some(77));
+    }
+
+    #[test]
+    fn every_escape_compiles_and_matches() {
+        let p = "%m %n [%p-%l] %P %c %s %v %x %e %Q %b|%i|%r|%h|%a|%u|%d %% ";
+        let line = "2026-11-24 04:00:00.123 UTC 1764000000.123 [42-7]  6743a1b2.2a 2026-11-24 03:59:00 UTC 3/17 0 00000 -123 client backend|idle in transaction|[local]|[local]|psql|bob|shop % LOG:  x";
+        let r = m(p, line).unwrap();
+        assert_eq!(r.fields.pid, Some(42));
+        assert_eq!(r.fields.query_id, Some(-123));
+        assert_eq!(r.fields.session, b"6743a1b2.2a");
+        assert_eq!(r.fields.sqlstate, b"00000");
+        assert_eq!(r.fields.user, b"bob");
+        assert_eq!(r.fields.app, b"psql");
+        assert_eq!(msg(&r, line), "x");
+    }
+
+    #[test]
+    fn padded_escapes() {
+        let line = "2026-11-24 04:00:00 UTC [   42] psql       LOG:  x";
+        let r = m("%t [%5p] %-10a ", line).unwrap();
+        assert_eq!(r.fields.pid, Some(42));
+        assert_eq!(r.fields.app, b"psql");
+    }
+
+    #[test]
+    fn continuation_and_garbage_do_not_match() {
+        let p = "%t [%p] ";
+        assert!(m(p, "\tSELECT 1").is_none());
+        assert!(m(p, "").is_none());
+        assert!(m(p, "2026-11-24 04:00:00 UTC [x] LOG:  a").is_none());
+        assert!(m(p, "2026-11-24 04:00:00 UTC [1] BLAH:  a").is_none());
+    }
+
+    #[test]
+    fn bad_prefixes() {
+        assert_eq!(
+            Prefix::compile("%t %z"),
+            Err(PrefixError::UnknownEscape('z'))
+        );
+        assert_eq!(Prefix::compile("%t %"), Err(PrefixError::TrailingPercent));
+    }
+}

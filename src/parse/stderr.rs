@@ -1,0 +1,126 @@
+//! The stderr format (with or without the logging collector): lines that start with
+//! the `log_line_prefix`, multi-line messages continued on TAB-indented lines.
+
+use super::{Aux, EntrySink, LogEntry, Prefix};
+
+/// Parses stderr-format chunks with one compiled prefix.
+#[derive(Debug, Clone)]
+pub struct StderrParser {
+    prefix: Prefix,
+}
+
+/// Where each part of the entry being built lies in the chunk (offsets, not slices,
+/// so the entry can grow as continuation lines arrive).
+struct Open<'a> {
+    offset: usize,
+    line: u64,
+    fields: super::Fields<'a>,
+    severity: super::Severity,
+    message: (usize, usize),
+}
+
+impl StderrParser {
+    /// A parser for lines written with `prefix`.
+    pub fn new(prefix: Prefix) -> Self {
+        StderrParser { prefix }
+    }
+
+    /// The prefix in use.
+    pub fn prefix(&self) -> &Prefix {
+        &self.prefix
+    }
+
+    /// True when `line` starts a new entry: it matches the prefix and is not a
+    /// continuation or an auxiliary (DETAIL, STATEMENT...) line. Chunks split only here.
+    pub fn is_entry_start(&self, line: &[u8]) -> bool {
+        !line.starts_with(b"\t")
+            && self
+                .prefix
+                .match_line(trim_cr(line))
+                .is_some_and(|m| !m.severity.is_auxiliary())
+    }
+
+    /// Parses every line of `data` (a chunk that starts at an entry boundary and whose
+    /// first byte is at `base` in the file), handing entries and skipped lines to `sink`.
+    /// Returns the number of lines.
+    pub fn parse_chunk<'a>(&self, data: &'a [u8], base: u64, sink: &mut dyn EntrySink<'a>) -> u64 {
+        let mut open: Option<Open<'a>> = None;
+        // Positions of the open entry's auxiliary lines, and the slices handed out:
+        // both reused for the whole chunk.
+        let mut aux_pos: Vec<(super::Severity, usize, usize)> = Vec::with_capacity(8);
+        let mut aux_buf: Vec<Aux<'a>> = Vec::with_capacity(8);
+        let mut line_no = 0u64;
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+            let line = trim_cr(&data[pos..end]);
+            line_no += 1;
+            let line_end = pos + line.len();
+            if line.first() == Some(&b'\t') {
+                match open.as_mut() {
+                    Some(o) => match aux_pos.last_mut() {
+                        Some(a) => a.2 = line_end,
+                        None => o.message.1 = line_end,
+                    },
+                    None => sink.skipped(line_no, line),
+                }
+            } else if let Some(m) = self.prefix.match_line(line) {
+                let same_process = open.as_ref().is_some_and(|o| o.fields.pid == m.fields.pid);
+                if m.severity.is_auxiliary() && same_process {
+                    aux_pos.push((m.severity, pos + m.message_at, line_end));
+                } else {
+                    // An auxiliary line with no entry of its own process before it
+                    // becomes an entry of its own: kept, not lost.
+                    if let Some(o) = open.take() {
+                        emit(data, base, o, &aux_pos, &mut aux_buf, sink);
+                    }
+                    aux_pos.clear();
+                    open = Some(Open {
+                        offset: pos,
+                        line: line_no,
+                        fields: m.fields,
+                        severity: m.severity,
+                        message: (pos + m.message_at, line_end),
+                    });
+                }
+            } else if line.is_empty() && end == data.len() {
+                line_no -= 1;
+            } else {
+                sink.skipped(line_no, line);
+            }
+            pos = end + 1;
+        }
+        if let Some(o) = open.take() {
+            emit(data, base, o, &aux_pos, &mut aux_buf, sink);
+        }
+        line_no
+    }
+}
+
+fn emit<'a>(
+    data: &'a [u8],
+    base: u64,
+    o: Open<'a>,
+    aux_pos: &[(super::Severity, usize, usize)],
+    buf: &mut Vec<Aux<'a>>,
+    sink: &mut dyn EntrySink<'a>,
+) {
+    buf.clear();
+    buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
+        severity,
+        text: &data[s..e],
+    }));
+    let entry = LogEntry {
+        offset: base + o.offset as u64,
+        line: o.line,
+        fields: o.fields,
+        severity: o.severity,
+        message: &data[o.message.0..o.message.1],
+        aux: buf,
+    };
+    sink.entry(&entry);
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}

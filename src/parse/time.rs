@@ -1,0 +1,283 @@
+//! Timestamps as PostgreSQL prints them in `%t`, `%m`, `%s` and `%n`, turned into
+//! milliseconds since the Unix epoch, UTC.
+//!
+//! Parsing is hand-written on bytes because it runs once per log line: chrono's
+//! format-string parser is an order of magnitude slower. Zone abbreviations are those
+//! PostgreSQL writes from `log_timezone` (its tz database abbreviations, or a numeric
+//! `+02`/`-0530` when a zone has none).
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+pub type Millis = i64;
+
+/// A parsed timestamp and the number of bytes it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parsed {
+    /// The instant, UTC.
+    pub ms: Millis,
+    /// Bytes consumed from the input.
+    pub len: usize,
+    /// False when the zone abbreviation was unknown and read as UTC.
+    pub zone_known: bool,
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS[.fff] ZONE` at the start of `s`. `frac` says whether
+/// the fractional part (milliseconds, as `%m` writes) is required.
+pub fn parse_timestamp(s: &[u8], frac: bool) -> Option<Parsed> {
+    let year = digits(s, 0, 4)?;
+    let month = digits_after(s, 4, b'-', 2)?;
+    let day = digits_after(s, 7, b'-', 2)?;
+    let hour = digits_after(s, 10, b' ', 2)?;
+    let min = digits_after(s, 13, b':', 2)?;
+    let sec = digits_after(s, 16, b':', 2)?;
+    let mut pos = 19;
+    let mut ms = 0i64;
+    if frac {
+        if s.get(pos) != Some(&b'.') {
+            return None;
+        }
+        let start = pos + 1;
+        let mut end = start;
+        while end < s.len() && s[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end == start {
+            return None;
+        }
+        // Keep millisecond precision whatever the number of digits.
+        let mut scale = 100;
+        for &d in &s[start..end.min(start + 3)] {
+            ms += i64::from(d - b'0') * scale;
+            scale /= 10;
+        }
+        pos = end;
+    }
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let local = ((days * 24 + hour) * 60 + min) * 60 + sec;
+    let mut result = Parsed {
+        ms: local * 1000 + ms,
+        len: pos,
+        zone_known: true,
+    };
+    // The zone is optional only in the sense that some custom formats leave it out;
+    // PostgreSQL always writes one.
+    if s.get(pos) == Some(&b' ') {
+        if let Some((offset_s, zlen, known)) = parse_zone(&s[pos + 1..]) {
+            result.ms -= offset_s * 1000;
+            result.len = pos + 1 + zlen;
+            result.zone_known = known;
+        }
+    }
+    Some(result)
+}
+
+/// Parses `%n`: seconds since the epoch with milliseconds, `1700000000.123`.
+pub fn parse_epoch(s: &[u8]) -> Option<Parsed> {
+    let mut i = 0;
+    let mut secs: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() && i < 12 {
+        secs = secs * 10 + i64::from(s[i] - b'0');
+        i += 1;
+    }
+    if i == 0 || s.get(i) != Some(&b'.') {
+        return None;
+    }
+    let start = i + 1;
+    let mut end = start;
+    let mut ms = 0;
+    let mut scale = 100;
+    while end < s.len() && s[end].is_ascii_digit() {
+        if end < start + 3 {
+            ms += i64::from(s[end] - b'0') * scale;
+            scale /= 10;
+        }
+        end += 1;
+    }
+    (end > start).then_some(Parsed {
+        ms: secs * 1000 + ms,
+        len: end,
+        zone_known: true,
+    })
+}
+
+/// A zone token at the start of `s`: returns (offset east of UTC in seconds, length,
+/// known). Unknown alphabetic abbreviations are read as UTC with `known = false`.
+fn parse_zone(s: &[u8]) -> Option<(i64, usize, bool)> {
+    let numeric = matches!(s.first(), Some(b'+' | b'-'));
+    let len = s
+        .iter()
+        .skip(usize::from(numeric))
+        .position(|&b| {
+            if numeric {
+                !(b.is_ascii_digit() || b == b':')
+            } else {
+                !b.is_ascii_alphanumeric()
+            }
+        })
+        .map_or(s.len(), |p| p + usize::from(numeric));
+    if len == 0 {
+        return None;
+    }
+    let tok = &s[..len];
+    if matches!(tok[0], b'+' | b'-') {
+        let sign = if tok[0] == b'-' { -1 } else { 1 };
+        let body: Vec<u8> = tok[1..].iter().copied().filter(|b| *b != b':').collect();
+        if body.is_empty() || !body.iter().all(u8::is_ascii_digit) || body.len() > 6 {
+            return None;
+        }
+        let n = |r: std::ops::Range<usize>| -> i64 {
+            body.get(r)
+                .map(|d| d.iter().fold(0, |a, &b| a * 10 + i64::from(b - b'0')))
+                .unwrap_or(0)
+        };
+        let (h, m, sec) = match body.len() {
+            1 | 2 => (n(0..body.len()), 0, 0),
+            3 | 4 => (n(0..body.len() - 2), n(body.len() - 2..body.len()), 0),
+            _ => (n(0..2), n(2..4), n(4..body.len())),
+        };
+        return Some((sign * (h * 3600 + m * 60 + sec), len, true));
+    }
+    if !tok[0].is_ascii_alphabetic() {
+        return None;
+    }
+    match zone_offset(tok) {
+        Some(off) => Some((off, len, true)),
+        None => Some((0, len, false)),
+    }
+}
+
+/// Offsets (seconds east of UTC) of the abbreviations PostgreSQL's tz database writes
+/// for common zones. Ambiguous ones (IST, CST) take their most common meaning in logs.
+fn zone_offset(tok: &[u8]) -> Option<i64> {
+    const H: i64 = 3600;
+    let off = match tok {
+        b"UTC" | b"GMT" | b"Z" | b"UCT" | b"WET" | b"Zulu" => 0,
+        b"BST" | b"WEST" | b"CET" | b"MET" => H,
+        b"CEST" | b"MEST" | b"EET" | b"SAST" => 2 * H,
+        b"EEST" | b"MSK" | b"IDT" => 3 * H,
+        b"IST" => 5 * H + 30 * 60,
+        b"PKT" => 5 * H,
+        b"WIB" => 7 * H,
+        b"HKT" | b"AWST" | b"PHT" | b"WITA" => 8 * H,
+        b"JST" | b"KST" | b"WIT" => 9 * H,
+        b"ACST" => 9 * H + 30 * 60,
+        b"ACDT" => 10 * H + 30 * 60,
+        b"AEST" | b"ChST" => 10 * H,
+        b"AEDT" => 11 * H,
+        b"NZST" => 12 * H,
+        b"NZDT" => 13 * H,
+        b"ADT" => -3 * H,
+        b"AST" | b"EDT" => -4 * H,
+        b"EST" | b"CDT" => -5 * H,
+        b"CST" | b"MDT" => -6 * H,
+        b"MST" | b"PDT" => -7 * H,
+        b"PST" | b"AKDT" => -8 * H,
+        b"AKST" | b"HDT" => -9 * H,
+        b"HST" => -10 * H,
+        b"NST" => -(3 * H + 30 * 60),
+        b"NDT" => -(2 * H + 30 * 60),
+        _ => return None,
+    };
+    Some(off)
+}
+
+fn digits(s: &[u8], at: usize, n: usize) -> Option<i64> {
+    let d = s.get(at..at + n)?;
+    d.iter().try_fold(0i64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+    })
+}
+
+fn digits_after(s: &[u8], sep_at: usize, sep: u8, n: usize) -> Option<i64> {
+    (s.get(sep_at) == Some(&sep)).then_some(())?;
+    digits(s, sep_at + 1, n)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Formats an instant as RFC 3339 UTC with milliseconds, `2026-11-24T04:34:31.000Z`.
+pub fn rfc3339(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Parses a user-given instant (`--begin`/`--end`): RFC 3339, or
+/// `YYYY-MM-DD[ HH:MM[:SS]]` read as UTC.
+pub fn parse_user_time(s: &str) -> Option<Millis> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis());
+    }
+    let fmts = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ];
+    for f in fmts {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return Some(t.and_utc().timestamp_millis());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_t_and_m_with_zones() {
+        let p = parse_timestamp(b"2026-11-24 04:34:31 UTC [1]", false).unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-11-24T04:34:31.000Z");
+        assert_eq!(p.len, 23);
+        let p = parse_timestamp(b"2026-11-24 05:35:14.949 CET [29040]", true).unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-11-24T04:35:14.949Z");
+        let p = parse_timestamp(b"2026-07-01 12:00:00 CEST", false).unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-07-01T10:00:00.000Z");
+        let p = parse_timestamp(b"2026-07-01 12:00:00 -0530 x", false).unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-07-01T17:30:00.000Z");
+        let p = parse_timestamp(b"2026-07-01 12:00:00 +02", false).unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-07-01T10:00:00.000Z");
+        let p = parse_timestamp(b"2026-07-01 12:00:00 XYZT", false).unwrap();
+        assert!(!p.zone_known);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse_timestamp(b"2026-13-24 04:34:31 UTC", false).is_none());
+        assert!(parse_timestamp(b"2026-11-24 04:34", false).is_none());
+        assert!(parse_timestamp(b"2026-11-24 04:34:31 UTC", true).is_none());
+        assert!(parse_timestamp(b"", false).is_none());
+    }
+
+    #[test]
+    fn epoch() {
+        let p = parse_epoch(b"1764000000.123 [5]").unwrap();
+        assert_eq!(p.ms, 1_764_000_000_123);
+        assert_eq!(p.len, 14);
+    }
+
+    #[test]
+    fn user_times() {
+        assert_eq!(
+            parse_user_time("2026-11-24 04:35"),
+            parse_user_time("2026-11-24T04:35:00Z")
+        );
+        assert!(parse_user_time("yesterday").is_none());
+    }
+}

@@ -1,0 +1,51 @@
+//! Reports: the view model and its renderings (JSON, HTML, text summary).
+
+pub mod html;
+pub mod model;
+pub mod svg;
+pub mod text;
+
+pub use model::Report;
+
+use std::io::Write;
+use std::path::Path;
+
+/// An output format, chosen from the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.html`
+    Html,
+    /// `.json`
+    Json,
+    /// `.txt`, or `-` (stdout)
+    Text,
+}
+
+impl Format {
+    /// The format of an output path, or `None` for an unknown extension.
+    pub fn from_path(path: &str) -> Option<Format> {
+        if path == "-" {
+            return Some(Format::Text);
+        }
+        let ext = Path::new(path).extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "html" | "htm" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            "txt" | "text" => Some(Format::Text),
+            _ => None,
+        }
+    }
+}
+
+/// Renders `report` in `format` into `out`.
+pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Text => text::write_summary(report, out)?,
+        Format::Html => out.write_all(html::render(report)?.as_bytes())?,
+    }
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! The report's view model: what every output (JSON, HTML, text) says, as serde structs.
+//!
+//! Everything here is a pure function of the log; values that depend on the run
+//! (version, elapsed time, thread count) live only under [`Report::run`], so two runs
+//! over the same log differ only there.
+
+use crate::aggregate::query::QueryStats;
+use crate::aggregate::{GroupTotals, Stats};
+use crate::normalize::fingerprint_hex;
+use crate::parse::time::rfc3339;
+use crate::pipeline::InputResult;
+use serde::Serialize;
+
+/// How many queries the report lists at most.
+pub const MAX_QUERIES: usize = 1000;
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct Report {
+    pub run: Run,
+    pub inputs: Vec<InputView>,
+    pub span: Span,
+    pub totals: Totals,
+    pub queries: Vec<QueryView>,
+    pub databases: Vec<GroupView>,
+    pub users: Vec<GroupView>,
+    pub applications: Vec<GroupView>,
+    pub timeline: Timeline,
+}
+
+/// Facts about this run, not about the log.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct Run {
+    pub version: String,
+    pub jobs: usize,
+    pub elapsed_ms: u64,
+}
+
+/// One input file.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct InputView {
+    pub path: String,
+    pub format: String,
+    pub prefix: String,
+    pub prefix_inferred: bool,
+    pub bytes: u64,
+    pub lines: u64,
+    pub entries: u64,
+    pub skipped_lines: u64,
+    /// `file:line: text` of the first skipped lines.
+    pub skipped_examples: Vec<String>,
+    pub filtered_entries: u64,
+    pub unknown_zone_lines: u64,
+}
+
+/// First and last timestamps, RFC 3339 UTC.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct Span {
+    pub begin: Option<String>,
+    pub end: Option<String>,
+    pub seconds: f64,
+}
+
+/// Whole-log totals.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct Totals {
+    pub statements: u64,
+    pub total_ms: f64,
+    pub fingerprints: u64,
+    /// Parse/bind steps of the extended protocol (their time is not in total_ms).
+    pub protocol_steps: u64,
+    pub protocol_ms: f64,
+    pub plans: u64,
+    pub untimed_statements: u64,
+    pub orphan_durations: u64,
+    pub skipped_lines: u64,
+}
+
+/// One fingerprint.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct QueryView {
+    pub fingerprint: String,
+    pub query: String,
+    pub count: u64,
+    pub total_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub query_ids: Vec<i64>,
+    pub samples: Vec<SampleView>,
+    /// (upper bound ms, count) per log2 latency bucket.
+    pub histogram: Vec<(f64, u64)>,
+}
+
+/// One slow execution.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct SampleView {
+    pub duration_ms: f64,
+    pub timestamp: Option<String>,
+    pub query: String,
+    pub parameters: Option<String>,
+    pub database: String,
+    pub user: String,
+    pub application: String,
+}
+
+/// Totals of one database, user or application.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct GroupView {
+    pub name: String,
+    pub count: u64,
+    pub total_ms: f64,
+}
+
+/// Time windows.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct Timeline {
+    pub window_seconds: f64,
+    pub windows: Vec<WindowView>,
+}
+
+/// One window.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct WindowView {
+    pub start: String,
+    pub statements: u64,
+    pub total_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Microseconds as milliseconds.
+pub fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl Report {
+    /// Builds the view model from the analysis.
+    pub fn build(inputs: &[InputResult], stats: Stats, run: Run) -> Report {
+        let span = Span {
+            begin: stats.first_ts.map(rfc3339),
+            end: stats.last_ts.map(rfc3339),
+            seconds: match (stats.first_ts, stats.last_ts) {
+                (Some(b), Some(e)) => (e - b) as f64 / 1000.0,
+                _ => 0.0,
+            },
+        };
+        let skipped_lines = inputs.iter().map(|i| i.stats.skipped_lines).sum();
+        let totals = Totals {
+            statements: stats.statements,
+            total_ms: ms(stats.total_us),
+            fingerprints: stats.queries.len() as u64,
+            protocol_steps: stats.protocol_steps,
+            protocol_ms: ms(stats.protocol_us),
+            plans: stats.plans,
+            untimed_statements: stats.untimed_statements,
+            orphan_durations: stats.orphan_durations,
+            skipped_lines,
+        };
+        let timeline = match (stats.first_ts, stats.last_ts) {
+            (Some(b), Some(e)) => {
+                let (width, windows) = stats.windows.finish(b, e);
+                Timeline {
+                    window_seconds: width as f64 / 1000.0,
+                    windows: windows
+                        .into_iter()
+                        .map(|(start, w)| WindowView {
+                            start: rfc3339(start),
+                            statements: w.statements,
+                            total_ms: ms(w.total_us),
+                            p50_ms: ms(w.hist.quantile(0.50)),
+                            p95_ms: ms(w.hist.quantile(0.95)),
+                            p99_ms: ms(w.hist.quantile(0.99)),
+                            max_ms: ms(w.max_us),
+                        })
+                        .collect(),
+                }
+            }
+            _ => Timeline {
+                window_seconds: 0.0,
+                windows: Vec::new(),
+            },
+        };
+        let mut queries: Vec<(u64, QueryStats)> = stats.queries.into_iter().collect();
+        queries.sort_by(|a, b| b.1.total_us.cmp(&a.1.total_us).then(a.0.cmp(&b.0)));
+        let queries = queries
+            .into_iter()
+            .take(MAX_QUERIES)
+            .map(|(fp, q)| query_view(fp, q))
+            .collect();
+        Report {
+            run,
+            inputs: inputs.iter().map(input_view).collect(),
+            span,
+            totals,
+            queries,
+            databases: groups(stats.by_database),
+            users: groups(stats.by_user),
+            applications: groups(stats.by_application),
+            timeline,
+        }
+    }
+}
+
+fn input_view(i: &InputResult) -> InputView {
+    InputView {
+        path: i.name.clone(),
+        format: i.format.to_string(),
+        prefix: i.prefix.clone(),
+        prefix_inferred: i.prefix_inferred,
+        bytes: i.bytes,
+        lines: i.stats.lines,
+        entries: i.stats.entries,
+        skipped_lines: i.stats.skipped_lines,
+        skipped_examples: i
+            .stats
+            .skipped_examples
+            .iter()
+            .map(|(line, text)| format!("{}:{line}: {text}", i.name))
+            .collect(),
+        filtered_entries: i.stats.filtered_entries,
+        unknown_zone_lines: i.stats.unknown_zone_lines,
+    }
+}
+
+fn query_view(fp: u64, q: QueryStats) -> QueryView {
+    QueryView {
+        fingerprint: fingerprint_hex(fp),
+        count: q.count,
+        total_ms: ms(q.total_us),
+        min_ms: ms(if q.count == 0 { 0 } else { q.min_us }),
+        max_ms: ms(q.max_us),
+        mean_ms: if q.count == 0 {
+            0.0
+        } else {
+            (q.total_us as f64 / q.count as f64).round() / 1000.0
+        },
+        p50_ms: ms(q.hist.quantile(0.50)),
+        p95_ms: ms(q.hist.quantile(0.95)),
+        p99_ms: ms(q.hist.quantile(0.99)),
+        first_seen: q.first_seen.map(rfc3339),
+        last_seen: q.last_seen.map(rfc3339),
+        query_ids: q.query_ids.into_iter().collect(),
+        histogram: q
+            .hist
+            .log2_buckets()
+            .into_iter()
+            .map(|(v, c)| (ms(v), c))
+            .collect(),
+        samples: q
+            .samples
+            .into_iter()
+            .map(|s| SampleView {
+                duration_ms: ms(s.duration_us),
+                timestamp: s.ts.map(rfc3339),
+                query: s.query,
+                parameters: s.parameters,
+                database: s.database,
+                user: s.user,
+                application: s.application,
+            })
+            .collect(),
+        query: q.text,
+    }
+}
+
+fn groups(map: rustc_hash::FxHashMap<Box<[u8]>, GroupTotals>) -> Vec<GroupView> {
+    let mut v: Vec<GroupView> = map
+        .into_iter()
+        .map(|(k, g)| GroupView {
+            name: String::from_utf8_lossy(&k).into_owned(),
+            count: g.count,
+            total_ms: ms(g.total_us),
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.total_ms
+            .total_cmp(&a.total_ms)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    v
+}

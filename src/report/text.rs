@@ -1,0 +1,120 @@
+//! The terminal summary: what a person reads first, in 25 lines.
+
+use super::model::{QueryView, Report};
+use std::io::{self, Write};
+
+/// Formats a count with thousands separators: `12,345`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Formats milliseconds for people: `850 µs`, `12.3 ms`, `4.56 s`, `12 min 3 s`.
+pub fn human_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.0} µs", ms * 1000.0)
+    } else if ms < 100.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 60_000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms < 3_599_500.0 {
+        let s = (ms / 1000.0).round() as u64;
+        format!("{} min {} s", s / 60, s % 60)
+    } else {
+        let m = (ms / 60_000.0).round() as u64;
+        format!("{} h {} min", m / 60, m % 60)
+    }
+}
+
+fn one_line(q: &QueryView, width: usize) -> String {
+    let mut s: String = q.query.chars().take(width).collect();
+    if q.query.chars().count() > width {
+        s.push('…');
+    }
+    s
+}
+
+/// Writes the summary.
+pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for i in &r.inputs {
+        let how = if i.prefix_inferred {
+            "inferred"
+        } else {
+            "given"
+        };
+        writeln!(
+            out,
+            "{}: {} lines, {} entries, {} skipped; {} prefix '{}' ({how})",
+            i.path,
+            thousands(i.lines),
+            thousands(i.entries),
+            thousands(i.skipped_lines),
+            i.format,
+            i.prefix
+        )?;
+        for ex in i.skipped_examples.iter().take(3) {
+            writeln!(out, "  skipped {ex}")?;
+        }
+    }
+    let t = &r.totals;
+    writeln!(
+        out,
+        "span: {} .. {} ({})",
+        r.span.begin.as_deref().unwrap_or("?"),
+        r.span.end.as_deref().unwrap_or("?"),
+        human_ms(r.span.seconds * 1000.0)
+    )?;
+    writeln!(
+        out,
+        "statements: {} in {} distinct queries, total {}",
+        thousands(t.statements),
+        thousands(t.fingerprints),
+        human_ms(t.total_ms)
+    )?;
+    if !r.queries.is_empty() {
+        writeln!(out, "top queries by total time:")?;
+        writeln!(
+            out,
+            "  {:>10} {:>9} {:>10} {:>10}  query",
+            "total", "count", "mean", "p99"
+        )?;
+    }
+    for q in r.queries.iter().take(10) {
+        writeln!(
+            out,
+            "  {:>10} {:>9} {:>10} {:>10}  {}",
+            human_ms(q.total_ms),
+            thousands(q.count),
+            human_ms(q.mean_ms),
+            human_ms(q.p99_ms),
+            one_line(q, 70)
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_ms(0.25), "250 µs");
+        assert_eq!(human_ms(12.345), "12.35 ms");
+        assert_eq!(human_ms(4560.0), "4.56 s");
+        assert_eq!(human_ms(723_000.0), "12 min 3 s");
+        assert_eq!(human_ms(779_990.0), "13 min 0 s");
+        assert_eq!(human_ms(7_250_000.0), "2 h 1 min");
+    }
+}
