@@ -92,8 +92,9 @@ impl<S: Sink> Out<'_, S> {
     }
 }
 
-/// Normalizes `src` into `sink`, using `buf` as scratch space.
-pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S) {
+/// Normalizes `src` into `sink`, using `buf` as scratch space. With `collapse` false,
+/// lists are kept as they are (only to explain merges in tests).
+pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S, collapse: bool) {
     let mut f = Folder::new(src);
     let mut out = Out {
         sink,
@@ -108,7 +109,8 @@ pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S) {
         } else {
             None
         };
-        pending = match (out.opener, bracket) {
+        let opener = if collapse { out.opener } else { Opener::None };
+        pending = match (opener, bracket) {
             (Opener::In, Some(b'(')) => list(&mut f, &mut out, buf, t, b")"),
             (Opener::Array, Some(b'[')) => list(&mut f, &mut out, buf, t, b"]"),
             (Opener::Values, Some(b'(')) => values(&mut f, &mut out, buf, t),
