@@ -60,7 +60,7 @@ pub(crate) fn hash_token(h: &mut Fnv, src: &[u8], t: Token) {
         Kind::QIdent => {
             h.byte(b'w');
             let mut quote = false;
-            for &b in quoted_content(bytes) {
+            for &b in quoted_content(bytes).0 {
                 // `""` inside the quotes stands for one `"`.
                 if b == b'"' && !quote {
                     quote = true;
@@ -86,16 +86,23 @@ pub(crate) fn hash_token(h: &mut Fnv, src: &[u8], t: Token) {
     h.byte(0xFF);
 }
 
-/// The bytes between the first `"` and the last `"` of a quoted identifier token (which
-/// may start with `U&`, end with a `UESCAPE` clause, or be truncated).
-fn quoted_content(tok: &[u8]) -> &[u8] {
+/// The name inside a quoted identifier token (which may start with `U&`, end with a
+/// `UESCAPE` clause, or be truncated), `""` still doubled; and whether it was closed.
+fn quoted_content(tok: &[u8]) -> (&[u8], bool) {
     let Some(open) = tok.iter().position(|&b| b == b'"') else {
-        return tok;
+        return (tok, true);
     };
-    match tok.iter().rposition(|&b| b == b'"') {
-        Some(close) if close > open => &tok[open + 1..close],
-        _ => &tok[open + 1..],
+    let mut i = open + 1;
+    while i < tok.len() {
+        if tok[i] == b'"' {
+            if tok.get(i + 1) != Some(&b'"') {
+                return (&tok[open + 1..i], true);
+            }
+            i += 1;
+        }
+        i += 1;
     }
+    (&tok[open + 1..], false)
 }
 
 /// The fingerprint only.
@@ -113,8 +120,10 @@ impl Sink for HashSink {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Prev {
     Start,
-    /// `(` or `[`, `.`, `::`: nothing follows with a space.
-    Glue,
+    /// `(` or `[`: nothing follows with a space.
+    Open,
+    /// `.` or `::`: names and constants follow without a space.
+    Dot,
     /// A function name or other callable word: `count(`, `ANY(`.
     Callable,
     /// Another word, constant or closing bracket: `[` follows without space.
@@ -150,14 +159,20 @@ impl<'o> TextSink<'o> {
         self.out.push_str(&String::from_utf8_lossy(bytes));
     }
 
+    /// Single spaces, except where SQL is conventionally written without: the text must
+    /// lex back into the same tokens, so two operators are never glued (`. ..`).
     fn space_before(&self, kind: Kind, bytes: &[u8]) -> bool {
-        if matches!(self.prev, Prev::Start | Prev::Glue) {
-            return false;
+        let operator = matches!(kind, Kind::Op | Kind::Other);
+        match self.prev {
+            Prev::Start | Prev::Open => return false,
+            Prev::Dot => return operator && bytes != b"*",
+            _ => {}
         }
+        let operand = matches!(self.prev, Prev::Callable | Prev::Operand);
         match (kind, bytes) {
-            (Kind::Op, b"," | b")" | b"]" | b";" | b"." | b"::") => false,
+            (Kind::Op, b"," | b")" | b"]" | b";") => false,
+            (Kind::Op, b"." | b"::" | b"[") => !operand,
             (Kind::Op, b"(") => self.prev != Prev::Callable,
-            (Kind::Op, b"[") => !matches!(self.prev, Prev::Callable | Prev::Operand),
             _ => true,
         }
     }
@@ -230,6 +245,10 @@ impl Sink for TextSink<'_> {
             }
             Kind::QIdent => {
                 self.push_lossy(bytes);
+                if !quoted_content(bytes).1 {
+                    // A truncated name: closed, so that it lexes back as the same name.
+                    self.out.push('"');
+                }
                 Prev::Callable
             }
             Kind::Const => {
@@ -257,9 +276,13 @@ impl Sink for TextSink<'_> {
                 self.push_lossy(&src[s..e]);
                 Prev::Other
             }
-            Kind::Op if matches!(bytes, b"(" | b"[" | b"." | b"::") => {
+            Kind::Op if matches!(bytes, b"(" | b"[") => {
                 self.push_lossy(bytes);
-                Prev::Glue
+                Prev::Open
+            }
+            Kind::Op if matches!(bytes, b"." | b"::") => {
+                self.push_lossy(bytes);
+                Prev::Dot
             }
             Kind::Op if matches!(bytes, b")" | b"]") => {
                 self.push_lossy(bytes);

@@ -190,7 +190,9 @@ fn truncated_and_garbage() {
         "SELECT * FROM t WHERE a = $1"
     );
     assert_eq!(norm("select 1 /* cut"), "SELECT $1");
-    assert_eq!(norm("select \"cut"), "SELECT \"cut");
+    assert_eq!(norm("select \"cut"), "SELECT \"cut\"");
+    assert_eq!(norm("select \"a\"\"b"), "SELECT \"a\"\"b\"");
+    assert_eq!(norm("select a . .. b"), "SELECT a. .. b");
     assert_eq!(norm("select $q$ cut"), "SELECT $1");
     assert_eq!(
         norm("select * from t where a in (1, 2"),
