@@ -88,7 +88,7 @@ fn open_path(path: &Path) -> Result<Data, InputError> {
     let file = File::open(path).map_err(err)?;
     let meta = file.metadata().map_err(err)?;
     if meta.is_dir() {
-        return Err(err(io::Error::new(io::ErrorKind::Other, "is a directory")));
+        return Err(err(io::Error::other("is a directory")));
     }
     Ok(match mmap::map(&file) {
         Some(m) => Data::Mapped(m),

@@ -105,6 +105,15 @@ fn emit<'a>(
     buf: &mut Vec<Aux<'a>>,
     sink: &mut dyn EntrySink<'a>,
 ) {
+    let mut fields = o.fields;
+    let mut message = &data[o.message.0..o.message.1];
+    // log_error_verbosity = verbose puts the SQLSTATE before the message: `00000: `.
+    if let Some(code) = verbose_sqlstate(message) {
+        if fields.sqlstate.is_empty() {
+            fields.sqlstate = code;
+        }
+        message = &message[7..];
+    }
     buf.clear();
     buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
         severity,
@@ -113,12 +122,22 @@ fn emit<'a>(
     let entry = LogEntry {
         offset: base + o.offset as u64,
         line: o.line,
-        fields: o.fields,
+        fields,
         severity: o.severity,
-        message: &data[o.message.0..o.message.1],
+        message,
         aux: buf,
     };
     sink.entry(&entry);
+}
+
+/// The SQLSTATE that verbose mode writes at the start of a message (`42P01: `).
+fn verbose_sqlstate(message: &[u8]) -> Option<&[u8]> {
+    let code = message.get(..5)?;
+    let ok = code
+        .iter()
+        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        && message.get(5..7) == Some(b": ");
+    ok.then_some(code)
 }
 
 fn trim_cr(line: &[u8]) -> &[u8] {

@@ -1,0 +1,5 @@
+//! End-to-end tests: the pgferret binary on real PostgreSQL logs from testdata/.
+
+mod cli;
+mod corpus;
+mod util;
