@@ -174,11 +174,21 @@ fn parse_chunk(
     sink.finish(lines)
 }
 
-fn parse_mapped(idx: u32, data: &[u8], parser: &StderrParser, opts: &PipelineOptions) -> Partial {
+fn parse_mapped(
+    idx: u32,
+    map: &memmap2::Mmap,
+    parser: &StderrParser,
+    opts: &PipelineOptions,
+) -> Partial {
+    let data: &[u8] = map;
     let ranges = input::chunk_ranges(data, opts.chunk_size, |l| parser.is_entry_start(l));
     ranges
         .into_par_iter()
-        .map(|r| parse_chunk(idx, &data[r.clone()], r.start as u64, parser, opts.agg))
+        .map(|r| {
+            let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, opts.agg);
+            input::release(map, r);
+            partial
+        })
         // `reduce_with` keeps the chunks' order: each merge appends the later part.
         .reduce_with(|mut a, b| {
             a.append(b);

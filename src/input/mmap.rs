@@ -18,3 +18,21 @@ pub fn map(file: &File) -> Option<memmap2::Mmap> {
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
 }
+
+/// Tells the kernel this process will not read `range` of `map` again, so its pages
+/// leave the resident set (they stay in the page cache). Keeps memory flat whatever
+/// the size of the log. Failure only means the pages stay resident.
+pub fn release(map: &memmap2::Mmap, range: std::ops::Range<usize>) {
+    #[cfg(unix)]
+    {
+        // SAFETY: the mapping is read-only and backed by a file. MADV_DONTNEED on such a
+        // mapping drops the pages from this process; a later read of the same bytes
+        // (a neighbouring chunk sharing a boundary page) faults them in again from the
+        // file with the same contents. No reference observes a change.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, range.start, range.len())
+        };
+    }
+    #[cfg(not(unix))]
+    let _ = (map, range);
+}

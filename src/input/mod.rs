@@ -7,6 +7,8 @@
 
 mod mmap;
 
+pub use mmap::release;
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,71 @@
+//! The hot path does not allocate per line: a counting allocator measures the
+//! allocations of parsing and aggregating whole real logs. What does allocate is
+//! bounded by what is new (a fingerprint, a sample among the slowest, a window, a
+//! database/user/application name), not by the number of lines.
+
+use pgferret::aggregate::{AggOptions, ChunkAgg};
+use pgferret::parse::infer::infer_prefix;
+use pgferret::parse::stderr::StderrParser;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn parsing_and_aggregating_allocates_far_less_than_once_per_line() {
+    for name in ["a1_pgbadger", "a2_debian", "d_multiline"] {
+        let path = format!(
+            "{}/testdata/{name}/postgresql.log",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let data = std::fs::read(path).unwrap();
+        let parser = StderrParser::new(infer_prefix(&data).unwrap());
+        // The same log 3 and 4 times in one chunk: once every fingerprint holds its 3
+        // samples, a further copy holds nothing new and must add (almost) no allocation.
+        let thrice = [&data[..], &data[..], &data[..]].concat();
+        let four = [&thrice[..], &data[..]].concat();
+        let count = |input: &[u8]| {
+            let before = ALLOCS.load(Ordering::Relaxed);
+            let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+            let lines = parser.parse_chunk(input, 0, &mut agg);
+            let p = agg.finish(lines);
+            let n = ALLOCS.load(Ordering::Relaxed) - before;
+            (n, lines, p.stats.statements)
+        };
+        let (once, lines, statements) = count(&data);
+        let (three, _, _) = count(&thrice);
+        let (four, _, statements4) = count(&four);
+        assert_eq!(statements4, 4 * statements);
+        let extra = four.saturating_sub(three);
+        eprintln!("{name}: {lines} lines, {statements} statements: {once} allocations; a 4th copy of the log adds {extra}");
+        assert!(
+            once * 4 < lines,
+            "{name}: {once} allocations for {lines} lines"
+        );
+        assert!(
+            extra * 1000 < lines,
+            "{name}: the 4th copy added {extra} allocations for {lines} lines"
+        );
+    }
+}
