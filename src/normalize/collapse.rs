@@ -61,7 +61,7 @@ struct Out<'s, S: Sink> {
 impl<S: Sink> Out<'_, S> {
     #[inline]
     fn emit(&mut self, t: Token) {
-        let bytes = &self.src[t.start..t.end];
+        let bytes = &self.src[t.span()];
         if t.kind == Kind::Op && bytes == b";" {
             self.semi = Some(t);
             self.opener = Opener::None;
@@ -71,10 +71,10 @@ impl<S: Sink> Out<'_, S> {
             self.sink.token(self.src, semi);
         }
         self.sink.token(self.src, t);
-        self.opener = match t.kind {
-            Kind::Word if bytes.eq_ignore_ascii_case(b"in") => Opener::In,
-            Kind::Word if bytes.eq_ignore_ascii_case(b"array") => Opener::Array,
-            Kind::Word if bytes.eq_ignore_ascii_case(b"values") => Opener::Values,
+        self.opener = match (t.kind, bytes.len()) {
+            (Kind::Word, 2) if bytes.eq_ignore_ascii_case(b"in") => Opener::In,
+            (Kind::Word, 5) if bytes.eq_ignore_ascii_case(b"array") => Opener::Array,
+            (Kind::Word, 6) if bytes.eq_ignore_ascii_case(b"values") => Opener::Values,
             _ => Opener::None,
         };
     }
@@ -84,11 +84,7 @@ impl<S: Sink> Out<'_, S> {
     }
 
     fn marker(&mut self) {
-        self.emit(Token {
-            kind: Kind::Marker,
-            start: 0,
-            end: 0,
-        });
+        self.emit(Token::new(Kind::Marker, 0, 0));
     }
 }
 
@@ -105,7 +101,7 @@ pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S, colla
     let mut pending: Option<Token> = None;
     while let Some(t) = pending.take().or_else(|| f.next_token()) {
         let bracket = if t.kind == Kind::Op {
-            src[t.start..t.end].first().copied()
+            src[t.span()].first().copied()
         } else {
             None
         };
@@ -129,7 +125,7 @@ fn scan(f: &mut Folder<'_>, buf: &mut Vec<Token>, close: &[u8]) -> Scan {
     let mut item = Item::Start;
     let mut first_end = None;
     while let Some(t) = f.next_token() {
-        let bytes = &src[t.start..t.end];
+        let bytes = &src[t.span()];
         let op = |s: &[u8]| t.kind == Kind::Op && bytes == s;
         item = match (item, t.kind) {
             (_, Kind::Marker) => continue,
@@ -197,7 +193,7 @@ fn values<S: Sink>(
         }
     }
     let src = f.src();
-    let is_op = |t: Token, s: &[u8]| t.kind == Kind::Op && &src[t.start..t.end] == s;
+    let is_op = |t: Token, s: &[u8]| t.kind == Kind::Op && &src[t.span()] == s;
     loop {
         let next = f.next_token();
         match next {

@@ -14,7 +14,32 @@
 //!   as SQL (its own literals become placeholders) instead of becoming one constant,
 //!   so different procedures do not share a fingerprint.
 
+use super::hash::{le_word, lower8};
 use super::lexer::{Kind, Lexer, Token};
+
+/// A word of up to 9 bytes (the longest keyword tested here), ASCII-lower-cased and
+/// packed little-endian into an integer, so keyword tests are integer comparisons;
+/// longer words get `u128::MAX`, which no keyword has.
+#[inline]
+fn word_key(w: &[u8]) -> u128 {
+    match w.len() {
+        0..=8 => u128::from(lower8(le_word(w))),
+        9 => u128::from(lower8(le_word(&w[..8]))) | u128::from(w[8].to_ascii_lowercase()) << 64,
+        _ => u128::MAX,
+    }
+}
+
+/// [`word_key`] of a lower-case keyword, at compile time.
+const fn key(w: &str) -> u128 {
+    let b = w.as_bytes();
+    let mut k = 0u128;
+    let mut i = 0;
+    while i < b.len() {
+        k |= (b[i] as u128) << (8 * i);
+        i += 1;
+    }
+    k
+}
 
 /// The first word of the current statement, as far as bodies are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,62 +60,52 @@ pub(crate) struct Folder<'a> {
     depth: u32,
     /// Paren depth of the `ORDER BY` / `GROUP BY` list being read, if any.
     by_depth: Option<u32>,
-}
-
-fn word_is(src: &[u8], t: Option<Token>, words: &[&[u8]]) -> bool {
-    match t {
-        Some(t) if t.kind == Kind::Word => {
-            let w = &src[t.start..t.end];
-            words.iter().any(|k| k.eq_ignore_ascii_case(w))
-        }
-        _ => false,
-    }
-}
-
-fn op_is(src: &[u8], t: Option<Token>, op: &[u8]) -> bool {
-    matches!(t, Some(t) if t.kind == Kind::Op && &src[t.start..t.end] == op)
+    /// [`word_key`] of `prev` if it is a word, else 0.
+    prev_key: u128,
+    /// [`word_key`] of the token being folded if it is a word, else 0.
+    cur_key: u128,
 }
 
 /// Words after which a `-` starts an operand rather than subtracting.
-const OPERAND_BEFORE: &[&[u8]] = &[
-    b"select",
-    b"where",
-    b"and",
-    b"or",
-    b"not",
-    b"then",
-    b"else",
-    b"when",
-    b"case",
-    b"between",
-    b"limit",
-    b"offset",
-    b"having",
-    b"return",
-    b"distinct",
-    b"like",
-    b"ilike",
-    b"on",
-    b"by",
+const OPERAND_BEFORE: &[u128] = &[
+    key("select"),
+    key("where"),
+    key("and"),
+    key("or"),
+    key("not"),
+    key("then"),
+    key("else"),
+    key("when"),
+    key("case"),
+    key("between"),
+    key("limit"),
+    key("offset"),
+    key("having"),
+    key("return"),
+    key("distinct"),
+    key("like"),
+    key("ilike"),
+    key("on"),
+    key("by"),
 ];
 
 /// Words that end an `ORDER BY` / `GROUP BY` list.
-const BY_END: &[&[u8]] = &[
-    b"limit",
-    b"offset",
-    b"having",
-    b"window",
-    b"fetch",
-    b"for",
-    b"union",
-    b"except",
-    b"intersect",
-    b"returning",
-    b"from",
+const BY_END: &[u128] = &[
+    key("limit"),
+    key("offset"),
+    key("having"),
+    key("window"),
+    key("fetch"),
+    key("for"),
+    key("union"),
+    key("except"),
+    key("intersect"),
+    key("returning"),
+    key("from"),
 ];
 
 /// Words that may follow a positional item: `ORDER BY 2 DESC`.
-const AFTER_ITEM: &[&[u8]] = &[b"asc", b"desc", b"nulls", b"using"];
+const AFTER_ITEM: &[u128] = &[key("asc"), key("desc"), key("nulls"), key("using")];
 
 impl<'a> Folder<'a> {
     pub(crate) fn new(src: &'a [u8]) -> Self {
@@ -101,6 +116,8 @@ impl<'a> Folder<'a> {
             stmt: Stmt::Start,
             depth: 0,
             by_depth: None,
+            prev_key: 0,
+            cur_key: 0,
         }
     }
 
@@ -120,24 +137,32 @@ impl<'a> Folder<'a> {
     }
 
     /// The next normalized token.
+    #[inline]
     pub(crate) fn next_token(&mut self) -> Option<Token> {
+        self.cur_key = 0;
+        let t = self.fold()?;
+        self.prev = Some(t);
+        self.prev_key = self.cur_key;
+        Some(t)
+    }
+
+    #[inline]
+    fn fold(&mut self) -> Option<Token> {
         let mut t = self.raw()?;
         let src = self.lx.src();
         t.kind = match t.kind {
             Kind::Str | Kind::Param => Kind::Const,
             Kind::Num => self.number_kind(),
             Kind::DollarStr => return Some(self.dollar(t)),
-            Kind::Op if &src[t.start..t.end] == b"-" && self.operand_expected() => {
-                match self.peek() {
-                    Some(n) if n.kind == Kind::Num => {
-                        self.peeked = None;
-                        t.end = n.end;
-                        Kind::Const
-                    }
-                    _ => Kind::Op,
-                }
-            }
             Kind::Word => self.word_kind(t),
+            Kind::Op if &src[t.span()] == b"-" && self.operand_expected() => match self.peek() {
+                Some(n) if n.kind == Kind::Num => {
+                    self.peeked = None;
+                    t = Token::new(Kind::Const, t.start(), n.end());
+                    Kind::Const
+                }
+                _ => Kind::Op,
+            },
             Kind::CodeOpen => {
                 self.stmt = Stmt::Start;
                 Kind::CodeOpen
@@ -149,9 +174,8 @@ impl<'a> Folder<'a> {
             k => k,
         };
         if t.kind == Kind::Op {
-            self.track_op(&src[t.start..t.end]);
+            self.track_op(&src[t.span()]);
         }
-        self.prev = Some(t);
         Some(t)
     }
 
@@ -160,8 +184,8 @@ impl<'a> Folder<'a> {
         match self.prev {
             None => true,
             Some(p) => match p.kind {
-                Kind::Op => !matches!(&src[p.start..p.end], b")" | b"]"),
-                Kind::Word => word_is(src, self.prev, OPERAND_BEFORE),
+                Kind::Op => !matches!(&src[p.span()], b")" | b"]"),
+                Kind::Word => OPERAND_BEFORE.contains(&self.prev_key),
                 Kind::Other | Kind::CodeOpen => true,
                 _ => false,
             },
@@ -170,13 +194,18 @@ impl<'a> Folder<'a> {
 
     fn number_kind(&mut self) -> Kind {
         let src = self.lx.src();
-        let item_start = word_is(src, self.prev, &[b"by"]) || op_is(src, self.prev, b",");
+        let item_start = self.prev_key == key("by")
+            || matches!(self.prev, Some(p) if p.kind == Kind::Op && &src[p.span()] == b",");
         if self.by_depth == Some(self.depth) && item_start {
             let next = self.peek();
             let item_end = match next {
                 None => true,
-                Some(n) if n.kind == Kind::Op => matches!(&src[n.start..n.end], b"," | b")" | b";"),
-                Some(n) => word_is(src, Some(n), AFTER_ITEM) || word_is(src, Some(n), BY_END),
+                Some(n) if n.kind == Kind::Op => matches!(&src[n.span()], b"," | b")" | b";"),
+                Some(n) if n.kind == Kind::Word => {
+                    let k = word_key(&src[n.span()]);
+                    AFTER_ITEM.contains(&k) || BY_END.contains(&k)
+                }
+                Some(_) => false,
             };
             if item_end {
                 return Kind::Kept;
@@ -186,26 +215,26 @@ impl<'a> Folder<'a> {
     }
 
     fn word_kind(&mut self, t: Token) -> Kind {
-        let src = self.lx.src();
-        let w = &src[t.start..t.end];
+        let k = word_key(&self.lx.src()[t.span()]);
+        self.cur_key = k;
         if self.stmt == Stmt::Start {
-            self.stmt = match w {
-                _ if w.eq_ignore_ascii_case(b"do") => Stmt::Do,
-                _ if w.eq_ignore_ascii_case(b"create") => Stmt::Create,
+            self.stmt = match k {
+                _ if k == key("do") => Stmt::Do,
+                _ if k == key("create") => Stmt::Create,
                 _ => Stmt::Other,
             };
         }
-        let is = |k: &[u8]| w.eq_ignore_ascii_case(k);
-        if is(b"by") && word_is(src, self.prev, &[b"order", b"group"]) {
+        let prev = self.prev_key;
+        if k == key("by") && (prev == key("order") || prev == key("group")) {
             self.by_depth = Some(self.depth);
-        } else if self.by_depth.is_some() && BY_END.iter().any(|k| is(k)) {
+        } else if self.by_depth.is_some() && BY_END.contains(&k) {
             self.by_depth = None;
         }
-        let syntax_before = word_is(src, self.prev, &[b"is", b"not"]);
-        if (is(b"true") || is(b"false")) && !syntax_before {
+        let syntax_before = prev == key("is") || prev == key("not");
+        if (k == key("true") || k == key("false")) && !syntax_before {
             return Kind::Const;
         }
-        if is(b"null") && !syntax_before && !word_is(src, self.prev, &[b"set"]) {
+        if k == key("null") && !syntax_before && prev != key("set") {
             return Kind::Const;
         }
         Kind::Word
@@ -213,21 +242,18 @@ impl<'a> Folder<'a> {
 
     /// A dollar-quoted string: a code body to lex as SQL, or a constant.
     fn dollar(&mut self, mut t: Token) -> Token {
-        let src = self.lx.src();
         let code = match self.stmt {
             Stmt::Do => true,
-            Stmt::Create => word_is(src, self.prev, &[b"as"]),
+            Stmt::Create => self.prev_key == key("as"),
             _ => false,
         };
         if code && self.peeked.is_none() {
             if let Some(open) = self.lx.enter(t) {
                 self.stmt = Stmt::Start;
-                self.prev = Some(open);
                 return open;
             }
         }
         t.kind = Kind::Const;
-        self.prev = Some(t);
         t
     }
 
@@ -247,5 +273,19 @@ impl<'a> Folder<'a> {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_keys_ignore_case_and_length_matters() {
+        assert_eq!(word_key(b"InterSect"), key("intersect"));
+        assert_eq!(word_key(b"BY"), key("by"));
+        assert_ne!(word_key(b"by_"), key("by"));
+        assert_ne!(word_key(b"intersects"), key("intersect"));
+        assert_ne!(word_key(b"returnin"), key("returning"));
     }
 }

@@ -12,9 +12,9 @@
 //!    placeholders; `-1`, `ORDER BY 1`, `IS NULL`, `DO $$...$$` get their due).
 //! 3. [`collapse`]: lists of constants keep one item and a `/*, ... */` marker, a
 //!    trailing `;` is dropped.
-//! 4. [`sink`]: the token stream is hashed (FNV-1a 64 over a canonical encoding of each
-//!    token, documented there) and, for display, written as text with upper-case
-//!    keywords and single spaces.
+//! 4. [`sink`]: the token stream is hashed ([`hash`]: FxHash steps over a canonical
+//!    encoding of each token, then MurmurHash3's finalizer; documented there) and, for
+//!    display, written as text with upper-case keywords and single spaces.
 //!
 //! The fingerprint is a hash of the normalized *token stream*, not of the text, so it
 //! is the same whether or not the text is built, and the same for the text itself:
@@ -28,6 +28,7 @@
 mod collapse;
 mod command;
 mod fold;
+mod hash;
 mod keywords;
 mod lexer;
 mod sink;
@@ -56,7 +57,7 @@ impl Normalizer {
     pub fn fingerprint(&mut self, sql: &[u8]) -> u64 {
         let mut sink = HashSink::default();
         collapse::run(sql, &mut self.buf, &mut sink, true);
-        sink.0 .0
+        sink.0.finish()
     }
 
     /// Writes the normalized display text of `sql` into `out` (cleared first) and
@@ -64,7 +65,7 @@ impl Normalizer {
     pub fn normalize_into(&mut self, sql: &[u8], out: &mut String) -> u64 {
         let mut sink = TextSink::new(out);
         collapse::run(sql, &mut self.buf, &mut sink, true);
-        sink.hash.0
+        sink.hash.finish()
     }
 }
 
@@ -76,7 +77,7 @@ impl Normalizer {
 pub fn fingerprint_uncollapsed(sql: &[u8]) -> u64 {
     let mut sink = HashSink::default();
     collapse::run(sql, &mut Vec::new(), &mut sink, false);
-    sink.0 .0
+    sink.0.finish()
 }
 
 /// Normalizes `sql`: (normalized text, fingerprint).

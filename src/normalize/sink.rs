@@ -1,118 +1,32 @@
-//! Where normalized tokens go: into the fingerprint hash, and optionally into the
-//! display text.
+//! Where normalized tokens go: into the fingerprint hash ([`super::hash`]), and
+//! optionally into the display text.
 //!
-//! Both sinks hash exactly the same way ([`hash_token`]), so `fingerprint()` and
-//! `normalize_into()` cannot disagree. The hash is FNV-1a 64 over a canonical encoding
-//! of each normalized token (a kind tag, then its canonical bytes, then `0xFF`):
-//!
-//! | token | encoding |
-//! |---|---|
-//! | unquoted word | `w` + ASCII-lower-cased bytes + `FF` |
-//! | quoted identifier | `w` + the bytes between the quotes, `""` read as `"` + `FF` |
-//! | operator, punctuation, other byte | `o` + bytes + `FF` |
-//! | constant or parameter (`$n`) | `c` |
-//! | literal kept as is (`ORDER BY 2`) | `n` + bytes + `FF` |
-//! | collapsed-list marker `/*, ... */` | `l` |
-//! | start / end of a dollar-quoted body lexed as SQL | `q` / `Q` |
-//!
-//! So `"users"` and `USERS` are one identifier (as in PostgreSQL), a constant's value
-//! and a parameter's number never matter, and text layout never enters the hash.
+//! Both sinks hash exactly the same tokens the same way, so `fingerprint()` and
+//! `normalize_into()` cannot disagree. The display text upper-cases keywords,
+//! lower-cases other unquoted names, writes every constant as `$n` numbered in order and
+//! puts single spaces between tokens, except where SQL is conventionally written without
+//! (`f(x)`, `t.a`, `x::int`, `a[1]`, `a, b`). It always lexes back into the same tokens,
+//! so normalizing it again gives the same text and fingerprint.
 
 use std::fmt::Write as _;
 
+use super::hash::{quoted_content, Hasher};
 use super::keywords::is_keyword;
-use super::lexer::{Kind, Token, MARKER, MAX_DEPTH};
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// An FNV-1a 64 hash state.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fnv(pub u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(FNV_OFFSET)
-    }
-}
-
-impl Fnv {
-    #[inline]
-    fn byte(&mut self, b: u8) {
-        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-    }
-}
+use super::lexer::{Kind, Token, MAX_DEPTH};
 
 /// Receives the normalized token stream.
 pub(crate) trait Sink {
     fn token(&mut self, src: &[u8], t: Token);
 }
 
-/// Feeds one normalized token into the hash (see the module docs for the encoding).
-#[inline]
-pub(crate) fn hash_token(h: &mut Fnv, src: &[u8], t: Token) {
-    let bytes = &src[t.start..t.end];
-    match t.kind {
-        Kind::Word => {
-            h.byte(b'w');
-            bytes.iter().for_each(|b| h.byte(b.to_ascii_lowercase()));
-        }
-        Kind::QIdent => {
-            h.byte(b'w');
-            let mut quote = false;
-            for &b in quoted_content(bytes).0 {
-                // `""` inside the quotes stands for one `"`.
-                if b == b'"' && !quote {
-                    quote = true;
-                    continue;
-                }
-                quote = false;
-                h.byte(b);
-            }
-        }
-        Kind::Const => return h.byte(b'c'),
-        Kind::Marker => return h.byte(b'l'),
-        Kind::CodeOpen => return h.byte(b'q'),
-        Kind::CodeClose => return h.byte(b'Q'),
-        Kind::Kept => {
-            h.byte(b'n');
-            bytes.iter().for_each(|&b| h.byte(b));
-        }
-        _ => {
-            h.byte(b'o');
-            bytes.iter().for_each(|&b| h.byte(b));
-        }
-    }
-    h.byte(0xFF);
-}
-
-/// The name inside a quoted identifier token (which may start with `U&`, end with a
-/// `UESCAPE` clause, or be truncated), `""` still doubled; and whether it was closed.
-fn quoted_content(tok: &[u8]) -> (&[u8], bool) {
-    let Some(open) = tok.iter().position(|&b| b == b'"') else {
-        return (tok, true);
-    };
-    let mut i = open + 1;
-    while i < tok.len() {
-        if tok[i] == b'"' {
-            if tok.get(i + 1) != Some(&b'"') {
-                return (&tok[open + 1..i], true);
-            }
-            i += 1;
-        }
-        i += 1;
-    }
-    (&tok[open + 1..], false)
-}
-
 /// The fingerprint only.
 #[derive(Debug, Default)]
-pub(crate) struct HashSink(pub Fnv);
+pub(crate) struct HashSink(pub Hasher);
 
 impl Sink for HashSink {
     #[inline]
     fn token(&mut self, src: &[u8], t: Token) {
-        hash_token(&mut self.0, src, t);
+        self.0.token(src, t);
     }
 }
 
@@ -134,7 +48,7 @@ enum Prev {
 /// The fingerprint and the display text.
 #[derive(Debug)]
 pub(crate) struct TextSink<'o> {
-    pub hash: Fnv,
+    pub hash: Hasher,
     out: &'o mut String,
     params: u32,
     prev: Prev,
@@ -146,7 +60,7 @@ impl<'o> TextSink<'o> {
     pub(crate) fn new(out: &'o mut String) -> Self {
         out.clear();
         TextSink {
-            hash: Fnv::default(),
+            hash: Hasher::default(),
             out,
             params: 0,
             prev: Prev::Start,
@@ -222,8 +136,8 @@ const CALLABLE: &[&[u8]] = &[
 
 impl Sink for TextSink<'_> {
     fn token(&mut self, src: &[u8], t: Token) {
-        hash_token(&mut self.hash, src, t);
-        let bytes = &src[t.start..t.end];
+        self.hash.token(src, t);
+        let bytes = &src[t.span()];
         if self.space_before(t.kind, bytes) {
             self.out.push(' ');
         }
@@ -257,13 +171,12 @@ impl Sink for TextSink<'_> {
                 Prev::Operand
             }
             Kind::Marker => {
-                self.out
-                    .push_str(std::str::from_utf8(MARKER).unwrap_or_default());
+                self.out.push_str("/*, ... */");
                 Prev::Other
             }
             Kind::CodeOpen => {
                 if self.depth < MAX_DEPTH {
-                    self.tags[self.depth] = (t.start, t.end);
+                    self.tags[self.depth] = (t.start(), t.end());
                     self.depth += 1;
                 }
                 self.push_lossy(bytes);
