@@ -58,6 +58,7 @@ fn benches(c: &mut Criterion) {
         });
         let opts = PipelineOptions {
             prefix: Some(prefix.clone()),
+            format: None,
             agg: AggOptions::default(),
             chunk_size: CHUNK_SIZE,
             jobs: 1,

@@ -3,6 +3,7 @@
 use crate::aggregate::AggOptions;
 use crate::cli::AnalyzeArgs;
 use crate::input::{Source, CHUNK_SIZE};
+use crate::parse::format::LogFormat;
 use crate::parse::time::parse_user_time;
 use crate::parse::Prefix;
 use crate::report::Format;
@@ -35,6 +36,9 @@ pub enum ConfigError {
     /// `--begin` after `--end`.
     #[error("--begin is after --end")]
     EmptyRange,
+    /// An unknown `--format`.
+    #[error("--format: unknown log format '{0}' (use stderr, csv or json)")]
+    Format(String),
     /// Zero jobs.
     #[error("--jobs must be at least 1")]
     Jobs,
@@ -58,6 +62,8 @@ pub struct Config {
     pub outputs: Vec<Output>,
     /// The user's prefix.
     pub prefix: Option<Prefix>,
+    /// The user's format.
+    pub format: Option<LogFormat>,
     /// Threads.
     pub jobs: usize,
     /// Aggregation options.
@@ -126,6 +132,11 @@ impl Config {
             summary: !a.quiet && a.outputs.is_empty(),
             outputs,
             prefix: a.prefix.as_deref().map(Prefix::compile).transpose()?,
+            format: a
+                .format
+                .as_deref()
+                .map(|f| LogFormat::from_name(f).ok_or_else(|| ConfigError::Format(f.to_string())))
+                .transpose()?,
             jobs,
             agg: AggOptions {
                 begin,

@@ -32,6 +32,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     let started = Instant::now();
     let opts = PipelineOptions {
         prefix: cfg.prefix.clone(),
+        format: cfg.format,
         agg: cfg.agg,
         chunk_size: cfg.chunk_size,
         jobs: cfg.jobs,

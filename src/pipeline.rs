@@ -1,14 +1,18 @@
-//! Running the stages over every input: open, detect the prefix, cut into chunks,
-//! parse and aggregate the chunks in parallel, merge in order.
+//! Running the stages over every input: open (mmap, or a decompressed stream), detect
+//! the format and prefix, cut into chunks at entry boundaries, parse and aggregate the
+//! chunks in parallel, merge in order. Inputs are processed in parallel too.
 
 use crate::aggregate::{AggOptions, ChunkAgg, InputStats, Partial, Stats};
-use crate::input::{self, BlockReader, Data, InputError, Source};
+use crate::input::{self, BlockReader, Compression, Data, InputError, Source};
+use crate::parse::csvlog::CsvParser;
+use crate::parse::format::{LogFormat, LogParser};
 use crate::parse::infer::infer_prefix;
+use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
 use crate::parse::Prefix;
 use rayon::prelude::*;
 
-/// How many bytes are sampled to infer a prefix.
+/// How many bytes are sampled to detect the format and infer a prefix.
 const SNIFF_BYTES: usize = 256 * 1024;
 
 /// Why analysis failed.
@@ -37,6 +41,8 @@ pub enum AnalyzeError {
 pub struct PipelineOptions {
     /// Prefix given by the user (else inferred per input).
     pub prefix: Option<Prefix>,
+    /// Format given by the user (else detected per input).
+    pub format: Option<LogFormat>,
     /// Aggregation options.
     pub agg: AggOptions,
     /// Chunk size in bytes.
@@ -52,11 +58,13 @@ pub struct InputResult {
     pub name: String,
     /// Log format.
     pub format: &'static str,
-    /// The log_line_prefix used.
-    pub prefix: String,
+    /// Compression, if any.
+    pub compression: Option<&'static str>,
+    /// The log_line_prefix used (stderr).
+    pub prefix: Option<String>,
     /// True when the prefix was inferred.
     pub prefix_inferred: bool,
-    /// Bytes read.
+    /// Bytes read (decompressed).
     pub bytes: u64,
     /// Counters.
     pub stats: InputStats,
@@ -67,35 +75,46 @@ pub fn run(
     sources: &[Source],
     opts: &PipelineOptions,
 ) -> Result<(Vec<InputResult>, Stats), AnalyzeError> {
+    let sources = input::expand_dirs(sources)?;
     // Open everything first: a missing file fails the run before any work.
-    let opened: Vec<(Source, Data)> = sources
+    let opened: Vec<(Source, Compression, Data)> = sources
         .iter()
-        .map(|s| input::open(s).map(|d| (s.clone(), d)))
+        .map(|s| input::open(s).map(|(c, d)| (s.clone(), c, d)))
         .collect::<Result<_, _>>()?;
-    let mut results = Vec::new();
+    let results: Vec<(InputResult, Stats)> = opened
+        .into_par_iter()
+        .enumerate()
+        .map(|(idx, (source, c, data))| run_one(idx as u32, &source, c, data, opts))
+        .collect::<Result<_, _>>()?;
     let mut total = Stats::new(&opts.agg);
-    for (idx, (source, data)) in opened.into_iter().enumerate() {
-        let (res, stats) = run_one(idx as u32, &source, data, opts)?;
-        results.push(res);
+    let mut inputs = Vec::with_capacity(results.len());
+    for (res, stats) in results {
+        inputs.push(res);
         total.merge(stats);
     }
-    if results.iter().all(|r| r.stats.entries == 0) {
-        let names: Vec<String> = results.iter().map(|r| r.name.clone()).collect();
+    if inputs.iter().all(|r| r.stats.entries == 0) {
+        let names: Vec<String> = inputs.iter().map(|r| r.name.clone()).collect();
         return Err(AnalyzeError::NothingParsed(names.join(", ")));
     }
-    Ok((results, total))
+    Ok((inputs, total))
 }
 
-fn choose_prefix(
+/// The parser for an input whose first bytes are `head`.
+fn choose_parser(
     name: &str,
     head: &[u8],
     opts: &PipelineOptions,
-) -> Result<(Prefix, bool), AnalyzeError> {
+) -> Result<(LogParser, bool), AnalyzeError> {
+    match opts.format.unwrap_or_else(|| LogFormat::detect(head)) {
+        LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false)),
+        LogFormat::Json => return Ok((LogParser::Json(JsonParser), false)),
+        LogFormat::Stderr => {}
+    }
     if let Some(p) = &opts.prefix {
-        return Ok((p.clone(), false));
+        return Ok((LogParser::Stderr(StderrParser::new(p.clone())), false));
     }
     if let Some(p) = infer_prefix(head) {
-        return Ok((p, true));
+        return Ok((LogParser::Stderr(StderrParser::new(p)), true));
     }
     let (line, text) = head
         .split(|&b| b == b'\n')
@@ -118,33 +137,27 @@ fn choose_prefix(
 fn run_one(
     idx: u32,
     source: &Source,
+    compression: Compression,
     data: Data,
     opts: &PipelineOptions,
 ) -> Result<(InputResult, Stats), AnalyzeError> {
     let name = source.name();
-    let (partial, bytes, prefix, inferred) = match data {
+    let (partial, bytes, parser, inferred) = match data {
         Data::Mapped(map) => {
-            let (prefix, inferred) =
-                choose_prefix(&name, &map[..map.len().min(SNIFF_BYTES)], opts)?;
-            let parser = StderrParser::new(prefix.clone());
+            let (parser, inferred) =
+                choose_parser(&name, &map[..map.len().min(SNIFF_BYTES)], opts)?;
             let partial = parse_mapped(idx, &map, &parser, opts);
-            (partial, map.len() as u64, prefix, inferred)
+            (partial, map.len() as u64, Some(parser), inferred)
         }
         Data::Stream(reader) => {
             let mut blocks = BlockReader::new(reader, name.clone(), opts.chunk_size);
             let head = blocks.peek(SNIFF_BYTES)?.to_vec();
             if head.is_empty() {
-                let p = opts
-                    .prefix
-                    .clone()
-                    .unwrap_or(Prefix::compile("").expect("empty prefix"));
-                let empty = ChunkAgg::new(opts.agg, idx).finish(0);
-                (empty, 0, p, false)
+                (ChunkAgg::new(opts.agg, idx).finish(0), 0, None, false)
             } else {
-                let (prefix, inferred) = choose_prefix(&name, &head, opts)?;
-                let parser = StderrParser::new(prefix.clone());
+                let (parser, inferred) = choose_parser(&name, &head, opts)?;
                 let (partial, bytes) = parse_stream(idx, &mut blocks, &parser, opts)?;
-                (partial, bytes, prefix, inferred)
+                (partial, bytes, Some(parser), inferred)
             }
         }
     };
@@ -152,8 +165,15 @@ fn run_one(
     Ok((
         InputResult {
             name,
-            format: "stderr",
-            prefix: prefix.as_str().to_string(),
+            format: parser
+                .as_ref()
+                .map_or(LogFormat::Stderr, LogParser::format)
+                .name(),
+            compression: compression.name(),
+            prefix: parser
+                .as_ref()
+                .and_then(LogParser::prefix)
+                .map(|p| p.as_str().to_string()),
             prefix_inferred: inferred,
             bytes,
             stats: stats_in,
@@ -162,26 +182,28 @@ fn run_one(
     ))
 }
 
-fn parse_chunk(
-    idx: u32,
-    data: &[u8],
-    base: u64,
-    parser: &StderrParser,
-    agg: AggOptions,
-) -> Partial {
+fn parse_chunk(idx: u32, data: &[u8], base: u64, parser: &LogParser, agg: AggOptions) -> Partial {
+    let mut arena = vec![0u8; parser.arena_len(data.len())];
     let mut sink = ChunkAgg::new(agg, idx);
-    let lines = parser.parse_chunk(data, base, &mut sink);
+    let lines = parser.parse_chunk(data, &mut arena, base, &mut sink);
     sink.finish(lines)
+}
+
+fn merge_in_order(mut a: Partial, b: Partial) -> Partial {
+    a.append(b);
+    a
 }
 
 fn parse_mapped(
     idx: u32,
     map: &memmap2::Mmap,
-    parser: &StderrParser,
+    parser: &LogParser,
     opts: &PipelineOptions,
 ) -> Partial {
     let data: &[u8] = map;
-    let ranges = input::chunk_ranges(data, opts.chunk_size, |l| parser.is_entry_start(l));
+    let ranges = input::chunk_ranges(data, opts.chunk_size, |d, from| {
+        parser.next_boundary(d, from)
+    });
     ranges
         .into_par_iter()
         .map(|r| {
@@ -190,17 +212,14 @@ fn parse_mapped(
             partial
         })
         // `reduce_with` keeps the chunks' order: each merge appends the later part.
-        .reduce_with(|mut a, b| {
-            a.append(b);
-            a
-        })
+        .reduce_with(merge_in_order)
         .unwrap_or_else(|| ChunkAgg::new(opts.agg, idx).finish(0))
 }
 
 fn parse_stream(
     idx: u32,
     blocks: &mut BlockReader,
-    parser: &StderrParser,
+    parser: &LogParser,
     opts: &PipelineOptions,
 ) -> Result<(Partial, u64), AnalyzeError> {
     let mut acc: Option<Partial> = None;
@@ -209,7 +228,7 @@ fn parse_stream(
     loop {
         let mut batch_blocks = Vec::with_capacity(batch);
         while batch_blocks.len() < batch {
-            match blocks.next_block(|l| parser.is_entry_start(l))? {
+            match blocks.next_block(|buf| parser.last_boundary(buf))? {
                 Some(b) => batch_blocks.push(b),
                 None => break,
             }
@@ -224,15 +243,12 @@ fn parse_stream(
         let merged = batch_blocks
             .par_iter()
             .map(|(base, block)| parse_chunk(idx, block, *base, parser, opts.agg))
-            .reduce_with(|mut a, b| {
-                a.append(b);
-                a
-            });
+            .reduce_with(merge_in_order);
         if let Some(m) = merged {
-            match acc.as_mut() {
-                Some(a) => a.append(m),
-                None => acc = Some(m),
-            }
+            acc = Some(match acc {
+                Some(a) => merge_in_order(a, m),
+                None => m,
+            });
         }
     }
     Ok((

@@ -5,8 +5,10 @@
 //! Chunk sizes do not depend on the number of threads, and the parse of a chunk does not
 //! depend on where the chunk was cut, so every thread count gives the same result.
 
+pub mod decompress;
 mod mmap;
 
+pub use decompress::Compression;
 pub use mmap::release;
 
 use std::fs::File;
@@ -74,49 +76,112 @@ pub enum Data {
     Stream(Box<dyn Read + Send>),
 }
 
-/// Opens `source` for reading.
-pub fn open(source: &Source) -> Result<Data, InputError> {
-    match source {
-        Source::Stdin => Ok(Data::Stream(Box::new(io::stdin()))),
-        Source::Path(path) => open_path(path),
-    }
-}
-
-fn open_path(path: &Path) -> Result<Data, InputError> {
+/// Opens `source` for reading: plain regular files are mapped; compressed files
+/// (recognised by their magic bytes), stdin and pipes become decompressed streams.
+pub fn open(source: &Source) -> Result<(Compression, Data), InputError> {
+    let name = source.name();
     let err = |source| InputError::Open {
-        path: path.display().to_string(),
+        path: name.clone(),
         source,
     };
-    let file = File::open(path).map_err(err)?;
-    let meta = file.metadata().map_err(err)?;
-    if meta.is_dir() {
-        return Err(err(io::Error::other("is a directory")));
+    match source {
+        Source::Stdin => {
+            let (c, r) = decompress::auto_decode(Box::new(io::stdin())).map_err(err)?;
+            Ok((c, Data::Stream(r)))
+        }
+        Source::Path(path) => {
+            let mut file = File::open(path).map_err(err)?;
+            if file.metadata().map_err(err)?.is_dir() {
+                return Err(err(io::Error::other("is a directory")));
+            }
+            let mut magic = [0u8; 6];
+            let n = read_up_to(&mut file, &mut magic).map_err(err)?;
+            let compression = Compression::sniff(&magic[..n]);
+            if compression == Compression::None {
+                if let Some(m) = mmap::map(&file) {
+                    return Ok((compression, Data::Mapped(m)));
+                }
+            }
+            let file = File::open(path).map_err(err)?;
+            let (c, r) = decompress::auto_decode(Box::new(file)).map_err(err)?;
+            Ok((c, Data::Stream(r)))
+        }
     }
-    Ok(match mmap::map(&file) {
-        Some(m) => Data::Mapped(m),
-        None => Data::Stream(Box::new(file)),
-    })
 }
 
-/// Cuts `data` into chunks of about `target` bytes, each starting at a line for which
-/// `is_start` is true (the first chunk starts at 0 whatever it holds). Returns the
-/// chunks' byte ranges, in order, covering all of `data`.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Replaces each directory among `sources` by the log files inside it (sorted by
+/// name; hidden files skipped; names that look like logs: `*.log`, `*.csv`,
+/// `*.json`, compressed copies of those, or any name containing `log`).
+pub fn expand_dirs(sources: &[Source]) -> Result<Vec<Source>, InputError> {
+    let mut out = Vec::new();
+    for s in sources {
+        match s {
+            Source::Path(p) if p.is_dir() => {
+                let err = |source| InputError::Open {
+                    path: p.display().to_string(),
+                    source,
+                };
+                let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                    .map_err(err)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| f.is_file() && looks_like_log(f))
+                    .collect();
+                files.sort();
+                out.extend(files.into_iter().map(Source::Path));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(out)
+}
+
+fn looks_like_log(p: &Path) -> bool {
+    let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name.starts_with('.') {
+        return false;
+    }
+    let name = name.to_ascii_lowercase();
+    let base = [".gz", ".zst", ".bz2", ".xz", ".lz4"]
+        .iter()
+        .find_map(|c| name.strip_suffix(c))
+        .unwrap_or(&name);
+    [".log", ".csv", ".json"].iter().any(|e| base.ends_with(e)) || base.contains("log")
+}
+
+/// Cuts `data` into chunks of about `target` bytes. `next_boundary(part, from)` gets
+/// the input from a known entry boundary on and returns the first entry boundary at
+/// or after `from` in it: chunks start only there, so no entry spans two chunks.
+/// Returns the chunks' byte ranges, in order, covering all of `data`.
 pub fn chunk_ranges(
     data: &[u8],
     target: usize,
-    is_start: impl Fn(&[u8]) -> bool,
+    next_boundary: impl Fn(&[u8], usize) -> Option<usize>,
 ) -> Vec<std::ops::Range<usize>> {
+    let target = target.max(1);
     let mut starts = vec![0usize];
-    let mut at = target.max(1);
-    while at < data.len() {
-        match next_entry_start(data, at, &is_start) {
-            Some(s) => {
-                if s > *starts.last().unwrap_or(&0) {
-                    starts.push(s);
-                }
-                at = s + target.max(1);
+    let mut prev = 0;
+    while prev + target < data.len() {
+        match next_boundary(&data[prev..], target) {
+            Some(off) if prev + off < data.len() => {
+                prev += off;
+                starts.push(prev);
             }
-            None => break,
+            _ => break,
         }
     }
     starts
@@ -124,40 +189,6 @@ pub fn chunk_ranges(
         .enumerate()
         .map(|(i, &s)| s..starts.get(i + 1).copied().unwrap_or(data.len()))
         .collect()
-}
-
-/// The first line start at or after `from` whose line is an entry start.
-fn next_entry_start(data: &[u8], from: usize, is_start: &impl Fn(&[u8]) -> bool) -> Option<usize> {
-    let mut pos = from;
-    // Move to the start of the next line unless already at one.
-    if pos > 0 && data[pos - 1] != b'\n' {
-        pos += memchr::memchr(b'\n', &data[pos..])? + 1;
-    }
-    while pos < data.len() {
-        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
-        if is_start(&data[pos..end]) {
-            return Some(pos);
-        }
-        pos = end + 1;
-    }
-    None
-}
-
-/// The last complete line of `buf` (ending with a newline) that is an entry start,
-/// after `min`: where a block read from a stream can be cut.
-fn last_entry_start(buf: &[u8], min: usize, is_start: &impl Fn(&[u8]) -> bool) -> Option<usize> {
-    let mut end = memchr::memrchr(b'\n', buf)?;
-    while end > min {
-        let start = memchr::memrchr(b'\n', &buf[..end]).map_or(0, |i| i + 1);
-        if start > min && is_start(&buf[start..end]) {
-            return Some(start);
-        }
-        if start == 0 {
-            return None;
-        }
-        end = start - 1;
-    }
-    None
 }
 
 /// Reads a stream in blocks that end at entry boundaries.
@@ -218,9 +249,11 @@ impl BlockReader {
     }
 
     /// The next block and its offset in the stream, or `None` at the end.
+    /// `last_boundary(buf)` gets the buffered input (which starts at an entry boundary)
+    /// and returns the last entry boundary after its start, where the block is cut.
     pub fn next_block(
         &mut self,
-        is_start: impl Fn(&[u8]) -> bool,
+        last_boundary: impl Fn(&[u8]) -> Option<usize>,
     ) -> Result<Option<(u64, Vec<u8>)>, InputError> {
         let mut want = self.target;
         loop {
@@ -236,7 +269,8 @@ impl BlockReader {
                 self.offset += block.len() as u64;
                 return Ok(Some((base, block)));
             }
-            if let Some(cut) = last_entry_start(&self.carry, 0, &is_start) {
+            if let Some(cut) = last_boundary(&self.carry).filter(|&c| c > 0 && c < self.carry.len())
+            {
                 let rest = self.carry.split_off(cut);
                 let block = std::mem::replace(&mut self.carry, rest);
                 let base = self.offset;
@@ -253,15 +287,22 @@ impl BlockReader {
 mod tests {
     use super::*;
 
-    fn starts_with_x(l: &[u8]) -> bool {
-        l.first() == Some(&b'x')
+    /// Entries start at lines beginning with `x`.
+    fn next_x(data: &[u8], from: usize) -> Option<usize> {
+        (from..data.len()).find(|&i| data[i - 1] == b'\n' && data[i] == b'x')
+    }
+
+    fn last_x(data: &[u8]) -> Option<usize> {
+        (1..data.len())
+            .rev()
+            .find(|&i| data[i - 1] == b'\n' && data[i] == b'x')
     }
 
     #[test]
     fn chunks_cover_everything_and_start_at_entries() {
         let data = b"x1\n\tc\nx2\n\tc\n\tc\nx3\nx4\n\tc\n";
         for target in 1..data.len() + 2 {
-            let r = chunk_ranges(data, target, starts_with_x);
+            let r = chunk_ranges(data, target, next_x);
             assert_eq!(r.first().unwrap().start, 0);
             assert_eq!(r.last().unwrap().end, data.len());
             for w in r.windows(2) {
@@ -279,7 +320,7 @@ mod tests {
         let mut r = BlockReader::new(Box::new(io::Cursor::new(data.clone())), "-".into(), 4096);
         assert_eq!(r.peek(2).unwrap(), b"x0");
         let mut joined = Vec::new();
-        while let Some((base, block)) = r.next_block(starts_with_x).unwrap() {
+        while let Some((base, block)) = r.next_block(last_x).unwrap() {
             assert_eq!(base as usize, joined.len());
             assert_eq!(block[0], b'x');
             joined.extend_from_slice(&block);

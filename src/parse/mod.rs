@@ -6,7 +6,10 @@
 //! Nothing here allocates per line: entries borrow from the mapped input and the
 //! auxiliary lines live in a buffer reused for the whole chunk.
 
+pub mod csvlog;
+pub mod format;
 pub mod infer;
+pub mod jsonlog;
 pub mod prefix;
 pub mod stderr;
 pub mod time;

@@ -38,7 +38,12 @@ impl Severity {
         if s.get(colon + 1) != Some(&b' ') || s.get(colon + 2) != Some(&b' ') {
             return None;
         }
-        let sev = match &s[..colon] {
+        Some((Severity::from_word(&s[..colon])?, colon + 3))
+    }
+
+    /// The severity named `word` (`LOG`, `ERROR`, ... as csvlog and jsonlog write it).
+    pub fn from_word(word: &[u8]) -> Option<Severity> {
+        Some(match word {
             b"LOG" => Severity::Log,
             b"ERROR" => Severity::Error,
             b"STATEMENT" => Severity::Statement,
@@ -54,8 +59,7 @@ impl Severity {
             b"INFO" => Severity::Info,
             b"DEBUG" | b"DEBUG1" | b"DEBUG2" | b"DEBUG3" | b"DEBUG4" | b"DEBUG5" => Severity::Debug,
             _ => return None,
-        };
-        Some((sev, colon + 3))
+        })
     }
 
     /// True for the lines PostgreSQL writes after a message to complete it

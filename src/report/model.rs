@@ -44,7 +44,10 @@ pub struct Run {
 pub struct InputView {
     pub path: String,
     pub format: String,
-    pub prefix: String,
+    /// gzip, zstd, bzip2, xz or lz4 when the input was compressed.
+    pub compression: Option<String>,
+    /// The log_line_prefix (stderr only).
+    pub prefix: Option<String>,
     pub prefix_inferred: bool,
     pub bytes: u64,
     pub lines: u64,
@@ -223,6 +226,7 @@ fn input_view(i: &InputResult) -> InputView {
     InputView {
         path: i.name.clone(),
         format: i.format.to_string(),
+        compression: i.compression.map(str::to_string),
         prefix: i.prefix.clone(),
         prefix_inferred: i.prefix_inferred,
         bytes: i.bytes,

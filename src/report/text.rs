@@ -51,15 +51,19 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         } else {
             "given"
         };
+        let format = match (&i.compression, &i.prefix) {
+            (Some(c), Some(p)) => format!("{c} {} prefix '{p}' ({how})", i.format),
+            (None, Some(p)) => format!("{} prefix '{p}' ({how})", i.format),
+            (Some(c), None) => format!("{c} {}", i.format),
+            (None, None) => i.format.clone(),
+        };
         writeln!(
             out,
-            "{}: {} lines, {} entries, {} skipped; {} prefix '{}' ({how})",
+            "{}: {} lines, {} entries, {} skipped; {format}",
             i.path,
             thousands(i.lines),
             thousands(i.entries),
             thousands(i.skipped_lines),
-            i.format,
-            i.prefix
         )?;
         for ex in i.skipped_examples.iter().take(3) {
             writeln!(out, "  skipped {ex}")?;

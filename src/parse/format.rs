@@ -1,0 +1,191 @@
+//! Log formats: detecting which one a file holds, and one parser type over all of them.
+
+use super::csvlog::CsvParser;
+use super::jsonlog::JsonParser;
+use super::stderr::StderrParser;
+use super::time::parse_timestamp;
+use super::{EntrySink, Prefix};
+
+/// A log format PostgreSQL writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// stderr (with or without the logging collector), prefixed by log_line_prefix.
+    Stderr,
+    /// csvlog.
+    Csv,
+    /// jsonlog.
+    Json,
+}
+
+impl LogFormat {
+    /// The name used in the report and by `--format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Stderr => "stderr",
+            LogFormat::Csv => "csv",
+            LogFormat::Json => "json",
+        }
+    }
+
+    /// Parses a `--format` value.
+    pub fn from_name(s: &str) -> Option<LogFormat> {
+        match s {
+            "stderr" => Some(LogFormat::Stderr),
+            "csv" | "csvlog" => Some(LogFormat::Csv),
+            "json" | "jsonlog" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+
+    /// The format of a log whose first bytes are `head`: jsonlog objects, csvlog
+    /// records (a timestamp then a comma), anything else is stderr.
+    pub fn detect(head: &[u8]) -> LogFormat {
+        let first = head
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l))
+            .find(|l| !l.trim_ascii().is_empty())
+            .unwrap_or_default();
+        if first.starts_with(b"{") && first.windows(12).any(|w| w == b"\"timestamp\":") {
+            return LogFormat::Json;
+        }
+        if let Some(ts) = parse_timestamp(first, true) {
+            if first.get(ts.len) == Some(&b',') {
+                return LogFormat::Csv;
+            }
+        }
+        LogFormat::Stderr
+    }
+}
+
+/// A parser for one input, whatever its format.
+#[derive(Debug, Clone)]
+pub enum LogParser {
+    /// stderr with its prefix.
+    Stderr(StderrParser),
+    /// csvlog.
+    Csv(CsvParser),
+    /// jsonlog.
+    Json(JsonParser),
+}
+
+impl LogParser {
+    /// The format parsed.
+    pub fn format(&self) -> LogFormat {
+        match self {
+            LogParser::Stderr(_) => LogFormat::Stderr,
+            LogParser::Csv(_) => LogFormat::Csv,
+            LogParser::Json(_) => LogFormat::Json,
+        }
+    }
+
+    /// The log_line_prefix, for stderr.
+    pub fn prefix(&self) -> Option<&Prefix> {
+        match self {
+            LogParser::Stderr(p) => Some(p.prefix()),
+            _ => None,
+        }
+    }
+
+    /// Bytes of arena `parse_chunk` needs for a chunk of `len` bytes.
+    pub fn arena_len(&self, len: usize) -> usize {
+        match self {
+            LogParser::Stderr(_) => 0,
+            _ => len,
+        }
+    }
+
+    /// The first entry boundary at or after `from` in `data`, which starts at an entry
+    /// boundary: where a chunk may start.
+    pub fn next_boundary(&self, data: &[u8], from: usize) -> Option<usize> {
+        match self {
+            LogParser::Stderr(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
+            LogParser::Json(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
+            LogParser::Csv(p) => p.next_boundary(data, from),
+        }
+    }
+
+    /// The last entry boundary after the start of `data` (which starts at one), on a
+    /// complete line: where a block read from a stream is cut.
+    pub fn last_boundary(&self, data: &[u8]) -> Option<usize> {
+        match self {
+            LogParser::Stderr(p) => last_line_where(data, |l| p.is_entry_start(l)),
+            LogParser::Json(p) => last_line_where(data, |l| p.is_entry_start(l)),
+            LogParser::Csv(p) => p.last_boundary(data),
+        }
+    }
+
+    /// Parses a chunk that starts at an entry boundary, at byte `base` of its input.
+    /// `arena` must hold [`LogParser::arena_len`] bytes. Returns the number of lines.
+    pub fn parse_chunk<'a>(
+        &self,
+        data: &'a [u8],
+        arena: &'a mut [u8],
+        base: u64,
+        sink: &mut dyn EntrySink<'a>,
+    ) -> u64 {
+        match self {
+            LogParser::Stderr(p) => p.parse_chunk(data, base, sink),
+            LogParser::Csv(p) => p.parse_chunk(data, arena, base, sink),
+            LogParser::Json(p) => p.parse_chunk(data, arena, base, sink),
+        }
+    }
+}
+
+/// The first line start at or after `from` whose line satisfies `is_start`.
+fn next_line_where(data: &[u8], from: usize, is_start: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut pos = from.min(data.len());
+    if pos > 0 && data[pos - 1] != b'\n' {
+        pos += memchr::memchr(b'\n', &data[pos..])? + 1;
+    }
+    while pos < data.len() {
+        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+        if is_start(&data[pos..end]) {
+            return Some(pos);
+        }
+        pos = end + 1;
+    }
+    None
+}
+
+/// The start of the last complete line (ending with a newline) after the start of
+/// `data` that satisfies `is_start`.
+fn last_line_where(data: &[u8], is_start: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut end = memchr::memrchr(b'\n', data)?;
+    while end > 0 {
+        let start = memchr::memrchr(b'\n', &data[..end]).map_or(0, |i| i + 1);
+        if start == 0 {
+            return None;
+        }
+        if is_start(&data[start..end]) {
+            return Some(start);
+        }
+        end = start - 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_from_the_first_line() {
+        assert_eq!(
+            LogFormat::detect(b"{\"timestamp\":\"2026-11-24 04:39:41.180 UTC\",\"user\":\"x\"}\n"),
+            LogFormat::Json
+        );
+        assert_eq!(
+            LogFormat::detect(b"\n2026-11-24 04:39:41.180 UTC,\"app_rw\",\"bench\",20533\n"),
+            LogFormat::Csv
+        );
+        assert_eq!(
+            LogFormat::detect(b"2026-11-24 04:39:41.180 UTC [1] LOG:  x\n"),
+            LogFormat::Stderr
+        );
+        assert_eq!(
+            LogFormat::detect(b"2026-11-24 04:39:41 UTC [1]: [3-1] user=,db= LOG:  x\n"),
+            LogFormat::Stderr
+        );
+        assert_eq!(LogFormat::detect(b""), LogFormat::Stderr);
+    }
+}

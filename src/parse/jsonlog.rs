@@ -1,0 +1,219 @@
+//! jsonlog (PostgreSQL 15+): one JSON object per line; keys are absent when empty.
+//!
+//! serde_json deserializes borrowing from the input; strings that carried escapes
+//! (`\n`, `\"`) come out owned and are copied into the chunk's arena, so every entry
+//! borrows for the whole chunk as with the other formats.
+
+use super::prefix::Severity;
+use super::time::parse_timestamp;
+use super::{Aux, EntrySink, Fields, LogEntry};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// The keys pgferret reads.
+#[derive(Debug, Deserialize)]
+struct Record<'a> {
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
+    #[serde(borrow, default)]
+    user: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    dbname: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pid: Option<u32>,
+    #[serde(borrow, default)]
+    remote_host: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    error_severity: Cow<'a, str>,
+    #[serde(borrow, default)]
+    state_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    detail: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    hint: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    internal_query: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    context: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    statement: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    application_name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    query_id: Option<i64>,
+}
+
+/// Parses jsonlog chunks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonParser;
+
+/// Hands out pieces of the arena: borrowed strings stay where they are, owned ones
+/// are copied in.
+struct Arena<'a> {
+    free: &'a mut [u8],
+}
+
+impl<'a> Arena<'a> {
+    fn keep(&mut self, s: &Option<Cow<'a, str>>) -> &'a [u8] {
+        match s {
+            None => &[],
+            Some(Cow::Borrowed(b)) => b.as_bytes(),
+            Some(Cow::Owned(o)) => {
+                let n = o.len().min(self.free.len());
+                let free = std::mem::take(&mut self.free);
+                let (dst, rest) = free.split_at_mut(n);
+                dst.copy_from_slice(&o.as_bytes()[..n]);
+                self.free = rest;
+                dst
+            }
+        }
+    }
+}
+
+impl JsonParser {
+    /// Every line that opens an object starts an entry.
+    pub fn is_entry_start(&self, rest: &[u8]) -> bool {
+        rest.first() == Some(&b'{')
+    }
+
+    /// Parses every line of `data` (starting at byte `base` of its file), copying
+    /// unescaped strings into `arena` (at least `data.len()` bytes). Returns lines.
+    pub fn parse_chunk<'a>(
+        &self,
+        data: &'a [u8],
+        arena: &'a mut [u8],
+        base: u64,
+        sink: &mut dyn EntrySink<'a>,
+    ) -> u64 {
+        let mut arena = Arena { free: arena };
+        let mut aux: Vec<Aux<'a>> = Vec::with_capacity(6);
+        let mut line_no = 0;
+        let mut pos = 0;
+        while pos < data.len() {
+            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+            let line = &data[pos..end];
+            line_no += 1;
+            let trimmed = line.strip_suffix(b"\r").unwrap_or(line);
+            if !trimmed.is_empty() {
+                match serde_json::from_slice::<Record<'a>>(trimmed) {
+                    Ok(r) => {
+                        if !emit(&r, base + pos as u64, line_no, &mut arena, &mut aux, sink) {
+                            sink.skipped(line_no, line);
+                        }
+                    }
+                    Err(_) => sink.skipped(line_no, line),
+                }
+            }
+            pos = end + 1;
+        }
+        line_no
+    }
+}
+
+fn emit<'a>(
+    r: &Record<'a>,
+    offset: u64,
+    line: u64,
+    arena: &mut Arena<'a>,
+    aux: &mut Vec<Aux<'a>>,
+    sink: &mut dyn EntrySink<'a>,
+) -> bool {
+    let Some(ts) = parse_timestamp(r.timestamp.as_bytes(), true) else {
+        return false;
+    };
+    let Some(severity) = Severity::from_word(r.error_severity.as_bytes()) else {
+        return false;
+    };
+    let fields = Fields {
+        ts: Some(ts.ms),
+        zone_unknown: !ts.zone_known,
+        pid: r.pid,
+        user: arena.keep(&r.user),
+        db: arena.keep(&r.dbname),
+        app: arena.keep(&r.application_name),
+        host: arena.keep(&r.remote_host),
+        session: arena.keep(&r.session_id),
+        sqlstate: arena.keep(&r.state_code),
+        query_id: r.query_id.filter(|&q| q != 0),
+    };
+    aux.clear();
+    for (v, severity) in [
+        (&r.detail, Severity::Detail),
+        (&r.hint, Severity::Hint),
+        (&r.internal_query, Severity::Query),
+        (&r.context, Severity::Context),
+        (&r.statement, Severity::Statement),
+    ] {
+        if v.is_some() {
+            aux.push(Aux {
+                severity,
+                text: arena.keep(v),
+            });
+        }
+    }
+    sink.entry(&LogEntry {
+        offset,
+        line,
+        fields,
+        severity,
+        message: arena.keep(&r.message),
+        aux,
+    });
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, message, pid, query id, auxiliary lines)
+    type Seen = (u64, String, Option<u32>, Option<i64>, usize);
+
+    #[derive(Default)]
+    struct Collect(Vec<Seen>, Vec<u64>);
+
+    impl<'a> EntrySink<'a> for Collect {
+        fn entry(&mut self, e: &LogEntry<'a, '_>) {
+            self.0.push((
+                e.line,
+                String::from_utf8_lossy(e.message).into_owned(),
+                e.fields.pid,
+                e.fields.query_id,
+                e.aux.len(),
+            ));
+        }
+        fn skipped(&mut self, line: u64, _: &'a [u8]) {
+            self.1.push(line);
+        }
+    }
+
+    #[test]
+    fn borrowed_and_escaped_strings() {
+        let data = concat!(
+            r#"{"timestamp":"2026-11-24 04:39:41.429 UTC","pid":20557,"error_severity":"LOG","message":"duration: 0.706 ms  execute <unnamed>: SELECT \"a\"\n  FROM t","detail":"parameters: $1 = '72871'","query_id":-21}"#,
+            "\nnot json\n",
+            r#"{"timestamp":"2026-11-24 04:39:41.430 UTC","error_severity":"ERROR","message":"boom"}"#,
+            "\n"
+        );
+        let mut arena = vec![0u8; data.len()];
+        let mut c = Collect::default();
+        let lines = JsonParser.parse_chunk(data.as_bytes(), &mut arena, 0, &mut c);
+        assert_eq!(lines, 3);
+        assert_eq!(c.1, vec![2]);
+        assert_eq!(
+            c.0[0],
+            (
+                1,
+                "duration: 0.706 ms  execute <unnamed>: SELECT \"a\"\n  FROM t".into(),
+                Some(20557),
+                Some(-21),
+                1
+            )
+        );
+        assert_eq!(c.0[1], (3, "boom".into(), None, None, 0));
+    }
+}

@@ -1,0 +1,326 @@
+//! Every format PostgreSQL writes gives the same analysis of the same events; every
+//! compression gives the same JSON as the plain file.
+
+use crate::util::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+
+fn file(name: &str, f: &str) -> String {
+    root()
+        .join("testdata")
+        .join(name)
+        .join(f)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The report without what legitimately differs between formats of one log: the
+/// inputs, and the query ids (only csv/json, or a prefix with %Q, carry them).
+fn comparable(mut v: Value) -> Value {
+    let o = v.as_object_mut().unwrap();
+    o.remove("run");
+    o.remove("inputs");
+    for q in o["queries"].as_array_mut().unwrap() {
+        q.as_object_mut().unwrap().remove("query_ids");
+    }
+    v
+}
+
+/// Per-fingerprint figures that do not depend on timestamp precision.
+fn aggregates(v: &Value) -> BTreeMap<String, Vec<Value>> {
+    v["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            let keys = [
+                "count", "total_ms", "min_ms", "max_ms", "p50_ms", "p95_ms", "p99_ms", "query",
+            ];
+            (
+                q["fingerprint"].as_str().unwrap().to_string(),
+                keys.iter().map(|k| q[*k].clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn csvlog_and_jsonlog_of_one_server_give_the_same_report() {
+    let csv = json_report(&[&file("b_csv_json", "postgresql.csv.gz")], None);
+    let json = json_report(&[&file("b_csv_json", "postgresql.json.gz")], None);
+    assert_eq!(csv["inputs"][0]["format"], "csv");
+    assert_eq!(json["inputs"][0]["format"], "json");
+    assert_eq!(csv["inputs"][0]["compression"], "gzip");
+    assert_eq!(csv["inputs"][0]["prefix"], Value::Null);
+    assert_eq!(csv["inputs"][0]["skipped_lines"], 0);
+    assert_eq!(json["inputs"][0]["skipped_lines"], 0);
+    // Same events: 11,584 records in both (the corpus INVENTORY counts them too).
+    assert_eq!(csv["inputs"][0]["entries"], 11584);
+    assert_eq!(json["inputs"][0]["entries"], 11584);
+    assert_eq!(
+        csv["queries"][0]["query_ids"],
+        json["queries"][0]["query_ids"]
+    );
+    assert!(
+        comparable(csv) == comparable(json),
+        "csv and json reports differ"
+    );
+}
+
+#[test]
+fn stderr_csvlog_and_jsonlog_agree_on_every_fingerprint() {
+    let stderr = json_report(&[log("d_multiline").to_str().unwrap()], None);
+    let want = aggregates(&stderr);
+    assert_eq!(
+        want.len(),
+        stderr["totals"]["fingerprints"].as_u64().unwrap() as usize
+    );
+    for f in ["postgresql.csv.gz", "postgresql.json.gz"] {
+        let other = json_report(&[&file("d_multiline", f)], None);
+        assert_eq!(
+            other["totals"]["statements"], stderr["totals"]["statements"],
+            "{f}"
+        );
+        assert_eq!(
+            other["totals"]["total_ms"], stderr["totals"]["total_ms"],
+            "{f}"
+        );
+        assert_eq!(
+            other["totals"]["protocol_steps"], stderr["totals"]["protocol_steps"],
+            "{f}"
+        );
+        assert_eq!(
+            other["inputs"][0]["entries"], stderr["inputs"][0]["entries"],
+            "{f}"
+        );
+        assert!(
+            aggregates(&other) == want,
+            "{f}: per-fingerprint figures differ from stderr"
+        );
+    }
+}
+
+#[test]
+fn csvlog_counts_and_query_ids_equal_pg_stat_statements() {
+    let r = json_report(&[&file("b_csv_json", "postgresql.csv.gz")], None);
+    let mut rdr = csv::Reader::from_path(file("b_csv_json", "pg_stat_statements.csv")).unwrap();
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    let mut ids: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        if &rec[8] != "t" {
+            continue;
+        }
+        let fp = pgferret::normalize::fingerprint_hex(pgferret::normalize::normalize(&rec[5]).1);
+        *calls.entry(fp.clone()).or_default() += rec[1].parse::<u64>().unwrap();
+        ids.entry(fp).or_default().insert(rec[0].parse().unwrap());
+    }
+    let queries = r["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), calls.len());
+    for q in queries {
+        let fp = q["fingerprint"].as_str().unwrap();
+        assert_eq!(
+            q["count"].as_u64(),
+            calls.get(fp).copied(),
+            "{}",
+            q["query"]
+        );
+        let got: BTreeSet<i64> = q["query_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert_eq!(Some(&got), ids.get(fp), "query ids of {}", q["query"]);
+    }
+}
+
+fn compress(kind: &str, data: &[u8]) -> Vec<u8> {
+    match kind {
+        "gz" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "zst" => zstd::encode_all(data, 1).unwrap(),
+        "bz2" => {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "xz" => {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "lz4" => {
+            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn without_compression(v: Value) -> String {
+    let mut v = v;
+    for i in v["inputs"].as_array_mut().unwrap() {
+        i.as_object_mut().unwrap().remove("compression");
+    }
+    without_run(v)
+}
+
+#[test]
+fn compressed_copies_give_the_same_json_as_the_plain_file() {
+    let plain = log("a3_ddl_extended");
+    let data = std::fs::read(&plain).unwrap();
+    let want = without_compression(json_report(&[plain.to_str().unwrap(), "-j", "2"], None));
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, name) in [
+        ("gz", "gzip"),
+        ("zst", "zstd"),
+        ("bz2", "bzip2"),
+        ("xz", "xz"),
+        ("lz4", "lz4"),
+    ] {
+        // A misleading name: compression is recognised by content, not extension.
+        let p = dir.path().join(format!("postgresql-{kind}.log"));
+        std::fs::write(&p, compress(kind, &data)).unwrap();
+        let got = json_report(
+            &[p.to_str().unwrap(), "-j", "2", "--chunk-size", "100000"],
+            None,
+        );
+        assert_eq!(got["inputs"][0]["compression"], name);
+        assert!(
+            without_compression(got) == want,
+            "{kind} differs from the plain file"
+        );
+    }
+    let gz = dir.path().join("postgresql-gz.log");
+    let piped = json_report(&["-", "-j", "2"], Some(Path::new(&gz)));
+    assert_eq!(piped["inputs"][0]["compression"], "gzip");
+    assert!(without_compression(piped) == want, "gzip on stdin differs");
+}
+
+#[test]
+fn a_directory_reads_the_logs_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(log("a1_pgbadger"), dir.path().join("postgresql-1.log")).unwrap();
+    std::fs::write(
+        dir.path().join("postgresql-2.log.gz"),
+        compress("gz", &std::fs::read(log("a3_ddl_extended")).unwrap()),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".hidden.log"), "x").unwrap();
+    std::fs::write(dir.path().join("postmaster.pid"), "123").unwrap();
+    let r = json_report(&[dir.path().to_str().unwrap()], None);
+    let inputs = r["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    assert!(inputs[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("postgresql-1.log"));
+    assert_eq!(inputs[1]["compression"], "gzip");
+    assert_eq!(r["totals"]["statements"], 8037 + 2995);
+}
+
+#[test]
+fn format_flag_overrides_detection() {
+    let p = log("a1_pgbadger");
+    let o = run(&[p.to_str().unwrap(), "--format", "json", "-o", "-"], None);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a stderr log read as json holds no entry"
+    );
+    let o = run(&[p.to_str().unwrap(), "--format", "xml"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let r = json_report(
+        &[&file("b_csv_json", "postgresql.csv.gz"), "--format", "csv"],
+        None,
+    );
+    assert_eq!(r["totals"]["statements"], 3940);
+}
+
+#[test]
+fn csv_and_json_split_into_many_chunks_give_identical_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["postgresql.csv.gz", "postgresql.json.gz"] {
+        // Plain copies so they are memory-mapped and cut into chunks.
+        let mut d =
+            flate2::read::GzDecoder::new(std::fs::File::open(file("d_multiline", f)).unwrap());
+        let plain = dir.path().join(f.trim_end_matches(".gz"));
+        std::io::copy(&mut d, &mut std::fs::File::create(&plain).unwrap()).unwrap();
+        let p = plain.to_str().unwrap();
+        let one = without_run(json_report(
+            &[p, "-j", "1", "--chunk-size", "100000000"],
+            None,
+        ));
+        for args in [
+            vec![p, "-j", "2", "--chunk-size", "7000"],
+            vec![p, "-j", "1", "--chunk-size", "3000"],
+            vec!["-", "-j", "2", "--chunk-size", "5000"],
+        ] {
+            let stdin = (args[0] == "-").then_some(plain.as_path());
+            let got = without_run(json_report(&args, stdin));
+            assert!(got == one, "{f}: {args:?} differs from one chunk");
+        }
+    }
+}
+
+/// Regression: a quoted SQL literal holding a line shaped exactly like a csvlog record
+/// must not be taken for a record boundary when the file is cut into chunks.
+#[test]
+fn csv_decoy_records_inside_quoted_sql_do_not_split_entries() {
+    let mut gz = flate2::read::GzDecoder::new(
+        std::fs::File::open(file("d_multiline", "postgresql.csv.gz")).unwrap(),
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut gz, &mut text).unwrap();
+    let fake = "2026-11-24 04:46:20.000 UTC,x,y,1,h,s,1,t,2026-11-24 04:46:20 UTC,1/1,0,LOG,00000,duration: 9.000 ms  statement: fake,,,,,,,,,app,client backend,,1";
+    let decoy = format!(
+        "2026-11-24 04:46:20.500 UTC,\"webapp\",\"appdb\",4242,\"[local]\",6b051600.1092,1,\"SELECT\",2026-11-24 04:46:20 UTC,3/0,0,LOG,00000,\"duration: 1.500 ms  statement: SELECT '\n{fake}\n{fake}\n' AS decoy\",,,,,,,,,\"psql\",\"client backend\",,0\n"
+    );
+    let mut out = String::new();
+    // Insert a decoy before every 40th record (at record boundaries of the real file).
+    let (mut last, mut k, mut quotes, mut counted) = (0, 0, 0usize, 0);
+    for (i, _) in text.match_indices("\n2026-") {
+        let at = i + 1;
+        quotes += text[counted..at].bytes().filter(|&b| b == b'"').count();
+        counted = at;
+        if quotes % 2 == 0 {
+            if k % 40 == 0 {
+                out.push_str(&text[last..at]);
+                out.push_str(&decoy);
+                last = at;
+            }
+            k += 1;
+        }
+    }
+    out.push_str(&text[last..]);
+    let inserted = out.matches("AS decoy").count() as u64;
+    assert!(inserted > 100);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("decoys.csv");
+    std::fs::write(&p, &out).unwrap();
+    let p = p.to_str().unwrap();
+    let clean = json_report(&[&file("d_multiline", "postgresql.csv.gz")], None);
+    let one = json_report(&[p, "-j", "1", "--chunk-size", "100000000"], None);
+    let n = |v: &Value| v["totals"]["statements"].as_u64().unwrap();
+    assert_eq!(n(&one), n(&clean) + inserted);
+    assert_eq!(one["inputs"][0]["skipped_lines"], 0);
+    let one = without_run(one);
+    for args in [
+        vec![p, "-j", "2", "--chunk-size", "2000"],
+        vec!["-", "-j", "2", "--chunk-size", "3000"],
+    ] {
+        let stdin = (args[0] == "-").then(|| Path::new(p));
+        assert!(
+            without_run(json_report(&args, stdin)) == one,
+            "{args:?} split a decoy"
+        );
+    }
+}
