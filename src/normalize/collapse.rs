@@ -59,10 +59,10 @@ struct Out<'s, S: Sink> {
 }
 
 impl<S: Sink> Out<'_, S> {
-    #[inline]
+    #[inline(always)]
     fn emit(&mut self, t: Token) {
         let bytes = &self.src[t.span()];
-        if t.kind == Kind::Op && bytes == b";" {
+        if t.kind == Kind::Op && matches!(bytes, b";") {
             self.semi = Some(t);
             self.opener = Opener::None;
             return;
@@ -107,8 +107,8 @@ pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S, colla
         };
         let opener = if collapse { out.opener } else { Opener::None };
         pending = match (opener, bracket) {
-            (Opener::In, Some(b'(')) => list(&mut f, &mut out, buf, t, b")"),
-            (Opener::Array, Some(b'[')) => list(&mut f, &mut out, buf, t, b"]"),
+            (Opener::In, Some(b'(')) => list(&mut f, &mut out, buf, t, b')'),
+            (Opener::Array, Some(b'[')) => list(&mut f, &mut out, buf, t, b']'),
             (Opener::Values, Some(b'(')) => values(&mut f, &mut out, buf, t),
             _ => {
                 out.emit(t);
@@ -119,24 +119,28 @@ pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S, colla
 }
 
 /// Reads the items of a list up to `close` into `buf` (cleared first).
-fn scan(f: &mut Folder<'_>, buf: &mut Vec<Token>, close: &[u8]) -> Scan {
+fn scan(f: &mut Folder<'_>, buf: &mut Vec<Token>, close: u8) -> Scan {
     buf.clear();
     let src = f.src();
     let mut item = Item::Start;
     let mut first_end = None;
     while let Some(t) = f.next_token() {
-        let bytes = &src[t.span()];
-        let op = |s: &[u8]| t.kind == Kind::Op && bytes == s;
-        item = match (item, t.kind) {
-            (_, Kind::Marker) => continue,
-            (Item::Start, Kind::Word) => Item::Start,
-            (Item::Start, Kind::Const) => Item::Const,
-            (Item::Const | Item::Type, _) if op(b"::") => Item::Cast,
-            (Item::Cast | Item::Type, Kind::Word | Kind::QIdent) => Item::Type,
-            (Item::Type, _) if op(b".") => Item::Type,
-            (Item::Const | Item::Type, _) if op(b",") || op(close) => {
+        // Operators as byte patterns (no slice comparisons: they become memcmp calls).
+        let op: &[u8] = if t.kind == Kind::Op {
+            &src[t.span()]
+        } else {
+            b""
+        };
+        item = match (item, t.kind, op) {
+            (_, Kind::Marker, _) => continue,
+            (Item::Start, Kind::Word, _) => Item::Start,
+            (Item::Start, Kind::Const, _) => Item::Const,
+            (Item::Const | Item::Type, _, b"::") => Item::Cast,
+            (Item::Cast | Item::Type, Kind::Word | Kind::QIdent, _) => Item::Type,
+            (Item::Type, _, b".") => Item::Type,
+            (Item::Const | Item::Type, _, &[b]) if b == b',' || b == close => {
                 let first_end = *first_end.get_or_insert(buf.len());
-                if op(close) {
+                if b == close {
                     return Scan::Constants {
                         first_end,
                         close: t,
@@ -157,7 +161,7 @@ fn list<S: Sink>(
     out: &mut Out<'_, S>,
     buf: &mut Vec<Token>,
     open: Token,
-    close: &[u8],
+    close: u8,
 ) -> Option<Token> {
     out.emit(open);
     match scan(f, buf, close) {
@@ -182,7 +186,7 @@ fn values<S: Sink>(
     open: Token,
 ) -> Option<Token> {
     out.emit(open);
-    match scan(f, buf, b")") {
+    match scan(f, buf, b')') {
         Scan::Constants { close, .. } => {
             out.emit_all(buf);
             out.emit(close);
@@ -193,16 +197,16 @@ fn values<S: Sink>(
         }
     }
     let src = f.src();
-    let is_op = |t: Token, s: &[u8]| t.kind == Kind::Op && &src[t.span()] == s;
+    let is_op = |t: Token, c: u8| t.kind == Kind::Op && matches!(&src[t.span()], &[b] if b == c);
     loop {
         let next = f.next_token();
         match next {
             Some(t) if t.kind == Kind::Marker => continue,
-            Some(comma) if is_op(comma, b",") => {
+            Some(comma) if is_op(comma, b',') => {
                 let row = f.next_token();
                 match row {
-                    Some(open) if is_op(open, b"(") => {
-                        if let Scan::Other { stop } = scan(f, buf, b")") {
+                    Some(open) if is_op(open, b'(') => {
+                        if let Scan::Other { stop } = scan(f, buf, b')') {
                             out.marker();
                             out.emit_all(&[comma, open]);
                             out.emit_all(buf);

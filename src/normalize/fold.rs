@@ -125,6 +125,7 @@ impl<'a> Folder<'a> {
         self.lx.src()
     }
 
+    #[inline(always)]
     fn raw(&mut self) -> Option<Token> {
         self.peeked.take().or_else(|| self.lx.next_token())
     }
@@ -137,7 +138,7 @@ impl<'a> Folder<'a> {
     }
 
     /// The next normalized token.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next_token(&mut self) -> Option<Token> {
         self.cur_key = 0;
         let t = self.fold()?;
@@ -146,7 +147,7 @@ impl<'a> Folder<'a> {
         Some(t)
     }
 
-    #[inline]
+    #[inline(always)]
     fn fold(&mut self) -> Option<Token> {
         let mut t = self.raw()?;
         let src = self.lx.src();
@@ -155,14 +156,16 @@ impl<'a> Folder<'a> {
             Kind::Num => self.number_kind(),
             Kind::DollarStr => return Some(self.dollar(t)),
             Kind::Word => self.word_kind(t),
-            Kind::Op if &src[t.span()] == b"-" && self.operand_expected() => match self.peek() {
-                Some(n) if n.kind == Kind::Num => {
-                    self.peeked = None;
-                    t = Token::new(Kind::Const, t.start(), n.end());
-                    Kind::Const
+            Kind::Op if matches!(&src[t.span()], b"-") && self.operand_expected() => {
+                match self.peek() {
+                    Some(n) if n.kind == Kind::Num => {
+                        self.peeked = None;
+                        t = Token::new(Kind::Const, t.start(), n.end());
+                        Kind::Const
+                    }
+                    _ => Kind::Op,
                 }
-                _ => Kind::Op,
-            },
+            }
             Kind::CodeOpen => {
                 self.stmt = Stmt::Start;
                 Kind::CodeOpen
@@ -195,7 +198,7 @@ impl<'a> Folder<'a> {
     fn number_kind(&mut self) -> Kind {
         let src = self.lx.src();
         let item_start = self.prev_key == key("by")
-            || matches!(self.prev, Some(p) if p.kind == Kind::Op && &src[p.span()] == b",");
+            || matches!(self.prev, Some(p) if p.kind == Kind::Op && matches!(&src[p.span()], b","));
         if self.by_depth == Some(self.depth) && item_start {
             let next = self.peek();
             let item_end = match next {
@@ -214,6 +217,7 @@ impl<'a> Folder<'a> {
         Kind::Const
     }
 
+    #[inline(always)]
     fn word_kind(&mut self, t: Token) -> Kind {
         let k = word_key(&self.lx.src()[t.span()]);
         self.cur_key = k;
@@ -257,6 +261,7 @@ impl<'a> Folder<'a> {
         t
     }
 
+    #[inline(always)]
     fn track_op(&mut self, op: &[u8]) {
         match op {
             b"(" => self.depth += 1,

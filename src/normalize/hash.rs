@@ -138,7 +138,7 @@ impl Hasher {
     }
 
     /// Feeds one normalized token (see the module docs for the encoding).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn token(&mut self, src: &[u8], t: Token) {
         let bytes = &src[t.span()];
         match t.kind {

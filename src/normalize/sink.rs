@@ -24,7 +24,7 @@ pub(crate) trait Sink {
 pub(crate) struct HashSink(pub Hasher);
 
 impl Sink for HashSink {
-    #[inline]
+    #[inline(always)]
     fn token(&mut self, src: &[u8], t: Token) {
         self.0.token(src, t);
     }
