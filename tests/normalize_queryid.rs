@@ -178,7 +178,16 @@ fn fingerprints_agree_with_postgres_query_ids() {
     // 1. Same query id, same fingerprint, except where PostgreSQL knows better.
     let mut splits: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unexplained_splits = Vec::new();
-    for fps in by_qid.values().filter(|fps| fps.len() > 1) {
+    let mut split_statements = 0;
+    for (qid, fps) in by_qid.iter().filter(|(_, fps)| fps.len() > 1) {
+        // Statements away from their query id's most common fingerprint.
+        let mut per_fp: BTreeMap<u64, usize> = BTreeMap::new();
+        for s in stmts.iter().filter(|s| s.qid == *qid) {
+            *per_fp
+                .entry(norm.fingerprint(s.sql.as_bytes()))
+                .or_default() += 1;
+        }
+        split_statements += per_fp.values().sum::<usize>() - per_fp.values().max().unwrap_or(&0);
         let texts: BTreeSet<String> = fps.values().cloned().collect();
         match split_reason(&texts) {
             Some(why) => *splits.entry(why).or_default() += 1,
@@ -188,6 +197,7 @@ fn fingerprints_agree_with_postgres_query_ids() {
 
     // 2. Merges: within a fingerprint, the refined key must separate the query ids.
     let mut merges = 0;
+    let mut why_merged: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unexplained_merges = Vec::new();
     for keys in by_fp.values() {
         let qids: BTreeSet<i64> = keys.values().flatten().copied().collect();
@@ -195,6 +205,19 @@ fn fingerprints_agree_with_postgres_query_ids() {
             merges += 1;
             if keys.values().any(|q| q.len() > 1) {
                 unexplained_merges.push(qids);
+            }
+            let varies =
+                |part: fn(&Key) -> String| keys.keys().map(part).collect::<BTreeSet<_>>().len() > 1;
+            for (why, part) in [
+                ("list lengths", (|k| k.0.to_string()) as fn(&Key) -> String),
+                ("literal vs $n parameter", |k| k.1.to_string()),
+                ("utility statement text (PostgreSQL 15 hashes it)", |k| {
+                    k.2.to_string()
+                }),
+            ] {
+                if varies(part) {
+                    *why_merged.entry(why).or_default() += 1;
+                }
             }
         }
     }
@@ -207,7 +230,8 @@ fn fingerprints_agree_with_postgres_query_ids() {
         by_qid.len()
     );
     eprintln!(
-        "  query ids split over several fingerprints: {} ({} unexplained)",
+        "  query ids split over several fingerprints: {} ({split_statements} statements away \
+         from their query id's main fingerprint; {} unexplained)",
         splits.values().sum::<usize>() + unexplained_splits.len(),
         unexplained_splits.len()
     );
@@ -219,6 +243,9 @@ fn fingerprints_agree_with_postgres_query_ids() {
          literal vs parameter, or PostgreSQL 15's text hash of utility statements)",
         unexplained_merges.len()
     );
+    for (why, n) in &why_merged {
+        eprintln!("    {n} involve {why}");
+    }
     assert!(
         unexplained_splits.is_empty(),
         "unexplained splits: {unexplained_splits:#?}"
