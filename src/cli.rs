@@ -62,6 +62,9 @@ pub struct AnalyzeArgs {
     /// Ignore entries after this time.
     #[arg(long, value_name = "TIME")]
     pub end: Option<String>,
+    /// Only statements with this query id (from %Q in the prefix, or csv/json query_id).
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub query_id: Option<i64>,
     /// Width of the timeline windows (`30s`, `1m`, `5m`, `1h`); automatic by default.
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,

@@ -142,6 +142,7 @@ impl Config {
                 begin,
                 end,
                 window_ms,
+                query_id: a.query_id,
             },
             chunk_size: a.chunk_size.unwrap_or(CHUNK_SIZE).max(1),
         })

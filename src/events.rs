@@ -41,6 +41,8 @@ pub enum Event<'a> {
     Plan {
         /// Duration, µs.
         us: u64,
+        /// The plan as logged (text or JSON format), `Query Text` included.
+        plan: &'a [u8],
     },
     /// Anything else (connections, checkpoints, errors...: classified by later stages).
     Other,
@@ -65,8 +67,11 @@ pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
         if let Some(sql) = after.strip_prefix(b"statement: ") {
             return Event::Timed { us, sql };
         }
-        if after.starts_with(b"plan:") {
-            return Event::Plan { us };
+        if let Some(plan) = after.strip_prefix(b"plan:") {
+            // The plan starts on the next line (TAB-indented in stderr).
+            let plan = plan.strip_prefix(b"\n").unwrap_or(plan);
+            let plan = plan.strip_prefix(b"\t").unwrap_or(plan);
+            return Event::Plan { us, plan };
         }
         return match protocol_step(after) {
             Some((Step::Execute, sql)) => Event::Timed { us, sql },
@@ -130,6 +135,38 @@ pub fn parse_duration_ms(s: &[u8]) -> Option<(u64, &[u8])> {
     }
     let rest = s[i..].strip_prefix(b" ms")?;
     Some((whole.checked_mul(1000)?.checked_add(frac)?, rest))
+}
+
+/// The SQL an auto_explain plan is for: its `Query Text`. In the text format the query
+/// runs up to the first plan node (a line with `(cost=`, `(actual ` or `(never
+/// executed)`), or is its first line when costs are off; in the JSON format it is the
+/// `"Query Text"` string.
+pub fn plan_query_text(plan: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+    if let Some(at) = memchr::memmem::find(plan, b"\"Query Text\": ") {
+        let mut it = serde_json::Deserializer::from_slice(&plan[at + 14..]).into_iter::<String>();
+        return it
+            .next()?
+            .ok()
+            .map(|s| std::borrow::Cow::Owned(s.into_bytes()));
+    }
+    let at = memchr::memmem::find(plan, b"Query Text: ")? + 12;
+    let rest = &plan[at..];
+    let mut end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    let mut pos = end;
+    while pos < rest.len() {
+        let next = memchr::memchr(b'\n', &rest[pos + 1..]).map_or(rest.len(), |i| pos + 1 + i);
+        let line = &rest[pos + 1..next];
+        let is_node = [&b"(cost="[..], b"(actual ", b"(never executed)"]
+            .iter()
+            .any(|p| memchr::memmem::find(line, p).is_some());
+        if is_node {
+            return Some(std::borrow::Cow::Borrowed(&rest[..end]));
+        }
+        end = next;
+        pos = next;
+    }
+    let first = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    Some(std::borrow::Cow::Borrowed(&rest[..first]))
 }
 
 /// The `parameters:` detail of an execution (`Parameters:` in some versions).
@@ -200,10 +237,30 @@ mod tests {
         );
         assert_eq!(
             ev("duration: 31.2 ms  plan:\n\tQuery Text: x"),
-            Event::Plan { us: 31200 }
+            Event::Plan {
+                us: 31200,
+                plan: b"Query Text: x"
+            }
         );
         assert_eq!(ev("checkpoint starting: time"), Event::Other);
         assert_eq!(ev("duration: x ms"), Event::Other);
+    }
+
+    #[test]
+    fn query_text_of_plans() {
+        let text = b"\tQuery Text: SELECT a\n\t  FROM t\n\tSeq Scan on t  (cost=0.00..1.00 rows=1 width=4)\n";
+        assert_eq!(
+            plan_query_text(text).unwrap().as_ref(),
+            b"SELECT a\n\t  FROM t"
+        );
+        let no_costs = b"\tQuery Text: SELECT 1\n\tResult\n";
+        assert_eq!(plan_query_text(no_costs).unwrap().as_ref(), b"SELECT 1");
+        let json = b"\t{\n\t  \"Query Text\": \"SELECT \\\"x\\\" FROM t\",\n\t  \"Plan\": {}}";
+        assert_eq!(
+            plan_query_text(json).unwrap().as_ref(),
+            b"SELECT \"x\" FROM t"
+        );
+        assert!(plan_query_text(b"nothing").is_none());
     }
 
     #[test]

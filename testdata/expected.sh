@@ -26,6 +26,8 @@ for log in "$@"; do
         pn++
       } else if (match(rest, /^(statement|execute [^:]*): /)) {
         ln++
+      } else if (match(rest, /^duration: [0-9.]+ ms  plan:/)) {
+        plans++
       }
     }
     END {
@@ -34,7 +36,8 @@ for log in "$@"; do
       printf "  \"duration_statements\": %d,\n  \"duration_statements_ms\": %.3f,\n", n, ms
       printf "  \"bare_durations\": %d,\n  \"bare_durations_ms\": %.3f,\n", bn, bms
       printf "  \"protocol_steps\": %d,\n", pn
-      printf "  \"logged_statements\": %d\n}\n", ln
+      printf "  \"logged_statements\": %d,\n", ln
+      printf "  \"plans\": %d\n}\n", plans
     }' "$log" > "$out"
   echo "$out: $(tr -d '\n' < "$out")"
 done

@@ -32,6 +32,8 @@ pub struct AggOptions {
     pub end: Option<Millis>,
     /// Fixed window width, ms (`--window`); automatic when `None`.
     pub window_ms: Option<i64>,
+    /// Only statements with this query id (`--query-id`).
+    pub query_id: Option<i64>,
 }
 
 /// Totals of one database, user or application.
@@ -177,6 +179,7 @@ impl Stats {
                 database: lossy(obs.db),
                 user: lossy(obs.user),
                 application: lossy(obs.app),
+                pid: obs.pid,
             });
         }
         self.statements += 1;
@@ -213,6 +216,7 @@ struct Obs<'a> {
     user: &'a [u8],
     app: &'a [u8],
     query_id: Option<i64>,
+    pid: Option<u32>,
     order: Order,
 }
 
@@ -226,6 +230,7 @@ struct Pending {
     user: Vec<u8>,
     app: Vec<u8>,
     query_id: Option<i64>,
+    pid: Option<u32>,
     order: Order,
 }
 
@@ -239,6 +244,7 @@ impl Pending {
             user: o.user.to_vec(),
             app: o.app.to_vec(),
             query_id: o.query_id,
+            pid: o.pid,
             order: o.order,
         }
     }
@@ -252,6 +258,7 @@ impl Pending {
             user: &self.user,
             app: &self.app,
             query_id: self.query_id,
+            pid: self.pid,
             order: self.order,
         }
     }
@@ -402,9 +409,18 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             user: e.fields.user,
             app: e.fields.app,
             query_id: e.fields.query_id,
+            pid: e.fields.pid,
             order: (self.file, e.offset),
         };
-        match events::classify(e) {
+        let event = events::classify(e);
+        if let Some(id) = self.opts.query_id {
+            let statement = matches!(event, Event::Timed { .. } | Event::Logged { .. });
+            if statement && e.fields.query_id != Some(id) {
+                self.input.filtered_entries += 1;
+                return;
+            }
+        }
+        match event {
             Event::Timed { us, sql } => {
                 let o = obs(sql, &mut self.norm);
                 self.stats.record(&mut self.norm, &o, us, ts);
@@ -429,7 +445,29 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 self.stats.protocol_steps += 1;
                 self.stats.protocol_us += us;
             }
-            Event::Plan { .. } => self.stats.plans += 1,
+            Event::Plan { us, plan } => {
+                self.stats.plans += 1;
+                let Some(sql) = events::plan_query_text(plan) else {
+                    return;
+                };
+                let fp = self.norm.fingerprint(&sql);
+                let order = (self.file, e.offset);
+                let norm = &mut self.norm;
+                let q = self.stats.queries.entry(fp).or_insert_with(|| {
+                    let mut text = String::new();
+                    norm.normalize_into(&sql, &mut text);
+                    QueryStats::new(text)
+                });
+                if q.wants_plan(us, order) {
+                    q.offer_plan(query::PlanSample {
+                        duration_us: us,
+                        ts,
+                        order,
+                        pid: e.fields.pid,
+                        plan: unfold(plan),
+                    });
+                }
+            }
             Event::Other => {}
         }
     }

@@ -24,6 +24,20 @@ pub struct Sample {
     pub database: String,
     pub user: String,
     pub application: String,
+    /// The process that ran it (to find its auto_explain plan).
+    pub pid: Option<u32>,
+}
+
+/// An auto_explain plan of a fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct PlanSample {
+    pub duration_us: u64,
+    pub ts: Option<Millis>,
+    pub order: Order,
+    pub pid: Option<u32>,
+    /// The plan as logged.
+    pub plan: String,
 }
 
 /// Statistics of one fingerprint.
@@ -43,6 +57,8 @@ pub struct QueryStats {
     pub samples: Vec<Sample>,
     /// Query ids (`%Q`, csv/json `query_id`) seen for this fingerprint.
     pub query_ids: BTreeSet<i64>,
+    /// auto_explain plans seen for this fingerprint: the slowest ones.
+    pub plans: Vec<PlanSample>,
 }
 
 impl QueryStats {
@@ -59,6 +75,7 @@ impl QueryStats {
             last_seen: None,
             samples: Vec::new(),
             query_ids: BTreeSet::new(),
+            plans: Vec::new(),
         }
     }
 
@@ -95,6 +112,26 @@ impl QueryStats {
         self.samples.truncate(SAMPLES);
     }
 
+    /// True when a plan of `us` at `order` would be one of the kept plans.
+    pub fn wants_plan(&self, us: u64, order: Order) -> bool {
+        self.plans.len() < SAMPLES
+            || self
+                .plans
+                .last()
+                .is_some_and(|w| sample_key(us, order) < sample_key(w.duration_us, w.order))
+    }
+
+    /// Keeps `p` if it is among the slowest plans.
+    pub fn offer_plan(&mut self, p: PlanSample) {
+        if !self.wants_plan(p.duration_us, p.order) {
+            return;
+        }
+        self.plans.push(p);
+        self.plans
+            .sort_by_key(|p| sample_key(p.duration_us, p.order));
+        self.plans.truncate(SAMPLES);
+    }
+
     /// Adds `other` (same fingerprint).
     pub fn merge(&mut self, other: QueryStats) {
         self.count += other.count;
@@ -106,6 +143,9 @@ impl QueryStats {
         self.last_seen = max_opt(self.last_seen, other.last_seen);
         for s in other.samples {
             self.offer(s);
+        }
+        for p in other.plans {
+            self.offer_plan(p);
         }
         self.query_ids.extend(other.query_ids);
     }
@@ -145,6 +185,7 @@ mod tests {
             database: String::new(),
             user: String::new(),
             application: String::new(),
+            pid: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! (version, elapsed time, thread count) live only under [`Report::run`], so two runs
 //! over the same log differ only there.
 
-use crate::aggregate::query::QueryStats;
+use crate::aggregate::query::{PlanSample, QueryStats, Sample};
 use crate::aggregate::{GroupTotals, Stats};
 use crate::normalize::fingerprint_hex;
 use crate::parse::time::rfc3339;
@@ -102,6 +102,8 @@ pub struct QueryView {
     pub last_seen: Option<String>,
     pub query_ids: Vec<i64>,
     pub samples: Vec<SampleView>,
+    /// The slowest auto_explain plans of this query.
+    pub plans: Vec<PlanView>,
     /// (upper bound ms, count) per log2 latency bucket.
     pub histogram: Vec<(f64, u64)>,
 }
@@ -117,6 +119,17 @@ pub struct SampleView {
     pub database: String,
     pub user: String,
     pub application: String,
+    /// The auto_explain plan of this execution, when the log has it.
+    pub plan: Option<String>,
+}
+
+/// An auto_explain plan.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct PlanView {
+    pub duration_ms: f64,
+    pub timestamp: Option<String>,
+    pub plan: String,
 }
 
 /// Totals of one database, user or application.
@@ -169,7 +182,7 @@ impl Report {
         let totals = Totals {
             statements: stats.statements,
             total_ms: ms(stats.total_us),
-            fingerprints: stats.queries.len() as u64,
+            fingerprints: stats.queries.values().filter(|q| q.count > 0).count() as u64,
             protocol_steps: stats.protocol_steps,
             protocol_ms: ms(stats.protocol_us),
             plans: stats.plans,
@@ -201,7 +214,13 @@ impl Report {
                 windows: Vec::new(),
             },
         };
-        let mut queries: Vec<(u64, QueryStats)> = stats.queries.into_iter().collect();
+        // Fingerprints seen only in auto_explain plans (nested statements) are not
+        // statements of this log.
+        let mut queries: Vec<(u64, QueryStats)> = stats
+            .queries
+            .into_iter()
+            .filter(|(_, q)| q.count > 0)
+            .collect();
         queries.sort_by(|a, b| b.1.total_us.cmp(&a.1.total_us).then(a.0.cmp(&b.0)));
         let queries = queries
             .into_iter()
@@ -268,10 +287,20 @@ fn query_view(fp: u64, q: QueryStats) -> QueryView {
             .into_iter()
             .map(|(v, c)| (ms(v), c))
             .collect(),
+        plans: q
+            .plans
+            .iter()
+            .map(|p| PlanView {
+                duration_ms: ms(p.duration_us),
+                timestamp: p.ts.map(rfc3339),
+                plan: p.plan.clone(),
+            })
+            .collect(),
         samples: q
             .samples
             .into_iter()
             .map(|s| SampleView {
+                plan: plan_of(&q.plans, &s),
                 duration_ms: ms(s.duration_us),
                 timestamp: s.ts.map(rfc3339),
                 query: s.query,
@@ -283,6 +312,19 @@ fn query_view(fp: u64, q: QueryStats) -> QueryView {
             .collect(),
         query: q.text,
     }
+}
+
+/// The plan auto_explain logged for sample `s`: the latest plan of the same process
+/// logged before it (the plan is written when the executor ends, before the
+/// statement's duration line), no slower than the statement.
+fn plan_of(plans: &[PlanSample], s: &Sample) -> Option<String> {
+    plans
+        .iter()
+        .filter(|p| {
+            p.pid.is_some() && p.pid == s.pid && p.order < s.order && p.duration_us <= s.duration_us
+        })
+        .max_by_key(|p| p.order)
+        .map(|p| p.plan.clone())
 }
 
 fn groups(map: rustc_hash::FxHashMap<Box<[u8]>, GroupTotals>) -> Vec<GroupView> {

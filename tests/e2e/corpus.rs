@@ -13,6 +13,7 @@ const LOGS: &[&str] = &[
     "a4_colon_remote",
     "a5_sqlstate_verbose",
     "a6_logstatement_all",
+    "a7_threshold",
     "d_multiline",
 ];
 
@@ -52,6 +53,7 @@ fn totals_equal_grep_and_awk_counts() {
             t["protocol_steps"], e["protocol_steps"],
             "{name}: parse/bind steps"
         );
+        assert_eq!(t["plans"], e["plans"], "{name}: auto_explain plans");
         let want_n = n(t, "statements");
         let input = &r["inputs"][0];
         assert_eq!(input["lines"], e["lines"], "{name}: lines");
@@ -288,4 +290,26 @@ fn samples_keep_text_parameters_and_context() {
     }
     let p50 = q["p50_ms"].as_f64().unwrap();
     assert!(q["min_ms"].as_f64().unwrap() <= p50 && p50 <= q["p99_ms"].as_f64().unwrap());
+}
+
+#[test]
+fn auto_explain_plans_are_attached_to_their_samples() {
+    let r = json_report(&[log("a7_threshold").to_str().unwrap()], None);
+    let mut attached = 0;
+    for q in r["queries"].as_array().unwrap() {
+        for s in q["samples"].as_array().unwrap() {
+            if let Some(plan) = s["plan"].as_str() {
+                // The plan is the one of this very statement: its Query Text is the
+                // sample's text, and auto_explain only logs statements >= 30 ms.
+                let text = s["query"].as_str().unwrap();
+                assert!(plan.starts_with(&format!("Query Text: {text}")), "{plan}");
+                assert!(s["duration_ms"].as_f64().unwrap() >= 30.0);
+                attached += 1;
+            }
+        }
+        for p in q["plans"].as_array().unwrap() {
+            assert!(p["duration_ms"].as_f64().unwrap() >= 30.0);
+        }
+    }
+    assert!(attached >= 10, "{attached} samples with a plan");
 }

@@ -324,3 +324,47 @@ fn csv_decoy_records_inside_quoted_sql_do_not_split_entries() {
         );
     }
 }
+
+#[test]
+fn query_id_flag_keeps_one_query() {
+    let f = file("b_csv_json", "postgresql.csv.gz");
+    let all = json_report(&[&f], None);
+    let q = all["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| {
+            q["query"] == "UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2"
+        })
+        .unwrap();
+    let id = q["query_ids"][0].as_i64().unwrap().to_string();
+    let one = json_report(&[&f, "--query-id", &id], None);
+    assert_eq!(one["totals"]["statements"], q["count"]);
+    assert_eq!(one["queries"].as_array().unwrap().len(), 1);
+    assert_eq!(one["queries"][0]["fingerprint"], q["fingerprint"]);
+}
+
+#[test]
+fn non_utf8_statement_text_never_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("latin1.log");
+    let mut data = Vec::new();
+    for (i, name) in [&b"M\xfcller"[..], b"M\xfcller", b"Jos\xe9"]
+        .iter()
+        .enumerate()
+    {
+        data.extend_from_slice(format!("2026-11-24 04:34:3{i} UTC [7]: [1-1] user=u,db=d,app=a,client=h LOG:  duration: 1.000 ms  statement: SELECT * FROM t WHERE name = '").as_bytes());
+        data.extend_from_slice(name);
+        data.extend_from_slice(b"' AND note = '\xff'\n");
+    }
+    std::fs::write(&p, data).unwrap();
+    let r = json_report(&[p.to_str().unwrap()], None);
+    assert_eq!(r["totals"]["statements"], 3);
+    assert_eq!(
+        r["queries"].as_array().unwrap().len(),
+        1,
+        "literals differ only"
+    );
+    let s = r["queries"][0]["samples"][0]["query"].as_str().unwrap();
+    assert!(s.contains('\u{fffd}'), "lossy display: {s}");
+}
