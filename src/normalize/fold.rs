@@ -151,21 +151,27 @@ impl<'a> Folder<'a> {
     fn fold(&mut self) -> Option<Token> {
         let mut t = self.raw()?;
         let src = self.lx.src();
+        // Words and operators first, apart: they are most tokens, and two predictable
+        // branches cost less than one jump through a table of kinds.
+        if t.kind == Kind::Word {
+            t.kind = self.word_kind(t);
+            return Some(t);
+        }
+        if t.kind == Kind::Op {
+            let op = &src[t.span()];
+            if matches!(op, b"-") && self.operand_expected() {
+                if let Some(n) = self.peek().filter(|n| n.kind == Kind::Num) {
+                    self.peeked = None;
+                    return Some(Token::new(Kind::Const, t.start(), n.end()));
+                }
+            }
+            self.track_op(op);
+            return Some(t);
+        }
         t.kind = match t.kind {
             Kind::Str | Kind::Param => Kind::Const,
             Kind::Num => self.number_kind(),
             Kind::DollarStr => return Some(self.dollar(t)),
-            Kind::Word => self.word_kind(t),
-            Kind::Op if matches!(&src[t.span()], b"-") && self.operand_expected() => {
-                match self.peek() {
-                    Some(n) if n.kind == Kind::Num => {
-                        self.peeked = None;
-                        t = Token::new(Kind::Const, t.start(), n.end());
-                        Kind::Const
-                    }
-                    _ => Kind::Op,
-                }
-            }
             Kind::CodeOpen => {
                 self.stmt = Stmt::Start;
                 Kind::CodeOpen
@@ -176,9 +182,6 @@ impl<'a> Folder<'a> {
             }
             k => k,
         };
-        if t.kind == Kind::Op {
-            self.track_op(&src[t.span()]);
-        }
         Some(t)
     }
 
