@@ -37,7 +37,7 @@ pub enum ConfigError {
     #[error("--begin is after --end")]
     EmptyRange,
     /// An unknown `--format`.
-    #[error("--format: unknown log format '{0}' (use stderr, csv or json)")]
+    #[error("--format: unknown log format '{0}' (use stderr, csv, json or syslog)")]
     Format(String),
     /// Zero jobs.
     #[error("--jobs must be at least 1")]

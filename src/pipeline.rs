@@ -9,6 +9,7 @@ use crate::parse::format::{LogFormat, LogParser};
 use crate::parse::infer::infer_prefix;
 use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
+use crate::parse::syslog::{split_line, SyslogParser};
 use crate::parse::Prefix;
 use rayon::prelude::*;
 
@@ -105,16 +106,32 @@ fn choose_parser(
     head: &[u8],
     opts: &PipelineOptions,
 ) -> Result<(LogParser, bool), AnalyzeError> {
-    match opts.format.unwrap_or_else(|| LogFormat::detect(head)) {
+    let format = opts.format.unwrap_or_else(|| LogFormat::detect(head));
+    let wrap = |p: Prefix| match format {
+        LogFormat::Syslog => LogParser::Syslog(SyslogParser::new(StderrParser::new(p))),
+        _ => LogParser::Stderr(StderrParser::new(p)),
+    };
+    let syslog_text: Vec<u8>;
+    let head = match format {
         LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false)),
         LogFormat::Json => return Ok((LogParser::Json(JsonParser), false)),
-        LogFormat::Stderr => {}
-    }
+        LogFormat::Stderr => head,
+        LogFormat::Syslog => {
+            // The prefix is inferred from the text after the syslog headers.
+            syslog_text = head
+                .split(|&b| b == b'\n')
+                .filter_map(split_line)
+                .filter(|l| l.part == 1)
+                .flat_map(|l| l.rest.iter().copied().chain([b'\n']))
+                .collect();
+            &syslog_text
+        }
+    };
     if let Some(p) = &opts.prefix {
-        return Ok((LogParser::Stderr(StderrParser::new(p.clone())), false));
+        return Ok((wrap(p.clone()), false));
     }
     if let Some(p) = infer_prefix(head) {
-        return Ok((LogParser::Stderr(StderrParser::new(p)), true));
+        return Ok((wrap(p), true));
     }
     let (line, text) = head
         .split(|&b| b == b'\n')

@@ -3,6 +3,7 @@
 use super::csvlog::CsvParser;
 use super::jsonlog::JsonParser;
 use super::stderr::StderrParser;
+use super::syslog::{split_line, SyslogParser};
 use super::time::parse_timestamp;
 use super::{EntrySink, Prefix};
 
@@ -15,6 +16,8 @@ pub enum LogFormat {
     Csv,
     /// jsonlog.
     Json,
+    /// syslog as rsyslog/syslog-ng write it, log_line_prefix after the header.
+    Syslog,
 }
 
 impl LogFormat {
@@ -24,6 +27,7 @@ impl LogFormat {
             LogFormat::Stderr => "stderr",
             LogFormat::Csv => "csv",
             LogFormat::Json => "json",
+            LogFormat::Syslog => "syslog",
         }
     }
 
@@ -33,6 +37,7 @@ impl LogFormat {
             "stderr" => Some(LogFormat::Stderr),
             "csv" | "csvlog" => Some(LogFormat::Csv),
             "json" | "jsonlog" => Some(LogFormat::Json),
+            "syslog" => Some(LogFormat::Syslog),
             _ => None,
         }
     }
@@ -53,6 +58,9 @@ impl LogFormat {
                 return LogFormat::Csv;
             }
         }
+        if split_line(first).is_some() {
+            return LogFormat::Syslog;
+        }
         LogFormat::Stderr
     }
 }
@@ -66,6 +74,8 @@ pub enum LogParser {
     Csv(CsvParser),
     /// jsonlog.
     Json(JsonParser),
+    /// syslog.
+    Syslog(SyslogParser),
 }
 
 impl LogParser {
@@ -75,6 +85,7 @@ impl LogParser {
             LogParser::Stderr(_) => LogFormat::Stderr,
             LogParser::Csv(_) => LogFormat::Csv,
             LogParser::Json(_) => LogFormat::Json,
+            LogParser::Syslog(_) => LogFormat::Syslog,
         }
     }
 
@@ -82,6 +93,7 @@ impl LogParser {
     pub fn prefix(&self) -> Option<&Prefix> {
         match self {
             LogParser::Stderr(p) => Some(p.prefix()),
+            LogParser::Syslog(p) => Some(p.inner().prefix()),
             _ => None,
         }
     }
@@ -100,6 +112,7 @@ impl LogParser {
         match self {
             LogParser::Stderr(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
             LogParser::Json(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
+            LogParser::Syslog(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
             LogParser::Csv(p) => p.next_boundary(data, from),
         }
     }
@@ -110,6 +123,7 @@ impl LogParser {
         match self {
             LogParser::Stderr(p) => last_line_where(data, |l| p.is_entry_start(l)),
             LogParser::Json(p) => last_line_where(data, |l| p.is_entry_start(l)),
+            LogParser::Syslog(p) => last_line_where(data, |l| p.is_entry_start(l)),
             LogParser::Csv(p) => p.last_boundary(data),
         }
     }
@@ -127,6 +141,7 @@ impl LogParser {
             LogParser::Stderr(p) => p.parse_chunk(data, base, sink),
             LogParser::Csv(p) => p.parse_chunk(data, arena, base, sink),
             LogParser::Json(p) => p.parse_chunk(data, arena, base, sink),
+            LogParser::Syslog(p) => p.parse_chunk(data, arena, base, sink),
         }
     }
 }
@@ -187,5 +202,9 @@ mod tests {
             LogFormat::Stderr
         );
         assert_eq!(LogFormat::detect(b""), LogFormat::Stderr);
+        assert_eq!(
+            LogFormat::detect(b"Nov 24 06:11:07 vm postgres[3841]: [1-1] 2026-11-24 06:11:07.872 UTC [3841] LOG:  x\n"),
+            LogFormat::Syslog
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod infer;
 pub mod jsonlog;
 pub mod prefix;
 pub mod stderr;
+pub mod syslog;
 pub mod time;
 
 pub use prefix::{Fields, Prefix, Severity};

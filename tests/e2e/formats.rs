@@ -368,3 +368,64 @@ fn non_utf8_statement_text_never_fails_the_run() {
     let s = r["queries"][0]["samples"][0]["query"].as_str().unwrap();
     assert!(s.contains('\u{fffd}'), "lossy display: {s}");
 }
+
+#[test]
+fn syslog_in_both_timestamp_styles_equals_the_grep_counts() {
+    let e = expected("syslog");
+    let trad = json_report(&[&file("syslog", "postgresql.log")], None);
+    let iso = json_report(&[&file("syslog", "postgresql-iso.log")], None);
+    for r in [&trad, &iso] {
+        let i = &r["inputs"][0];
+        assert_eq!(i["format"], "syslog");
+        assert_eq!(i["prefix"], "%m [%p] %q%u@%d ");
+        assert_eq!(i["skipped_lines"], 0);
+        assert_eq!(i["lines"], e["lines"]);
+        assert_eq!(r["totals"]["statements"], e["duration_statements"]);
+        let ms = r["totals"]["total_ms"].as_f64().unwrap();
+        assert!(same_ms(ms, e["duration_statements_ms"].as_f64().unwrap()));
+        assert_eq!(r["totals"]["protocol_steps"], e["protocol_steps"]);
+    }
+    assert!(
+        comparable(trad.clone()) == comparable(iso),
+        "the two syslog styles differ"
+    );
+    // Lines rebuilt from syslog's pieces: `#011` is a TAB again, a multi-line statement
+    // has its lines, and a literal longer than syslog's line limit is whole again.
+    let samples: Vec<&str> = trad["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|q| q["samples"].as_array().unwrap())
+        .map(|s| s["query"].as_str().unwrap())
+        .collect();
+    assert!(samples
+        .iter()
+        .any(|s| s.starts_with("SELECT 'tab\tinside' AS t, ")));
+    assert!(samples.iter().any(
+        |s| s.starts_with("SELECT aid,\n       abalance\n  FROM pgbench_accounts\n WHERE aid IN (")
+    ));
+    let long = format!(
+        "SELECT '{}' AS long_literal_split_by_syslog, ",
+        "long".repeat(400)
+    );
+    assert!(
+        samples.iter().any(|s| s.starts_with(&long)),
+        "split literal not reassembled"
+    );
+}
+
+#[test]
+fn syslog_split_into_many_chunks_gives_identical_json() {
+    let p = file("syslog", "postgresql.log");
+    let one = without_run(json_report(&[&p, "-j", "1"], None));
+    for args in [
+        vec![p.as_str(), "-j", "2", "--chunk-size", "3000"],
+        vec!["-", "-j", "2", "--chunk-size", "5000"],
+    ] {
+        let stdin = (args[0] == "-").then(|| Path::new(&p));
+        assert!(
+            without_run(json_report(&args, stdin)) == one,
+            "{args:?} differs"
+        );
+    }
+}
