@@ -65,6 +65,15 @@ pub struct AnalyzeArgs {
     /// Only statements with this query id (from %Q in the prefix, or csv/json query_id).
     #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub query_id: Option<i64>,
+    /// Time zone the HTML and text reports show times in: a name (Europe/Berlin), UTC
+    /// or an offset (+02:00). JSON times stay UTC.
+    #[arg(
+        long,
+        value_name = "ZONE",
+        default_value = "UTC",
+        allow_hyphen_values = true
+    )]
+    pub tz: String,
     /// Width of the timeline windows (`30s`, `1m`, `5m`, `1h`); automatic by default.
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,

@@ -6,6 +6,7 @@ use crate::input::{Source, CHUNK_SIZE};
 use crate::parse::format::LogFormat;
 use crate::parse::time::parse_user_time;
 use crate::parse::Prefix;
+use crate::report::tz::DisplayTz;
 use crate::report::Format;
 
 /// A bad argument: exit code 2.
@@ -39,6 +40,9 @@ pub enum ConfigError {
     /// An unknown `--format`.
     #[error("--format: unknown log format '{0}' (use stderr, csv, json or syslog)")]
     Format(String),
+    /// An unknown `--tz`.
+    #[error("--tz: {0}")]
+    Tz(String),
     /// Zero jobs.
     #[error("--jobs must be at least 1")]
     Jobs,
@@ -64,6 +68,8 @@ pub struct Config {
     pub prefix: Option<Prefix>,
     /// The user's format.
     pub format: Option<LogFormat>,
+    /// The display time zone.
+    pub tz: DisplayTz,
     /// Threads.
     pub jobs: usize,
     /// Aggregation options.
@@ -132,6 +138,7 @@ impl Config {
             summary: !a.quiet && a.outputs.is_empty(),
             outputs,
             prefix: a.prefix.as_deref().map(Prefix::compile).transpose()?,
+            tz: a.tz.parse().map_err(ConfigError::Tz)?,
             format: a
                 .format
                 .as_deref()

@@ -49,7 +49,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         jobs: cfg.jobs,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    Ok(Report::build(&inputs, stats, run))
+    Ok(Report::build(&inputs, stats, run, cfg.tz))
 }
 
 /// Writes every requested output.

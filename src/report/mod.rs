@@ -4,6 +4,7 @@ pub mod html;
 pub mod model;
 pub mod svg;
 pub mod text;
+pub mod tz;
 
 pub use model::Report;
 

@@ -4,6 +4,7 @@
 //! (version, elapsed time, thread count) live only under [`Report::run`], so two runs
 //! over the same log differ only there.
 
+use super::tz::DisplayTz;
 use crate::aggregate::query::{PlanSample, QueryStats, Sample};
 use crate::aggregate::{GroupTotals, Stats};
 use crate::normalize::fingerprint_hex;
@@ -19,6 +20,8 @@ pub const MAX_QUERIES: usize = 1000;
 #[allow(missing_docs)]
 pub struct Report {
     pub run: Run,
+    /// The zone the HTML and text reports show times in (`--tz`); JSON times are UTC.
+    pub time_zone: String,
     pub inputs: Vec<InputView>,
     pub span: Span,
     pub totals: Totals,
@@ -169,7 +172,7 @@ pub fn ms(us: u64) -> f64 {
 
 impl Report {
     /// Builds the view model from the analysis.
-    pub fn build(inputs: &[InputResult], stats: Stats, run: Run) -> Report {
+    pub fn build(inputs: &[InputResult], stats: Stats, run: Run, tz: DisplayTz) -> Report {
         let span = Span {
             begin: stats.first_ts.map(rfc3339),
             end: stats.last_ts.map(rfc3339),
@@ -229,6 +232,7 @@ impl Report {
             .collect();
         Report {
             run,
+            time_zone: tz.to_string(),
             inputs: inputs.iter().map(input_view).collect(),
             span,
             totals,

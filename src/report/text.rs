@@ -70,11 +70,14 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     let t = &r.totals;
+    let tz: super::tz::DisplayTz = r.time_zone.parse().unwrap_or_default();
+    let show = |t: &Option<String>| t.as_deref().map_or("?".to_string(), |t| tz.show(t));
     writeln!(
         out,
-        "span: {} .. {} ({})",
-        r.span.begin.as_deref().unwrap_or("?"),
-        r.span.end.as_deref().unwrap_or("?"),
+        "span: {} .. {} {} ({})",
+        show(&r.span.begin),
+        show(&r.span.end),
+        r.time_zone,
         human_ms(r.span.seconds * 1000.0)
     )?;
     writeln!(

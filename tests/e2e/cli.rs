@@ -238,3 +238,26 @@ fn json_output_has_the_documented_fields() {
         std::fs::metadata(log("a1_pgbadger")).unwrap().len()
     );
 }
+
+#[test]
+fn tz_shows_times_in_the_stated_zone_and_json_stays_utc() {
+    // a2 was written with log_timezone = Europe/Berlin: its first line says 05:35:14.949 CET.
+    let l = log("a2_debian");
+    let l = l.to_str().unwrap();
+    let o = run(&[l, "--tz", "Europe/Berlin", "-o", "-"], None);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("span: 2026-11-24 05:35:14.949 .. 2026-11-24 05:35:56.698 Europe/Berlin"),
+        "{out}"
+    );
+    let berlin = json_report(&[l, "--tz", "Europe/Berlin"], None);
+    let utc = json_report(&[l], None);
+    assert_eq!(berlin["time_zone"], "Europe/Berlin");
+    assert_eq!(utc["time_zone"], "UTC");
+    assert_eq!(berlin["span"], utc["span"]);
+    assert_eq!(utc["span"]["begin"], "2026-11-24T04:35:14.949Z");
+    assert_eq!(
+        run(&[l, "--tz", "Mars/Olympus"], None).status.code(),
+        Some(2)
+    );
+}
