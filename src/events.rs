@@ -107,7 +107,7 @@ fn protocol_step(s: &[u8]) -> Option<(Step, &[u8])> {
         return None;
     };
     // The statement/portal name never contains ": "; the SQL may.
-    let colon = memchr::memmem::find(rest, b": ")?;
+    let colon = memchr::memchr_iter(b':', rest).find(|&i| rest.get(i + 1) == Some(&b' '))?;
     Some((step, &rest[colon + 2..]))
 }
 
