@@ -6,13 +6,13 @@
 //! with a lexer that follows PostgreSQL's own lexical rules, plus the few grammar facts
 //! that decide what is a constant. The stages:
 //!
-//! 1. [`lexer`]: bytes → tokens, PostgreSQL's scanner rules, never fails on garbage or
+//! 1. `lexer`: bytes → tokens, PostgreSQL's scanner rules, never fails on garbage or
 //!    truncated text.
-//! 2. [`fold`]: tokens → normalized tokens (constants and parameters become
+//! 2. `fold`: tokens → normalized tokens (constants and parameters become
 //!    placeholders; `-1`, `ORDER BY 1`, `IS NULL`, `DO $$...$$` get their due).
-//! 3. [`collapse`]: lists of constants keep one item and a `/*, ... */` marker, a
+//! 3. `collapse`: lists of constants keep one item and a `/*, ... */` marker, a
 //!    trailing `;` is dropped.
-//! 4. [`sink`]: the token stream is hashed ([`hash`]: FxHash steps over a canonical
+//! 4. `sink`: the token stream is hashed (`hash`: FxHash steps over a canonical
 //!    encoding of each token, then MurmurHash3's finalizer; documented there) and, for
 //!    display, written as text with upper-case keywords and single spaces.
 //!
