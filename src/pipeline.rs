@@ -219,7 +219,12 @@ fn parse_mapped(
 ) -> Partial {
     let data: &[u8] = map;
     let ranges = input::chunk_ranges(data, opts.chunk_size, |d, from| {
-        parser.next_boundary(d, from)
+        let found = parser.next_boundary(d, from);
+        // Finding csv boundaries reads every page (quote parity): let the scanned pages
+        // go until their chunk is parsed, so memory stays flat.
+        let start = d.as_ptr() as usize - data.as_ptr() as usize;
+        input::release(map, start..start + found.unwrap_or(d.len()));
+        found
     });
     ranges
         .into_par_iter()
