@@ -313,3 +313,24 @@ fn auto_explain_plans_are_attached_to_their_samples() {
     }
     assert!(attached >= 10, "{attached} samples with a plan");
 }
+
+#[test]
+fn auto_explain_json_plans_are_attached_and_parse_as_json() {
+    let e = expected("auto_explain_json");
+    let r = json_report(&[log("auto_explain_json").to_str().unwrap()], None);
+    assert_eq!(r["totals"]["plans"], e["plans"]);
+    assert_eq!(r["totals"]["statements"], e["duration_statements"]);
+    let mut attached = 0;
+    for q in r["queries"].as_array().unwrap() {
+        for s in q["samples"].as_array().unwrap() {
+            if let Some(plan) = s["plan"].as_str() {
+                let plan: Value = serde_json::from_str(plan).expect("a JSON plan");
+                assert_eq!(plan["Query Text"], s["query"]);
+                assert!(plan["Plan"]["Node Type"].is_string());
+                attached += 1;
+            }
+        }
+    }
+    // Every statement but CREATE TABLE has a plan; samples keep the 3 slowest per query.
+    assert!(attached >= 8, "{attached} samples with a plan");
+}
