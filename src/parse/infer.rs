@@ -53,7 +53,16 @@ pub fn infer_prefix(data: &[u8]) -> Option<Prefix> {
         .iter()
         .filter_map(|p| Prefix::compile(p).ok())
         .collect();
-    if let Some(derived) = lines.first().and_then(|l| derive_prefix(l)) {
+    let explains_all = |p: &Prefix| lines.iter().all(|l| p.match_line(l).is_some());
+    // A line-shape prefix is derived only when no known prefix explains every line.
+    let known_fits = candidates
+        .iter()
+        .any(|p| p.specificity() > 2 && explains_all(p));
+    if let Some(derived) = lines
+        .first()
+        .filter(|_| !known_fits)
+        .and_then(|l| derive_prefix(l))
+    {
         if let Ok(p) = Prefix::compile(&derived) {
             candidates.push(p);
         }

@@ -178,33 +178,9 @@ impl Esc {
     }
 }
 
-/// Literal text of the prefix, with its substring finder built once (building one
-/// per line was a tenth of the parse time).
-#[derive(Debug, Clone)]
-struct Lit {
-    bytes: Box<[u8]>,
-    finder: memchr::memmem::Finder<'static>,
-}
-
-impl Lit {
-    fn new(bytes: Vec<u8>) -> Lit {
-        Lit {
-            finder: memchr::memmem::Finder::new(&bytes).into_owned(),
-            bytes: bytes.into_boxed_slice(),
-        }
-    }
-}
-
-impl std::ops::Deref for Lit {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
-    Lit(Box<Lit>),
+    Lit(Box<[u8]>),
     /// An escape; `padded` when written with a width (`%-10a`), whose spaces are trimmed.
     Esc {
         esc: Esc,
@@ -226,19 +202,11 @@ pub enum PrefixError {
 }
 
 /// A compiled `log_line_prefix`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prefix {
     text: String,
     items: Vec<Item>,
 }
-
-impl PartialEq for Prefix {
-    fn eq(&self, other: &Prefix) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for Prefix {}
 
 /// The result of matching one line: prefix fields, severity, and where the message starts.
 #[derive(Debug, Clone, Copy)]
@@ -284,7 +252,7 @@ impl Prefix {
                 continue;
             }
             if !lit.is_empty() {
-                items.push(Item::Lit(Box::new(Lit::new(std::mem::take(&mut lit)))));
+                items.push(Item::Lit(std::mem::take(&mut lit).into_boxed_slice()));
             }
             if e == 'q' {
                 items.push(Item::Stop);
@@ -294,7 +262,7 @@ impl Prefix {
             }
         }
         if !lit.is_empty() {
-            items.push(Item::Lit(Box::new(Lit::new(lit))));
+            items.push(Item::Lit(lit.into_boxed_slice()));
         }
         Ok(Prefix {
             text: text.to_string(),
@@ -348,7 +316,7 @@ impl Prefix {
         };
         match item {
             Item::Lit(l) => line[pos..]
-                .starts_with(&l.bytes)
+                .starts_with(l)
                 .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget))
                 .flatten(),
             Item::Stop => self
@@ -392,7 +360,11 @@ impl Prefix {
         };
         match self.items.get(i + 1) {
             Some(Item::Lit(l)) => {
-                for end in l.finder.find_iter(rest) {
+                // Candidates: where the literal's first byte occurs (memchr), checked in
+                // full; cheaper than a substring search for the short literals prefixes have.
+                let candidates =
+                    memchr::memchr_iter(l[0], rest).filter(|&i| rest[i..].starts_with(l));
+                for end in candidates {
                     if let Some(r) = try_end(end, f, budget) {
                         return Some(r);
                     }

@@ -23,12 +23,7 @@ pub struct Parsed {
 /// Parses `YYYY-MM-DD HH:MM:SS[.fff] ZONE` at the start of `s`. `frac` says whether
 /// the fractional part (milliseconds, as `%m` writes) is required.
 pub fn parse_timestamp(s: &[u8], frac: bool) -> Option<Parsed> {
-    let year = digits(s, 0, 4)?;
-    let month = digits_after(s, 4, b'-', 2)?;
-    let day = digits_after(s, 7, b'-', 2)?;
-    let hour = digits_after(s, 10, b' ', 2)?;
-    let min = digits_after(s, 13, b':', 2)?;
-    let sec = digits_after(s, 16, b':', 2)?;
+    let local = local_seconds(s)?;
     let mut pos = 19;
     let mut ms = 0i64;
     if frac {
@@ -51,11 +46,6 @@ pub fn parse_timestamp(s: &[u8], frac: bool) -> Option<Parsed> {
         }
         pos = end;
     }
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let local = ((days * 24 + hour) * 60 + min) * 60 + sec;
     let mut result = Parsed {
         ms: local * 1000 + ms,
         len: pos,
@@ -64,13 +54,82 @@ pub fn parse_timestamp(s: &[u8], frac: bool) -> Option<Parsed> {
     // The zone is optional only in the sense that some custom formats leave it out;
     // PostgreSQL always writes one.
     if s.get(pos) == Some(&b' ') {
-        if let Some((offset_s, zlen, known)) = parse_zone(&s[pos + 1..]) {
+        if let Some((offset_s, zlen, known)) = cached_zone(&s[pos + 1..]) {
             result.ms -= offset_s * 1000;
             result.len = pos + 1 + zlen;
             result.zone_known = known;
         }
     }
     Some(result)
+}
+
+/// Consecutive log lines share their second and their zone: the last ones parsed are
+/// remembered per thread, so most lines cost two comparisons instead of a parse.
+#[derive(Clone, Copy)]
+struct Last {
+    datetime: [u8; 19],
+    seconds: i64,
+    zone: [u8; 8],
+    zone_len: usize,
+    zone_parsed: Option<(i64, usize, bool)>,
+}
+
+thread_local! {
+    static LAST: std::cell::Cell<Last> = const {
+        std::cell::Cell::new(Last {
+            datetime: [0; 19],
+            seconds: 0,
+            zone: [0; 8],
+            zone_len: usize::MAX,
+            zone_parsed: None,
+        })
+    };
+}
+
+/// Local seconds since the epoch of `YYYY-MM-DD HH:MM:SS` at the start of `s`.
+fn local_seconds(s: &[u8]) -> Option<i64> {
+    let dt = s.get(..19)?;
+    let mut last = LAST.get();
+    if last.datetime == dt {
+        return Some(last.seconds);
+    }
+    let year = digits(s, 0, 4)?;
+    let month = digits_after(s, 4, b'-', 2)?;
+    let day = digits_after(s, 7, b'-', 2)?;
+    let hour = digits_after(s, 10, b' ', 2)?;
+    let min = digits_after(s, 13, b':', 2)?;
+    let sec = digits_after(s, 16, b':', 2)?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let seconds = ((days_from_civil(year, month, day) * 24 + hour) * 60 + min) * 60 + sec;
+    last.datetime.copy_from_slice(dt);
+    last.seconds = seconds;
+    LAST.set(last);
+    Some(seconds)
+}
+
+/// [`parse_zone`] remembering the last zone token.
+fn cached_zone(s: &[u8]) -> Option<(i64, usize, bool)> {
+    let mut last = LAST.get();
+    let n = last.zone_len;
+    if n <= 8
+        && s.get(..n) == Some(&last.zone[..n])
+        && !s
+            .get(n)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'-'))
+    {
+        return last.zone_parsed;
+    }
+    let parsed = parse_zone(s);
+    let len = parsed.map_or(0, |p| p.1);
+    if len <= 8 {
+        last.zone[..len].copy_from_slice(&s[..len]);
+        last.zone_len = len;
+        last.zone_parsed = parsed;
+        LAST.set(last);
+    }
+    parsed
 }
 
 /// Parses `%n`: seconds since the epoch with milliseconds, `1700000000.123`.
