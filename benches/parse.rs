@@ -10,7 +10,12 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pgferret::aggregate::{AggOptions, ChunkAgg};
 use pgferret::input::{Source, CHUNK_SIZE};
+use pgferret::parse::csvlog::CsvParser;
+use pgferret::parse::format::{LogFormat, LogParser};
+use pgferret::parse::infer::infer_prefix;
+use pgferret::parse::jsonlog::JsonParser;
 use pgferret::parse::stderr::StderrParser;
+use pgferret::parse::syslog::{split_line, SyslogParser};
 use pgferret::parse::Prefix;
 use pgferret::pipeline::{self, PipelineOptions};
 use std::path::PathBuf;
@@ -71,5 +76,53 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(parse, benches);
+/// csvlog, jsonlog and syslog: parse + aggregate of a whole log in one chunk.
+fn formats(c: &mut Criterion) {
+    let gunzip = |name: &str, f: &str| {
+        let mut d = flate2::read::GzDecoder::new(
+            std::fs::File::open(path(name).with_file_name(f)).expect("testdata"),
+        );
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut d, &mut out).expect("gzip");
+        out
+    };
+    let inputs = [
+        ("b_csv_json/csv", gunzip("b_csv_json", "postgresql.csv.gz")),
+        (
+            "b_csv_json/json",
+            gunzip("b_csv_json", "postgresql.json.gz"),
+        ),
+        ("syslog", std::fs::read(path("syslog")).expect("testdata")),
+    ];
+    for (name, data) in inputs {
+        let head = &data[..data.len().min(1 << 18)];
+        let parser = match LogFormat::detect(head) {
+            LogFormat::Csv => LogParser::Csv(CsvParser),
+            LogFormat::Json => LogParser::Json(JsonParser),
+            _ => {
+                let text: Vec<u8> = head
+                    .split(|&b| b == b'\n')
+                    .filter_map(split_line)
+                    .flat_map(|l| l.rest.iter().copied().chain([b'\n']))
+                    .collect();
+                let prefix = infer_prefix(&text).expect("prefix");
+                LogParser::Syslog(SyslogParser::new(StderrParser::new(prefix)))
+            }
+        };
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Bytes(data.len() as u64));
+        g.sample_size(20);
+        g.bench_function("chunk", |b| {
+            let mut arena = vec![0u8; parser.arena_len(data.len())];
+            b.iter(|| {
+                let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+                let lines = parser.parse_chunk(&data, &mut arena, 0, &mut agg);
+                agg.finish(lines)
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(parse, benches, formats);
 criterion_main!(parse);
