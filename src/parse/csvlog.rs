@@ -141,9 +141,17 @@ fn emit<'a>(
     if !(MIN_COLUMNS..=MAX_COLUMNS).contains(&ends.len()) {
         return false;
     }
+    // Field `i`, empty when the record has fewer columns (PostgreSQL 12 and 13).
     let f = |i: usize| -> &'a [u8] {
-        let s = if i == 0 { 0 } else { ends[i - 1] };
-        ends.get(i).map_or(&[][..], |&e| &rec[s..e])
+        let start = if i == 0 {
+            Some(0)
+        } else {
+            ends.get(i - 1).copied()
+        };
+        match (start, ends.get(i)) {
+            (Some(s), Some(&e)) => &rec[s..e],
+            _ => &[],
+        }
     };
     let Some(ts) = parse_timestamp(f(0), true) else {
         return false;
@@ -297,6 +305,39 @@ mod tests {
         let (c, _) = parse(&data);
         assert_eq!(c.entries.len(), 3);
         assert!(c.entries[1].2.contains("statement: SELECT '\n2026-11-24"));
+    }
+
+    /// PostgreSQL 12 writes the first 23 columns (up to application_name), 13 adds
+    /// backend_type (24), 14+ leader_pid and query_id (26).
+    #[test]
+    fn older_column_counts() {
+        let cols26 = REC.trim_end_matches('\n');
+        let cut = |n: usize| {
+            // Columns end at top-level commas; the message field holds none outside quotes
+            // after the record's quoted fields, so cut at the last n-1 commas from the end.
+            let commas: Vec<usize> = cols26.match_indices(',').map(|(i, _)| i).collect();
+            format!("{}\n", &cols26[..commas[commas.len() - (26 - n)]])
+        };
+        for n in [23, 24, 26] {
+            let rec = if n == 26 { REC.to_string() } else { cut(n) };
+            let mut arena = vec![0u8; rec.len()];
+            let mut app = String::new();
+            struct App<'x>(&'x mut String, usize);
+            impl<'a> EntrySink<'a> for App<'_> {
+                fn entry(&mut self, e: &LogEntry<'a, '_>) {
+                    *self.0 = String::from_utf8_lossy(e.fields.app).into_owned();
+                    self.1 += 1;
+                }
+                fn skipped(&mut self, _: u64, _: &'a [u8]) {}
+            }
+            let mut sink = App(&mut app, 0);
+            CsvParser.parse_chunk(rec.as_bytes(), &mut arena, 0, &mut sink);
+            assert_eq!(sink.1, 1, "{n} columns");
+            assert_eq!(app, "billing-cron", "{n} columns");
+        }
+        // 22 columns is not a csvlog record.
+        let (c, _) = parse(&cut(22));
+        assert!(c.entries.is_empty());
     }
 
     #[test]
