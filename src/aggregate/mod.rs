@@ -10,6 +10,7 @@
 
 pub mod hist;
 pub mod query;
+pub mod series;
 pub mod window;
 
 use crate::events::{self, Event};
@@ -99,6 +100,8 @@ pub struct Stats {
     pub untimed_statements: u64,
     /// Durations without text and without a statement to pair with.
     pub orphan_durations: u64,
+    /// Per-fingerprint executions per window (sparklines).
+    pub series: series::QuerySeries,
 }
 
 impl Stats {
@@ -119,6 +122,7 @@ impl Stats {
             plans: 0,
             untimed_statements: 0,
             orphan_durations: 0,
+            series: series::QuerySeries::new(opts.window_ms),
         }
     }
 
@@ -153,6 +157,7 @@ impl Stats {
         self.plans += o.plans;
         self.untimed_statements += o.untimed_statements;
         self.orphan_durations += o.orphan_durations;
+        self.series.merge(o.series);
     }
 
     /// Records one timed execution.
@@ -195,6 +200,7 @@ impl Stats {
         }
         if let Some(t) = ts {
             self.windows.add(t, us);
+            self.series.add(fp, t, us);
         }
     }
 }
