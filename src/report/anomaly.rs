@@ -16,8 +16,9 @@ const FACTOR: f64 = 4.0;
 const MIN_BUSY: f64 = 0.05;
 /// p95 below this, ms, is never an anomaly.
 const MIN_P95_MS: f64 = 5.0;
-/// A p95 counts only from windows with at least this many statements.
-const MIN_STATEMENTS: u64 = 3;
+/// A p95 counts only from windows with at least this many statements: with fewer it
+/// is the window's slowest statement, and one slow DDL is not a latency problem.
+const MIN_STATEMENTS: u64 = 20;
 /// Windows of normal values bridged inside a span.
 const MAX_GAP: usize = 2;
 /// Shortest span, windows.

@@ -1,5 +1,8 @@
 //! End-to-end tests: the pgferret binary on real PostgreSQL logs from testdata/.
 
+mod browser;
 mod cli;
 mod corpus;
+mod report;
+mod snapshot;
 mod util;
