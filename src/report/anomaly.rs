@@ -4,8 +4,9 @@
 //! incident covers less than half of the log). A window is out of line when the query
 //! time per second ("busy sessions") or the p95 latency is several times its baseline;
 //! runs of such windows, with gaps of up to [`MAX_GAP`] windows bridged, make a span
-//! when they last at least [`MIN_WINDOWS`] windows, so a single slow statement does not
-//! shade the chart.
+//! when they last at least [`MIN_WINDOWS`] windows and stay out of line on average (or
+//! hold [`MIN_WINDOWS`] slow windows), so a single slow statement or a few busy seconds
+//! of an ordinary workload do not shade the chart.
 
 use super::model::{Timeline, WindowView};
 use serde::Serialize;
@@ -13,9 +14,9 @@ use serde::Serialize;
 /// How many times its baseline a signal must be.
 const FACTOR: f64 = 4.0;
 /// Busy sessions below this are never an anomaly (an idle log with one report query).
-const MIN_BUSY: f64 = 0.05;
+const MIN_BUSY: f64 = 0.1;
 /// p95 below this, ms, is never an anomaly.
-const MIN_P95_MS: f64 = 5.0;
+const MIN_P95_MS: f64 = 10.0;
 /// A p95 counts only from windows with at least this many statements: with fewer it
 /// is the window's slowest statement, and one slow DDL is not a latency problem.
 const MIN_STATEMENTS: u64 = 20;
@@ -124,6 +125,12 @@ fn find(w: &[Point]) -> Vec<AnomalySpan> {
             continue;
         }
         let s = &w[first..=last];
+        let mean_busy = s.iter().map(|x| x.busy).sum::<f64>() / s.len() as f64;
+        let slow_windows = s.iter().filter(|x| slow(x)).count();
+        if mean_busy < (FACTOR * base_busy).max(MIN_BUSY) && slow_windows < MIN_WINDOWS {
+            // A few busy seconds in a row: the workload's own rhythm, not an incident.
+            continue;
+        }
         let mut signals = Vec::new();
         if s.iter().any(load) {
             signals.push("load");

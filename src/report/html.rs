@@ -236,11 +236,17 @@ fn stories(r: &Report) -> Vec<Story> {
                     "{:.2} busy sessions at peak (baseline {:.2})",
                     a.peak_busy, a.baseline_busy
                 ),
-                p95: format!(
-                    "p95 up to {} (baseline {})",
-                    human_ms(a.peak_p95_ms),
-                    human_ms(a.baseline_p95_ms)
-                ),
+                // The p95 baseline means something only when latency is a signal:
+                // otherwise most windows with enough statements may be the span's own.
+                p95: if a.signals.contains(&"latency") {
+                    format!(
+                        "p95 up to {} (baseline {})",
+                        human_ms(a.peak_p95_ms),
+                        human_ms(a.baseline_p95_ms)
+                    )
+                } else {
+                    format!("p95 up to {}", human_ms(a.peak_p95_ms))
+                },
                 rate: format!(
                     "{:.1} statements/s (baseline {:.1})",
                     a.span_rate, a.baseline_rate

@@ -234,3 +234,33 @@ fn an_incident_is_one_shaded_span_told_in_words() {
         "shaded in every panel"
     );
 }
+
+#[test]
+fn the_corpus_incident_is_found_where_its_timeline_says() {
+    let path = root().join("testdata/c_incident/postgresql.log");
+    if !path.exists() {
+        eprintln!("skipped: {} not found", path.display());
+        return;
+    }
+    // From the corpus' timeline.json (wall clock of the server): the incident phase runs
+    // 04:42:01.858 – 04:44:31.681; the mitigation's DDL completes at 04:44:33.769.
+    let r = json_report(&[path.to_str().unwrap()], None);
+    let spans = r["anomalies"].as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let begin = spans[0]["begin"].as_str().unwrap();
+    let last = spans[0]["last_window_start"].as_str().unwrap();
+    assert!(
+        ("2026-11-24T04:42:01"..="2026-11-24T04:42:03").contains(&&begin[..19]),
+        "{begin}"
+    );
+    assert!(
+        ("2026-11-24T04:44:30"..="2026-11-24T04:44:35").contains(&&last[..19]),
+        "{last}"
+    );
+    assert_eq!(r["log_facts"]["inferred_min_duration_ms"], 5.0);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, html) = html_report(&[path.to_str().unwrap()], dir.path());
+    assert!(html.len() < 1_000_000, "{} bytes", html.len());
+    assert!(html.contains("CREATE INDEX orders_status_updated_customer_idx"));
+    assert!(html.contains("DROP INDEX orders_customer_id_idx"));
+}
