@@ -111,6 +111,68 @@ impl Entries {
         });
     }
 
+    /// Records one execution of `us` (in `bucket`) in the window starting at `window`;
+    /// true when the window is new.
+    fn record(&mut self, window: i64, bucket: u16, us: u64) -> bool {
+        let v = &mut self.0;
+        match v.last_mut() {
+            // The usual case: the latest window again. Its run of entries is short
+            // (a few buckets and its total, last), so scan it from the end.
+            Some(last) if (last.0, last.1) == (window, TOTAL) => {
+                last.2 += us;
+                let mut i = v.len() - 1;
+                while i > 0 && v[i - 1].0 == window && v[i - 1].1 > bucket {
+                    i -= 1;
+                }
+                if i > 0 && (v[i - 1].0, v[i - 1].1) == (window, bucket) {
+                    v[i - 1].2 += 1;
+                } else {
+                    v.insert(i, (window, bucket, 1));
+                }
+                false
+            }
+            _ => {
+                let new = v
+                    .binary_search_by(|x| (x.0, x.1).cmp(&(window, TOTAL)))
+                    .is_err();
+                self.add(window, bucket, 1);
+                self.add(window, TOTAL, us);
+                new
+            }
+        }
+    }
+
+    /// Adds the entries of `other` (sorted as well). Chunks come mostly in time order,
+    /// so the usual case is an append; otherwise a linear merge of the two runs.
+    fn merge(&mut self, other: Entries) {
+        let key = |e: &(i64, u16, u64)| (e.0, e.1);
+        match (self.0.last(), other.0.first()) {
+            (_, None) => {}
+            (None, _) => self.0 = other.0,
+            (Some(a), Some(b)) if key(a) < key(b) => self.0.extend(other.0),
+            _ => {
+                let mine = std::mem::take(&mut self.0);
+                let mut out = Vec::with_capacity(mine.len() + other.0.len());
+                let (mut a, mut b) = (mine.into_iter().peekable(), other.0.into_iter().peekable());
+                loop {
+                    let next = match (a.peek(), b.peek()) {
+                        (Some(x), Some(y)) if key(x) <= key(y) => a.next(),
+                        (Some(_), Some(_)) => b.next(),
+                        (Some(_), None) => a.next(),
+                        (None, Some(_)) => b.next(),
+                        (None, None) => break,
+                    };
+                    let Some(e) = next else { break };
+                    match out.last_mut() {
+                        Some(l) if key(l) == key(&e) => l.2 += e.2,
+                        _ => out.push(e),
+                    }
+                }
+                self.0 = out;
+            }
+        }
+    }
+
     fn windows(&self) -> usize {
         self.0.iter().filter(|e| e.1 == TOTAL).count()
     }
@@ -138,15 +200,7 @@ impl QuerySeries {
     pub fn add(&mut self, fp: u64, ts: Millis, us: u64) {
         let key = ts.div_euclid(self.width) * self.width;
         let e = self.map.entry(fp).or_default();
-        let new_window = match e.0.last() {
-            Some(last) if (last.0, last.1) == (key, TOTAL) => false,
-            _ => {
-                e.0.binary_search_by(|x| (x.0, x.1).cmp(&(key, TOTAL)))
-                    .is_err()
-            }
-        };
-        e.add(key, bucket(us), 1);
-        e.add(key, TOTAL, us);
+        let new_window = e.record(key, bucket(us), us);
         // Counting windows is linear, so only when one was added, and only past the bound
         // in entries (each window has at least two).
         if new_window && e.0.len() > 2 * MAX_WINDOWS && !self.fixed && e.windows() > MAX_WINDOWS {
@@ -176,9 +230,7 @@ impl QuerySeries {
             other.coarsen_to(self.width);
         }
         for (fp, e) in other.map {
-            let mine = self.map.entry(fp).or_default();
-            mine.0.extend(e.0);
-            mine.normalize();
+            self.map.entry(fp).or_default().merge(e);
         }
         while !self.fixed && self.map.values().any(|e| e.windows() > MAX_WINDOWS) {
             let next = next_width(self.width);
@@ -261,5 +313,24 @@ mod tests {
         assert_eq!(ma[&0].iter().map(|c| c.1.count).sum::<u64>(), 10_000);
         assert!(ma[&1].len() <= 49);
         assert!(ma[&1][3].1.quantile(0.95) > 0);
+    }
+
+    #[test]
+    fn out_of_order_timestamps_give_the_same_series() {
+        let t0 = 1_700_000_000_000i64;
+        let (mut sorted, mut shuffled) = (QuerySeries::new(None), QuerySeries::new(None));
+        let obs: Vec<(i64, u64)> = (0..5_000i64)
+            .map(|i| (t0 + i * 13, (i * 7919 % 5000) as u64))
+            .collect();
+        for &(ts, us) in &obs {
+            sorted.add(1, ts, us);
+        }
+        // A few milliseconds out of order, as the logging collector writes them.
+        for k in (0..obs.len()).step_by(4) {
+            for &(ts, us) in obs[k..(k + 4).min(obs.len())].iter().rev() {
+                shuffled.add(1, ts, us);
+            }
+        }
+        assert_eq!(shuffled.finish(t0, 1_000), sorted.finish(t0, 1_000));
     }
 }
