@@ -213,9 +213,15 @@ fn axes(s: &mut String, axis: &Axis, max: f64, fmt: fn(f64) -> String, h: f64) {
     }
     for (t, label) in axis.ticks() {
         let x = axis.x_of_ms(t);
+        // A label at the right edge ends there instead of being cut in half.
+        let end = if x > W - RIGHT - 30.0 {
+            r#" style="text-anchor:end""#
+        } else {
+            ""
+        };
         let _ = write!(
             s,
-            r#"<line class="tick" x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}"/><text class="xlab" x="{x:.1}" y="{}">{}</text>"#,
+            r#"<line class="tick" x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}"/><text class="xlab" x="{x:.1}" y="{}"{end}>{}</text>"#,
             h - BOTTOM,
             h - BOTTOM + 3.0,
             h - 6.0,
@@ -375,7 +381,13 @@ pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
         },
         Panel {
             title: "Query time per second (busy sessions)",
-            fmt: |v| format!("{v:.2}"),
+            fmt: |v| {
+                if v < 0.1 {
+                    format!("{v:.3}")
+                } else {
+                    format!("{v:.2}")
+                }
+            },
             bars: true,
             series: vec![Series {
                 label: "busy",
@@ -496,13 +508,15 @@ fn short_ms(ms: f64) -> String {
 pub fn histogram(buckets: &[(f64, u64)]) -> String {
     const H: f64 = 120.0;
     const BAR: f64 = 40.0;
+    // Bounds are 2^k - 1 µs (HdrHistogram's highest value of each bucket).
+    let next_bound = |ms: f64| ((ms * 1000.0).round() * 2.0 + 1.0) / 1000.0;
     let mut all: Vec<(f64, u64)> = Vec::new();
     for &(upper, c) in buckets {
         while let Some(&(last, _)) = all.last() {
-            if last * 1.5 >= upper || all.len() > 64 {
+            if next_bound(last) >= upper * 0.75 || all.len() > 64 {
                 break;
             }
-            all.push((last * 2.0, 0));
+            all.push((next_bound(last), 0));
         }
         all.push((upper, c));
     }
@@ -531,7 +545,7 @@ pub fn histogram(buckets: &[(f64, u64)]) -> String {
             if c == 0 { String::new() } else { thousands(c) },
             x + BAR / 2.0,
             H - 6.0,
-            esc(&short_ms(upper))
+            esc(&short_ms(upper + 0.001))
         );
     }
     s.push_str("</svg>");
@@ -588,5 +602,17 @@ mod tests {
         };
         let s = timeline(&[], &axis, &o);
         assert!(!s.contains("<script>") && s.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn histogram_draws_empty_buckets_between_and_labels_each_once() {
+        let h = histogram(&[(0.255, 1), (0.511, 2), (4.095, 3)]);
+        let labels: Vec<&str> = h
+            .split("class=\"xlab\"")
+            .skip(1)
+            .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+            .collect();
+        assert_eq!(labels, ["≤256µs", "≤512µs", "≤1ms", "≤2ms", "≤4ms"]);
+        assert_eq!(h.matches("<rect").count(), 5);
     }
 }
