@@ -13,6 +13,7 @@
 //! each query's detail. Without JavaScript every table is already in its most useful
 //! order and the tabs are CSS radio buttons; the script only adds sorting.
 
+use super::anomaly::AnomalySpan;
 use super::model::{QueryView, Report, SampleView};
 use super::sql::{highlight, SHORT};
 use super::svg::{self, Axis, Marker, Overlay};
@@ -50,10 +51,12 @@ struct Page<'a> {
     groups: Vec<(&'static str, &'a [super::model::GroupView])>,
 }
 
-/// One top-queries table: the same columns, ordered by a different metric.
+/// One top-queries table: the same columns, ordered by a different metric, plus the
+/// metric's own column when the common ones do not show it.
 struct TopTable<'a> {
     id: &'static str,
     title: &'static str,
+    metric: Option<&'static str>,
     rows: Vec<Row<'a>>,
 }
 
@@ -61,6 +64,8 @@ struct Row<'a> {
     q: &'a QueryView,
     sql: String,
     spark: String,
+    /// The metric's (value, display) for the extra column.
+    extra: Option<(f64, String)>,
 }
 
 /// A span out of baseline, told in words.
@@ -200,108 +205,125 @@ fn axis(r: &Report) -> Option<Axis> {
 }
 
 fn stories(r: &Report) -> Vec<Story> {
-    let secs = r.timeline.window_seconds;
-    r.anomalies
+    r.anomalies.iter().map(|a| story(r, a)).collect()
+}
+
+/// The queries that took most of the time of windows `lo..=hi`: (fingerprint,
+/// highlighted SQL, time and share), at most three.
+fn span_top(r: &Report, lo: usize, hi: usize) -> Vec<(String, String, String)> {
+    let span_ms: f64 = r.timeline.windows[lo..=hi].iter().map(|w| w.total_ms).sum();
+    let in_span = |q: &QueryView| -> f64 {
+        q.series
+            .iter()
+            .filter(|p| (lo as u32..=hi as u32).contains(&p.0))
+            .map(|p| p.2)
+            .sum()
+    };
+    let mut top: Vec<(&QueryView, f64)> = r
+        .queries
         .iter()
-        .map(|a| {
-            let (lo, hi) = (a.first_window as u32, a.last_window as u32);
-            let span_ms: f64 = r.timeline.windows[a.first_window..=a.last_window]
-                .iter()
-                .map(|w| w.total_ms)
-                .sum();
-            let mut top: Vec<(&QueryView, f64)> = r
-                .queries
-                .iter()
-                .map(|q| {
-                    let t = q
-                        .series
-                        .iter()
-                        .filter(|p| p.0 >= lo && p.0 <= hi)
-                        .map(|p| p.2)
-                        .sum::<f64>();
-                    (q, t)
-                })
-                .filter(|x| x.1 > 0.0)
-                .collect();
-            top.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let end_ms = epoch_ms(&a.last_window_start).unwrap_or(0) + (secs * 1000.0) as i64;
-            Story {
-                begin: a.begin.clone(),
-                end: chrono::DateTime::from_timestamp_millis(end_ms)
-                    .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-                    .unwrap_or_default(),
-                length: human_ms((a.last_window - a.first_window + 1) as f64 * secs * 1000.0),
-                signals: a.signals.join(" and "),
-                busy: format!(
-                    "{:.2} busy sessions at peak (baseline {:.2})",
-                    a.peak_busy, a.baseline_busy
-                ),
-                // The p95 baseline means something only when latency is a signal:
-                // otherwise most windows with enough statements may be the span's own.
-                p95: if a.signals.contains(&"latency") {
-                    format!(
-                        "p95 up to {} (baseline {})",
-                        human_ms(a.peak_p95_ms),
-                        human_ms(a.baseline_p95_ms)
-                    )
-                } else {
-                    format!("p95 up to {}", human_ms(a.peak_p95_ms))
-                },
-                rate: format!(
-                    "{:.1} statements/s (baseline {:.1})",
-                    a.span_rate, a.baseline_rate
-                ),
-                top: top
-                    .into_iter()
-                    .take(3)
-                    .map(|(q, t)| {
-                        let share = if span_ms > 0.0 {
-                            t / span_ms * 100.0
-                        } else {
-                            0.0
-                        };
-                        (
-                            q.fingerprint.clone(),
-                            highlight(&q.query, Some(120)),
-                            format!("{} ({share:.0}% of the span's query time)", human_ms(t)),
-                        )
-                    })
-                    .collect(),
-            }
+        .map(|q| (q, in_span(q)))
+        .filter(|x| x.1 > 0.0)
+        .collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top.into_iter()
+        .take(3)
+        .map(|(q, t)| {
+            let share = if span_ms > 0.0 {
+                t / span_ms * 100.0
+            } else {
+                0.0
+            };
+            let said = format!("{} ({share:.0}% of the span's query time)", human_ms(t));
+            (q.fingerprint.clone(), highlight(&q.query, Some(120)), said)
         })
         .collect()
 }
 
-fn top_tables<'a>(r: &'a Report, n: usize) -> Vec<TopTable<'a>> {
-    let row = |q: &'a QueryView| Row {
-        q,
-        sql: highlight(&q.query, Some(SHORT)),
-        spark: svg::sparkline(&q.series, n, 60, false, (120.0, 22.0)),
+fn story(r: &Report, a: &AnomalySpan) -> Story {
+    let width_ms = r.timeline.window_seconds * 1000.0;
+    let end_ms = epoch_ms(&a.last_window_start).unwrap_or(0) + width_ms as i64;
+    // The p95 baseline means something only when latency is a signal: otherwise most
+    // windows with enough statements to have a p95 may be the span's own.
+    let p95 = if a.signals.contains(&"latency") {
+        let (peak, base) = (human_ms(a.peak_p95_ms), human_ms(a.baseline_p95_ms));
+        format!("p95 up to {peak} (baseline {base})")
+    } else {
+        format!("p95 up to {}", human_ms(a.peak_p95_ms))
     };
-    let by = |key: fn(&QueryView) -> f64| {
-        let mut v: Vec<&QueryView> = r.queries.iter().collect();
-        v.sort_by(|a, b| key(b).total_cmp(&key(a)));
-        v.into_iter().take(TOP_ROWS).map(row).collect()
-    };
-    // Issue 5 adds tables by lock wait time, errors and temp bytes here, from the
-    // per-query fields of the model (one line each).
-    vec![
-        TopTable {
-            id: "total",
-            title: "by total time",
-            rows: r.queries.iter().take(TOP_ROWS).map(row).collect(),
-        },
-        TopTable {
-            id: "count",
-            title: "by count",
-            rows: by(|q| q.count as f64),
-        },
-        TopTable {
-            id: "p99",
-            title: "by p99",
-            rows: by(|q| q.p99_ms),
-        },
+    Story {
+        begin: a.begin.clone(),
+        end: chrono::DateTime::from_timestamp_millis(end_ms)
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+            .unwrap_or_default(),
+        length: human_ms((a.last_window - a.first_window + 1) as f64 * width_ms),
+        signals: a.signals.join(" and "),
+        busy: format!(
+            "{:.2} busy sessions at peak (baseline {:.2})",
+            a.peak_busy, a.baseline_busy
+        ),
+        p95,
+        rate: format!(
+            "{:.1} statements/s (baseline {:.1})",
+            a.span_rate, a.baseline_rate
+        ),
+        top: span_top(r, a.first_window, a.last_window),
+    }
+}
+
+/// The column a top table adds for its own metric (lock wait, errors, temp bytes...).
+#[derive(Clone, Copy)]
+struct Metric {
+    header: &'static str,
+    fmt: fn(f64) -> String,
+}
+
+/// The top [`TOP_ROWS`] queries by `key` (queries where it is 0 left out; no table when
+/// none is left), with `metric`'s column if given.
+fn top_table<'a>(
+    r: &'a Report,
+    n: usize,
+    (id, title): (&'static str, &'static str),
+    key: fn(&QueryView) -> f64,
+    metric: Option<Metric>,
+) -> Option<TopTable<'a>> {
+    let mut v: Vec<&QueryView> = r.queries.iter().filter(|q| key(q) > 0.0).collect();
+    // Stable: ties keep the model's order (by total time).
+    v.sort_by(|a, b| key(b).total_cmp(&key(a)));
+    let rows: Vec<Row<'a>> = v
+        .into_iter()
+        .take(TOP_ROWS)
+        .map(|q| Row {
+            q,
+            sql: highlight(&q.query, Some(SHORT)),
+            spark: svg::sparkline(&q.series, n, 60, false, (120.0, 22.0)),
+            extra: metric.map(|m| (key(q), (m.fmt)(key(q)))),
+        })
+        .collect();
+    (!rows.is_empty()).then_some(TopTable {
+        id,
+        title,
+        metric: metric.map(|m| m.header),
+        rows,
+    })
+}
+
+fn top_tables(r: &Report, n: usize) -> Vec<TopTable<'_>> {
+    [
+        top_table(r, n, ("total", "by total time"), |q| q.total_ms, None),
+        top_table(r, n, ("count", "by count"), |q| q.count as f64, None),
+        top_table(r, n, ("p99", "by p99"), |q| q.p99_ms, None),
+        // Issue 5, once the query view has the fields (one line each):
+        // top_table(r, n, ("locks", "by lock wait"), |q| q.lock_wait_ms,
+        //     Some(Metric { header: "Lock wait", fmt: human_ms })),
+        // top_table(r, n, ("errors", "by errors"), |q| q.errors as f64,
+        //     Some(Metric { header: "Errors", fmt: |v| thousands(v as u64) })),
+        // top_table(r, n, ("temp", "by temp bytes"), |q| q.temp_bytes as f64,
+        //     Some(Metric { header: "Temp files", fmt: |v| filters::bytes(&(v as u64)).unwrap_or_default() })),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn details<'a>(

@@ -63,7 +63,8 @@ pub struct Panel<'a> {
 pub struct Marker {
     /// When, ms since the epoch.
     pub at_ms: i64,
-    /// CSS class and kind shown in the tooltip: `ddl`, `checkpoint`, `deadlock`...
+    /// CSS class and kind shown in the tooltip: `ddl`, `checkpoint`, `autovacuum`,
+    /// `deadlock`, `restart` (each has its colour in style.css).
     pub kind: &'static str,
     /// Short label (log text: escaped when drawn).
     pub label: String,
@@ -403,9 +404,17 @@ pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
     ];
     let mut out = String::new();
     if !o.markers.is_empty() {
+        let mut kinds: Vec<&str> = o.markers.iter().map(|m| m.kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let keys: Vec<String> = kinds
+            .iter()
+            .map(|k| format!(r#"<span class="key {k}">{k}</span>"#))
+            .collect();
         let _ = write!(
             out,
-            r#"<figure class="panel"><figcaption>Events <span class="key ddl">DDL</span> <small>(numbers as in the events table)</small></figcaption>{}</figure>"#,
+            r#"<figure class="panel"><figcaption>Events {} <small>(numbers as in the events table)</small></figcaption>{}</figure>"#,
+            keys.join(" "),
             marker_lane(axis, o)
         );
     }
