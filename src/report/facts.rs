@@ -40,8 +40,14 @@ pub struct LogFacts {
 }
 
 /// The facts of a report's totals and queries; `min_us` is the fastest statement of
-/// all fingerprints (listed or not).
-pub fn infer(t: &Totals, queries: &[QueryView], min_us: Option<u64>) -> LogFacts {
+/// all fingerprints (listed or not); `prefixes` are the inputs' `log_line_prefix`es
+/// (empty for formats that carry every field).
+pub fn infer(
+    t: &Totals,
+    queries: &[QueryView],
+    min_us: Option<u64>,
+    prefixes: &[&str],
+) -> LogFacts {
     let min_duration_ms = min_us.filter(|_| t.statements > 0).map(super::model::ms);
     let inferred = min_duration_ms
         .filter(|_| t.statements >= MIN_STATEMENTS_FOR_THRESHOLD)
@@ -60,7 +66,37 @@ pub fn infer(t: &Totals, queries: &[QueryView], min_us: Option<u64>) -> LogFacts
         notes: Vec::new(),
     };
     f.notes = notes(t, &f);
+    f.notes.extend(prefix_notes(prefixes));
     f
+}
+
+/// What the `log_line_prefix` leaves out: fields the report then cannot show.
+fn prefix_notes(prefixes: &[&str]) -> Vec<String> {
+    let mut n = Vec::new();
+    let missing = |esc: &str| prefixes.iter().any(|p| !p.is_empty() && !p.contains(esc));
+    let absent: Vec<&str> = [("%d", "database"), ("%u", "user"), ("%a", "application")]
+        .iter()
+        .filter(|(e, _)| missing(e))
+        .map(|(_, what)| *what)
+        .collect();
+    if !absent.is_empty() {
+        n.push(format!(
+            "log_line_prefix has no {}: statements cannot be attributed to one.",
+            absent.join(", no ")
+        ));
+    }
+    if missing("%p") && missing("%c") {
+        n.push("log_line_prefix has no process id (%p): sessions cannot be followed.".into());
+    }
+    if prefixes
+        .iter()
+        .any(|p| p.contains("%t") && !p.contains("%m") && !p.contains("%n"))
+    {
+        n.push(
+            "Timestamps have whole seconds (%t): within a second, order is the log's order.".into(),
+        );
+    }
+    n
 }
 
 /// The usual threshold just below the fastest logged statement, or 0.
@@ -132,5 +168,19 @@ mod tests {
         assert_eq!(threshold(0.004), 0.0);
         assert_eq!(threshold(12.0), 10.0);
         assert_eq!(threshold(1000.5), 1000.0);
+    }
+
+    #[test]
+    fn prefixes_say_what_they_leave_out() {
+        assert!(prefix_notes(&["%m [%p] %q%u@%d "])
+            .iter()
+            .any(|n| n
+                == "log_line_prefix has no application: statements cannot be attributed to one."));
+        let n = prefix_notes(&["%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h "]);
+        assert_eq!(
+            n,
+            ["Timestamps have whole seconds (%t): within a second, order is the log's order."]
+        );
+        assert!(prefix_notes(&[""]).is_empty());
     }
 }

@@ -214,7 +214,8 @@ impl Report {
             .take(MAX_QUERIES)
             .map(|(fp, q)| super::series::with_series(query_view(fp, q), series.remove(&fp)))
             .collect();
-        let log_facts = super::facts::infer(&totals, &queries, min_us);
+        let prefixes: Vec<&str> = inputs.iter().map(|i| i.prefix.as_str()).collect();
+        let log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes);
         let anomalies = super::anomaly::spans(&timeline);
         Report {
             run,
