@@ -147,8 +147,17 @@ fn every_internal_link_lands_on_an_anchor() {
 
 #[test]
 fn query_series_add_up_to_counts_and_windows() {
-    for name in ["a1_pgbadger", "a6_logstatement_all"] {
-        let r = json_report(&[log(name).to_str().unwrap()], None);
+    for (name, window) in [
+        ("a1_pgbadger", None),
+        ("a6_logstatement_all", None),
+        ("a2_debian", Some("7s")),
+    ] {
+        let l = log(name);
+        let mut args = vec![l.to_str().unwrap()];
+        if let Some(w) = window {
+            args.extend(["--window", w]);
+        }
+        let r = json_report(&args, None);
         let windows = r["timeline"]["windows"].as_array().unwrap();
         let mut per_window = vec![0u64; windows.len()];
         for q in r["queries"].as_array().unwrap() {
