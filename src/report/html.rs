@@ -17,7 +17,7 @@ use super::anomaly::AnomalySpan;
 use super::model::{QueryView, Report, SampleView};
 use super::sql::{highlight, SHORT};
 use super::svg::{self, Axis, Marker, Overlay};
-use super::text::human_ms;
+use super::text::{human_ms, thousands};
 use askama::Template;
 use std::collections::BTreeSet;
 
@@ -212,12 +212,26 @@ fn stories(r: &Report) -> Vec<Story> {
 /// highlighted SQL, time and share), at most three.
 fn span_top(r: &Report, lo: usize, hi: usize) -> Vec<(String, String, String)> {
     let span_ms: f64 = r.timeline.windows[lo..=hi].iter().map(|w| w.total_ms).sum();
+    let threshold = r.log_facts.inferred_min_duration_ms.unwrap_or(0.0);
     let in_span = |q: &QueryView| -> f64 {
         q.series
             .iter()
             .filter(|p| (lo as u32..=hi as u32).contains(&p.0))
             .map(|p| p.2)
             .sum()
+    };
+    // Executions in the span and before it: "0 before" in a log with a duration
+    // threshold means the query used to be fast enough not to be logged.
+    let runs = |q: &QueryView| -> (u64, u64) {
+        let (mut during, mut before) = (0, 0);
+        for p in &q.series {
+            if (lo as u32..=hi as u32).contains(&p.0) {
+                during += p.1;
+            } else if p.0 < lo as u32 {
+                before += p.1;
+            }
+        }
+        (during, before)
     };
     let mut top: Vec<(&QueryView, f64)> = r
         .queries
@@ -234,7 +248,18 @@ fn span_top(r: &Report, lo: usize, hi: usize) -> Vec<(String, String, String)> {
             } else {
                 0.0
             };
-            let said = format!("{} ({share:.0}% of the span's query time)", human_ms(t));
+            let (during, before) = runs(q);
+            let why = if before == 0 && threshold > 0.0 {
+                format!(" (none slower than {})", human_ms(threshold))
+            } else {
+                String::new()
+            };
+            let said = format!(
+                "{} ({share:.0}% of the span's query time); {} runs in the span, {} before it{why}",
+                human_ms(t),
+                thousands(during),
+                thousands(before)
+            );
             (q.fingerprint.clone(), highlight(&q.query, Some(120)), said)
         })
         .collect()
