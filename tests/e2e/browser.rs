@@ -139,3 +139,35 @@ fn browser_shows_a_real_report_without_console_errors_and_without_javascript() {
         "the page looks different without JavaScript"
     );
 }
+
+#[test]
+fn browser_sorts_a_table_by_the_clicked_column() {
+    if chromium_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (page, html) = html_report(&[log("a1_pgbadger").to_str().unwrap()], dir.path());
+    // A copy that also allows one test script: click "Count" of the first top table
+    // (ordered by total time) and write the counts of its rows into the title.
+    let probe = r#"<script>
+var t = document.querySelector("table.top");
+t.tHead.rows[0].cells[3].click();
+document.title = Array.prototype.map.call(t.tBodies[0].rows, function (r) {
+  return r.cells[3].getAttribute("data-v");
+}).join(",");
+</script></body>"#;
+    let sorted = page.with_file_name("sorted.html");
+    let html = html
+        .replace(SCRIPT_SHA256, "unsafe-inline")
+        .replace("</body>", probe);
+    std::fs::write(&sorted, html).unwrap();
+    let (dom, console) = render(&sorted);
+    assert!(console.is_empty(), "console: {console:#?}");
+    let title = &dom[dom.find("<title>").unwrap() + 7..dom.find("</title>").unwrap()];
+    let counts: Vec<u64> = title.split(',').map(|c| c.parse().unwrap()).collect();
+    assert!(counts.len() >= 10, "{title}");
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted: {title}"
+    );
+}
