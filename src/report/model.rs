@@ -180,7 +180,12 @@ impl Report {
             orphan_durations: stats.orphan_durations,
             skipped_lines,
         };
-        let min_us = stats.queries.values().map(|q| q.min_us).min();
+        let min_us = stats
+            .queries
+            .values()
+            .filter(|q| q.count > 0)
+            .map(|q| q.min_us)
+            .min();
         let mut series = Default::default();
         let timeline = match (stats.first_ts, stats.last_ts) {
             (Some(b), Some(e)) => {
