@@ -276,6 +276,9 @@ pub fn panel(p: &Panel<'_>, windows: &[WindowView], axis: &Axis, o: &Overlay) ->
             let _ = write!(s, r#"<path class="line {}" d="{d}"/>"#, esc(series.class));
         }
     }
+    if !p.bars {
+        hover_columns(&mut s, p, windows, axis, h);
+    }
     overlay_front(&mut s, axis, o, h);
     let _ = write!(
         s,
@@ -284,6 +287,27 @@ pub fn panel(p: &Panel<'_>, windows: &[WindowView], axis: &Axis, o: &Overlay) ->
         axis.width_ms as f64 / 1000.0
     );
     s
+}
+
+/// Lines have no element per window to hover: one transparent column per window carries
+/// the window's values as a tooltip (no JavaScript needed).
+fn hover_columns(s: &mut String, p: &Panel<'_>, windows: &[WindowView], axis: &Axis, h: f64) {
+    let bw = PLOT_W / axis.n.max(1) as f64;
+    for (i, w) in windows.iter().enumerate() {
+        let values: Vec<String> = p
+            .series
+            .iter()
+            .filter_map(|se| Some(format!("{} {}", se.label, (p.fmt)(*se.values.get(i)?))))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<rect class="hov" x="{:.1}" y="{TOP}" width="{bw:.2}" height="{:.1}"><title>{}: {}</title></rect>"#,
+            axis.x_of_window(i),
+            h - TOP - BOTTOM,
+            esc(clock(&w.start)),
+            esc(&values.join(", "))
+        );
+    }
 }
 
 /// The lane above the timeline: one numbered flag per marker (the number of its row in
