@@ -313,21 +313,23 @@ fn hover_columns(s: &mut String, p: &Panel<'_>, windows: &[WindowView], axis: &A
 /// The lane above the timeline: one numbered flag per marker (the number of its row in
 /// the events table), moved down a row when it would cover its neighbour.
 fn marker_lane(axis: &Axis, o: &Overlay) -> String {
-    const ROWS: usize = 3;
+    const ROWS: usize = 4;
     const H: f64 = 16.0 * ROWS as f64 + 6.0;
     let mut s = String::new();
     open_svg(&mut s, "chart lane", W, H, "Events");
     let mut last_x = [f64::NEG_INFINITY; ROWS];
     for (k, m) in o.markers.iter().enumerate() {
         let x = axis.x_of_ms(m.at_ms);
+        // The first row where the flag fits, else the one whose last flag is farthest.
         let row = (0..ROWS)
             .find(|&r| x - last_x[r] >= 16.0)
+            .or_else(|| (0..ROWS).min_by(|&a, &b| last_x[a].total_cmp(&last_x[b])))
             .unwrap_or(k % ROWS);
         last_x[row] = x;
         let cy = 9.0 + row as f64 * 16.0;
         let _ = write!(
             s,
-            r#"<g class="mk {}"><title>{} {}: {}</title><line x1="{x:.1}" x2="{x:.1}" y1="{cy:.1}" y2="{H}"/><circle cx="{x:.1}" cy="{cy:.1}" r="7"/><text x="{x:.1}" y="{:.1}">{}</text></g>"#,
+            r#"<g class="mk {}"><title>{} {}: {}</title><line x1="{x:.1}" x2="{x:.1}" y1="{cy:.1}" y2="{H}"/><circle cx="{x:.1}" cy="{cy:.1}" r="7.5"/><text x="{x:.1}" y="{:.1}">{}</text></g>"#,
             m.kind,
             k + 1,
             m.kind,
