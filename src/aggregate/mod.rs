@@ -10,6 +10,7 @@
 
 pub mod hist;
 pub mod query;
+pub mod series;
 pub mod window;
 
 use crate::events::{self, Event};
@@ -101,6 +102,8 @@ pub struct Stats {
     pub untimed_statements: u64,
     /// Durations without text and without a statement to pair with.
     pub orphan_durations: u64,
+    /// Per-fingerprint executions per window (sparklines).
+    pub series: series::QuerySeries,
 }
 
 impl Stats {
@@ -121,6 +124,7 @@ impl Stats {
             plans: 0,
             untimed_statements: 0,
             orphan_durations: 0,
+            series: series::QuerySeries::new(opts.window_ms),
         }
     }
 
@@ -155,6 +159,7 @@ impl Stats {
         self.plans += o.plans;
         self.untimed_statements += o.untimed_statements;
         self.orphan_durations += o.orphan_durations;
+        self.series.merge(o.series);
     }
 
     /// Records one timed execution.
@@ -198,6 +203,7 @@ impl Stats {
         }
         if let Some(t) = ts {
             self.windows.add(t, us);
+            self.series.add(fp, t, us);
         }
     }
 }

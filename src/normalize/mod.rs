@@ -27,6 +27,7 @@
 
 mod collapse;
 mod command;
+mod display;
 mod fold;
 mod hash;
 mod keywords;
@@ -36,6 +37,7 @@ mod sink;
 mod tests;
 
 pub use command::write_fingerprints;
+pub use display::{display_tokens, TokenClass};
 
 use lexer::Token;
 use sink::{HashSink, TextSink};

@@ -1,7 +1,11 @@
 //! Reports: the view model and its renderings (JSON, HTML, text summary).
 
+pub mod anomaly;
+pub mod facts;
 pub mod html;
 pub mod model;
+pub mod series;
+pub mod sql;
 pub mod svg;
 pub mod text;
 pub mod tz;

@@ -30,6 +30,10 @@ pub struct Report {
     pub users: Vec<GroupView>,
     pub applications: Vec<GroupView>,
     pub timeline: Timeline,
+    /// What the log can and cannot tell (settings inferred from what it holds).
+    pub log_facts: super::facts::LogFacts,
+    /// Spans of the timeline where the numbers leave their baseline.
+    pub anomalies: Vec<super::anomaly::AnomalySpan>,
 }
 
 /// Facts about this run, not about the log.
@@ -109,6 +113,8 @@ pub struct QueryView {
     pub plans: Vec<PlanView>,
     /// (upper bound ms, count) per log2 latency bucket.
     pub histogram: Vec<(f64, u64)>,
+    /// (timeline window index, executions, total ms, p95 ms) for the windows where it ran.
+    pub series: Vec<(u32, u64, f64, f64)>,
 }
 
 /// One slow execution.
@@ -193,9 +199,17 @@ impl Report {
             orphan_durations: stats.orphan_durations,
             skipped_lines,
         };
+        let min_us = stats
+            .queries
+            .values()
+            .filter(|q| q.count > 0)
+            .map(|q| q.min_us)
+            .min();
+        let mut series = Default::default();
         let timeline = match (stats.first_ts, stats.last_ts) {
             (Some(b), Some(e)) => {
                 let (width, windows) = stats.windows.finish(b, e);
+                series = stats.series.finish(b.div_euclid(width) * width, width);
                 Timeline {
                     window_seconds: width as f64 / 1000.0,
                     windows: windows
@@ -225,11 +239,15 @@ impl Report {
             .filter(|(_, q)| q.count > 0)
             .collect();
         queries.sort_by(|a, b| b.1.total_us.cmp(&a.1.total_us).then(a.0.cmp(&b.0)));
-        let queries = queries
+        let queries: Vec<QueryView> = queries
             .into_iter()
             .take(MAX_QUERIES)
-            .map(|(fp, q)| query_view(fp, q))
+            .map(|(fp, q)| super::series::with_series(query_view(fp, q), series.remove(&fp)))
             .collect();
+        // csvlog and jsonlog carry every field; only prefixes can leave some out.
+        let prefixes: Vec<&str> = inputs.iter().filter_map(|i| i.prefix.as_deref()).collect();
+        let log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes);
+        let anomalies = super::anomaly::spans(&timeline);
         Report {
             run,
             time_zone: tz.to_string(),
@@ -241,6 +259,8 @@ impl Report {
             users: groups(stats.by_user),
             applications: groups(stats.by_application),
             timeline,
+            log_facts,
+            anomalies,
         }
     }
 }
@@ -314,6 +334,7 @@ fn query_view(fp: u64, q: QueryStats) -> QueryView {
                 application: s.application,
             })
             .collect(),
+        series: Vec::new(),
         query: q.text,
     }
 }

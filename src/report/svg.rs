@@ -1,9 +1,13 @@
 //! Inline SVG charts drawn by hand: a few hundred bytes of markup per series, readable
 //! without JavaScript, no library. Every text that goes into the markup passes through
-//! [`esc`], so a chart can never carry markup of its own.
+//! [`esc`], so a chart can never carry markup of its own; everything else is numbers.
+//!
+//! The timeline's panels share one time axis ([`Axis`]): the same x for the same
+//! instant in every panel, so a latency spike lines up with the DDL marker above it.
 
 use super::model::WindowView;
 use super::text::{human_ms, thousands};
+use super::tz::DisplayTz;
 use std::fmt::Write;
 
 const W: f64 = 1000.0;
@@ -11,6 +15,7 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 8.0;
 const BOTTOM: f64 = 22.0;
+const PLOT_W: f64 = W - LEFT - RIGHT;
 
 /// Escapes text for SVG/HTML content and attributes.
 pub fn esc(s: &str) -> String {
@@ -50,11 +55,94 @@ pub struct Panel<'a> {
     pub series: Vec<Series<'a>>,
     /// Height in px.
     pub height: f64,
+    /// How many of the first series set the scale (the others are clipped at the top).
+    pub scale_by: usize,
 }
 
-/// Short `HH:MM:SS` label of an RFC 3339 instant.
-fn clock(ts: &str) -> &str {
-    ts.get(11..19).unwrap_or(ts)
+/// An instant marked on every panel of the timeline (a DDL statement, a checkpoint...).
+#[derive(Debug, Clone)]
+pub struct Marker {
+    /// When, ms since the epoch.
+    pub at_ms: i64,
+    /// CSS class and kind shown in the tooltip: `ddl`, `checkpoint`, `autovacuum`,
+    /// `deadlock`, `restart` (each has its colour in style.css).
+    pub kind: &'static str,
+    /// Short label (log text: escaped when drawn).
+    pub label: String,
+}
+
+/// The shared time axis: `n` windows of `width_ms` from `first_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct Axis {
+    /// Start of the first window, ms since the epoch.
+    pub first_ms: i64,
+    /// Window width, ms.
+    pub width_ms: i64,
+    /// Number of windows.
+    pub n: usize,
+    /// The zone labels are shown in.
+    pub tz: DisplayTz,
+}
+
+impl Axis {
+    fn x_of_window(&self, i: usize) -> f64 {
+        LEFT + PLOT_W * i as f64 / self.n.max(1) as f64
+    }
+
+    fn span_ms(&self) -> i64 {
+        self.width_ms * self.n.max(1) as i64
+    }
+
+    fn x_of_ms(&self, t: i64) -> f64 {
+        LEFT + PLOT_W * (t - self.first_ms) as f64 / self.span_ms().max(1) as f64
+    }
+
+    /// Round instants for labels: (ms since the epoch, label), at most about eight.
+    fn ticks(&self) -> Vec<(i64, String)> {
+        const STEPS_S: &[i64] = &[
+            1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+            86400, 172800, 604800,
+        ];
+        let span = self.span_ms();
+        let step = STEPS_S
+            .iter()
+            .map(|s| s * 1000)
+            .find(|s| span / s <= 8)
+            .unwrap_or(604_800_000);
+        let fmt = if step >= 86_400_000 {
+            "%m-%d"
+        } else if span >= 86_400_000 {
+            "%m-%d %H:%M"
+        } else if step >= 60_000 {
+            "%H:%M"
+        } else {
+            "%H:%M:%S"
+        };
+        // Round in the display zone (its offset at the start of the axis).
+        let off = self.tz.offset_ms(self.first_ms);
+        let mut t = (self.first_ms + off + step - 1).div_euclid(step) * step - off;
+        let mut out = Vec::new();
+        while t <= self.first_ms + span && out.len() < 20 {
+            out.push((t, self.tz.format_ms(t, fmt)));
+            t += step;
+        }
+        out
+    }
+}
+
+/// What every panel of a timeline shows besides its data.
+#[derive(Debug, Clone, Default)]
+pub struct Overlay {
+    /// Shaded window ranges (first, last inclusive): where numbers leave their baseline.
+    pub shade: Vec<(usize, usize)>,
+    /// Marked instants.
+    pub markers: Vec<Marker>,
+}
+
+/// Short `HH:MM:SS` label of an RFC 3339 instant, in the display zone.
+fn clock(ts: &str, tz: &DisplayTz) -> String {
+    let t = tz.show(ts);
+    t.get(11..19).map_or(t.clone(), str::to_string)
 }
 
 fn nice_max(v: f64) -> f64 {
@@ -70,51 +158,100 @@ fn nice_max(v: f64) -> f64 {
     10.0 * mag
 }
 
-/// Draws one timeline panel over `windows`.
-pub fn panel(p: &Panel<'_>, windows: &[WindowView], window_seconds: f64) -> String {
-    let n = windows.len().max(1) as f64;
-    let h = p.height;
-    let plot_h = h - TOP - BOTTOM;
-    let plot_w = W - LEFT - RIGHT;
-    let max = nice_max(
-        p.series
-            .iter()
-            .flat_map(|s| s.values.iter().copied())
-            .fold(0.0, f64::max),
-    );
-    let x = |i: usize| LEFT + plot_w * i as f64 / n;
-    let y = |v: f64| TOP + plot_h * (1.0 - (v / max).clamp(0.0, 1.0));
-    let mut s = String::new();
+fn open_svg(s: &mut String, class: &str, w: f64, h: f64, label: &str) {
+    // Sparklines stretch to their box; everything else keeps its aspect ratio.
+    let stretch = if class == "spark" {
+        r#" preserveAspectRatio="none""#
+    } else {
+        ""
+    };
     let _ = write!(
         s,
-        r#"<svg class="chart" viewBox="0 0 {W} {h}" preserveAspectRatio="none" role="img" aria-label="{}">"#,
-        esc(p.title)
+        r#"<svg class="{class}" viewBox="0 0 {w} {h}"{stretch} role="img" aria-label="{}">"#,
+        esc(label)
     );
-    // Grid and y labels.
+}
+
+fn overlay_back(s: &mut String, axis: &Axis, o: &Overlay, h: f64) {
+    for &(a, b) in &o.shade {
+        let (x0, x1) = (axis.x_of_window(a), axis.x_of_window(b + 1));
+        let _ = write!(
+            s,
+            r#"<rect class="anom" x="{x0:.1}" y="{TOP}" width="{:.1}" height="{:.1}"/>"#,
+            (x1 - x0).max(1.0),
+            h - TOP - BOTTOM
+        );
+    }
+}
+
+fn overlay_front(s: &mut String, axis: &Axis, o: &Overlay, h: f64) {
+    for m in &o.markers {
+        let x = axis.x_of_ms(m.at_ms);
+        let _ = write!(
+            s,
+            r#"<line class="mk {}" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{:.1}"><title>{}: {}</title></line>"#,
+            m.kind,
+            h - BOTTOM,
+            m.kind,
+            esc(&m.label)
+        );
+    }
+}
+
+fn axes(s: &mut String, axis: &Axis, max: f64, fmt: fn(f64) -> String, h: f64) {
+    let plot_h = h - TOP - BOTTOM;
     for frac in [0.0, 0.5, 1.0] {
         let v = max * frac;
-        let yy = y(v);
+        let yy = TOP + plot_h * (1.0 - frac);
         let _ = write!(
             s,
             r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}"/><text class="ylab" x="{}" y="{:.1}">{}</text>"#,
             W - RIGHT,
             LEFT - 4.0,
             yy + 4.0,
-            esc(&(p.fmt)(v))
+            if v == 0.0 {
+                "0".to_string()
+            } else {
+                esc(&fmt(v))
+            }
         );
     }
-    // X labels: about six.
-    let step = (windows.len() / 6).max(1);
-    for (i, w) in windows.iter().enumerate().step_by(step) {
+    for (t, label) in axis.ticks() {
+        let x = axis.x_of_ms(t);
+        // A label at the right edge ends there instead of being cut in half.
+        let end = if x > W - RIGHT - 30.0 {
+            r#" style="text-anchor:end""#
+        } else {
+            ""
+        };
         let _ = write!(
             s,
-            r#"<text class="xlab" x="{:.1}" y="{}">{}</text>"#,
-            x(i),
+            r#"<line class="tick" x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}"/><text class="xlab" x="{x:.1}" y="{}"{end}>{}</text>"#,
+            h - BOTTOM,
+            h - BOTTOM + 3.0,
             h - 6.0,
-            esc(clock(&w.start))
+            esc(&label)
         );
     }
-    let bw = (plot_w / n).max(0.5);
+}
+
+/// Draws one timeline panel over `windows`.
+pub fn panel(p: &Panel<'_>, windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
+    let h = p.height;
+    let plot_h = h - TOP - BOTTOM;
+    let max = nice_max(
+        p.series
+            .iter()
+            .take(p.scale_by)
+            .flat_map(|s| s.values.iter().copied())
+            .fold(0.0, f64::max),
+    );
+    let y = |v: f64| TOP + plot_h * (1.0 - (v / max).clamp(0.0, 1.0));
+    let mut s = String::new();
+    open_svg(&mut s, "chart", W, h, p.title);
+    overlay_back(&mut s, axis, o, h);
+    axes(&mut s, axis, max, p.fmt, h);
+    let bw = PLOT_W / axis.n.max(1) as f64;
     for (k, series) in p.series.iter().enumerate() {
         if p.bars && k == 0 {
             for (i, v) in series.values.iter().enumerate() {
@@ -126,10 +263,10 @@ pub fn panel(p: &Panel<'_>, windows: &[WindowView], window_seconds: f64) -> Stri
                     s,
                     r#"<rect class="{}" x="{:.1}" y="{top:.1}" width="{:.1}" height="{:.1}"><title>{} {}: {}</title></rect>"#,
                     esc(series.class),
-                    x(i),
+                    axis.x_of_window(i),
                     (bw - 0.3).max(0.4),
-                    TOP + plot_h - top,
-                    esc(clock(&windows[i].start)),
+                    (TOP + plot_h - top).max(0.5),
+                    esc(&clock(&windows[i].start, &axis.tz)),
                     esc(series.label),
                     esc(&(p.fmt)(*v))
                 );
@@ -137,29 +274,99 @@ pub fn panel(p: &Panel<'_>, windows: &[WindowView], window_seconds: f64) -> Stri
         } else {
             let mut d = String::new();
             for (i, v) in series.values.iter().enumerate() {
-                let _ = write!(
-                    d,
-                    "{}{:.1},{:.1}",
-                    if i == 0 { "M" } else { "L" },
-                    x(i) + bw / 2.0,
-                    y(*v)
-                );
+                let cmd = if i == 0 { "M" } else { "L" };
+                let _ = write!(d, "{cmd}{:.1},{:.1}", axis.x_of_window(i) + bw / 2.0, y(*v));
             }
             let _ = write!(s, r#"<path class="line {}" d="{d}"/>"#, esc(series.class));
         }
     }
+    if !p.bars {
+        hover_columns(&mut s, p, windows, axis, h);
+    }
+    overlay_front(&mut s, axis, o, h);
     let _ = write!(
         s,
         "<desc>{} per {} s window</desc></svg>",
         esc(p.title),
-        window_seconds
+        axis.width_ms as f64 / 1000.0
     );
     s
 }
 
-/// The statements/latency/total-time timeline of the whole log.
-pub fn timeline(windows: &[WindowView], window_seconds: f64) -> String {
-    let per_sec = |w: &WindowView| w.statements as f64 / window_seconds.max(0.001);
+/// Lines have no element per window to hover: one transparent column per window carries
+/// the window's values as a tooltip (no JavaScript needed).
+fn hover_columns(s: &mut String, p: &Panel<'_>, windows: &[WindowView], axis: &Axis, h: f64) {
+    let bw = PLOT_W / axis.n.max(1) as f64;
+    for (i, w) in windows.iter().enumerate() {
+        let values: Vec<String> = p
+            .series
+            .iter()
+            .filter_map(|se| Some(format!("{} {}", se.label, (p.fmt)(*se.values.get(i)?))))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<rect class="hov" x="{:.1}" y="{TOP}" width="{bw:.2}" height="{:.1}"><title>{}: {}</title></rect>"#,
+            axis.x_of_window(i),
+            h - TOP - BOTTOM,
+            esc(&clock(&w.start, &axis.tz)),
+            esc(&values.join(", "))
+        );
+    }
+}
+
+/// The lane above the timeline: one numbered flag per marker (the number of its row in
+/// the events table), moved down a row when it would cover its neighbour.
+fn marker_lane(axis: &Axis, o: &Overlay) -> String {
+    const ROWS: usize = 4;
+    const H: f64 = 16.0 * ROWS as f64 + 6.0;
+    let mut s = String::new();
+    open_svg(&mut s, "chart lane", W, H, "Events");
+    let mut last_x = [f64::NEG_INFINITY; ROWS];
+    for (k, m) in o.markers.iter().enumerate() {
+        let x = axis.x_of_ms(m.at_ms);
+        // The first row where the flag fits, else the one whose last flag is farthest.
+        let row = (0..ROWS)
+            .find(|&r| x - last_x[r] >= 16.0)
+            .or_else(|| (0..ROWS).min_by(|&a, &b| last_x[a].total_cmp(&last_x[b])))
+            .unwrap_or(k % ROWS);
+        last_x[row] = x;
+        let cy = 9.0 + row as f64 * 16.0;
+        let _ = write!(
+            s,
+            r#"<g class="mk {}"><title>{} {}: {}</title><line x1="{x:.1}" x2="{x:.1}" y1="{cy:.1}" y2="{H}"/><circle cx="{x:.1}" cy="{cy:.1}" r="7.5"/><text x="{x:.1}" y="{:.1}">{}</text></g>"#,
+            m.kind,
+            k + 1,
+            m.kind,
+            esc(&m.label),
+            cy + 3.5,
+            k + 1
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn legend(p: &Panel<'_>) -> String {
+    p.series
+        .iter()
+        .map(|s| {
+            format!(
+                r#"<span class="key {}">{}</span>"#,
+                esc(s.class),
+                esc(s.label)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The statements/latency/total-time timeline of the whole log, with the markers and
+/// shaded spans of `o` on every panel.
+pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
+    let secs = axis.width_ms as f64 / 1000.0;
+    let per_sec = |w: &WindowView| w.statements as f64 / secs.max(0.001);
+    // Panels for lock waits, errors/cancellations/deadlocks and sessions go here once
+    // the windows carry those counts (issue 5): one `Panel` each, same axis.
     let panels = [
         Panel {
             title: "Statements per second",
@@ -170,10 +377,11 @@ pub fn timeline(windows: &[WindowView], window_seconds: f64) -> String {
                 class: "s1",
                 values: windows.iter().map(per_sec).collect(),
             }],
-            height: 120.0,
+            height: 110.0,
+            scale_by: 1,
         },
         Panel {
-            title: "Latency (p50, p95, p99, max)",
+            title: "Latency (scaled to p99; max may run off the top)",
             fmt: human_ms,
             bars: false,
             series: vec![
@@ -198,45 +406,189 @@ pub fn timeline(windows: &[WindowView], window_seconds: f64) -> String {
                     values: windows.iter().map(|w| w.max_ms).collect(),
                 },
             ],
-            height: 150.0,
+            height: 140.0,
+            // p50..p99 set the scale: one slow statement's max must not flatten them.
+            scale_by: 3,
         },
         Panel {
             title: "Query time per second (busy sessions)",
-            fmt: |v| format!("{v:.2}"),
+            fmt: |v| {
+                if v < 0.1 {
+                    format!("{v:.3}")
+                } else {
+                    format!("{v:.2}")
+                }
+            },
             bars: true,
             series: vec![Series {
                 label: "busy",
                 class: "s2",
                 values: windows
                     .iter()
-                    .map(|w| w.total_ms / 1000.0 / window_seconds.max(0.001))
+                    .map(|w| w.total_ms / 1000.0 / secs.max(0.001))
                     .collect(),
             }],
-            height: 120.0,
+            height: 110.0,
+            scale_by: 1,
         },
     ];
     let mut out = String::new();
-    for p in &panels {
-        let legend: Vec<String> = p
-            .series
+    if !o.markers.is_empty() {
+        let mut kinds: Vec<&str> = o.markers.iter().map(|m| m.kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let keys: Vec<String> = kinds
             .iter()
-            .map(|s| {
-                format!(
-                    r#"<span class="key {}">{}</span>"#,
-                    esc(s.class),
-                    esc(s.label)
-                )
-            })
+            .map(|k| format!(r#"<span class="key {k}">{k}</span>"#))
             .collect();
+        let _ = write!(
+            out,
+            r#"<figure class="panel"><figcaption>Events {} <small>(numbers as in the events table)</small></figcaption>{}</figure>"#,
+            keys.join(" "),
+            marker_lane(axis, o)
+        );
+    }
+    for p in &panels {
         let _ = write!(
             out,
             r#"<figure class="panel"><figcaption>{} {}</figcaption>{}</figure>"#,
             esc(p.title),
-            legend.join(" "),
-            panel(p, windows, window_seconds)
+            legend(p),
+            panel(p, windows, axis, o)
         );
     }
     out
+}
+
+/// A fingerprint's executions (bars) and p95 (line, when `p95`) over the whole timeline
+/// of `n` windows, from its sparse series (window index, count, total ms, p95 ms).
+/// Windows are grouped into at most `max_bars` bars (counts add up; a group's p95 is
+/// the highest of its windows').
+pub fn sparkline(
+    series: &[(u32, u64, f64, f64)],
+    n: usize,
+    max_bars: usize,
+    p95: bool,
+    (w, h): (f64, f64),
+) -> String {
+    let group = n.max(1).div_ceil(max_bars.max(1)) as u32;
+    let bars_n = n.max(1).div_ceil(group as usize) as f64;
+    let mut grouped: Vec<(u32, u64, f64)> = Vec::new();
+    for &(i, c, _, p) in series {
+        let g = i / group;
+        match grouped.last_mut() {
+            Some(last) if last.0 == g => {
+                last.1 += c;
+                last.2 = last.2.max(p);
+            }
+            _ => grouped.push((g, c, p)),
+        }
+    }
+    let max_c = grouped.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
+    let max_p = grouped.iter().map(|p| p.2).fold(0.0, f64::max).max(0.001);
+    let bw = w / bars_n;
+    let x = |g: u32| w * g as f64 / bars_n;
+    let mut bars = String::new();
+    let mut line = String::new();
+    let mut prev: Option<u32> = None;
+    for &(g, c, p) in &grouped {
+        let bh = (h * c as f64 / max_c).max(1.0);
+        let _ = write!(
+            bars,
+            "M{:.1} {h}v-{bh:.1}h{:.1}v{bh:.1}z",
+            x(g),
+            (bw - 0.4).max(0.6)
+        );
+        let yy = h - (h - 2.0) * p / max_p - 1.0;
+        if prev.is_some_and(|q| q + 1 == g) {
+            let _ = write!(line, "L{:.1} {yy:.1}", x(g) + bw / 2.0);
+        } else {
+            let _ = write!(line, "M{:.1} {yy:.1}h{:.1}", x(g), bw.max(1.0));
+        }
+        prev = Some(g);
+    }
+    let mut s = String::new();
+    open_svg(&mut s, "spark", w, h, "executions over the timeline");
+    let _ = write!(
+        s,
+        r#"<title>executions per {} window(s): highest {}{}</title><path class="sb" d="{bars}"/>"#,
+        group,
+        thousands(max_c as u64),
+        if p95 {
+            format!("; p95 line: highest {}", esc(&human_ms(max_p)))
+        } else {
+            String::new()
+        }
+    );
+    if p95 {
+        let _ = write!(
+            s,
+            r#"<path class="sl" vector-effect="non-scaling-stroke" d="{line}"/>"#
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A bucket bound for an axis: `512µs`, `66ms`, `1.0s`.
+fn short_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.0}µs", ms * 1000.0)
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.1}s", ms / 1000.0)
+    }
+}
+
+/// A latency histogram from (bucket upper bound ms, count) pairs of power-of-two buckets
+/// (only the non-empty ones): every bucket from the first to the last is drawn, so
+/// the gaps show.
+pub fn histogram(buckets: &[(f64, u64)]) -> String {
+    const H: f64 = 120.0;
+    const BAR: f64 = 40.0;
+    // Bounds are 2^k - 1 µs (HdrHistogram's highest value of each bucket).
+    let next_bound = |ms: f64| ((ms * 1000.0).round() * 2.0 + 1.0) / 1000.0;
+    let mut all: Vec<(f64, u64)> = Vec::new();
+    for &(upper, c) in buckets {
+        while let Some(&(last, _)) = all.last() {
+            if next_bound(last) >= upper * 0.75 || all.len() > 64 {
+                break;
+            }
+            all.push((next_bound(last), 0));
+        }
+        all.push((upper, c));
+    }
+    let w = (all.len() as f64 * BAR).max(BAR) + 8.0;
+    let max = all.iter().map(|b| b.1).max().unwrap_or(1).max(1) as f64;
+    let plot = H - 34.0;
+    let mut s = String::new();
+    open_svg(&mut s, "hist", w, H, "latency histogram");
+    for (k, &(upper, c)) in all.iter().enumerate() {
+        let x = 4.0 + k as f64 * BAR;
+        let bh = if c == 0 {
+            0.0
+        } else {
+            (plot * c as f64 / max).max(1.0)
+        };
+        let _ = write!(
+            s,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}"><title>≤ {}: {}</title></rect><text class="c" x="{:.1}" y="{:.1}">{}</text><text class="xlab" x="{:.1}" y="{}">≤{}</text>"#,
+            x + 2.0,
+            14.0 + plot - bh,
+            BAR - 4.0,
+            esc(&human_ms(upper)),
+            thousands(c),
+            x + BAR / 2.0,
+            10.0 + plot - bh,
+            if c == 0 { String::new() } else { thousands(c) },
+            x + BAR / 2.0,
+            H - 6.0,
+            esc(&short_ms(upper + 0.001))
+        );
+    }
+    s.push_str("</svg>");
+    s
 }
 
 #[cfg(test)]
@@ -257,5 +609,59 @@ mod tests {
         assert_eq!(nice_max(7.3), 10.0);
         assert_eq!(nice_max(180.0), 200.0);
         assert_eq!(nice_max(0.0021), 0.0025);
+    }
+
+    #[test]
+    fn ticks_fall_on_round_instants() {
+        let axis = Axis {
+            first_ms: 1_795_495_225_000, // 2026-11-24 04:40:25 UTC
+            width_ms: 1000,
+            n: 339,
+            tz: DisplayTz::default(),
+        };
+        let t = axis.ticks();
+        assert!(t.len() >= 5 && t.len() <= 8, "{t:?}");
+        assert_eq!(t[0].1, "04:41");
+        assert!(t.iter().all(|(ms, _)| ms % 60_000 == 0));
+        // In a zone 5:30 from UTC, ticks fall on the zone's round minutes: 10:11.
+        let india = Axis {
+            tz: "Asia/Kolkata".parse().unwrap(),
+            ..axis
+        };
+        let t = india.ticks();
+        assert_eq!(t[0].1, "10:11");
+        assert!(t.iter().all(|(ms, _)| (ms + 19_800_000) % 60_000 == 0));
+    }
+
+    #[test]
+    fn marker_labels_are_escaped() {
+        let axis = Axis {
+            first_ms: 0,
+            width_ms: 1000,
+            n: 10,
+            tz: DisplayTz::default(),
+        };
+        let o = Overlay {
+            shade: vec![(2, 3)],
+            markers: vec![Marker {
+                at_ms: 2500,
+                kind: "ddl",
+                label: "<script>x</script>".into(),
+            }],
+        };
+        let s = timeline(&[], &axis, &o);
+        assert!(!s.contains("<script>") && s.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn histogram_draws_empty_buckets_between_and_labels_each_once() {
+        let h = histogram(&[(0.255, 1), (0.511, 2), (4.095, 3)]);
+        let labels: Vec<&str> = h
+            .split("class=\"xlab\"")
+            .skip(1)
+            .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+            .collect();
+        assert_eq!(labels, ["≤256µs", "≤512µs", "≤1ms", "≤2ms", "≤4ms"]);
+        assert_eq!(h.matches("<rect").count(), 5);
     }
 }

@@ -70,6 +70,30 @@ impl fmt::Display for DisplayTz {
 }
 
 impl DisplayTz {
+    /// Offset from UTC at instant `ms`, in milliseconds.
+    pub fn offset_ms(&self, ms: i64) -> i64 {
+        use chrono::Offset;
+        let Some(t) = DateTime::from_timestamp_millis(ms) else {
+            return 0;
+        };
+        let secs = match self {
+            DisplayTz::Named(tz) => t.with_timezone(tz).offset().fix().local_minus_utc(),
+            DisplayTz::Fixed(o) => o.local_minus_utc(),
+        };
+        i64::from(secs) * 1000
+    }
+
+    /// Formats instant `ms` in this zone with a chrono format string.
+    pub fn format_ms(&self, ms: i64, fmt: &str) -> String {
+        let Some(t) = DateTime::from_timestamp_millis(ms) else {
+            return String::new();
+        };
+        match self {
+            DisplayTz::Named(tz) => t.with_timezone(tz).format(fmt).to_string(),
+            DisplayTz::Fixed(o) => t.with_timezone(o).format(fmt).to_string(),
+        }
+    }
+
     /// `2026-11-24T04:35:14.949Z` → `2026-11-24 05:35:14.949` in this zone (the input
     /// unchanged if it is not RFC 3339).
     pub fn show(&self, rfc3339: &str) -> String {

@@ -1,6 +1,9 @@
 //! End-to-end tests: the pgferret binary on real PostgreSQL logs from testdata/.
 
+mod browser;
 mod cli;
 mod corpus;
 mod formats;
+mod report;
+mod snapshot;
 mod util;

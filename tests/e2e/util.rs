@@ -74,3 +74,48 @@ pub fn expected(name: &str) -> Value {
 pub fn same_ms(a: f64, b: f64) -> bool {
     (a - b).abs() < 0.0005
 }
+
+/// Runs pgferret writing HTML into `dir` and returns the file's path and text.
+pub fn html_report(args: &[&str], dir: &Path) -> (PathBuf, String) {
+    let out = dir.join("report.html");
+    let mut all: Vec<&str> = args.to_vec();
+    let out_s = out.to_str().expect("utf-8 path");
+    all.extend(["-o", out_s]);
+    let o = run(&all, None);
+    assert!(
+        o.status.success(),
+        "pgferret {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(&out).expect("read report");
+    (out, html)
+}
+
+/// A log whose query texts, user, database, application, parameters, DDL and error
+/// messages carry markup and script payloads; 30 s of statements so every part of the
+/// report (timeline, markers, top tables, details) shows some of them.
+pub fn evil_log(dir: &Path) -> PathBuf {
+    let user = "<script>document.title='PWNED1'</script>";
+    let db = "x\" onmouseover=\"document.body.dataset.pwned=2";
+    let app = "javascript:document.body.dataset.pwned=3";
+    let mut s = String::new();
+    for i in 0..30 {
+        let p = format!(
+            "2026-11-24 04:34:{i:02} UTC [7{i}]: [1-1] user={user},db={db},app={app},client=h "
+        );
+        s += &format!(
+            "{p}LOG:  duration: {}.250 ms  statement: SELECT '</textarea><script>document.title=4</script>' AS x /* <img src=x onerror=document.body.dataset.pwned=5> */\n",
+            1 + i % 7
+        );
+        s += &format!(
+            "{p}LOG:  duration: 0.{i:02}0 ms  execute <unnamed>: SELECT * FROM t WHERE a = $1 AND b = '\" onmouseover=x'\n{p}DETAIL:  parameters: $1 = '<img src=x onerror=document.body.dataset.pwned=6>'\n"
+        );
+        if i == 12 {
+            s += &format!("{p}LOG:  duration: 40.000 ms  statement: CREATE TABLE \"<svg onload=document.body.dataset.pwned=7>\" (a int)\n");
+            s += &format!("{p}ERROR:  relation \"<script>document.title=8</script>\" does not exist at character 15\n{p}STATEMENT:  SELECT * FROM \"<script>document.title=8</script>\"\n");
+        }
+    }
+    let path = dir.join("evil.log");
+    std::fs::write(&path, s).expect("write evil log");
+    path
+}

@@ -1,0 +1,336 @@
+//! Per-fingerprint time series: how many executions of each query completed in each
+//! timeline window, and how slow they were (for the report's sparklines).
+//!
+//! Windows follow the same ladder as [`super::window::Windows`] and coarsen under the
+//! same rule, so a fingerprint's series is never coarser than the global timeline and can be folded into the timeline's final width exactly. Latencies
+//! go into a tiny log-bucketed histogram (8 buckets per power of two, ≤ 9% relative
+//! error) whose counts add up exactly: the series of any chunking, merged in any order,
+//! are identical.
+
+use super::window::LADDER_MS;
+use crate::parse::Millis;
+use rustc_hash::FxHashMap;
+
+/// Windows a single fingerprint may hold before the whole set coarsens. The same bound
+/// as the global timeline: a fingerprint's windows at the same width are a subset of the
+/// global ones, so the series is never coarser than the timeline.
+const MAX_WINDOWS: usize = 2_000;
+
+/// Sub-buckets per power of two (as a bit count): 3 bits, 8 buckets.
+const SUB_BITS: u32 = 3;
+
+/// Bucket of a latency: the exponent and the next [`SUB_BITS`] bits of the mantissa.
+fn bucket(us: u64) -> u16 {
+    if us < (1 << SUB_BITS) {
+        return us as u16;
+    }
+    let exp = 63 - us.leading_zeros();
+    let sub = (us >> (exp - SUB_BITS)) & ((1 << SUB_BITS) - 1);
+    (((exp - SUB_BITS + 1) << SUB_BITS) as u64 + sub) as u16
+}
+
+/// The middle of a bucket, µs.
+fn bucket_mid(b: u16) -> u64 {
+    let b = b as u64;
+    if b < (1 << SUB_BITS) {
+        return b;
+    }
+    let shift = (b >> SUB_BITS) - 1;
+    let low = (((1 << SUB_BITS) + (b & ((1 << SUB_BITS) - 1))) as u128) << shift;
+    (low + (1u128 << shift) / 2).min(u64::MAX as u128) as u64
+}
+
+/// One window of one fingerprint, as the report reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cell {
+    /// Executions that completed in the window.
+    pub count: u64,
+    /// Their total duration, µs.
+    pub total_us: u64,
+    /// Latency buckets (bucket, count), sorted by bucket.
+    hist: Vec<(u16, u64)>,
+}
+
+impl Cell {
+    /// The latency at quantile `q` (0..=1), µs, from the buckets.
+    pub fn quantile(&self, q: f64) -> u64 {
+        let total: u64 = self.hist.iter().map(|e| e.1).sum();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for &(b, n) in &self.hist {
+            seen += n;
+            if seen >= rank {
+                return bucket_mid(b);
+            }
+        }
+        0
+    }
+}
+
+/// The key under which an entry holds the window's total µs instead of a bucket count
+/// (buckets stop below 512).
+const TOTAL: u16 = u16::MAX;
+
+/// One fingerprint's series: `(window start, bucket, value)` sorted by (window, bucket),
+/// where the value is a count of executions, or the total µs for bucket [`TOTAL`].
+///
+/// A flat sorted vector rather than a map of maps: statements come mostly in time
+/// order, so inserts land at the end, and the vector allocates only when it doubles
+/// (the hot path's allocation budget is per new thing, not per line).
+#[derive(Debug, Clone, Default)]
+struct Entries(Vec<(i64, u16, u64)>);
+
+impl Entries {
+    fn add(&mut self, window: i64, bucket: u16, v: u64) {
+        let v_key = (window, bucket);
+        let at = match self.0.last() {
+            Some(last) if (last.0, last.1) < v_key => self.0.len(),
+            _ => match self.0.binary_search_by(|e| (e.0, e.1).cmp(&v_key)) {
+                Ok(i) => {
+                    self.0[i].2 += v;
+                    return;
+                }
+                Err(i) => i,
+            },
+        };
+        self.0.insert(at, (window, bucket, v));
+    }
+
+    /// Sorts and sums entries with equal keys (after a merge or a change of width).
+    fn normalize(&mut self) {
+        self.0.sort_unstable_by_key(|e| (e.0, e.1));
+        self.0.dedup_by(|next, kept| {
+            let same = (next.0, next.1) == (kept.0, kept.1);
+            if same {
+                kept.2 += next.2;
+            }
+            same
+        });
+    }
+
+    /// Records one execution of `us` (in `bucket`) in the window starting at `window`;
+    /// true when the window is new.
+    fn record(&mut self, window: i64, bucket: u16, us: u64) -> bool {
+        let v = &mut self.0;
+        match v.last_mut() {
+            // The usual case: the latest window again. Its run of entries is short
+            // (a few buckets and its total, last), so scan it from the end.
+            Some(last) if (last.0, last.1) == (window, TOTAL) => {
+                last.2 += us;
+                let mut i = v.len() - 1;
+                while i > 0 && v[i - 1].0 == window && v[i - 1].1 > bucket {
+                    i -= 1;
+                }
+                if i > 0 && (v[i - 1].0, v[i - 1].1) == (window, bucket) {
+                    v[i - 1].2 += 1;
+                } else {
+                    v.insert(i, (window, bucket, 1));
+                }
+                false
+            }
+            _ => {
+                let new = v
+                    .binary_search_by(|x| (x.0, x.1).cmp(&(window, TOTAL)))
+                    .is_err();
+                self.add(window, bucket, 1);
+                self.add(window, TOTAL, us);
+                new
+            }
+        }
+    }
+
+    /// Adds the entries of `other` (sorted as well). Chunks come mostly in time order,
+    /// so the usual case is an append; otherwise a linear merge of the two runs.
+    fn merge(&mut self, other: Entries) {
+        let key = |e: &(i64, u16, u64)| (e.0, e.1);
+        match (self.0.last(), other.0.first()) {
+            (_, None) => {}
+            (None, _) => self.0 = other.0,
+            (Some(a), Some(b)) if key(a) < key(b) => self.0.extend(other.0),
+            _ => {
+                let mine = std::mem::take(&mut self.0);
+                let mut out = Vec::with_capacity(mine.len() + other.0.len());
+                let (mut a, mut b) = (mine.into_iter().peekable(), other.0.into_iter().peekable());
+                loop {
+                    let next = match (a.peek(), b.peek()) {
+                        (Some(x), Some(y)) if key(x) <= key(y) => a.next(),
+                        (Some(_), Some(_)) => b.next(),
+                        (Some(_), None) => a.next(),
+                        (None, Some(_)) => b.next(),
+                        (None, None) => break,
+                    };
+                    let Some(e) = next else { break };
+                    match out.last_mut() {
+                        Some(l) if key(l) == key(&e) => l.2 += e.2,
+                        _ => out.push(e),
+                    }
+                }
+                self.0 = out;
+            }
+        }
+    }
+
+    fn windows(&self) -> usize {
+        self.0.iter().filter(|e| e.1 == TOTAL).count()
+    }
+}
+
+/// The series of every fingerprint, at one shared width.
+#[derive(Debug, Clone)]
+pub struct QuerySeries {
+    width: i64,
+    fixed: bool,
+    map: FxHashMap<u64, Entries>,
+}
+
+impl QuerySeries {
+    /// Automatic widths (from the ladder) or a fixed width in ms, as the timeline.
+    pub fn new(fixed_width_ms: Option<i64>) -> Self {
+        QuerySeries {
+            width: fixed_width_ms.unwrap_or(LADDER_MS[0]).max(1),
+            fixed: fixed_width_ms.is_some(),
+            map: FxHashMap::default(),
+        }
+    }
+
+    /// Records an execution of fingerprint `fp` of `us` that completed at `ts`.
+    pub fn add(&mut self, fp: u64, ts: Millis, us: u64) {
+        let key = ts.div_euclid(self.width) * self.width;
+        let e = self.map.entry(fp).or_default();
+        let new_window = e.record(key, bucket(us), us);
+        // Counting windows is linear, so only when one was added, and only past the bound
+        // in entries (each window has at least two).
+        if new_window && e.0.len() > 2 * MAX_WINDOWS && !self.fixed && e.windows() > MAX_WINDOWS {
+            let next = next_width(self.width);
+            self.coarsen_to(next);
+        }
+    }
+
+    fn coarsen_to(&mut self, width: i64) {
+        if width <= self.width {
+            return;
+        }
+        self.width = width;
+        for e in self.map.values_mut() {
+            for x in &mut e.0 {
+                x.0 = x.0.div_euclid(width) * width;
+            }
+            e.normalize();
+        }
+    }
+
+    /// Adds `other` (same mode), coarsening to the wider of the two widths.
+    pub fn merge(&mut self, mut other: QuerySeries) {
+        if other.width > self.width {
+            self.coarsen_to(other.width);
+        } else {
+            other.coarsen_to(self.width);
+        }
+        for (fp, e) in other.map {
+            self.map.entry(fp).or_default().merge(e);
+        }
+        while !self.fixed && self.map.values().any(|e| e.windows() > MAX_WINDOWS) {
+            let next = next_width(self.width);
+            self.coarsen_to(next);
+        }
+    }
+
+    /// The series of every fingerprint in the timeline's final windows, which start at
+    /// `first` and are `width` ms wide: fingerprint → (window index, cell) for the
+    /// windows where it ran, in time order.
+    pub fn finish(mut self, first: Millis, width: i64) -> FxHashMap<u64, Vec<(u32, Cell)>> {
+        self.coarsen_to(width);
+        let width = self.width.max(1);
+        self.map
+            .into_iter()
+            .map(|(fp, e)| {
+                let mut cells: Vec<(u32, Cell)> = Vec::new();
+                for (w, b, v) in e.0 {
+                    if w < first {
+                        continue;
+                    }
+                    let i = ((w - first) / width) as u32;
+                    if cells.last().is_none_or(|c| c.0 != i) {
+                        cells.push((i, Cell::default()));
+                    }
+                    let Some((_, c)) = cells.last_mut() else {
+                        continue;
+                    };
+                    if b == TOTAL {
+                        c.total_us += v;
+                    } else {
+                        c.count += v;
+                        c.hist.push((b, v));
+                    }
+                }
+                (fp, cells)
+            })
+            .collect()
+    }
+}
+
+fn next_width(w: i64) -> i64 {
+    LADDER_MS.iter().copied().find(|&l| l > w).unwrap_or(w * 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_close() {
+        let mut last = 0;
+        for us in 0..200_000u64 {
+            let b = bucket(us);
+            assert!(b >= last);
+            last = b;
+            let mid = bucket_mid(b) as f64;
+            if us > 0 {
+                assert!((mid - us as f64).abs() / us as f64 <= 0.0625, "{us} {mid}");
+            }
+        }
+        assert!(bucket_mid(bucket(u64::MAX)) > u64::MAX / 16 * 15);
+    }
+
+    #[test]
+    fn split_and_merged_equal_whole() {
+        let t0 = 1_700_000_000_000i64;
+        let mut whole = QuerySeries::new(None);
+        let mut parts = [QuerySeries::new(None), QuerySeries::new(None)];
+        for i in 0..30_000i64 {
+            let (fp, ts, us) = ((i % 3) as u64, t0 + i * 97, (i * i % 10_007) as u64);
+            whole.add(fp, ts, us);
+            parts[(i % 7 == 0) as usize].add(fp, ts, us);
+        }
+        let [mut a, b] = parts;
+        a.merge(b);
+        let first = t0.div_euclid(60_000) * 60_000;
+        let (ma, mw) = (a.finish(first, 60_000), whole.finish(first, 60_000));
+        assert_eq!(ma, mw);
+        assert_eq!(ma[&0].iter().map(|c| c.1.count).sum::<u64>(), 10_000);
+        assert!(ma[&1].len() <= 49);
+        assert!(ma[&1][3].1.quantile(0.95) > 0);
+    }
+
+    #[test]
+    fn out_of_order_timestamps_give_the_same_series() {
+        let t0 = 1_700_000_000_000i64;
+        let (mut sorted, mut shuffled) = (QuerySeries::new(None), QuerySeries::new(None));
+        let obs: Vec<(i64, u64)> = (0..5_000i64)
+            .map(|i| (t0 + i * 13, (i * 7919 % 5000) as u64))
+            .collect();
+        for &(ts, us) in &obs {
+            sorted.add(1, ts, us);
+        }
+        // A few milliseconds out of order, as the logging collector writes them.
+        for k in (0..obs.len()).step_by(4) {
+            for &(ts, us) in obs[k..(k + 4).min(obs.len())].iter().rev() {
+                shuffled.add(1, ts, us);
+            }
+        }
+        assert_eq!(shuffled.finish(t0, 1_000), sorted.finish(t0, 1_000));
+    }
+}
