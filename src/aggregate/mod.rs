@@ -8,13 +8,17 @@
 //! [`Stats::merge`] merges anything else in any order. One thread or many, the same
 //! statements are paired and the same totals come out.
 
+mod blockers;
 pub mod hist;
+pub mod incident;
 pub mod query;
+mod signals;
 pub mod window;
 
 use crate::events::{self, Event};
 use crate::normalize::Normalizer;
 use crate::parse::{unfold, EntrySink, LogEntry, Millis};
+use incident::{Incidents, PidTrack};
 use query::{max_opt, min_opt, Order, QueryStats, Sample};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
@@ -99,6 +103,8 @@ pub struct Stats {
     pub untimed_statements: u64,
     /// Durations without text and without a statement to pair with.
     pub orphan_durations: u64,
+    /// Lock waits, deadlocks, errors, checkpoints, sessions...
+    pub incidents: Incidents,
 }
 
 impl Stats {
@@ -119,6 +125,7 @@ impl Stats {
             plans: 0,
             untimed_statements: 0,
             orphan_durations: 0,
+            incidents: Incidents::default(),
         }
     }
 
@@ -153,6 +160,7 @@ impl Stats {
         self.plans += o.plans;
         self.untimed_statements += o.untimed_statements;
         self.orphan_durations += o.orphan_durations;
+        self.incidents.merge(o.incidents);
     }
 
     /// Records one timed execution.
@@ -281,6 +289,7 @@ pub struct Partial {
     /// Statistics.
     pub stats: Stats,
     pairing: Pairing,
+    track: PidTrack,
 }
 
 impl Partial {
@@ -292,6 +301,7 @@ impl Partial {
             input,
             stats,
             pairing,
+            track,
         } = next;
         self.input.append(input);
         self.stats.merge(stats);
@@ -317,12 +327,14 @@ impl Partial {
         }
         mine.tail.extend(pairing.tail);
         mine.touched.extend(pairing.touched);
+        self.stats.settle(&mut norm, &mut self.track, track);
     }
 
     /// Settles what is left at the end of the input and returns the statistics.
     pub fn finish(mut self) -> (InputStats, Stats) {
         self.stats.untimed_statements += self.pairing.tail.len() as u64;
         self.stats.orphan_durations += self.pairing.head.len() as u64;
+        self.stats.settle_end(self.track);
         (self.input, self.stats)
     }
 }
@@ -336,6 +348,9 @@ pub struct ChunkAgg<'a> {
     stats: Stats,
     pending: FxHashMap<u32, Obs<'a>>,
     pairing: Pairing,
+    pids: FxHashMap<u32, signals::PidLocal<'a>>,
+    waiting_on: FxHashMap<u32, Vec<incident::PendingWait>>,
+    track: PidTrack,
 }
 
 impl<'a> ChunkAgg<'a> {
@@ -349,6 +364,9 @@ impl<'a> ChunkAgg<'a> {
             stats: Stats::new(&opts),
             pending: FxHashMap::default(),
             pairing: Pairing::default(),
+            pids: FxHashMap::default(),
+            waiting_on: FxHashMap::default(),
+            track: PidTrack::default(),
         }
     }
 
@@ -361,10 +379,13 @@ impl<'a> ChunkAgg<'a> {
             .iter()
             .map(|(pid, o)| (*pid, Pending::from_obs(o)))
             .collect();
+        self.flush_waits();
+        self.track.tail = self.pid_tail();
         Partial {
             input: self.input,
             stats: self.stats,
             pairing: self.pairing,
+            track: self.track,
         }
     }
 
@@ -408,9 +429,11 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             Event::Timed { us, sql } => {
                 let o = obs(sql, &mut self.norm);
                 self.stats.record(&mut self.norm, &o, us, ts);
+                self.statement_seen(e, sql, o.fp, Some(us));
             }
             Event::Logged { sql } => {
                 let o = obs(sql, &mut self.norm);
+                self.statement_seen(e, sql, o.fp, None);
                 if self.pending.insert(pid, o).is_some() {
                     self.stats.untimed_statements += 1;
                 }
@@ -430,7 +453,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 self.stats.protocol_us += us;
             }
             Event::Plan { .. } => self.stats.plans += 1,
-            Event::Other => {}
+            Event::Other => self.signals(e),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Per-fingerprint statistics and the slowest samples of each.
 
 use super::hist::LatencyHist;
+use super::incident::QuerySignals;
 use crate::parse::Millis;
 use std::collections::BTreeSet;
 
@@ -43,6 +44,8 @@ pub struct QueryStats {
     pub samples: Vec<Sample>,
     /// Query ids (`%Q`, csv/json `query_id`) seen for this fingerprint.
     pub query_ids: BTreeSet<i64>,
+    /// Lock waits, errors, temp files... of this fingerprint's statements.
+    pub signals: QuerySignals,
 }
 
 impl QueryStats {
@@ -59,6 +62,7 @@ impl QueryStats {
             last_seen: None,
             samples: Vec::new(),
             query_ids: BTreeSet::new(),
+            signals: QuerySignals::default(),
         }
     }
 
@@ -108,6 +112,7 @@ impl QueryStats {
             self.offer(s);
         }
         self.query_ids.extend(other.query_ids);
+        self.signals.merge(&other.signals);
     }
 }
 

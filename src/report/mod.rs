@@ -1,6 +1,7 @@
 //! Reports: the view model and its renderings (JSON, HTML, text summary).
 
 pub mod html;
+pub mod incident;
 pub mod model;
 pub mod svg;
 pub mod text;

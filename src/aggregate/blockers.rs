@@ -1,0 +1,155 @@
+//! Who blocked whom. A `still waiting` message names the holding pid in its DETAIL;
+//! what that process was doing comes from its own log lines:
+//!
+//! 1. **running**: the holder's next statement logged with its duration (after the
+//!    wait, in log order) had started (end − duration) before the wait was logged:
+//!    it was running while the waiter waited (a `CREATE INDEX` holding its lock, a slow
+//!    lookup inside the transaction that holds a row lock);
+//! 2. **last_logged**: else the holder's last statement logged before the wait (a
+//!    `duration:`/`statement:` line or the STATEMENT line of any of its entries): its
+//!    transaction may still hold the lock, idle or in a statement too fast to log;
+//! 3. **unknown**: else nothing, rather than a guess (no statement of the holder's
+//!    session is in the log, e.g. below log_min_duration_statement).
+//!
+//! Both directions may cross chunk boundaries: waits whose holder logs nothing more in
+//! the chunk are *pending* (settled by the next part's first statement event of the
+//! holder); waits whose holder logged nothing before them are *heads* (settled by the
+//! previous part's tail). `Partial::append` settles both in order, so the results do
+//! not depend on chunking.
+
+use super::incident::{Attribution, Before, FirstStmt, Head, PendingWait, PidTrack};
+use super::{ChunkAgg, Stats};
+use crate::events::signal;
+use crate::normalize::Normalizer;
+use crate::parse::LogEntry;
+
+impl Stats {
+    /// Counts one wait of `waiter` on `blocker`.
+    pub(super) fn count_blocker(
+        &mut self,
+        waiter: Option<u64>,
+        blocker: Option<u64>,
+        how: Attribution,
+    ) {
+        *self
+            .incidents
+            .blockers
+            .entry((waiter, blocker, how))
+            .or_default() += 1;
+    }
+
+    /// Settles a wait whose holder ran no logged statement then: its last statement
+    /// before the wait, or unknown; still open (`head`) when the part does not know.
+    pub(super) fn fallback(&mut self, p: PendingWait, head: &mut Vec<Head>) {
+        match p.before {
+            Some(Some(fp)) => self.count_blocker(p.waiter, Some(fp), Attribution::LastLogged),
+            Some(None) => self.count_blocker(p.waiter, None, Attribution::Unknown),
+            None => head.push(Head::Blocked {
+                holder: p.holder,
+                waiter: p.waiter,
+            }),
+        }
+    }
+
+    /// Settles a wait with the holder's first statement event after it.
+    fn forward(&mut self, p: PendingWait, first: FirstStmt, head: &mut Vec<Head>) {
+        match (first, p.ts) {
+            (Some((start, fp)), Some(t)) if start <= t => {
+                self.count_blocker(p.waiter, Some(fp), Attribution::Running)
+            }
+            _ => self.fallback(p, head),
+        }
+    }
+
+    /// The holder's last statement at the end of `mine`, as a [`Before`].
+    pub(super) fn before_from(
+        &mut self,
+        norm: &mut Normalizer,
+        mine: &PidTrack,
+        holder: u32,
+    ) -> Before {
+        let stmt = mine.tail.get(&holder)?.stmt.as_ref()?;
+        Some(stmt.as_ref().map(|sql| {
+            let fp = norm.fingerprint(sql);
+            self.query_mut(norm, fp, sql);
+            fp
+        }))
+    }
+
+    /// Settles pending waits of both parts: `next`'s waits learn what came before them
+    /// from `mine`'s tail; `mine`'s waits learn what came after them from `next`'s
+    /// first statement events. `next.pending` and `next.first` are moved into `mine`.
+    pub(super) fn settle_pending(
+        &mut self,
+        norm: &mut Normalizer,
+        mine: &mut PidTrack,
+        next: &mut PidTrack,
+    ) {
+        for p in &mut next.pending {
+            if p.before.is_none() {
+                p.before = self.before_from(norm, mine, p.holder);
+            }
+        }
+        for p in std::mem::take(&mut mine.pending) {
+            match next.first.get(&p.holder) {
+                Some(&first) => self.forward(p, first, &mut mine.head),
+                None => mine.pending.push(p),
+            }
+        }
+        mine.pending.append(&mut next.pending);
+        for (pid, f) in std::mem::take(&mut next.first) {
+            mine.first.entry(pid).or_insert(f);
+        }
+    }
+}
+
+impl<'a> ChunkAgg<'a> {
+    /// A `still waiting` message of `e`, whose STATEMENT has fingerprint `waiter`.
+    pub(super) fn blocker(&mut self, e: &LogEntry<'a, '_>, waiter: Option<u64>) {
+        let Some(holder) = signal::first_holder(e) else {
+            self.stats.count_blocker(waiter, None, Attribution::Unknown);
+            return;
+        };
+        let before = match self.pids.get(&holder).and_then(|l| l.stmt) {
+            Some(Some((sql, _))) => {
+                let fp = self.norm.fingerprint(sql);
+                self.stats.query_mut(&mut self.norm, fp, sql);
+                Some(Some(fp))
+            }
+            Some(None) => Some(None),
+            None => None,
+        };
+        self.waiting_on
+            .entry(holder)
+            .or_default()
+            .push(PendingWait {
+                holder,
+                waiter,
+                ts: e.fields.ts,
+                before,
+            });
+    }
+
+    /// Process `pid` logged a statement (or its session started or ended): settles
+    /// the waits on it, and remembers its first such event in the chunk. Call before
+    /// updating `pids`.
+    pub(super) fn stmt_event(&mut self, pid: u32, first: FirstStmt) {
+        let local = self.pids.entry(pid).or_default();
+        if !local.ended {
+            local.ended = true;
+            self.track.first.entry(pid).or_insert(first);
+        }
+        if let Some(waits) = self.waiting_on.remove(&pid) {
+            for p in waits {
+                self.stats.forward(p, first, &mut self.track.head);
+            }
+        }
+    }
+
+    /// Moves the waits still open at the end of the chunk into the track.
+    pub(super) fn flush_waits(&mut self) {
+        let mut open: Vec<PendingWait> = self.waiting_on.drain().flat_map(|(_, v)| v).collect();
+        open.sort_by_key(|p| (p.holder, p.ts));
+        self.track.pending = open;
+    }
+}
