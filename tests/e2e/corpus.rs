@@ -159,7 +159,12 @@ fn statements_per_fingerprint_equal_pg_stat_statements_calls() {
 
 #[test]
 fn same_json_from_mmap_stdin_one_thread_and_many_chunks() {
-    for name in ["a3_ddl_extended", "a2_debian", "a6_logstatement_all"] {
+    for name in [
+        "a3_ddl_extended",
+        "a2_debian",
+        "a6_logstatement_all",
+        "c_incident",
+    ] {
         let path = log(name);
         let p = path.to_str().unwrap();
         let reference = without_run(json_report(&[p, "-j", "1"], None));
