@@ -153,3 +153,109 @@ impl<'a> ChunkAgg<'a> {
         self.track.pending = open;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::aggregate::incident::Attribution;
+    use crate::aggregate::{AggOptions, ChunkAgg, Partial, Stats};
+    use crate::normalize::normalize;
+    use crate::parse::stderr::StderrParser;
+    use crate::parse::Prefix;
+
+    const LOG: &str = "\
+2026-01-01 00:00:00.000 UTC [10]: LOG:  connection authorized: user=a database=d application_name=x
+2026-01-01 00:00:01.000 UTC [10]: LOG:  duration: 50.000 ms  statement: UPDATE t SET a = 1 WHERE id = 1
+2026-01-01 00:00:02.000 UTC [20]: LOG:  process 20 still waiting for ShareLock on transaction 5 after 100.000 ms
+2026-01-01 00:00:02.000 UTC [20]: DETAIL:  Process holding the lock: 10. Wait queue: 20.
+2026-01-01 00:00:02.000 UTC [20]: CONTEXT:  while updating tuple (0,1) in relation \"t\"
+2026-01-01 00:00:02.000 UTC [20]: STATEMENT:  UPDATE t SET a = 2 WHERE id = 1
+2026-01-01 00:00:02.100 UTC [10]: LOG:  temporary file: path \"base/pgsql_tmp/pgsql_tmp10.0\", size 8192
+2026-01-01 00:00:02.100 UTC [10]: STATEMENT:  SELECT pg_sleep(1)
+2026-01-01 00:00:02.500 UTC [10]: LOG:  duration: 900.000 ms  statement: SELECT pg_sleep(1)
+2026-01-01 00:00:02.600 UTC [20]: LOG:  process 20 acquired ShareLock on transaction 5 after 700.000 ms
+2026-01-01 00:00:02.600 UTC [20]: CONTEXT:  while updating tuple (0,1) in relation \"t\"
+2026-01-01 00:00:02.600 UTC [20]: STATEMENT:  UPDATE t SET a = 2 WHERE id = 1
+2026-01-01 00:00:03.000 UTC [30]: LOG:  process 30 still waiting for ShareLock on transaction 5 after 100.000 ms
+2026-01-01 00:00:03.000 UTC [30]: DETAIL:  Process holding the lock: 10. Wait queue: 30.
+2026-01-01 00:00:03.000 UTC [30]: STATEMENT:  UPDATE t SET a = 3 WHERE id = 1
+2026-01-01 00:00:03.500 UTC [10]: LOG:  duration: 5.000 ms  statement: COMMIT
+2026-01-01 00:00:04.000 UTC [40]: LOG:  process 40 still waiting for ShareLock on transaction 6 after 100.000 ms
+2026-01-01 00:00:04.000 UTC [40]: DETAIL:  Process holding the lock: 99. Wait queue: 40.
+2026-01-01 00:00:04.000 UTC [40]: STATEMENT:  UPDATE t SET a = 4 WHERE id = 1
+";
+
+    fn chunk(parser: &StderrParser, data: &[u8], base: usize) -> Partial {
+        let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+        let lines = parser.parse_chunk(data, base as u64, &mut agg);
+        agg.finish(lines)
+    }
+
+    /// The log cut at `cuts` (byte offsets of entry starts), merged in order.
+    fn run(parser: &StderrParser, cuts: &[usize]) -> Stats {
+        let data = LOG.as_bytes();
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(data.len());
+        let mut parts = bounds
+            .windows(2)
+            .map(|w| chunk(parser, &data[w[0]..w[1]], w[0]));
+        let mut acc = parts.next().unwrap();
+        for p in parts {
+            acc.append(p);
+        }
+        acc.finish().1
+    }
+
+    #[test]
+    fn running_last_logged_and_unknown_whatever_the_cuts() {
+        let parser = StderrParser::new(Prefix::compile("%m [%p]: ").unwrap());
+        let fp = |s: &str| Some(normalize(s).1);
+        let whole = run(&parser, &[]);
+        let mut want: Vec<_> = [
+            (
+                fp("UPDATE t SET a = 2 WHERE id = 1"),
+                fp("SELECT pg_sleep(1)"),
+                Attribution::Running,
+            ),
+            (
+                fp("UPDATE t SET a = 3 WHERE id = 1"),
+                fp("SELECT pg_sleep(1)"),
+                Attribution::LastLogged,
+            ),
+            (
+                fp("UPDATE t SET a = 4 WHERE id = 1"),
+                None,
+                Attribution::Unknown,
+            ),
+        ]
+        .into_iter()
+        .map(|k| (k, 1))
+        .collect();
+        want.sort();
+        let blockers = |s: &Stats| {
+            let mut v: Vec<_> = s.incidents.blockers.iter().map(|(k, n)| (*k, *n)).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(blockers(&whole), want);
+        // 100 + (700 - 100) for pid 20, 100 each for pids 30 and 40.
+        assert_eq!(whole.incidents.totals.lock_wait_us, 900_000);
+        let starts: Vec<usize> = LOG
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .filter(|&i| {
+                i < LOG.len() && parser.is_entry_start(LOG[i..].lines().next().unwrap().as_bytes())
+            })
+            .collect();
+        assert_eq!(starts.len(), 8);
+        for (i, &a) in starts.iter().enumerate() {
+            for &b in &starts[i + 1..] {
+                for cuts in [vec![a], vec![a, b]] {
+                    let s = run(&parser, &cuts);
+                    assert_eq!(blockers(&s), want, "cuts {cuts:?}");
+                    assert_eq!(s.incidents.totals.lock_wait_us, 900_000, "cuts {cuts:?}");
+                }
+            }
+        }
+    }
+}

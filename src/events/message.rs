@@ -44,6 +44,8 @@ const BY_TEXT: &[(&str, &str)] = &[
     ("could not serialize access", "40001"),
     ("could not obtain lock", "55P03"),
     ("current transaction is aborted", "25P02"),
+    ("there is no transaction in progress", "25P01"),
+    ("there is already a transaction in progress", "25001"),
     ("syntax error at", "42601"),
     ("invalid input syntax for", "22P02"),
     ("division by zero", "22012"),
@@ -206,6 +208,35 @@ mod tests {
             s("remaining connection slots are reserved for x"),
             Some("53300")
         );
+        // Pairs read from the corpus' csvlogs (sql_state_code, message).
+        for (code, m) in [
+            ("22012", "division by zero"),
+            (
+                "22P02",
+                "invalid input syntax for type integer: \"137 abc\"",
+            ),
+            (
+                "23505",
+                "duplicate key value violates unique constraint \"audit_log_pkey\"",
+            ),
+            ("25P01", "there is no transaction in progress"),
+            (
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ),
+            (
+                "28P01",
+                "password authentication failed for user \"orders_app\"",
+            ),
+            ("42501", "must be owner of function customer_label"),
+            ("42501", "permission denied for table audit_log"),
+            ("42601", "syntax error at or near \"SELEC\""),
+            ("42883", "function lower(integer) does not exist"),
+            ("42P01", "relation \"no_such_table\" does not exist"),
+            ("55P03", "canceling statement due to lock timeout"),
+        ] {
+            assert_eq!(s(m), Some(code), "{m}");
+        }
         assert_eq!(s("column \"a\" is of type integer"), None);
         assert_eq!(s("something else"), None);
     }
