@@ -20,7 +20,6 @@
 use super::incident::{Attribution, Before, FirstStmt, Head, PendingWait, PidTrack};
 use super::{ChunkAgg, Stats};
 use crate::events::signal;
-use crate::normalize::Normalizer;
 use crate::parse::LogEntry;
 
 impl Stats {
@@ -62,32 +61,17 @@ impl Stats {
     }
 
     /// The holder's last statement at the end of `mine`, as a [`Before`].
-    pub(super) fn before_from(
-        &mut self,
-        norm: &mut Normalizer,
-        mine: &PidTrack,
-        holder: u32,
-    ) -> Before {
-        let stmt = mine.tail.get(&holder)?.stmt.as_ref()?;
-        Some(stmt.as_ref().map(|sql| {
-            let fp = norm.fingerprint(sql);
-            self.query_mut(norm, fp, sql);
-            fp
-        }))
+    pub(super) fn before_from(mine: &PidTrack, holder: u32) -> Before {
+        mine.tail.get(&holder)?.stmt
     }
 
     /// Settles pending waits of both parts: `next`'s waits learn what came before them
     /// from `mine`'s tail; `mine`'s waits learn what came after them from `next`'s
     /// first statement events. `next.pending` and `next.first` are moved into `mine`.
-    pub(super) fn settle_pending(
-        &mut self,
-        norm: &mut Normalizer,
-        mine: &mut PidTrack,
-        next: &mut PidTrack,
-    ) {
+    pub(super) fn settle_pending(&mut self, mine: &mut PidTrack, next: &mut PidTrack) {
         for p in &mut next.pending {
             if p.before.is_none() {
-                p.before = self.before_from(norm, mine, p.holder);
+                p.before = Stats::before_from(mine, p.holder);
             }
         }
         for p in std::mem::take(&mut mine.pending) {
@@ -110,15 +94,7 @@ impl<'a> ChunkAgg<'a> {
             self.stats.count_blocker(waiter, None, Attribution::Unknown);
             return;
         };
-        let before = match self.pids.get(&holder).and_then(|l| l.stmt) {
-            Some(Some((sql, _))) => {
-                let fp = self.norm.fingerprint(sql);
-                self.stats.query_mut(&mut self.norm, fp, sql);
-                Some(Some(fp))
-            }
-            Some(None) => Some(None),
-            None => None,
-        };
+        let before = self.pids.get(&holder).and_then(|l| l.stmt);
         self.waiting_on
             .entry(holder)
             .or_default()

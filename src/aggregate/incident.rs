@@ -463,10 +463,10 @@ pub fn entry_mut<'m, V: Default>(map: &'m mut FxHashMap<Box<[u8]>, V>, key: &[u8
 /// What one process did last, as far as one part of a file tells: `None` = nothing
 /// in this part; `Some(None)` = its session (re)started or ended, so whatever came
 /// before no longer applies.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PidTail {
-    /// The SQL of the last statement logged by the process.
-    pub stmt: Option<Option<Box<[u8]>>>,
+    /// The fingerprint of the last statement logged by the process.
+    pub stmt: Option<Option<u64>>,
     /// The time of its open `still waiting` lock wait, µs.
     pub wait_us: Option<Option<u64>>,
 }

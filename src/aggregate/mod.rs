@@ -327,7 +327,7 @@ impl Partial {
         }
         mine.tail.extend(pairing.tail);
         mine.touched.extend(pairing.touched);
-        self.stats.settle(&mut norm, &mut self.track, track);
+        self.stats.settle(&mut self.track, track);
     }
 
     /// Settles what is left at the end of the input and returns the statistics.
@@ -348,7 +348,7 @@ pub struct ChunkAgg<'a> {
     stats: Stats,
     pending: FxHashMap<u32, Obs<'a>>,
     pairing: Pairing,
-    pids: FxHashMap<u32, signals::PidLocal<'a>>,
+    pids: FxHashMap<u32, signals::PidLocal>,
     waiting_on: FxHashMap<u32, Vec<incident::PendingWait>>,
     track: PidTrack,
 }

@@ -23,8 +23,9 @@ use memchr::memmem;
 /// What one process did last in this chunk (see [`PidTail`] for the meaning of the
 /// nested options).
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct PidLocal<'a> {
-    pub(super) stmt: Option<Option<(&'a [u8], Option<Millis>)>>,
+pub(super) struct PidLocal {
+    /// Fingerprint of the last statement (its text is in the statistics).
+    pub(super) stmt: Option<Option<u64>>,
     /// The chunk has seen a statement of this process end (or its session change).
     pub(super) ended: bool,
     wait_us: Option<Option<u64>>,
@@ -66,17 +67,12 @@ impl Stats {
 
     /// Settles the signals at the start of the next part (`next`) against the state at
     /// the end of this part (`mine`); what stays unknown goes to `mine.head`.
-    pub(super) fn settle(
-        &mut self,
-        norm: &mut Normalizer,
-        mine: &mut PidTrack,
-        mut next: PidTrack,
-    ) {
-        self.settle_pending(norm, mine, &mut next);
+    pub(super) fn settle(&mut self, mine: &mut PidTrack, mut next: PidTrack) {
+        self.settle_pending(mine, &mut next);
         for h in next.head {
             match h {
                 Head::Blocked { holder, waiter } => {
-                    let before = self.before_from(norm, mine, holder);
+                    let before = Stats::before_from(mine, holder);
                     self.fallback(
                         PendingWait {
                             holder,
@@ -144,7 +140,7 @@ impl<'a> ChunkAgg<'a> {
         self.pids
             .drain()
             .map(|(pid, l)| {
-                let stmt = l.stmt.map(|s| s.map(|(sql, _)| Box::<[u8]>::from(sql)));
+                let stmt = l.stmt;
                 (
                     pid,
                     PidTail {
@@ -170,9 +166,13 @@ impl<'a> ChunkAgg<'a> {
             _ => None,
         };
         self.stmt_event(pid, first);
-        self.pids.entry(pid).or_default().stmt = Some(Some((sql, e.fields.ts)));
-        if let Some(command) = ddl_command(sql) {
+        self.pids.entry(pid).or_default().stmt = Some(Some(fp));
+        if us.is_none() {
+            // A statement still waiting for its duration: its text must be there for
+            // blockers and DDL even if the duration never comes.
             self.stats.query_mut(&mut self.norm, fp, sql);
+        }
+        if let Some(command) = ddl_command(sql) {
             self.stats.bump(e.fields.ts, |c| c.ddl += 1);
             self.stats.incidents.ddl(DdlEvent {
                 ts: e.fields.ts,
@@ -310,13 +310,13 @@ impl<'a> ChunkAgg<'a> {
                 .server_event(ts, (self.file, e.offset), ev),
             Signal::None => {}
         }
-        if let Some(sql) = stmt {
+        if let Some(fp) = fp {
             // An error ends the statement; a LOG entry (a temp file, a lock wait)
             // reports on a statement still running, whose end comes later.
             if is_error {
                 self.stmt_event(pid, None);
             }
-            self.pids.entry(pid).or_default().stmt = Some(Some((sql, ts)));
+            self.pids.entry(pid).or_default().stmt = Some(Some(fp));
         }
     }
 

@@ -273,7 +273,13 @@ impl Report {
             },
         };
         let sections = Sections::build(stats.incidents, &stats.queries, peak);
-        let mut queries: Vec<(u64, QueryStats)> = stats.queries.into_iter().collect();
+        // A statement logged without duration that never got one, and has no signal,
+        // is kept only for the texts of the sections above.
+        let mut queries: Vec<(u64, QueryStats)> = stats
+            .queries
+            .into_iter()
+            .filter(|(_, q)| q.count > 0 || !q.signals.is_empty())
+            .collect();
         queries.sort_by(|a, b| b.1.total_us.cmp(&a.1.total_us).then(a.0.cmp(&b.0)));
         let queries = queries
             .into_iter()
