@@ -279,6 +279,52 @@ fn c_incident_signals_equal_the_servers_counters() {
 }
 
 #[test]
+fn c_incident_phases_match_the_corpus_table() {
+    // ../shared/corpus/README.md, "Measured per phase (csv, by timestamp)": lock waits,
+    // deadlocks, ERROR and FATAL of the normal, incident and recovery phases, whose
+    // bounds come from timeline.json (each phase ends where the next begins).
+    let want = [(0, 0, 10, 0), (162, 23, 141, 25), (3, 0, 10, 0)];
+    let timeline: Value = serde_json::from_slice(
+        &std::fs::read(root().join("testdata/c_incident/timeline.json")).unwrap(),
+    )
+    .unwrap();
+    let phases = timeline["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), want.len());
+    for (i, (ph, want)) in phases.iter().zip(want).enumerate() {
+        let begin = ph["start"].as_str().unwrap();
+        let end = if i + 1 < phases.len() {
+            // The next phase's start, exclusive.
+            iso(epoch_ms(phases[i + 1]["start"].as_str().unwrap()) - 1)
+        } else {
+            ph["end"].as_str().unwrap().to_string()
+        };
+        let r = c_incident(&["--begin", begin, "--end", &end]);
+        let sev = &r["errors"]["by_severity"];
+        let got = (
+            n(&r["totals"]["lock_waits"]),
+            n(&r["totals"]["deadlocks"]),
+            sev["ERROR"].as_u64().unwrap_or(0),
+            sev["FATAL"].as_u64().unwrap_or(0),
+        );
+        assert_eq!(got, want, "phase {}", ph["name"]);
+    }
+}
+
+/// ms since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (for 2026-11-24 only).
+fn iso(ms: i64) -> String {
+    let day = epoch_ms("2026-11-24T00:00:00.000Z");
+    assert!((day..day + 86_400_000).contains(&ms));
+    let t = ms - day;
+    format!(
+        "2026-11-24T{:02}:{:02}:{:02}.{:03}Z",
+        t / 3_600_000,
+        t / 60_000 % 60,
+        t / 1000 % 60,
+        t % 1000
+    )
+}
+
+#[test]
 fn c_incident_tells_the_story() {
     let r = c_incident(&[]);
     let timeline: Value = serde_json::from_slice(
