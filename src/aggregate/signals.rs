@@ -212,35 +212,8 @@ impl<'a> ChunkAgg<'a> {
         match sig {
             Signal::LockWait(w) => self.lock_wait(e, &w, fp),
             Signal::Deadlock { detail } => self.deadlock(e, detail, fp),
-            Signal::Cancel(kind) => {
-                self.stats.bump(ts, |c| c.cancellations += 1);
-                *self.stats.incidents.cancellations.entry(kind).or_default() += 1;
-                if let Some(q) = fp.and_then(|fp| self.stats.queries.get_mut(&fp)) {
-                    q.signals.cancellations += 1;
-                }
-                if kind == CancelKind::Autovacuum {
-                    if let Some(t) = autovacuum_context(e) {
-                        super::incident::entry_mut(&mut self.stats.incidents.tables, t)
-                            .cancelled += 1;
-                    }
-                }
-            }
-            Signal::TempFile { bytes } => {
-                self.stats.bump(ts, |c| {
-                    c.temp_files += 1;
-                    c.temp_bytes += bytes;
-                });
-                match fp.and_then(|fp| self.stats.queries.get_mut(&fp)) {
-                    Some(q) => {
-                        q.signals.temp_files += 1;
-                        q.signals.temp_bytes += bytes;
-                    }
-                    None => {
-                        self.stats.incidents.temp_unattributed.0 += 1;
-                        self.stats.incidents.temp_unattributed.1 += bytes;
-                    }
-                }
-            }
+            Signal::Cancel(kind) => self.cancel(e, kind, fp),
+            Signal::TempFile { bytes } => self.temp_file(ts, bytes, fp),
             Signal::CheckpointStart { reason } => {
                 self.stats.incidents.checkpoint_start(reason);
                 self.stats.bump(ts, |c| c.checkpoints += 1);
@@ -250,12 +223,9 @@ impl<'a> ChunkAgg<'a> {
             Signal::Maintenance(m) => {
                 self.stats.incidents.maintenance(&m);
                 if let Some(t) = ts {
-                    self.stats.windows.event(t, |c| {
-                        if m.analyze {
-                            c.autoanalyzes += 1
-                        } else {
-                            c.autovacuums += 1
-                        }
+                    self.stats.windows.event(t, |c| match m.analyze {
+                        true => c.autoanalyzes += 1,
+                        false => c.autovacuums += 1,
                     });
                 }
             }
@@ -276,38 +246,13 @@ impl<'a> ChunkAgg<'a> {
                 }
                 self.session_reset(pid);
             }
-            Signal::Disconnection {
-                session_us,
-                user,
-                db,
-                host,
-            } => {
-                let keys = [
-                    or(db, e.fields.db),
-                    or(user, e.fields.user),
-                    e.fields.app,
-                    or(host, e.fields.host),
-                ];
-                self.stats.incidents.disconnection(keys, session_us);
-                if let Some(t) = ts {
-                    // The session was open from (end - session time) to end: exact
-                    // for every session whose disconnection is logged.
-                    let start = t - (session_us / 1000) as i64;
-                    self.stats.windows.event(start, |c| c.sessions_delta += 1);
-                    self.stats.windows.event(t, |c| {
-                        c.disconnections += 1;
-                        c.sessions_delta -= 1;
-                    });
-                }
-                self.session_reset(pid);
-                return;
-            }
+            Signal::Disconnection { .. } => return self.disconnection(e, &sig),
             Signal::ConnectionLimit => self.stats.incidents.connection_limit += 1,
             Signal::AuthFailure => self.stats.incidents.auth_failures += 1,
-            Signal::Server(ev) => self
-                .stats
-                .incidents
-                .server_event(ts, (self.file, e.offset), ev),
+            Signal::Server(ev) => {
+                let order = (self.file, e.offset);
+                self.stats.incidents.server_event(ts, order, ev)
+            }
             Signal::None => {}
         }
         if let Some(fp) = fp {
@@ -318,6 +263,66 @@ impl<'a> ChunkAgg<'a> {
             }
             self.pids.entry(pid).or_default().stmt = Some(Some(fp));
         }
+    }
+
+    fn cancel(&mut self, e: &LogEntry<'a, '_>, kind: CancelKind, fp: Option<u64>) {
+        self.stats.bump(e.fields.ts, |c| c.cancellations += 1);
+        *self.stats.incidents.cancellations.entry(kind).or_default() += 1;
+        if let Some(q) = fp.and_then(|fp| self.stats.queries.get_mut(&fp)) {
+            q.signals.cancellations += 1;
+        }
+        if kind == CancelKind::Autovacuum {
+            if let Some(t) = autovacuum_context(e) {
+                super::incident::entry_mut(&mut self.stats.incidents.tables, t).cancelled += 1;
+            }
+        }
+    }
+
+    fn temp_file(&mut self, ts: Option<Millis>, bytes: u64, fp: Option<u64>) {
+        self.stats.bump(ts, |c| {
+            c.temp_files += 1;
+            c.temp_bytes += bytes;
+        });
+        match fp.and_then(|fp| self.stats.queries.get_mut(&fp)) {
+            Some(q) => {
+                q.signals.temp_files += 1;
+                q.signals.temp_bytes += bytes;
+            }
+            None => {
+                self.stats.incidents.temp_unattributed.0 += 1;
+                self.stats.incidents.temp_unattributed.1 += bytes;
+            }
+        }
+    }
+
+    fn disconnection(&mut self, e: &LogEntry<'a, '_>, sig: &Signal<'a>) {
+        let Signal::Disconnection {
+            session_us,
+            user,
+            db,
+            host,
+        } = *sig
+        else {
+            return;
+        };
+        let keys = [
+            or(db, e.fields.db),
+            or(user, e.fields.user),
+            e.fields.app,
+            or(host, e.fields.host),
+        ];
+        self.stats.incidents.disconnection(keys, session_us);
+        if let Some(t) = e.fields.ts {
+            // The session was open from (end - session time) to end: exact for every
+            // session whose disconnection is logged.
+            let start = t - (session_us / 1000) as i64;
+            self.stats.windows.event(start, |c| c.sessions_delta += 1);
+            self.stats.windows.event(t, |c| {
+                c.disconnections += 1;
+                c.sessions_delta -= 1;
+            });
+        }
+        self.session_reset(e.fields.pid.unwrap_or(0));
     }
 
     fn session_reset(&mut self, pid: u32) {
