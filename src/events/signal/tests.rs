@@ -199,3 +199,29 @@ fn errors_that_are_signals() {
         Signal::None
     );
 }
+
+#[test]
+fn csv_style_texts_without_tabs() {
+    // csvlog and jsonlog keep multi-line messages and details with bare newlines, and
+    // the `at character N` of a lock wait goes to its own column.
+    let d = b"Process 1 waits for ShareLock on transaction 5; blocked by process 2.\nProcess 2 waits for ShareLock on transaction 6; blocked by process 1.\nProcess 1: UPDATE t SET a = 1\n  WHERE id = $1;\nProcess 2: SELECT 1";
+    let q: Vec<(u32, &[u8])> = deadlock_queries(d).collect();
+    assert_eq!(
+        q,
+        vec![
+            (1, &b"UPDATE t SET a = 1\n  WHERE id = $1;"[..]),
+            (2, &b"SELECT 1"[..])
+        ]
+    );
+    let v = "automatic vacuum of table \"shop.public.orders\": index scans: 1\npages: 0 removed, 2998 remain, 2998 scanned (100.00% of total)\ntuples: 149 removed, 202520 remain, 18 are dead but not yet removable\nsystem usage: CPU: user: 0.03 s, system: 0.02 s, elapsed: 0.83 s";
+    assert!(matches!(
+        log(v),
+        Signal::Maintenance(Maintenance {
+            tuples_removed: 149,
+            elapsed_us: 830_000,
+            ..
+        })
+    ));
+    let w = lock_wait(b"process 24932 still waiting for RowExclusiveLock on relation 16428 of database 16419 after 100.208 ms").unwrap();
+    assert_eq!((w.us, w.relation_oid), (100_208, Some(&b"16428"[..])));
+}
