@@ -1,10 +1,12 @@
 //! Who blocked whom. A `still waiting` message names the holding pid in its DETAIL;
 //! what that process was doing comes from its own log lines:
 //!
-//! 1. **running**: the holder's next statement logged with its duration (after the
-//!    wait, in log order) had started (end − duration) before the wait was logged:
-//!    it was running while the waiter waited (a `CREATE INDEX` holding its lock, a slow
-//!    lookup inside the transaction that holds a row lock);
+//! 1. **running**: a statement of the holder logged with its duration overlapped the
+//!    wait: its next one after the wait (in log order) had started (end − duration)
+//!    before the wait was logged, or its last one before the wait ended after the wait
+//!    began (end ≥ logged time − time waited). It ran while the waiter waited (a
+//!    `CREATE INDEX` holding its lock, a slow lookup inside the transaction that holds
+//!    a row lock);
 //! 2. **last_logged**: else the holder's last statement logged before the wait (a
 //!    `duration:`/`statement:` line or the STATEMENT line of any of its entries): its
 //!    transaction may still hold the lock, idle or in a statement too fast to log;
@@ -41,10 +43,20 @@ impl Stats {
     /// before the wait, or unknown; still open (`head`) when the part does not know.
     pub(super) fn fallback(&mut self, p: PendingWait, head: &mut Vec<Head>) {
         match p.before {
-            Some(Some(fp)) => self.count_blocker(p.waiter, Some(fp), Attribution::LastLogged),
+            Some(Some((fp, end))) => {
+                // Still running when the wait began: the order of the two lines in the
+                // log (which the logging collector may swap) does not matter.
+                let overlapped = end.zip(p.since).is_some_and(|(end, since)| end >= since);
+                let how = match overlapped {
+                    true => Attribution::Running,
+                    false => Attribution::LastLogged,
+                };
+                self.count_blocker(p.waiter, Some(fp), how)
+            }
             Some(None) => self.count_blocker(p.waiter, None, Attribution::Unknown),
             None => head.push(Head::Blocked {
                 holder: p.holder,
+                since: p.since,
                 waiter: p.waiter,
             }),
         }
@@ -89,7 +101,7 @@ impl Stats {
 
 impl<'a> ChunkAgg<'a> {
     /// A `still waiting` message of `e`, whose STATEMENT has fingerprint `waiter`.
-    pub(super) fn blocker(&mut self, e: &LogEntry<'a, '_>, waiter: Option<u64>) {
+    pub(super) fn blocker(&mut self, e: &LogEntry<'a, '_>, waiter: Option<u64>, waited_us: u64) {
         let Some(holder) = signal::first_holder(e) else {
             self.stats.count_blocker(waiter, None, Attribution::Unknown);
             return;
@@ -102,6 +114,7 @@ impl<'a> ChunkAgg<'a> {
                 holder,
                 waiter,
                 ts: e.fields.ts,
+                since: e.fields.ts.map(|t| t - (waited_us / 1000) as i64),
                 before,
             });
     }

@@ -127,8 +127,9 @@ pub struct LockAgg {
 pub enum Attribution {
     /// The log has no statement of the holder's session to tell.
     Unknown,
-    /// The holder's next statement logged with its duration had started before the
-    /// wait was logged: it was running while the waiter waited.
+    /// A statement of the holder logged with its duration overlapped the wait: the
+    /// next one after the wait had started before the wait was logged, or the last
+    /// one before the wait ended after the wait began.
     Running,
     /// The holder's last statement logged before the wait (it may have finished, with
     /// the lock still held by its open transaction).
@@ -465,8 +466,8 @@ pub fn entry_mut<'m, V: Default>(map: &'m mut FxHashMap<Box<[u8]>, V>, key: &[u8
 /// before no longer applies.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PidTail {
-    /// The fingerprint of the last statement logged by the process.
-    pub stmt: Option<Option<u64>>,
+    /// The last statement logged by the process.
+    pub stmt: Option<Option<LastStmt>>,
     /// The time of its open `still waiting` lock wait, µs.
     pub wait_us: Option<Option<u64>>,
 }
@@ -479,6 +480,8 @@ pub enum Head {
     Blocked {
         /// The holding pid.
         holder: u32,
+        /// When the wait began.
+        since: Option<Millis>,
         /// The waiting statement's fingerprint.
         waiter: Option<u64>,
     },
@@ -500,7 +503,11 @@ pub enum Head {
 /// What is known of a holder before a wait: `None` = nothing yet in this part (the
 /// previous part may tell); `Some(None)` = nothing (session start); `Some(Some(fp))`
 /// = its last logged statement.
-pub type Before = Option<Option<u64>>;
+pub type Before = Option<Option<LastStmt>>;
+
+/// A process's last logged statement: its fingerprint, and when it ended if it was
+/// logged with its duration (an end is only known then).
+pub type LastStmt = (u64, Option<Millis>);
 
 /// A lock wait whose holder has logged no statement after it yet in this part.
 #[derive(Debug, Clone, Copy)]
@@ -511,6 +518,8 @@ pub struct PendingWait {
     pub waiter: Option<u64>,
     /// When the wait was logged.
     pub ts: Option<Millis>,
+    /// When the wait began (logged time minus the time waited).
+    pub since: Option<Millis>,
     /// The holder's last statement before the wait.
     pub before: Before,
 }

@@ -1,11 +1,8 @@
 //! Feeding the incident's signals of one chunk into [`Stats`], and settling the
 //! per-process state between consecutive chunks of a file.
 //!
-//! Who blocked whom: a `still waiting` message names the holding pid in its DETAIL;
-//! the holder's statement is its *last statement logged before the wait* (a
-//! `duration:`/`statement:` line, or the STATEMENT line of any of its entries), which
-//! may sit in an earlier chunk. When the log has none since the holder's session
-//! began, the blocker is unknown (`None`), never guessed.
+//! Who blocked whom is in [`super::blockers`]; this module keeps the per-process state
+//! it needs (each process's last statement and open lock wait).
 
 use super::incident::{
     Attribution, DdlEvent, DeadlockSample, EventCounts, Head, LockAgg, PendingWait, PidTail,
@@ -24,8 +21,8 @@ use memchr::memmem;
 /// nested options).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct PidLocal {
-    /// Fingerprint of the last statement (its text is in the statistics).
-    pub(super) stmt: Option<Option<u64>>,
+    /// The last statement (its text is in the statistics).
+    pub(super) stmt: Option<Option<super::incident::LastStmt>>,
     /// The chunk has seen a statement of this process end (or its session change).
     pub(super) ended: bool,
     wait_us: Option<Option<u64>>,
@@ -71,13 +68,18 @@ impl Stats {
         self.settle_pending(mine, &mut next);
         for h in next.head {
             match h {
-                Head::Blocked { holder, waiter } => {
+                Head::Blocked {
+                    holder,
+                    since,
+                    waiter,
+                } => {
                     let before = Stats::before_from(mine, holder);
                     self.fallback(
                         PendingWait {
                             holder,
                             waiter,
                             ts: None,
+                            since,
                             before,
                         },
                         &mut mine.head,
@@ -166,7 +168,8 @@ impl<'a> ChunkAgg<'a> {
             _ => None,
         };
         self.stmt_event(pid, first);
-        self.pids.entry(pid).or_default().stmt = Some(Some(fp));
+        let end = us.and(e.fields.ts);
+        self.pids.entry(pid).or_default().stmt = Some(Some((fp, end)));
         if us.is_none() {
             // A statement still waiting for its duration: its text must be there for
             // blockers and DDL even if the duration never comes.
@@ -261,7 +264,7 @@ impl<'a> ChunkAgg<'a> {
             if is_error {
                 self.stmt_event(pid, None);
             }
-            self.pids.entry(pid).or_default().stmt = Some(Some(fp));
+            self.pids.entry(pid).or_default().stmt = Some(Some((fp, None)));
         }
     }
 
@@ -418,7 +421,7 @@ impl<'a> ChunkAgg<'a> {
                     c.lock_wait_us += us;
                 });
                 self.pids.entry(pid).or_default().wait_us = Some(Some(w.us));
-                self.blocker(e, fp);
+                self.blocker(e, fp, w.us);
             }
             WaitPhase::Acquired => {
                 lock.acquired += 1;

@@ -120,12 +120,21 @@ impl MessageSink for Vec<u8> {
     }
 }
 
-/// Writes the normalized form of `message` (its first line only): numbers become `N`,
+/// Writes the normalized form of `message` (its first line only, without the
+/// ` at character N` position): numbers become `N`,
 /// single-quoted values `'…'`, double-quoted text `"…"` when it is a value (after
 /// `: `, e.g. `invalid input syntax for type integer: "x"`) but stays when it names
 /// an object (a constraint, a column), which is what tells two errors apart.
 pub fn normalize_message(message: &[u8], sink: &mut dyn MessageSink) {
     let line = &message[..memchr::memchr(b'\n', message).unwrap_or(message.len())];
+    // stderr appends the error position (` at character 42`); csv and json keep it in
+    // a column of its own: the kind is the same without it.
+    let line = match memchr::memmem::rfind(line, b" at character ") {
+        Some(i) if line[i + 14..].iter().all(u8::is_ascii_digit) && i + 14 < line.len() => {
+            &line[..i]
+        }
+        _ => line,
+    };
     let mut i = 0;
     let mut plain = 0;
     while i < line.len() {
@@ -182,7 +191,7 @@ mod tests {
         let n = |s: &str| normalized_text(s.as_bytes());
         assert_eq!(
             n("invalid input syntax for type bigint: \"42;\" at character 31"),
-            "invalid input syntax for type bigint: \"…\" at character N"
+            "invalid input syntax for type bigint: \"…\""
         );
         assert_eq!(
             n("duplicate key value violates unique constraint \"orders_order_ref_key\""),

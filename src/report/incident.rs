@@ -72,8 +72,8 @@ pub struct BlockerView {
     pub waiting_query: Option<String>,
     pub blocking_fingerprint: Option<String>,
     pub blocking_query: Option<String>,
-    /// `running` (the holder's statement was running during the wait), `last_logged`
-    /// (the holder's last statement logged before the wait) or `unknown`.
+    /// `running` (the holder's statement ran during the wait), `last_logged` (the
+    /// holder's last statement logged before the wait) or `unknown`.
     pub blocking_how: &'static str,
     pub waits: u64,
 }
