@@ -27,7 +27,7 @@ for log in "$@"; do
       else if (msg == "deadlock detected") deadlocks++
       else if (msg ~ /^canceling statement due to statement timeout/) { statement_timeouts++; cancellations++ }
       else if (msg ~ /^canceling statement due to lock timeout/) { lock_timeouts++; cancellations++ }
-      else if (msg ~ /^(canceling statement due to (user request|conflict with recovery)|canceling autovacuum task|terminating connection due to (idle|transaction timeout|administrator command|conflict with recovery))/) cancellations++
+      else if (msg ~ /^(canceling statement due to (user request|conflict with recovery)|canceling autovacuum task|terminating autovacuum process due to administrator command|terminating connection due to (idle|transaction timeout|administrator command|conflict with recovery))/) cancellations++
       else if (msg ~ /^temporary file: /) { temp_files++; n = split(msg, w, " "); temp_bytes += w[n] }
       else if (msg ~ /^checkpoint starting: /) checkpoints++
       else if (msg ~ /^checkpoint complete: /) checkpoints_complete++

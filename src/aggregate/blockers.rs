@@ -128,8 +128,10 @@ impl<'a> ChunkAgg<'a> {
             local.ended = true;
             self.track.first.entry(pid).or_insert(first);
         }
-        if let Some(waits) = self.waiting_on.remove(&pid) {
-            for p in waits {
+        // The holder's list is drained, not removed, so that its buffer is reused by
+        // the next waits on it (no allocation per wait).
+        if let Some(waits) = self.waiting_on.get_mut(&pid) {
+            for p in waits.drain(..) {
                 self.stats.forward(p, first, &mut self.track.head);
             }
         }

@@ -389,6 +389,9 @@ pub fn cancel_kind(m: &[u8]) -> Option<CancelKind> {
     if m.starts_with(b"canceling autovacuum task") {
         return Some(CancelKind::Autovacuum);
     }
+    if m.starts_with(b"terminating autovacuum process due to administrator command") {
+        return Some(CancelKind::AdministratorCommand);
+    }
     let why = m.strip_prefix(b"terminating connection due to ")?;
     Some(match why {
         _ if why.starts_with(b"idle-in-transaction timeout") => {
