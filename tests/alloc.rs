@@ -34,7 +34,8 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn parsing_and_aggregating_allocates_far_less_than_once_per_line() {
-    for name in ["a1_pgbadger", "a2_debian", "d_multiline"] {
+    // c_incident adds lock waits, deadlocks, errors, temp files, sessions, DDL.
+    for name in ["a1_pgbadger", "a2_debian", "d_multiline", "c_incident"] {
         let path = format!(
             "{}/testdata/{name}/postgresql.log",
             env!("CARGO_MANIFEST_DIR")

@@ -8,14 +8,18 @@
 //! [`Stats::merge`] merges anything else in any order. One thread or many, the same
 //! statements are paired and the same totals come out.
 
+mod blockers;
 pub mod hist;
+pub mod incident;
 pub mod query;
 pub mod series;
+mod signals;
 pub mod window;
 
 use crate::events::{self, Event};
 use crate::normalize::Normalizer;
 use crate::parse::{unfold, EntrySink, LogEntry, Millis};
+use incident::{Incidents, PidTrack};
 use query::{max_opt, min_opt, Order, QueryStats, Sample};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
@@ -104,6 +108,8 @@ pub struct Stats {
     pub orphan_durations: u64,
     /// Per-fingerprint executions per window (sparklines).
     pub series: series::QuerySeries,
+    /// Lock waits, deadlocks, errors, checkpoints, sessions...
+    pub incidents: Incidents,
 }
 
 impl Stats {
@@ -125,6 +131,7 @@ impl Stats {
             untimed_statements: 0,
             orphan_durations: 0,
             series: series::QuerySeries::new(opts.window_ms),
+            incidents: Incidents::default(),
         }
     }
 
@@ -160,6 +167,7 @@ impl Stats {
         self.untimed_statements += o.untimed_statements;
         self.orphan_durations += o.orphan_durations;
         self.series.merge(o.series);
+        self.incidents.merge(o.incidents);
     }
 
     /// Records one timed execution.
@@ -294,6 +302,7 @@ pub struct Partial {
     /// Statistics.
     pub stats: Stats,
     pairing: Pairing,
+    track: PidTrack,
 }
 
 impl Partial {
@@ -305,6 +314,7 @@ impl Partial {
             input,
             stats,
             pairing,
+            track,
         } = next;
         self.input.append(input);
         self.stats.merge(stats);
@@ -330,12 +340,14 @@ impl Partial {
         }
         mine.tail.extend(pairing.tail);
         mine.touched.extend(pairing.touched);
+        self.stats.settle(&mut self.track, track);
     }
 
     /// Settles what is left at the end of the input and returns the statistics.
     pub fn finish(mut self) -> (InputStats, Stats) {
         self.stats.untimed_statements += self.pairing.tail.len() as u64;
         self.stats.orphan_durations += self.pairing.head.len() as u64;
+        self.stats.settle_end(self.track);
         (self.input, self.stats)
     }
 }
@@ -349,6 +361,9 @@ pub struct ChunkAgg<'a> {
     stats: Stats,
     pending: FxHashMap<u32, Obs<'a>>,
     pairing: Pairing,
+    pids: FxHashMap<u32, signals::PidLocal>,
+    waiting_on: FxHashMap<u32, Vec<incident::PendingWait>>,
+    track: PidTrack,
 }
 
 impl<'a> ChunkAgg<'a> {
@@ -362,6 +377,9 @@ impl<'a> ChunkAgg<'a> {
             stats: Stats::new(&opts),
             pending: FxHashMap::default(),
             pairing: Pairing::default(),
+            pids: FxHashMap::default(),
+            waiting_on: FxHashMap::default(),
+            track: PidTrack::default(),
         }
     }
 
@@ -374,10 +392,13 @@ impl<'a> ChunkAgg<'a> {
             .iter()
             .map(|(pid, o)| (*pid, Pending::from_obs(o)))
             .collect();
+        self.flush_waits();
+        self.track.tail = self.pid_tail();
         Partial {
             input: self.input,
             stats: self.stats,
             pairing: self.pairing,
+            track: self.track,
         }
     }
 
@@ -430,9 +451,11 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             Event::Timed { us, sql } => {
                 let o = obs(sql, &mut self.norm);
                 self.stats.record(&mut self.norm, &o, us, ts);
+                self.statement_seen(e, sql, o.fp, Some(us));
             }
             Event::Logged { sql } => {
                 let o = obs(sql, &mut self.norm);
+                self.statement_seen(e, sql, o.fp, None);
                 if self.pending.insert(pid, o).is_some() {
                     self.stats.untimed_statements += 1;
                 }
@@ -474,7 +497,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                     });
                 }
             }
-            Event::Other => {}
+            Event::Other => self.signals(e),
         }
     }
 

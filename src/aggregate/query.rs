@@ -1,6 +1,7 @@
 //! Per-fingerprint statistics and the slowest samples of each.
 
 use super::hist::LatencyHist;
+use super::incident::QuerySignals;
 use crate::parse::Millis;
 use std::collections::BTreeSet;
 
@@ -59,6 +60,8 @@ pub struct QueryStats {
     pub query_ids: BTreeSet<i64>,
     /// auto_explain plans seen for this fingerprint: the slowest ones.
     pub plans: Vec<PlanSample>,
+    /// Lock waits, errors, temp files... of this fingerprint's statements.
+    pub signals: QuerySignals,
 }
 
 impl QueryStats {
@@ -76,6 +79,7 @@ impl QueryStats {
             samples: Vec::new(),
             query_ids: BTreeSet::new(),
             plans: Vec::new(),
+            signals: QuerySignals::default(),
         }
     }
 
@@ -148,6 +152,7 @@ impl QueryStats {
             self.offer_plan(p);
         }
         self.query_ids.extend(other.query_ids);
+        self.signals.merge(&other.signals);
     }
 }
 

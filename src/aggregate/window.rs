@@ -6,6 +6,7 @@
 //! once the log's span is known (~100–400 windows) whatever the chunking was.
 
 use super::hist::LatencyHist;
+use super::incident::EventCounts;
 use crate::parse::Millis;
 use std::collections::BTreeMap;
 
@@ -44,6 +45,8 @@ pub struct WindowAcc {
     pub max_us: u64,
     /// Their latencies.
     pub hist: LatencyHist,
+    /// Lock waits, errors, checkpoints... in the window.
+    pub events: EventCounts,
 }
 
 impl WindowAcc {
@@ -52,6 +55,7 @@ impl WindowAcc {
         self.total_us += o.total_us;
         self.max_us = self.max_us.max(o.max_us);
         self.hist.merge(&o.hist);
+        self.events.merge(&o.events);
     }
 }
 
@@ -86,6 +90,15 @@ impl Windows {
         w.total_us += us;
         w.max_us = w.max_us.max(us);
         w.hist.record(us);
+        if self.map.len() > MAX_WINDOWS && !self.fixed {
+            self.coarsen_to(next_width(self.width));
+        }
+    }
+
+    /// Counts an event at `ts` with `f`.
+    pub fn event(&mut self, ts: Millis, f: impl FnOnce(&mut EventCounts)) {
+        let key = ts.div_euclid(self.width) * self.width;
+        f(&mut self.map.entry(key).or_default().events);
         if self.map.len() > MAX_WINDOWS && !self.fixed {
             self.coarsen_to(next_width(self.width));
         }
@@ -137,6 +150,14 @@ impl Windows {
         let width = self.width;
         let first = begin.div_euclid(width) * width;
         let last = end.div_euclid(width) * width;
+        // Sessions that began before the log's first entry: their start is counted
+        // in the first window.
+        let before: Vec<i64> = self.map.range(..first).map(|(k, _)| *k).collect();
+        for k in before {
+            if let Some(w) = self.map.remove(&k) {
+                self.map.entry(first).or_default().merge(&w);
+            }
+        }
         let mut out = Vec::new();
         let mut k = first;
         while k <= last && out.len() < 1_000_000 {

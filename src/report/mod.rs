@@ -3,6 +3,7 @@
 pub mod anomaly;
 pub mod facts;
 pub mod html;
+pub mod incident;
 pub mod model;
 pub mod series;
 pub mod sql;

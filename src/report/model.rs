@@ -4,6 +4,10 @@
 //! (version, elapsed time, thread count) live only under [`Report::run`], so two runs
 //! over the same log differ only there.
 
+use super::incident::{
+    open_sessions, CheckpointsView, DdlView, DeadlocksView, ErrorsView, LocksView, MaintenanceView,
+    Sections, ServerEventView, SessionsView, TempFilesView, WindowEventsView,
+};
 use super::tz::DisplayTz;
 use crate::aggregate::query::{PlanSample, QueryStats, Sample};
 use crate::aggregate::{GroupTotals, Stats};
@@ -34,6 +38,16 @@ pub struct Report {
     pub log_facts: super::facts::LogFacts,
     /// Spans of the timeline where the numbers leave their baseline.
     pub anomalies: Vec<super::anomaly::AnomalySpan>,
+    pub locks: LocksView,
+    pub deadlocks: DeadlocksView,
+    pub errors: ErrorsView,
+    pub temp_files: TempFilesView,
+    pub checkpoints: CheckpointsView,
+    pub maintenance: MaintenanceView,
+    pub sessions: SessionsView,
+    pub ddl: DdlView,
+    /// Start, shutdown, crash, recovery, reload, out of memory.
+    pub server_events: Vec<ServerEventView>,
 }
 
 /// Facts about this run, not about the log.
@@ -89,6 +103,26 @@ pub struct Totals {
     pub untimed_statements: u64,
     pub orphan_durations: u64,
     pub skipped_lines: u64,
+    /// `still waiting for` lock messages.
+    pub lock_waits: u64,
+    pub lock_wait_ms: f64,
+    /// `ERROR:  deadlock detected`.
+    pub deadlocks: u64,
+    pub cancellations: u64,
+    /// ERROR, FATAL and PANIC entries (cancellations and deadlocks included).
+    pub errors: u64,
+    pub warnings: u64,
+    pub temp_files: u64,
+    pub temp_bytes: u64,
+    /// `checkpoint starting`.
+    pub checkpoints: u64,
+    pub autovacuums: u64,
+    pub autoanalyzes: u64,
+    /// `connection authorized`.
+    pub connections: u64,
+    pub disconnections: u64,
+    /// DDL and maintenance statements.
+    pub ddl: u64,
 }
 
 /// One fingerprint.
@@ -108,6 +142,16 @@ pub struct QueryView {
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub query_ids: Vec<i64>,
+    /// `still waiting` lock messages whose STATEMENT is this query, and the time waited.
+    pub lock_waits: u64,
+    pub lock_wait_ms: f64,
+    pub max_lock_wait_ms: f64,
+    /// Deadlocks this query was the victim of.
+    pub deadlocks: u64,
+    pub cancellations: u64,
+    pub errors: u64,
+    pub temp_files: u64,
+    pub temp_bytes: u64,
     pub samples: Vec<SampleView>,
     /// The slowest auto_explain plans of this query.
     pub plans: Vec<PlanView>,
@@ -169,6 +213,8 @@ pub struct WindowView {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    #[serde(flatten)]
+    pub events: WindowEventsView,
 }
 
 /// Microseconds as milliseconds.
@@ -188,6 +234,7 @@ impl Report {
             },
         };
         let skipped_lines = inputs.iter().map(|i| i.stats.skipped_lines).sum();
+        let c = stats.incidents.totals;
         let totals = Totals {
             statements: stats.statements,
             total_ms: ms(stats.total_us),
@@ -198,6 +245,20 @@ impl Report {
             untimed_statements: stats.untimed_statements,
             orphan_durations: stats.orphan_durations,
             skipped_lines,
+            lock_waits: c.lock_waits,
+            lock_wait_ms: ms(c.lock_wait_us),
+            deadlocks: c.deadlocks,
+            cancellations: c.cancellations,
+            errors: c.errors,
+            warnings: c.warnings,
+            temp_files: c.temp_files,
+            temp_bytes: c.temp_bytes,
+            checkpoints: c.checkpoints,
+            autovacuums: c.autovacuums,
+            autoanalyzes: c.autoanalyzes,
+            connections: c.connections,
+            disconnections: c.disconnections,
+            ddl: c.ddl,
         };
         let min_us = stats
             .queries
@@ -206,15 +267,28 @@ impl Report {
             .map(|q| q.min_us)
             .min();
         let mut series = Default::default();
+        let mut peak = None;
         let timeline = match (stats.first_ts, stats.last_ts) {
             (Some(b), Some(e)) => {
                 let (width, windows) = stats.windows.finish(b, e);
                 series = stats.series.finish(b.div_euclid(width) * width, width);
+                let counts: Vec<_> = windows.iter().map(|(s, w)| (*s, w.events)).collect();
+                let open = open_sessions(&counts);
+                peak = open
+                    .iter()
+                    .zip(&counts)
+                    .filter_map(|(o, (s, _))| o.map(|o| (o, *s)))
+                    .fold(None, |best: Option<(i64, i64)>, x| match best {
+                        Some(b) if b.0 >= x.0 => Some(b),
+                        _ => Some(x),
+                    });
                 Timeline {
                     window_seconds: width as f64 / 1000.0,
                     windows: windows
                         .into_iter()
-                        .map(|(start, w)| WindowView {
+                        .zip(open)
+                        .map(|((start, w), open)| WindowView {
+                            events: WindowEventsView::new(&w.events, open),
                             start: rfc3339(start),
                             statements: w.statements,
                             total_ms: ms(w.total_us),
@@ -231,12 +305,14 @@ impl Report {
                 windows: Vec::new(),
             },
         };
-        // Fingerprints seen only in auto_explain plans (nested statements) are not
-        // statements of this log.
+        let sections = Sections::build(stats.incidents, &stats.queries, peak);
+        // Listed: queries that ran, or that only failed or waited (signals). Left out:
+        // fingerprints seen only in auto_explain plans (nested statements), and
+        // statements logged without a duration that never got one and had no signal.
         let mut queries: Vec<(u64, QueryStats)> = stats
             .queries
             .into_iter()
-            .filter(|(_, q)| q.count > 0)
+            .filter(|(_, q)| q.count > 0 || !q.signals.is_empty())
             .collect();
         queries.sort_by(|a, b| b.1.total_us.cmp(&a.1.total_us).then(a.0.cmp(&b.0)));
         let queries: Vec<QueryView> = queries
@@ -261,6 +337,15 @@ impl Report {
             timeline,
             log_facts,
             anomalies,
+            locks: sections.locks,
+            deadlocks: sections.deadlocks,
+            errors: sections.errors,
+            temp_files: sections.temp_files,
+            checkpoints: sections.checkpoints,
+            maintenance: sections.maintenance,
+            sessions: sections.sessions,
+            ddl: sections.ddl,
+            server_events: sections.server,
         }
     }
 }
@@ -305,6 +390,14 @@ fn query_view(fp: u64, q: QueryStats) -> QueryView {
         first_seen: q.first_seen.map(rfc3339),
         last_seen: q.last_seen.map(rfc3339),
         query_ids: q.query_ids.into_iter().collect(),
+        lock_waits: q.signals.lock_waits,
+        lock_wait_ms: ms(q.signals.lock_wait_us),
+        max_lock_wait_ms: ms(q.signals.max_lock_wait_us),
+        deadlocks: q.signals.deadlocks,
+        cancellations: q.signals.cancellations,
+        errors: q.signals.errors,
+        temp_files: q.signals.temp_files,
+        temp_bytes: q.signals.temp_bytes,
         histogram: q
             .hist
             .log2_buckets()

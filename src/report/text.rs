@@ -87,6 +87,34 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         thousands(t.fingerprints),
         human_ms(t.total_ms)
     )?;
+    writeln!(
+        out,
+        "signals: {} lock waits ({}), {} deadlocks, {} cancellations, {} errors, {} temp files ({} MB), {} checkpoints, {} autovacuums, {} connections",
+        thousands(t.lock_waits),
+        human_ms(t.lock_wait_ms),
+        thousands(t.deadlocks),
+        thousands(t.cancellations),
+        thousands(t.errors),
+        thousands(t.temp_files),
+        thousands(t.temp_bytes / 1_000_000),
+        thousands(t.checkpoints),
+        thousands(t.autovacuums),
+        thousands(t.connections)
+    )?;
+    if let Some(b) = r.locks.blockers.first() {
+        let text = |q: &Option<String>| {
+            q.as_deref()
+                .map_or("(unknown)".to_string(), |q| q.chars().take(60).collect())
+        };
+        writeln!(
+            out,
+            "top blocker ({}): {} blocked {} {} times",
+            b.blocking_how,
+            text(&b.blocking_query),
+            text(&b.waiting_query),
+            thousands(b.waits)
+        )?;
+    }
     if !r.queries.is_empty() {
         writeln!(out, "top queries by total time:")?;
         writeln!(

@@ -192,8 +192,44 @@ fn html_is_self_contained_and_escapes_log_text() {
 #[test]
 fn json_output_has_the_documented_fields() {
     let r = json_report(&[log("a1_pgbadger").to_str().unwrap()], None);
-    for k in ["run", "inputs", "span", "totals", "queries", "timeline"] {
+    for k in [
+        "run",
+        "inputs",
+        "span",
+        "totals",
+        "queries",
+        "timeline",
+        "locks",
+        "deadlocks",
+        "errors",
+        "temp_files",
+        "checkpoints",
+        "maintenance",
+        "sessions",
+        "ddl",
+        "server_events",
+    ] {
         assert!(r.get(k).is_some(), "missing {k}");
+    }
+    for k in [
+        "lock_waits",
+        "lock_wait_ms",
+        "deadlocks",
+        "cancellations",
+        "errors",
+        "temp_files",
+        "temp_bytes",
+        "checkpoints",
+        "autovacuums",
+        "autoanalyzes",
+        "connections",
+        "disconnections",
+    ] {
+        assert!(r["totals"].get(k).is_some(), "totals missing {k}");
+        assert!(
+            r["timeline"]["windows"][0].get(k).is_some(),
+            "windows[] missing {k}"
+        );
     }
     let q = &r["queries"][0];
     for k in [
@@ -210,6 +246,12 @@ fn json_output_has_the_documented_fields() {
         "first_seen",
         "last_seen",
         "samples",
+        "lock_waits",
+        "lock_wait_ms",
+        "cancellations",
+        "errors",
+        "temp_files",
+        "temp_bytes",
     ] {
         assert!(q.get(k).is_some(), "queries[] missing {k}");
     }

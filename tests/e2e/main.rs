@@ -3,6 +3,7 @@
 mod browser;
 mod cli;
 mod corpus;
+mod events;
 mod formats;
 mod report;
 mod snapshot;

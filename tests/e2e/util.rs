@@ -119,3 +119,12 @@ pub fn evil_log(dir: &Path) -> PathBuf {
     std::fs::write(&path, s).expect("write evil log");
     path
 }
+
+/// The awk counts of incident signals beside a log (testdata/expected_events.sh).
+pub fn expected_events(name: &str) -> Value {
+    let p = root()
+        .join("testdata")
+        .join(name)
+        .join("expected_events.json");
+    serde_json::from_slice(&std::fs::read(p).expect("expected_events.json")).expect("JSON")
+}

@@ -9,8 +9,42 @@
 //!   time comes on a later bare `duration: X ms` line of the same process
 //!   (log_duration, or log_min_duration_statement after log_statement);
 //! - `duration: X ms  plan:` (auto_explain).
+//!
+//! Every other signal of an incident (lock waits, errors, checkpoints...) is read by
+//! [`signal`]; error messages are grouped and given a SQLSTATE by [`message`].
+
+pub mod message;
+pub mod signal;
 
 use crate::parse::{LogEntry, Severity};
+
+/// DDL and maintenance commands: the first keyword of a statement that changes the
+/// schema or maintains a table, which the timeline marks.
+const DDL: &[&str] = &[
+    "CREATE", "DROP", "ALTER", "TRUNCATE", "REINDEX", "VACUUM", "ANALYZE", "CLUSTER", "REFRESH",
+    "GRANT", "REVOKE", "COMMENT",
+];
+
+/// The DDL or maintenance command `sql` starts with (after blanks and comments), upper-case.
+pub fn ddl_command(sql: &[u8]) -> Option<&'static str> {
+    let mut s = sql;
+    loop {
+        let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        s = &s[n..];
+        if let Some(r) = s.strip_prefix(b"--") {
+            s = &r[memchr::memchr(b'\n', r).unwrap_or(r.len())..];
+        } else if let Some(r) = s.strip_prefix(b"/*") {
+            s = memchr::memmem::find(r, b"*/").map_or(&[][..], |i| &r[i + 2..]);
+        } else {
+            break;
+        }
+    }
+    let word_len = s.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let word = &s[..word_len];
+    DDL.iter()
+        .copied()
+        .find(|k| k.as_bytes().eq_ignore_ascii_case(word))
+}
 
 /// What an entry means for the statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +295,18 @@ mod tests {
             b"SELECT \"x\" FROM t"
         );
         assert!(plan_query_text(b"nothing").is_none());
+    }
+
+    #[test]
+    fn ddl_commands() {
+        assert_eq!(ddl_command(b"CREATE INDEX i ON t (a)"), Some("CREATE"));
+        assert_eq!(
+            ddl_command(b" -- migrate\n\t/* x */ vacuum (analyze) t"),
+            Some("VACUUM")
+        );
+        assert_eq!(ddl_command(b"SELECT 1"), None);
+        assert_eq!(ddl_command(b"CREATED"), None);
+        assert_eq!(ddl_command(b""), None);
     }
 
     #[test]
