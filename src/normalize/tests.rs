@@ -255,13 +255,15 @@ fn fingerprint_agrees_with_the_text_path_on_the_corpus() {
 
 /// A deterministic workload for instruction counts, not a check:
 /// `valgrind --tool=callgrind <test binary> --ignored --exact normalize::tests::callgrind_fingerprint_corpus`.
+/// `PGFERRET_REPS=200` makes it long enough to time (`time`, user seconds).
 #[test]
 #[ignore]
 fn callgrind_fingerprint_corpus() {
     let corpus = corpus();
+    let reps = std::env::var("PGFERRET_REPS").map_or(5, |r| r.parse().unwrap_or(5));
     let mut n = Normalizer::new();
     let mut acc = 0u64;
-    for _ in 0..5 {
+    for _ in 0..reps {
         for sql in &corpus {
             acc ^= std::hint::black_box(&mut n).fingerprint(sql);
         }
