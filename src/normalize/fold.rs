@@ -127,7 +127,10 @@ impl<'a> Folder<'a> {
 
     #[inline(always)]
     fn raw(&mut self) -> Option<Token> {
-        self.peeked.take().or_else(|| self.lx.next_token())
+        match self.peeked.take() {
+            Some(t) => Some(t),
+            None => self.lx.next_token(),
+        }
     }
 
     fn peek(&mut self) -> Option<Token> {
