@@ -99,7 +99,19 @@ pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S, colla
         opener: Opener::None,
     };
     let mut pending: Option<Token> = None;
-    while let Some(t) = pending.take().or_else(|| f.next_token()) {
+    loop {
+        let t = match pending.take() {
+            Some(t) => t,
+            None => match f.next_token() {
+                Some(t) => t,
+                None => return,
+            },
+        };
+        // Most tokens follow no opener: straight out, without looking at their bytes.
+        if out.opener == Opener::None {
+            out.emit(t);
+            continue;
+        }
         let bracket = if t.kind == Kind::Op {
             src[t.span()].first().copied()
         } else {
