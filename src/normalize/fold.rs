@@ -125,6 +125,14 @@ impl<'a> Folder<'a> {
         self.lx.src()
     }
 
+    /// The key of the token [`Folder::next_token`] returned last, if it is a
+    /// [`Kind::Word`]: its first 8 bytes lower-cased, little-endian, in the low 64
+    /// bits (as the hash reads them), so that a word is read and lower-cased once.
+    #[inline(always)]
+    pub(crate) fn word_key(&self) -> u128 {
+        self.prev_key
+    }
+
     #[inline(always)]
     fn raw(&mut self) -> Option<Token> {
         match self.peeked.take() {

@@ -262,41 +262,48 @@ impl<'a> Lexer<'a> {
     /// then other whitespace byte by byte.
     #[inline(always)]
     fn skip_space(&mut self) {
+        // On locals: `self.pos` is stored once, not at every step.
+        let src = &self.src[..self.end];
+        let mut pos = self.pos;
         loop {
-            if let Some(w) = self.src[..self.end].get(self.pos..self.pos + 8) {
+            if let Some(w) = src.get(pos..pos + 8) {
                 let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
                 let x = w ^ 0x2020_2020_2020_2020;
                 // High bit of each byte set iff the byte is not a blank.
                 let not_blank = (((x & LOW7) + LOW7) | x) & !LOW7;
                 let n = (not_blank.trailing_zeros() / 8) as usize;
-                self.pos += n;
+                pos += n;
                 if n == 8 {
                     continue;
                 }
             }
-            if self.pos < self.end && is_space(self.src[self.pos]) {
-                self.pos += 1;
-                continue;
+            match src.get(pos) {
+                Some(&b) if is_space(b) => pos += 1,
+                _ => break,
             }
-            return;
         }
+        self.pos = pos;
     }
 
     /// Skips identifier characters eight bytes at a time (see [`not_ident_cont`]), then
     /// byte by byte near the end of the input.
     #[inline(always)]
     fn skip_ident_cont(&mut self) {
-        while let Some(w) = self.src[..self.end].get(self.pos..self.pos + 8) {
+        let src = &self.src[..self.end];
+        let mut pos = self.pos;
+        while let Some(w) = src.get(pos..pos + 8) {
             let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
             let n = (not_ident_cont(w).trailing_zeros() / 8) as usize;
-            self.pos += n;
+            pos += n;
             if n < 8 {
+                self.pos = pos;
                 return;
             }
         }
-        while self.pos < self.end && is_ident_cont(self.src[self.pos]) {
-            self.pos += 1;
+        while src.get(pos).is_some_and(|&b| is_ident_cont(b)) {
+            pos += 1;
         }
+        self.pos = pos;
     }
 
     #[inline(always)]
