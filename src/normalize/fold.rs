@@ -179,6 +179,15 @@ impl<'a> Folder<'a> {
             self.track_op(op);
             return Some(t);
         }
+        // Numbers and strings next, apart, for the same reason.
+        if t.kind == Kind::Num {
+            t.kind = self.number_kind();
+            return Some(t);
+        }
+        if t.kind == Kind::Str {
+            t.kind = Kind::Const;
+            return Some(t);
+        }
         t.kind = match t.kind {
             Kind::Str | Kind::Param => Kind::Const,
             Kind::Num => self.number_kind(),
