@@ -189,8 +189,7 @@ impl<'a> Folder<'a> {
             return Some(t);
         }
         t.kind = match t.kind {
-            Kind::Str | Kind::Param => Kind::Const,
-            Kind::Num => self.number_kind(),
+            Kind::Param => Kind::Const,
             Kind::DollarStr => return Some(self.dollar(t)),
             Kind::CodeOpen => {
                 self.stmt = Stmt::Start;
