@@ -167,7 +167,7 @@ fn not_ident_cont(w: u64) -> u64 {
         (v + ONES * u64::from(0x80 - lo)) & !(v + ONES * u64::from(0x7f - hi)) & HIGH
     };
     let ident = (w & HIGH)
-        | within(v | ONES * 0x20, b'a', b'z')
+        | within(v | (ONES * 0x20), b'a', b'z')
         | within(v, b'0', b'9')
         | within(v, b'_', b'_')
         | within(v, b'$', b'$');
