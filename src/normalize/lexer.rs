@@ -527,6 +527,17 @@ impl<'a> Lexer<'a> {
 
     /// Integers, decimals, exponents, `0x`/`0o`/`0b` and `_` separators (PostgreSQL 16).
     fn number(&mut self) -> Kind {
+        // Most numbers are plain integers: digits, then a byte that starts no other
+        // form (`.5`, `e3`, `_000`, `0x`, `0o`, `0b`).
+        let rest = &self.src[self.pos..self.end];
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !matches!(
+            rest.get(n),
+            Some(b'.' | b'e' | b'E' | b'_' | b'x' | b'X' | b'o' | b'O' | b'b' | b'B')
+        ) {
+            self.pos += n;
+            return Kind::Num;
+        }
         let b1 = self.at(self.pos + 1);
         if self.src[self.pos] == b'0' && matches!(b1, b'x' | b'X' | b'o' | b'O' | b'b' | b'B') {
             let ok: fn(u8) -> bool = match b1 {
