@@ -572,6 +572,11 @@ impl<'a> Lexer<'a> {
     /// comment start; a trailing `+`/`-` is given back unless the operator contains one
     /// of `~!@#^&|`?%` (so `a=-1` is `=` then `-1`).
     fn operator(&mut self) -> Kind {
+        // Most operators are one character (`=`, `*`, `+`): nothing to extend or trim.
+        if !is_op_char(self.at(self.pos + 1)) {
+            self.pos += 1;
+            return Kind::Op;
+        }
         let start = self.pos;
         let mut i = start;
         while i < self.end && is_op_char(self.src[i]) {
