@@ -61,6 +61,12 @@ struct Out<'s, S: Sink> {
 impl<S: Sink> Out<'_, S> {
     #[inline(always)]
     fn emit(&mut self, t: Token) {
+        self.emit_keyed(t, None);
+    }
+
+    /// [`Out::emit`], with the word key of `t` if the folder just gave it.
+    #[inline(always)]
+    fn emit_keyed(&mut self, t: Token, key: Option<u128>) {
         let bytes = &self.src[t.span()];
         if t.kind == Kind::Op && matches!(bytes, b";") {
             self.semi = Some(t);
@@ -70,7 +76,10 @@ impl<S: Sink> Out<'_, S> {
         if let Some(semi) = self.semi.take() {
             self.sink.token(self.src, semi);
         }
-        self.sink.token(self.src, t);
+        match key {
+            Some(k) if t.kind == Kind::Word => self.sink.word(self.src, t, k),
+            _ => self.sink.token(self.src, t),
+        }
         self.opener = match (t.kind, bytes.len()) {
             (Kind::Word, 2) if bytes.eq_ignore_ascii_case(b"in") => Opener::In,
             (Kind::Word, 5) if bytes.eq_ignore_ascii_case(b"array") => Opener::Array,
@@ -99,7 +108,19 @@ pub(crate) fn run<S: Sink>(src: &[u8], buf: &mut Vec<Token>, sink: &mut S, colla
         opener: Opener::None,
     };
     let mut pending: Option<Token> = None;
-    while let Some(t) = pending.take().or_else(|| f.next_token()) {
+    loop {
+        let (t, key) = match pending.take() {
+            Some(t) => (t, None),
+            None => match f.next_token() {
+                Some(t) => (t, Some(f.word_key())),
+                None => return,
+            },
+        };
+        // Most tokens follow no opener: straight out, without looking at their bytes.
+        if out.opener == Opener::None {
+            out.emit_keyed(t, key);
+            continue;
+        }
         let bracket = if t.kind == Kind::Op {
             src[t.span()].first().copied()
         } else {

@@ -62,8 +62,6 @@ pub(crate) struct Folder<'a> {
     by_depth: Option<u32>,
     /// [`word_key`] of `prev` if it is a word, else 0.
     prev_key: u128,
-    /// [`word_key`] of the token being folded if it is a word, else 0.
-    cur_key: u128,
 }
 
 /// Words after which a `-` starts an operand rather than subtracting.
@@ -117,7 +115,6 @@ impl<'a> Folder<'a> {
             depth: 0,
             by_depth: None,
             prev_key: 0,
-            cur_key: 0,
         }
     }
 
@@ -125,9 +122,20 @@ impl<'a> Folder<'a> {
         self.lx.src()
     }
 
+    /// The key of the token [`Folder::next_token`] returned last, if it is a
+    /// [`Kind::Word`]: its first 8 bytes lower-cased, little-endian, in the low 64
+    /// bits (as the hash reads them), so that a word is read and lower-cased once.
+    #[inline(always)]
+    pub(crate) fn word_key(&self) -> u128 {
+        self.prev_key
+    }
+
     #[inline(always)]
     fn raw(&mut self) -> Option<Token> {
-        self.peeked.take().or_else(|| self.lx.next_token())
+        match self.peeked.take() {
+            Some(t) => Some(t),
+            None => self.lx.next_token(),
+        }
     }
 
     fn peek(&mut self) -> Option<Token> {
@@ -140,38 +148,54 @@ impl<'a> Folder<'a> {
     /// The next normalized token.
     #[inline(always)]
     pub(crate) fn next_token(&mut self) -> Option<Token> {
-        self.cur_key = 0;
         let t = self.fold()?;
         self.prev = Some(t);
-        self.prev_key = self.cur_key;
         Some(t)
     }
 
+    /// Folds the next token and sets `prev_key` to its key (0 if not a word).
     #[inline(always)]
     fn fold(&mut self) -> Option<Token> {
         let mut t = self.raw()?;
-        let src = self.lx.src();
         // Words and operators first, apart: they are most tokens, and two predictable
         // branches cost less than one jump through a table of kinds.
         if t.kind == Kind::Word {
             t.kind = self.word_kind(t);
             return Some(t);
         }
+        let t = self.fold_other(t);
+        self.prev_key = 0;
+        Some(t)
+    }
+
+    /// [`Folder::fold`] of a token that is not a word (`prev_key` still the previous
+    /// token's).
+    #[inline(always)]
+    fn fold_other(&mut self, mut t: Token) -> Token {
+        let src = self.lx.src();
         if t.kind == Kind::Op {
             let op = &src[t.span()];
             if matches!(op, b"-") && self.operand_expected() {
                 if let Some(n) = self.peek().filter(|n| n.kind == Kind::Num) {
                     self.peeked = None;
-                    return Some(Token::new(Kind::Const, t.start(), n.end()));
+                    return Token::new(Kind::Const, t.start(), n.end());
                 }
             }
             self.track_op(op);
-            return Some(t);
+            return t;
+        }
+        // Numbers and strings next, apart, for the same reason.
+        if t.kind == Kind::Num {
+            t.kind = self.number_kind();
+            return t;
+        }
+        if t.kind == Kind::Str {
+            t.kind = Kind::Const;
+            return t;
         }
         t.kind = match t.kind {
-            Kind::Str | Kind::Param => Kind::Const,
-            Kind::Num => self.number_kind(),
-            Kind::DollarStr => return Some(self.dollar(t)),
+            Kind::Param => Kind::Const,
+            Kind::DollarStr => return self.dollar(t),
             Kind::CodeOpen => {
                 self.stmt = Stmt::Start;
                 Kind::CodeOpen
@@ -182,7 +206,7 @@ impl<'a> Folder<'a> {
             }
             k => k,
         };
-        Some(t)
+        t
     }
 
     fn operand_expected(&self) -> bool {
@@ -223,7 +247,7 @@ impl<'a> Folder<'a> {
     #[inline(always)]
     fn word_kind(&mut self, t: Token) -> Kind {
         let k = word_key(&self.lx.src()[t.span()]);
-        self.cur_key = k;
+        let prev = std::mem::replace(&mut self.prev_key, k);
         if self.stmt == Stmt::Start {
             self.stmt = match k {
                 _ if k == key("do") => Stmt::Do,
@@ -231,7 +255,6 @@ impl<'a> Folder<'a> {
                 _ => Stmt::Other,
             };
         }
-        let prev = self.prev_key;
         if k == key("by") && (prev == key("order") || prev == key("group")) {
             self.by_depth = Some(self.depth);
         } else if self.by_depth.is_some() && BY_END.contains(&k) {

@@ -81,13 +81,13 @@ pub(crate) fn le_word(chunk: &[u8]) -> u64 {
 
 impl Hasher {
     #[inline]
-    fn word(&mut self, w: u64) {
+    fn mix(&mut self, w: u64) {
         self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
     }
 
     #[inline]
     fn tag(&mut self, tag: u8, len: usize) {
-        self.word(u64::from(tag) | (len as u64) << 8);
+        self.mix(u64::from(tag) | (len as u64) << 8);
     }
 
     #[inline]
@@ -95,7 +95,7 @@ impl Hasher {
         self.tag(tag, bytes.len());
         for chunk in bytes.chunks(8) {
             let w = le_word(chunk);
-            self.word(if lower { lower8(w) } else { w });
+            self.mix(if lower { lower8(w) } else { w });
         }
     }
 
@@ -119,7 +119,7 @@ impl Hasher {
                 }
                 len += 1;
             }
-            name[..len].chunks(8).for_each(|c| self.word(le_word(c)));
+            name[..len].chunks(8).for_each(|c| self.mix(le_word(c)));
             if len < name.len() {
                 return;
             }
@@ -135,6 +135,19 @@ impl Hasher {
         h ^= h >> 33;
         h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         h ^ (h >> 33)
+    }
+
+    /// Feeds a [`Kind::Word`] token whose first 8 bytes, lower-cased, are the low 64
+    /// bits of `key`: the same as [`Hasher::token`], without reading them again.
+    #[inline(always)]
+    pub(crate) fn word(&mut self, src: &[u8], t: Token, key: u128) {
+        let len = t.end() - t.start();
+        if t.kind == Kind::Word && (1..=8).contains(&len) {
+            self.tag(b'w', len);
+            self.mix(key as u64);
+        } else {
+            self.token(src, t);
+        }
     }
 
     /// Feeds one normalized token (see the module docs for the encoding).

@@ -153,6 +153,27 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// High bit of each byte of `w` set iff the byte is not an identifier character
+/// ([`is_ident_cont`]: a letter, digit, `_`, `$` or a byte >= 0x80), eight bytes at a
+/// time without a branch: how long a name is, is what a branch predictor cannot guess.
+#[inline(always)]
+fn not_ident_cont(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let v = w & LOW7;
+    // Bytes of v in lo..=hi: high bit set (v + 0x80 - lo >= 0x80, v + 0x7f - hi < 0x80;
+    // no carry crosses a byte as v < 0x80).
+    let within = |v: u64, lo: u8, hi: u8| {
+        (v + ONES * u64::from(0x80 - lo)) & !(v + ONES * u64::from(0x7f - hi)) & HIGH
+    };
+    let ident = (w & HIGH)
+        | within(v | (ONES * 0x20), b'a', b'z')
+        | within(v, b'0', b'9')
+        | within(v, b'_', b'_')
+        | within(v, b'$', b'$');
+    !ident & HIGH
+}
+
 #[inline]
 fn is_space(b: u8) -> bool {
     CLASS[b as usize] & SPACE != 0
@@ -241,31 +262,60 @@ impl<'a> Lexer<'a> {
     /// then other whitespace byte by byte.
     #[inline(always)]
     fn skip_space(&mut self) {
+        // On locals: `self.pos` is stored once, not at every step.
+        let src = &self.src[..self.end];
+        let mut pos = self.pos;
         loop {
-            if let Some(w) = self.src[..self.end].get(self.pos..self.pos + 8) {
+            if let Some(w) = src.get(pos..pos + 8) {
                 let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
                 let x = w ^ 0x2020_2020_2020_2020;
                 // High bit of each byte set iff the byte is not a blank.
                 let not_blank = (((x & LOW7) + LOW7) | x) & !LOW7;
                 let n = (not_blank.trailing_zeros() / 8) as usize;
-                self.pos += n;
+                pos += n;
                 if n == 8 {
                     continue;
                 }
             }
-            if self.pos < self.end && is_space(self.src[self.pos]) {
-                self.pos += 1;
-                continue;
+            match src.get(pos) {
+                Some(&b) if is_space(b) => pos += 1,
+                _ => break,
             }
-            return;
         }
+        self.pos = pos;
+    }
+
+    /// Skips identifier characters eight bytes at a time (see [`not_ident_cont`]), then
+    /// byte by byte near the end of the input.
+    #[inline(always)]
+    fn skip_ident_cont(&mut self) {
+        let src = &self.src[..self.end];
+        let mut pos = self.pos;
+        while let Some(w) = src.get(pos..pos + 8) {
+            let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            let n = (not_ident_cont(w).trailing_zeros() / 8) as usize;
+            pos += n;
+            if n < 8 {
+                self.pos = pos;
+                return;
+            }
+        }
+        while src.get(pos).is_some_and(|&b| is_ident_cont(b)) {
+            pos += 1;
+        }
+        self.pos = pos;
     }
 
     #[inline(always)]
     fn skip_space_and_comments(&mut self) {
         loop {
             self.skip_space();
-            let (b0, b1) = (self.at(self.pos), self.at(self.pos + 1));
+            // Most tokens start with neither: one test, not two reads and four.
+            let b0 = self.at(self.pos);
+            if b0 != b'-' && b0 != b'/' {
+                return;
+            }
+            let b1 = self.at(self.pos + 1);
             if b0 == b'-' && b1 == b'-' {
                 self.pos = match memchr(b'\n', &self.src[self.pos..self.end]) {
                     Some(i) => self.pos + i + 1,
@@ -306,19 +356,20 @@ impl<'a> Lexer<'a> {
     #[inline(always)]
     fn lex_one(&mut self) -> Kind {
         let b = self.src[self.pos];
-        let next = self.at(self.pos + 1);
+        // The byte after `b`, read only by the arms that need it.
+        let next = || self.at(self.pos + 1);
         match b {
             b'\'' => self.string(false),
             b'"' => self.quoted_ident(),
-            b'e' | b'E' if next == b'\'' => {
+            b'e' | b'E' if next() == b'\'' => {
                 self.pos += 1;
                 self.string(true)
             }
-            b'b' | b'B' | b'x' | b'X' | b'n' | b'N' if next == b'\'' => {
+            b'b' | b'B' | b'x' | b'X' | b'n' | b'N' if next() == b'\'' => {
                 self.pos += 1;
                 self.string(false)
             }
-            b'u' | b'U' if next == b'&' && matches!(self.at(self.pos + 2), b'\'' | b'"') => {
+            b'u' | b'U' if next() == b'&' && matches!(self.at(self.pos + 2), b'\'' | b'"') => {
                 self.pos += 2;
                 let kind = if self.src[self.pos] == b'"' {
                     self.quoted_ident()
@@ -330,25 +381,23 @@ impl<'a> Lexer<'a> {
             }
             b'$' => self.dollar(),
             b'0'..=b'9' => self.number(),
-            b'.' if next.is_ascii_digit() => self.number(),
+            b'.' if next().is_ascii_digit() => self.number(),
             b'/' if self.src[self.pos..self.end].starts_with(MARKER) => {
                 self.pos += MARKER.len();
                 Kind::Marker
             }
             _ if is_ident_start(b) => {
                 self.pos += 1;
-                while self.pos < self.end && is_ident_cont(self.src[self.pos]) {
-                    self.pos += 1;
-                }
+                self.skip_ident_cont();
                 Kind::Word
             }
             _ if is_op_char(b) => self.operator(),
             b':' => {
-                self.pos += if matches!(next, b':' | b'=') { 2 } else { 1 };
+                self.pos += if matches!(next(), b':' | b'=') { 2 } else { 1 };
                 Kind::Op
             }
             b'.' => {
-                self.pos += if next == b'.' { 2 } else { 1 };
+                self.pos += if next() == b'.' { 2 } else { 1 };
                 Kind::Op
             }
             b',' | b'(' | b')' | b'[' | b']' | b';' => {
@@ -466,16 +515,29 @@ impl<'a> Lexer<'a> {
         Kind::DollarStr
     }
 
-    fn digits(&mut self, ok: fn(u8) -> bool) -> usize {
-        let start = self.pos;
-        while self.pos < self.end && (ok(self.src[self.pos]) || self.src[self.pos] == b'_') {
-            self.pos += 1;
-        }
-        self.pos - start
+    /// Skips digits (as `ok` says) and `_`; counted on a local slice, so that the loop
+    /// neither re-checks bounds nor stores the position at each byte.
+    #[inline(always)]
+    fn digits(&mut self, ok: impl Fn(u8) -> bool) -> usize {
+        let rest = &self.src[self.pos..self.end];
+        let n = rest.iter().take_while(|&&c| ok(c) || c == b'_').count();
+        self.pos += n;
+        n
     }
 
     /// Integers, decimals, exponents, `0x`/`0o`/`0b` and `_` separators (PostgreSQL 16).
     fn number(&mut self) -> Kind {
+        // Most numbers are plain integers: digits, then a byte that starts no other
+        // form (`.5`, `e3`, `_000`, `0x`, `0o`, `0b`).
+        let rest = &self.src[self.pos..self.end];
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !matches!(
+            rest.get(n),
+            Some(b'.' | b'e' | b'E' | b'_' | b'x' | b'X' | b'o' | b'O' | b'b' | b'B')
+        ) {
+            self.pos += n;
+            return Kind::Num;
+        }
         let b1 = self.at(self.pos + 1);
         if self.src[self.pos] == b'0' && matches!(b1, b'x' | b'X' | b'o' | b'O' | b'b' | b'B') {
             let ok: fn(u8) -> bool = match b1 {
@@ -510,6 +572,11 @@ impl<'a> Lexer<'a> {
     /// comment start; a trailing `+`/`-` is given back unless the operator contains one
     /// of `~!@#^&|`?%` (so `a=-1` is `=` then `-1`).
     fn operator(&mut self) -> Kind {
+        // Most operators are one character (`=`, `*`, `+`): nothing to extend or trim.
+        if !is_op_char(self.at(self.pos + 1)) {
+            self.pos += 1;
+            return Kind::Op;
+        }
         let start = self.pos;
         let mut i = start;
         while i < self.end && is_op_char(self.src[i]) {
@@ -556,6 +623,23 @@ mod tests {
             v.push((t.kind, &sql[t.span()]));
         }
         v
+    }
+
+    #[test]
+    fn not_ident_cont_is_is_ident_cont_eight_at_a_time() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                for fill in [b'a', b'0', b' ', 0x80, b'$'] {
+                    let mut bytes = [fill; 8];
+                    bytes[pos] = b;
+                    let got = not_ident_cont(u64::from_le_bytes(bytes)).to_le_bytes();
+                    for (i, (&g, &c)) in got.iter().zip(&bytes).enumerate() {
+                        assert_eq!(g == 0x80, !is_ident_cont(c), "{bytes:?} at {i}");
+                        assert!(g == 0 || g == 0x80);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

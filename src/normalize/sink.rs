@@ -17,6 +17,12 @@ use super::lexer::{Kind, Token, MAX_DEPTH};
 /// Receives the normalized token stream.
 pub(crate) trait Sink {
     fn token(&mut self, src: &[u8], t: Token);
+
+    /// A [`Kind::Word`] token with its key (see [`super::fold::Folder::word_key`]).
+    #[inline(always)]
+    fn word(&mut self, src: &[u8], t: Token, _key: u128) {
+        self.token(src, t);
+    }
 }
 
 /// The fingerprint only.
@@ -27,6 +33,11 @@ impl Sink for HashSink {
     #[inline(always)]
     fn token(&mut self, src: &[u8], t: Token) {
         self.0.token(src, t);
+    }
+
+    #[inline(always)]
+    fn word(&mut self, src: &[u8], t: Token, key: u128) {
+        self.0.word(src, t, key);
     }
 }
 

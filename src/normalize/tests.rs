@@ -222,3 +222,51 @@ fn fingerprints_are_pinned() {
         assert_eq!(fingerprint_hex(normalize(sql).1), hex, "{sql}");
     }
 }
+
+/// The statements of `testdata/normalize/statements.sql0` (the bench corpus).
+fn corpus() -> Vec<Vec<u8>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/normalize/statements.sql0"
+    );
+    let data = std::fs::read(path).expect("testdata/normalize/statements.sql0");
+    data.split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+#[test]
+fn fingerprint_agrees_with_the_text_path_on_the_corpus() {
+    let mut fast = Normalizer::new();
+    let mut slow = Normalizer::new();
+    let mut out = String::new();
+    for sql in corpus() {
+        let fp = fast.fingerprint(&sql);
+        assert_eq!(
+            fp,
+            slow.normalize_into(&sql, &mut out),
+            "{}",
+            String::from_utf8_lossy(&sql)
+        );
+        assert_eq!(fp, normalize(&out).1, "{out}");
+    }
+}
+
+/// A deterministic workload for instruction counts, not a check:
+/// `valgrind --tool=callgrind <test binary> --ignored --exact normalize::tests::callgrind_fingerprint_corpus`.
+/// `PGFERRET_REPS=200` makes it long enough to time (`time`, user seconds).
+#[test]
+#[ignore]
+fn callgrind_fingerprint_corpus() {
+    let corpus = corpus();
+    let reps = std::env::var("PGFERRET_REPS").map_or(5, |r| r.parse().unwrap_or(5));
+    let mut n = Normalizer::new();
+    let mut acc = 0u64;
+    for _ in 0..reps {
+        for sql in &corpus {
+            acc ^= std::hint::black_box(&mut n).fingerprint(sql);
+        }
+    }
+    std::hint::black_box(acc);
+}
