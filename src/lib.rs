@@ -75,6 +75,12 @@ pub fn write_outputs(cfg: &Config, report: &Report) -> anyhow::Result<()> {
 /// Prints warnings about skipped lines on stderr.
 fn warn_skipped(report: &Report) {
     for i in &report.inputs {
+        if i.format == pipeline::UNRECOGNISED {
+            eprintln!(
+                "pgferret: warning: {}: not a PostgreSQL log pgferret recognises; passed over",
+                i.path
+            );
+        }
         for ex in &i.skipped_examples {
             eprintln!("pgferret: warning: skipped line {ex}");
         }

@@ -76,16 +76,25 @@ pub fn run(
     sources: &[Source],
     opts: &PipelineOptions,
 ) -> Result<(Vec<InputResult>, Stats), AnalyzeError> {
+    let given = sources;
     let sources = input::expand_dirs(sources)?;
     // Open everything first: a missing file fails the run before any work.
-    let opened: Vec<(Source, Compression, Data)> = sources
+    let opened: Vec<(Source, bool, Compression, Data)> = sources
         .iter()
-        .map(|s| input::open(s).map(|(c, d)| (s.clone(), c, d)))
+        .map(|(s, in_dir)| input::open(s).map(|(c, d)| (s.clone(), *in_dir, c, d)))
         .collect::<Result<_, _>>()?;
     let results: Vec<(InputResult, Stats)> = opened
         .into_par_iter()
         .enumerate()
-        .map(|(idx, (source, c, data))| run_one(idx as u32, &source, c, data, opts))
+        .map(|(idx, (source, in_dir, c, data))| {
+            match run_one(idx as u32, &source, c, data, opts) {
+                // A file found in a directory that is not a log is passed over, not fatal.
+                Err(AnalyzeError::UnknownPrefix { .. }) if in_dir => {
+                    Ok((unrecognised(&source), Stats::new(&opts.agg)))
+                }
+                other => other,
+            }
+        })
         .collect::<Result<_, _>>()?;
     let mut total = Stats::new(&opts.agg);
     let mut inputs = Vec::with_capacity(results.len());
@@ -94,10 +103,32 @@ pub fn run(
         total.merge(stats);
     }
     if inputs.iter().all(|r| r.stats.entries == 0) {
-        let names: Vec<String> = inputs.iter().map(|r| r.name.clone()).collect();
+        let names: Vec<String> = if inputs.is_empty() {
+            given
+                .iter()
+                .map(|s| format!("{} (no log file in it)", s.name()))
+                .collect()
+        } else {
+            inputs.iter().map(|r| r.name.clone()).collect()
+        };
         return Err(AnalyzeError::NothingParsed(names.join(", ")));
     }
     Ok((inputs, total))
+}
+
+/// The format of a file passed over because it is not a PostgreSQL log.
+pub const UNRECOGNISED: &str = "unrecognised";
+
+fn unrecognised(source: &Source) -> InputResult {
+    InputResult {
+        name: source.name(),
+        format: UNRECOGNISED,
+        compression: None,
+        prefix: None,
+        prefix_inferred: false,
+        bytes: 0,
+        stats: InputStats::default(),
+    }
 }
 
 /// The parser for an input whose first bytes are `head`.

@@ -91,8 +91,15 @@ pub fn open(source: &Source) -> Result<(Compression, Data), InputError> {
         }
         Source::Path(path) => {
             let mut file = File::open(path).map_err(err)?;
-            if file.metadata().map_err(err)?.is_dir() {
+            let meta = file.metadata().map_err(err)?;
+            if meta.is_dir() {
                 return Err(err(io::Error::other("is a directory")));
+            }
+            if !meta.is_file() {
+                // A pipe or FIFO (`<(zcat x.gz)`): it cannot be reopened or mapped, so the
+                // decoder looks at its first bytes through its own buffer.
+                let (c, r) = decompress::auto_decode(Box::new(file)).map_err(err)?;
+                return Ok((c, Data::Stream(r)));
             }
             let mut magic = [0u8; 6];
             let n = read_up_to(&mut file, &mut magic).map_err(err)?;
@@ -124,8 +131,10 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Replaces each directory among `sources` by the log files inside it (sorted by
 /// name; hidden files skipped; names that look like logs: `*.log`, `*.csv`,
-/// `*.json`, compressed copies of those, or any name containing `log`).
-pub fn expand_dirs(sources: &[Source]) -> Result<Vec<Source>, InputError> {
+/// `*.json`, compressed copies of those, or `postgres*`). Returns each source and
+/// whether it was found in a directory (such a file is skipped, not fatal, when it
+/// turns out not to be a log).
+pub fn expand_dirs(sources: &[Source]) -> Result<Vec<(Source, bool)>, InputError> {
     let mut out = Vec::new();
     for s in sources {
         match s {
@@ -140,9 +149,9 @@ pub fn expand_dirs(sources: &[Source]) -> Result<Vec<Source>, InputError> {
                     .filter(|f| f.is_file() && looks_like_log(f))
                     .collect();
                 files.sort();
-                out.extend(files.into_iter().map(Source::Path));
+                out.extend(files.into_iter().map(|f| (Source::Path(f), true)));
             }
-            other => out.push(other.clone()),
+            other => out.push((other.clone(), false)),
         }
     }
     Ok(out)
@@ -160,7 +169,7 @@ fn looks_like_log(p: &Path) -> bool {
         .iter()
         .find_map(|c| name.strip_suffix(c))
         .unwrap_or(&name);
-    [".log", ".csv", ".json"].iter().any(|e| base.ends_with(e)) || base.contains("log")
+    [".log", ".csv", ".json"].iter().any(|e| base.ends_with(e)) || base.starts_with("postgres")
 }
 
 /// Cuts `data` into chunks of about `target` bytes. `next_boundary(part, from)` gets

@@ -308,3 +308,36 @@ fn tz_shows_times_in_the_stated_zone_and_json_stays_utc() {
         Some(2)
     );
 }
+
+/// Regression: a named pipe (`pgferret <(zcat old.log.gz)`) lost its first bytes when
+/// it was reopened after the compression check.
+#[test]
+fn a_named_pipe_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success());
+    if ok.ok() != Some(true) {
+        eprintln!("skipped: mkfifo not available");
+        return;
+    }
+    let src = log("a1_pgbadger");
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let data = std::fs::read(src).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(fifo)
+                .unwrap()
+                .write_all(&data)
+                .unwrap();
+        })
+    };
+    let r = json_report(&[fifo.to_str().unwrap()], None);
+    writer.join().unwrap();
+    assert_eq!(r["inputs"][0]["skipped_lines"], 0);
+    assert_eq!(r["totals"]["statements"], 8037);
+}

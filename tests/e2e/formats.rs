@@ -222,14 +222,18 @@ fn a_directory_reads_the_logs_inside_it() {
     .unwrap();
     std::fs::write(dir.path().join(".hidden.log"), "x").unwrap();
     std::fs::write(dir.path().join("postmaster.pid"), "123").unwrap();
+    std::fs::write(dir.path().join("CHANGELOG.md"), "# not a log").unwrap();
+    // Regression: a file in the directory that looks like a log by name but is not one
+    // (the corpus folders hold meta.json) used to abort the whole run.
+    std::fs::write(dir.path().join("meta.json"), "{\"scenario\": \"x\"}\n").unwrap();
     let r = json_report(&[dir.path().to_str().unwrap()], None);
     let inputs = r["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 2);
-    assert!(inputs[0]["path"]
-        .as_str()
-        .unwrap()
-        .ends_with("postgresql-1.log"));
-    assert_eq!(inputs[1]["compression"], "gzip");
+    let paths: Vec<&str> = inputs.iter().map(|i| i["path"].as_str().unwrap()).collect();
+    assert_eq!(inputs.len(), 3, "{paths:?}");
+    assert!(paths[0].ends_with("meta.json"));
+    assert_eq!(inputs[0]["format"], "unrecognised");
+    assert!(paths[1].ends_with("postgresql-1.log"));
+    assert_eq!(inputs[2]["compression"], "gzip");
     assert_eq!(r["totals"]["statements"], 8037 + 2995);
 }
 
