@@ -112,7 +112,7 @@ impl LogParser {
         match self {
             LogParser::Stderr(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
             LogParser::Json(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
-            LogParser::Syslog(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
+            LogParser::Syslog(p) => next_start_where(data, from, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.next_boundary(data, from),
         }
     }
@@ -123,7 +123,7 @@ impl LogParser {
         match self {
             LogParser::Stderr(p) => last_line_where(data, |l| p.is_entry_start(l)),
             LogParser::Json(p) => last_line_where(data, |l| p.is_entry_start(l)),
-            LogParser::Syslog(p) => last_line_where(data, |l| p.is_entry_start(l)),
+            LogParser::Syslog(p) => last_start_where(data, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.last_boundary(data),
         }
     }
@@ -144,6 +144,34 @@ impl LogParser {
             LogParser::Syslog(p) => p.parse_chunk(data, arena, base, sink),
         }
     }
+}
+
+/// The first line start at or after `from` where `is_start(rest of data)` holds.
+fn next_start_where(data: &[u8], from: usize, is_start: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut pos = from.min(data.len());
+    if pos > 0 && data[pos - 1] != b'\n' {
+        pos += memchr::memchr(b'\n', &data[pos..])? + 1;
+    }
+    while pos < data.len() {
+        if is_start(&data[pos..]) {
+            return Some(pos);
+        }
+        pos += memchr::memchr(b'\n', &data[pos..])? + 1;
+    }
+    None
+}
+
+/// The last line start after the start of `data` where `is_start(rest of data)` holds.
+fn last_start_where(data: &[u8], is_start: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut end = data.len();
+    while let Some(nl) = memchr::memrchr(b'\n', &data[..end]) {
+        let start = nl + 1;
+        if start < data.len() && is_start(&data[start..]) {
+            return Some(start);
+        }
+        end = nl;
+    }
+    None
 }
 
 /// The first line start at or after `from` whose line satisfies `is_start`.

@@ -12,12 +12,15 @@
 
 use super::stderr::StderrParser;
 use super::{EntrySink, LogEntry};
+use rustc_hash::FxHashMap;
 
 /// A syslog line split into its header's parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyslogLine<'a> {
     /// Pid from `prog[pid]`.
     pub pid: u32,
+    /// `N` of the `[N-k]` tag: the process's message number (absent without tags).
+    pub msg: Option<u64>,
     /// `k` of the `[N-k]` tag (1 when the tag is absent).
     pub part: u32,
     /// The text after the header (and tag).
@@ -53,6 +56,7 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
         .ok()?;
     let mut text = &rest[colon + 3..];
     let mut part = 1;
+    let mut msg = None;
     if text.first() == Some(&b'[') {
         if let Some(close) = memchr::memchr(b']', &text[..text.len().min(24)]) {
             let tag = &text[1..close];
@@ -60,7 +64,11 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
                 let n = std::str::from_utf8(&tag[dash + 1..])
                     .ok()
                     .and_then(|s| s.parse().ok());
-                if let (true, Some(k)) = (tag[..dash].iter().all(u8::is_ascii_digit), n) {
+                let number = std::str::from_utf8(&tag[..dash])
+                    .ok()
+                    .and_then(|s| s.parse().ok());
+                if let (Some(m), Some(k)) = (number, n) {
+                    msg = Some(m);
                     part = k;
                     text = text[close + 1..]
                         .strip_prefix(b" ")
@@ -71,10 +79,14 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
     }
     Some(SyslogLine {
         pid,
+        msg,
         part,
         rest: text,
     })
 }
+
+/// How many lines [`SyslogParser::is_boundary`] looks ahead for parts of earlier messages.
+pub const LOOKAHEAD: usize = 64;
 
 /// Parses syslog chunks: the stderr parser over the rebuilt text.
 #[derive(Debug, Clone)]
@@ -98,6 +110,43 @@ impl SyslogParser {
         split_line(line).is_some_and(|s| s.part == 1 && self.inner.is_entry_start(s.rest))
     }
 
+    /// True when a chunk may start at `rest` (the input from a line start on): the line
+    /// starts an entry, and none of the next lines continues a message begun before it
+    /// (other processes' parts interleave, so a cut must not separate a message from
+    /// its later parts). Looks [`LOOKAHEAD`] lines ahead; at the end of `rest` the
+    /// answer is no, so a block read from a stream is never cut blind.
+    pub fn is_boundary(&self, rest: &[u8]) -> bool {
+        let mut lines = rest.split(|&b| b == b'\n');
+        if !lines.next().is_some_and(|l| self.is_entry_start(l)) {
+            return false;
+        }
+        let mut started: [(u32, u64); LOOKAHEAD] = [(0, 0); LOOKAHEAD];
+        let mut n = 0;
+        let first = split_line(rest).map(|s| (s.pid, s.msg.unwrap_or(0)));
+        if let Some(f) = first {
+            started[0] = f;
+            n = 1;
+        }
+        for (i, line) in lines.enumerate() {
+            if i + 1 >= LOOKAHEAD {
+                return true;
+            }
+            let Some(s) = split_line(line) else { continue };
+            let key = (s.pid, s.msg.unwrap_or(0));
+            let begun_here = started[..n].contains(&key);
+            let continues =
+                (s.msg.is_some() && s.part > 1) || (s.msg.is_none() && s.rest.starts_with(b"#011"));
+            if continues && !begun_here {
+                return false;
+            }
+            if s.part == 1 && n < LOOKAHEAD {
+                started[n] = key;
+                n += 1;
+            }
+        }
+        false
+    }
+
     /// Parses `data` (a chunk at byte `base` of its file), rebuilding the stderr text
     /// into `arena` (at least `data.len()` bytes). Returns the number of lines.
     pub fn parse_chunk<'a>(
@@ -107,10 +156,21 @@ impl SyslogParser {
         base: u64,
         sink: &mut dyn EntrySink<'a>,
     ) -> u64 {
-        // For each rebuilt line: where it starts in the rebuilt text, and the byte
-        // offset and line number of the file line it came from.
-        let mut map: Vec<(usize, u64, u64)> = Vec::new();
-        let mut n = 0usize;
+        // Pass 1: every line of the chunk becomes a part of a message. Parts of one
+        // message ([N-1], [N-2]... of one process; or a `#011` continuation without
+        // sequence numbers) are grouped even when other processes' lines fall between
+        // them, as they do on a busy server.
+        struct Part {
+            msg: u32,
+            k: u32,
+            line: u64,
+            start: usize,
+            end: usize,
+            glue: bool,
+        }
+        let mut parts: Vec<Part> = Vec::new();
+        let mut first_part: FxHashMap<(u32, u64), u32> = FxHashMap::default();
+        let mut last_of_pid: FxHashMap<u32, u32> = FxHashMap::default();
         let mut lines = 0u64;
         let mut pos = 0usize;
         while pos < data.len() {
@@ -119,26 +179,62 @@ impl SyslogParser {
                 .strip_suffix(b"\r")
                 .unwrap_or(&data[pos..end]);
             lines += 1;
-            let (text, glue) = match split_line(line) {
-                Some(s) => {
-                    let continuation = s.rest.starts_with(b"#011");
-                    let glue = s.part > 1
-                        && !continuation
-                        && !map.is_empty()
-                        && self.inner.prefix().match_line(s.rest).is_none();
-                    (s.rest, glue)
-                }
-                None => (line, false),
+            let idx = parts.len() as u32;
+            let mut p = Part {
+                msg: idx,
+                k: 1,
+                line: lines,
+                start: pos,
+                end: pos + line.len(),
+                glue: false,
             };
-            if !glue {
+            if let Some(s) = split_line(line) {
+                p.start = p.end - s.rest.len();
+                p.k = s.part;
+                let continuation = s.rest.starts_with(b"#011");
+                let owner = match s.msg {
+                    Some(m) if s.part == 1 => {
+                        first_part.insert((s.pid, m), idx);
+                        None
+                    }
+                    Some(m) => first_part.get(&(s.pid, m)).copied(),
+                    None if continuation => last_of_pid.get(&s.pid).copied(),
+                    None => None,
+                };
+                if let Some(o) = owner {
+                    p.msg = o;
+                    // The rest of a line longer than syslog's limit, not a line of its own.
+                    p.glue = s.msg.is_some()
+                        && !continuation
+                        && self.inner.prefix().match_line(s.rest).is_none();
+                } else {
+                    last_of_pid.insert(s.pid, idx);
+                }
+            }
+            parts.push(p);
+            pos = end + 1;
+        }
+        // Pass 2: write the messages whole, in the order of their first parts.
+        let mut order: Vec<u32> = (0..parts.len() as u32).collect();
+        order.sort_by_key(|&i| (parts[i as usize].msg, parts[i as usize].k));
+        // For each rebuilt line: where it starts in the rebuilt text, and the byte
+        // offset and line number of the file line it came from.
+        let mut map: Vec<(usize, u64, u64)> = Vec::with_capacity(parts.len());
+        let mut n = 0usize;
+        for &i in &order {
+            let p = &parts[i as usize];
+            if !p.glue || map.is_empty() {
                 if !map.is_empty() {
                     arena[n] = b'\n';
                     n += 1;
                 }
-                map.push((n, base + pos as u64, lines));
+                let line_start = data[..p.start]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |j| j + 1);
+                map.push((n, base + line_start as u64, p.line));
             }
-            n += unescape(text, &mut arena[n..]);
-            pos = end + 1;
+            n += unescape(&data[p.start..p.end], &mut arena[n..]);
         }
         let text: &'a [u8] = &arena[..n];
         let mut adapter = Remap { sink, map: &map };
@@ -202,6 +298,7 @@ mod tests {
             split_line(l),
             Some(SyslogLine {
                 pid: 8344,
+                msg: Some(10),
                 part: 2,
                 rest: b"#011  FROM t"
             })
@@ -214,5 +311,51 @@ mod tests {
         assert_eq!(split_line(l).unwrap().part, 1);
         assert!(split_line(b"2026-11-24 06:11:57.465 UTC [8344] LOG:  x").is_none());
         assert!(split_line(b"").is_none());
+    }
+
+    /// Regression: on a busy server other processes' messages fall between the parts
+    /// of a long line; each part must join its own message, and no chunk may start
+    /// between a message and its later parts.
+    #[test]
+    fn parts_of_interleaved_processes_join_their_own_message() {
+        let log = "Nov 24 06:11:57 vm postgres[100]: [5-1] 2026-11-24 06:11:57.000 UTC [100] LOG:  duration: 5.000 ms  statement: SELECT 'aaaa\n\
+                   Nov 24 06:11:57 vm postgres[200]: [7-1] 2026-11-24 06:11:57.001 UTC [200] LOG:  duration: 1.000 ms  statement: SELECT 2\n\
+                   Nov 24 06:11:57 vm postgres[100]: [5-2] bbbb' AS x\n\
+                   Nov 24 06:11:57 vm postgres[200]: [8-1] 2026-11-24 06:11:57.002 UTC [200] LOG:  duration: 1.000 ms  statement: SELECT 3\n\
+                   Nov 24 06:11:57 vm postgres[100]: [5-3] #011FROM t\n";
+        let prefix = crate::parse::Prefix::compile("%m [%p] ").unwrap();
+        let p = SyslogParser::new(StderrParser::new(prefix));
+        #[derive(Default)]
+        struct Seen(Vec<(u64, u64, String)>, u64);
+        impl<'a> EntrySink<'a> for Seen {
+            fn entry(&mut self, e: &LogEntry<'a, '_>) {
+                let m = String::from_utf8_lossy(e.message).into_owned();
+                self.0.push((e.offset, e.line, m));
+            }
+            fn skipped(&mut self, _: u64, _: &'a [u8]) {
+                self.1 += 1;
+            }
+        }
+        let mut arena = vec![0u8; log.len()];
+        let mut seen = Seen::default();
+        let lines = p.parse_chunk(log.as_bytes(), &mut arena, 1000, &mut seen);
+        assert_eq!(lines, 5);
+        assert_eq!(seen.1, 0);
+        let msgs: Vec<&str> = seen.0.iter().map(|e| e.2.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "duration: 5.000 ms  statement: SELECT 'aaaabbbb' AS x\n\tFROM t",
+                "duration: 1.000 ms  statement: SELECT 2",
+                "duration: 1.000 ms  statement: SELECT 3",
+            ]
+        );
+        // Each entry keeps the file line and offset of its first part.
+        assert_eq!((seen.0[0].0, seen.0[0].1), (1000, 1));
+        assert_eq!(seen.0[1].1, 2);
+        assert_eq!(seen.0[2].1, 4);
+        // Lines 2 and 4 start entries, but a cut there would separate pid 100's parts.
+        let second = log.find("Nov 24 06:11:57 vm postgres[200]: [7-1]").unwrap();
+        assert!(!p.is_boundary(&log.as_bytes()[second..]));
     }
 }
