@@ -32,8 +32,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is global: tests that read it must not run at the same time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn parsing_and_aggregating_allocates_far_less_than_once_per_line() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // c_incident adds lock waits, deadlocks, errors, temp files, sessions, DDL.
     for name in ["a1_pgbadger", "a2_debian", "d_multiline", "c_incident"] {
         let path = format!(
@@ -67,6 +71,63 @@ fn parsing_and_aggregating_allocates_far_less_than_once_per_line() {
         assert!(
             extra * 1000 < lines,
             "{name}: the 4th copy added {extra} allocations for {lines} lines"
+        );
+    }
+}
+
+/// csvlog and jsonlog too: entries borrow from the input (csv fields decoded into the
+/// chunk's arena; json strings borrowed unless they carry escapes).
+#[test]
+fn csvlog_and_jsonlog_allocate_nothing_per_record() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use pgferret::parse::csvlog::CsvParser;
+    use pgferret::parse::format::LogParser;
+    use pgferret::parse::jsonlog::JsonParser;
+    for (file, parser) in [
+        ("postgresql.csv.gz", LogParser::Csv(CsvParser)),
+        ("postgresql.json.gz", LogParser::Json(JsonParser)),
+    ] {
+        let path = format!("{}/testdata/b_csv_json/{file}", env!("CARGO_MANIFEST_DIR"));
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+            &mut data,
+        )
+        .unwrap();
+        let count = |input: &[u8]| {
+            let mut arena = vec![0u8; parser.arena_len(input.len())];
+            let before = ALLOCS.load(Ordering::Relaxed);
+            let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+            let lines = parser.parse_chunk(input, &mut arena, 0, &mut agg);
+            let p = agg.finish(lines);
+            (
+                ALLOCS.load(Ordering::Relaxed) - before,
+                lines,
+                p.stats.statements,
+            )
+        };
+        let three = [&data[..], &data[..], &data[..]].concat();
+        let four = [&three[..], &data[..]].concat();
+        let (a3, _, _) = count(&three);
+        let (a4, lines, statements) = count(&four);
+        assert!(statements > 0);
+        let extra = a4.saturating_sub(a3);
+        // A json string with escapes (`\"`, `\n`) is unescaped into an owned string.
+        let escaped = if file.contains("json") {
+            data.split(|&b| b == b'\n')
+                .filter(|l| l.contains(&b'\\'))
+                .count() as u64
+        } else {
+            0
+        };
+        eprintln!(
+            "{file}: {} lines; a 4th copy adds {extra} allocations ({escaped} lines with escapes)",
+            lines / 4
+        );
+        // Each escaped field costs its owned string (and the growth of serde's buffer).
+        assert!(
+            extra <= escaped * 6 + 10,
+            "{file}: a 4th copy added {extra} allocations"
         );
     }
 }

@@ -10,39 +10,44 @@ use super::{Aux, EntrySink, Fields, LogEntry};
 use serde::Deserialize;
 use std::borrow::Cow;
 
+/// A string borrowed from the input when it has no escapes. (serde borrows a bare
+/// `Cow<str>` field, but not one inside an `Option`: the newtype makes it borrow.)
+#[derive(Debug, Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
 /// The keys pgferret reads.
 #[derive(Debug, Deserialize)]
 struct Record<'a> {
     #[serde(borrow)]
     timestamp: Cow<'a, str>,
     #[serde(borrow, default)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Text<'a>>,
     #[serde(borrow, default)]
-    dbname: Option<Cow<'a, str>>,
+    dbname: Option<Text<'a>>,
     #[serde(default)]
     pid: Option<u32>,
     #[serde(borrow, default)]
-    remote_host: Option<Cow<'a, str>>,
+    remote_host: Option<Text<'a>>,
     #[serde(borrow, default)]
-    session_id: Option<Cow<'a, str>>,
+    session_id: Option<Text<'a>>,
     #[serde(borrow)]
     error_severity: Cow<'a, str>,
     #[serde(borrow, default)]
-    state_code: Option<Cow<'a, str>>,
+    state_code: Option<Text<'a>>,
     #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
+    message: Option<Text<'a>>,
     #[serde(borrow, default)]
-    detail: Option<Cow<'a, str>>,
+    detail: Option<Text<'a>>,
     #[serde(borrow, default)]
-    hint: Option<Cow<'a, str>>,
+    hint: Option<Text<'a>>,
     #[serde(borrow, default)]
-    internal_query: Option<Cow<'a, str>>,
+    internal_query: Option<Text<'a>>,
     #[serde(borrow, default)]
-    context: Option<Cow<'a, str>>,
+    context: Option<Text<'a>>,
     #[serde(borrow, default)]
-    statement: Option<Cow<'a, str>>,
+    statement: Option<Text<'a>>,
     #[serde(borrow, default)]
-    application_name: Option<Cow<'a, str>>,
+    application_name: Option<Text<'a>>,
     #[serde(default)]
     query_id: Option<i64>,
 }
@@ -58,11 +63,11 @@ struct Arena<'a> {
 }
 
 impl<'a> Arena<'a> {
-    fn keep(&mut self, s: &Option<Cow<'a, str>>) -> &'a [u8] {
+    fn keep(&mut self, s: &Option<Text<'a>>) -> &'a [u8] {
         match s {
             None => &[],
-            Some(Cow::Borrowed(b)) => b.as_bytes(),
-            Some(Cow::Owned(o)) => {
+            Some(Text(Cow::Borrowed(b))) => b.as_bytes(),
+            Some(Text(Cow::Owned(o))) => {
                 let n = o.len().min(self.free.len());
                 let free = std::mem::take(&mut self.free);
                 let (dst, rest) = free.split_at_mut(n);
