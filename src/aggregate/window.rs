@@ -31,6 +31,9 @@ pub const LADDER_MS: &[i64] = &[
 /// More windows than this in one accumulator and it coarsens to the next width.
 const MAX_WINDOWS: usize = 2_000;
 
+/// Most windows a fixed `--window` width may produce; wider windows beyond.
+pub const MAX_FIXED_WINDOWS: i64 = 20_000;
+
 /// Preferred upper bound of windows in a report.
 pub const TARGET_WINDOWS: i64 = 400;
 
@@ -138,14 +141,23 @@ impl Windows {
     /// is the smallest ladder width giving at most [`TARGET_WINDOWS`]; every window
     /// from the first to the last is returned, empty ones included.
     pub fn finish(mut self, begin: Millis, end: Millis) -> (i64, Vec<(Millis, WindowAcc)>) {
+        let span = end.saturating_sub(begin).max(0);
         if !self.fixed {
-            let span = (end - begin).max(0);
-            let want = LADDER_MS
+            // The ladder, then doublings: a log spanning centuries (one line with a wrong
+            // year) still gets at most TARGET_WINDOWS windows, not millions.
+            let mut want = LADDER_MS
                 .iter()
                 .copied()
                 .find(|w| span / w < TARGET_WINDOWS)
                 .unwrap_or(*LADDER_MS.last().unwrap_or(&86_400_000));
+            while span / want >= TARGET_WINDOWS {
+                want = want.saturating_mul(2);
+            }
             self.coarsen_to(want);
+        } else if span / self.width > MAX_FIXED_WINDOWS {
+            // `--window` too narrow for the span: the nearest multiple that fits.
+            let factor = span / self.width / MAX_FIXED_WINDOWS + 1;
+            self.coarsen_to(self.width.saturating_mul(factor));
         }
         let width = self.width;
         let first = begin.div_euclid(width) * width;
@@ -160,7 +172,7 @@ impl Windows {
         }
         let mut out = Vec::new();
         let mut k = first;
-        while k <= last && out.len() < 1_000_000 {
+        while k <= last {
             out.push((k, self.map.remove(&k).unwrap_or_default()));
             k += width;
         }
@@ -175,6 +187,36 @@ fn next_width(w: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: one line dated 9999-12-31 in a 2026 log made a million windows
+    /// (1 GB of memory, a 240 MB report).
+    #[test]
+    fn an_absurd_span_still_gives_few_windows() {
+        let begin = 1_795_495_225_000; // 2026-11-24
+        let end = 253_402_300_799_000; // 9999-12-31
+        let mut w = Windows::new(None);
+        w.add(begin, 5);
+        w.add(end, 7);
+        let (width, out) = w.finish(begin, end);
+        assert!(
+            out.len() <= TARGET_WINDOWS as usize,
+            "{} windows",
+            out.len()
+        );
+        assert_eq!(out.iter().map(|w| w.1.statements).sum::<u64>(), 2);
+        assert!(width > 604_800_000);
+        let mut fixed = Windows::new(Some(1000));
+        fixed.add(begin, 5);
+        fixed.add(end, 7);
+        let (width, out) = fixed.finish(begin, end);
+        assert!(
+            out.len() as i64 <= MAX_FIXED_WINDOWS + 1,
+            "{} windows",
+            out.len()
+        );
+        assert_eq!(width % 1000, 0);
+        assert_eq!(out.iter().map(|w| w.1.statements).sum::<u64>(), 2);
+    }
 
     #[test]
     fn ladder_widths_divide_each_other() {
