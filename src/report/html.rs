@@ -104,6 +104,11 @@ mod filters {
         Ok(human_ms(*v))
     }
 
+    /// Like [`ms`], but a zero (a time below the log's resolution) is just `0`.
+    pub fn ms0(v: &f64) -> askama::Result<String> {
+        Ok(if *v == 0.0 { "0".into() } else { human_ms(*v) })
+    }
+
     pub fn ms_from_s(v: &f64) -> askama::Result<String> {
         Ok(human_ms(*v * 1000.0))
     }

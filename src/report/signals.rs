@@ -164,9 +164,9 @@ pub fn build(r: &Report) -> Signals<'_> {
             ),
             waiting: qref(b.waiting_fingerprint.as_deref(), b.waiting_query.as_deref()),
             how: match b.blocking_how {
-                "running" => "the holder was running it during the wait",
-                "last_logged" => "the holder's last statement logged before the wait",
-                _ => "the holder's statement is not in the log",
+                "running" => "running",
+                "last_logged" => "last logged",
+                _ => "not in the log",
             },
         })
         .collect();
