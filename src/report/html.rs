@@ -78,6 +78,8 @@ struct Story {
     busy: String,
     p95: String,
     rate: String,
+    /// Lock waits, deadlocks, errors... logged in the span, in words (may be empty).
+    seen: String,
     top: Vec<(String, String, String)>,
 }
 
@@ -251,6 +253,7 @@ fn story(r: &Report, a: &AnomalySpan) -> Story {
             "{:.1} statements/s (baseline {:.1})",
             a.span_rate, a.baseline_rate
         ),
+        seen: signals::in_span(&r.timeline.windows[a.first_window..=a.last_window]),
         top: span_top(r, a.first_window, a.last_window),
     }
 }

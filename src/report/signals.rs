@@ -529,6 +529,39 @@ fn by_window(
         .collect()
 }
 
+/// What the windows of a span logged besides statements: `165 lock waits (28.08 s),
+/// 23 deadlocks, 150 errors...`; empty when nothing.
+pub fn in_span(windows: &[WindowView]) -> String {
+    let sum = |f: fn(&WindowView) -> u64| windows.iter().map(f).sum::<u64>();
+    let wait_ms: f64 = windows.iter().map(|w| w.events.lock_wait_ms).sum();
+    let mut parts = Vec::new();
+    let waits = sum(|w| w.events.lock_waits);
+    if waits > 0 {
+        parts.push(format!(
+            "{} ({})",
+            plural(waits, "lock wait", "lock waits"),
+            human_ms(wait_ms)
+        ));
+    }
+    for (n, one, many) in [
+        (sum(|w| w.events.deadlocks), "deadlock", "deadlocks"),
+        (sum(|w| w.events.errors), "error", "errors"),
+        (
+            sum(|w| w.events.cancellations),
+            "cancellation",
+            "cancellations",
+        ),
+        (sum(|w| w.events.temp_files), "temp file", "temp files"),
+        (sum(|w| w.events.checkpoints), "checkpoint", "checkpoints"),
+        (sum(|w| w.events.connections), "connection", "connections"),
+    ] {
+        if n > 0 {
+            parts.push(plural(n, one, many));
+        }
+    }
+    parts.join(", ")
+}
+
 /// The timeline panels of the signals the log has: lock waits, errors, sessions.
 pub fn panels(r: &Report) -> Vec<Panel<'static>> {
     let w = &r.timeline.windows;
