@@ -316,10 +316,14 @@ fn cards(r: &Report) -> Vec<Card> {
     card(
         t.errors > 0,
         thousands(t.errors),
-        format!(
-            "errors · {}",
-            plural(t.cancellations, "cancellation", "cancellations")
-        ),
+        if t.cancellations > 0 {
+            format!(
+                "errors · {}",
+                plural(t.cancellations, "cancellation", "cancellations")
+            )
+        } else {
+            "errors".into()
+        },
         "errors",
         false,
     );
@@ -356,7 +360,7 @@ fn notes(r: &Report) -> Vec<String> {
             human_ms(t.lock_wait_ms)
         )
     } else {
-        "No lock wait is logged: log_lock_waits is probably off, so time lost waiting on locks shows only as slow statements.".into()
+        "No lock wait is logged: log_lock_waits is off (time lost on locks then shows only as slow statements), or no wait outlasted deadlock_timeout.".into()
     });
     v.push(if t.checkpoints > 0 {
         format!(
