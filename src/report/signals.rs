@@ -439,9 +439,9 @@ pub fn sqlstate_name(code: &str) -> &'static str {
     }
 }
 
-/// The timeline's markers besides DDL: deadlocks, checkpoints and autovacuum runs by
-/// window (the log gives their counts per window, not their instants), server starts,
-/// shutdowns and crashes at their instants. DDL statements at their start.
+/// The timeline's markers: DDL statements at their start; server starts, shutdowns and
+/// crashes, checkpoint starts and autovacuum runs (their end: the log line is written
+/// then) at their instants; deadlocks by bursts of windows (their counts per window).
 pub fn events(r: &Report) -> Vec<EventRow> {
     let mut v: Vec<EventRow> = r
         .ddl
@@ -479,18 +479,28 @@ pub fn events(r: &Report) -> Vec<EventRow> {
         |w| w.events.deadlocks,
         ("deadlock", "deadlocks"),
     ));
-    v.extend(by_window(
-        r,
-        "checkpoint",
-        |w| w.events.checkpoints,
-        ("checkpoint started", "checkpoints started"),
-    ));
-    v.extend(by_window(
-        r,
-        "autovacuum",
-        |w| w.events.autovacuums,
-        ("autovacuum", "autovacuums"),
-    ));
+    let at = |when: &String, kind, what: &str| EventRow {
+        when: when.clone(),
+        kind,
+        what: what.to_string(),
+        fingerprint: None,
+        duration_ms: None,
+    };
+    v.extend(
+        r.checkpoints
+            .started_at
+            .iter()
+            .take(MAX_PER_KIND)
+            .map(|t| at(t, "checkpoint", "checkpoint started")),
+    );
+    v.extend(
+        r.maintenance
+            .runs
+            .iter()
+            .filter(|m| m.kind == "autovacuum")
+            .take(MAX_PER_KIND)
+            .map(|m| at(&m.timestamp, "autovacuum", "autovacuum run ended")),
+    );
     v.sort_by(|a, b| a.when.cmp(&b.when).then(a.kind.cmp(b.kind)));
     v
 }

@@ -227,6 +227,13 @@ fn the_incident_sections_lead_with_blockers_deadlocks_errors_and_ddl() {
     let lane = part(&html, "<svg class=\"chart lane\"", "</svg>");
     assert!(lane.contains("<g class=\"mk ddl\"><title>"));
     assert!(lane.contains("ddl: CREATE INDEX orders_status_updated_customer_idx"));
+    // Checkpoints are marked at their instants: one per `checkpoint starting` grep counts.
+    let starts = json["checkpoints"]["started_at"].as_array().unwrap();
+    assert_eq!(starts.len() as u64, want["checkpoints"].as_u64().unwrap());
+    assert_eq!(
+        lane.matches("<g class=\"mk checkpoint\">").count(),
+        starts.len()
+    );
     for kind in ["deadlock", "checkpoint", "autovacuum", "restart"] {
         assert!(
             lane.contains(&format!("<g class=\"mk {kind}\">")),
