@@ -119,6 +119,15 @@ mod filters {
         Ok(thousands(*v))
     }
 
+    /// `1 lock wait`, `2 lock waits`.
+    pub fn count(v: &u64, one: &str, many: &str) -> askama::Result<String> {
+        Ok(format!(
+            "{} {}",
+            thousands(*v),
+            if *v == 1 { one } else { many }
+        ))
+    }
+
     pub fn bytes(v: &u64) -> askama::Result<String> {
         Ok(crate::report::text::human_bytes(*v))
     }
