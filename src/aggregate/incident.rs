@@ -239,6 +239,17 @@ pub struct DdlEvent {
     pub command: &'static str,
 }
 
+/// When a checkpoint started or an autovacuum/autoanalyze run ended (the earliest
+/// [`MAX_EVENTS`] in input order), for the timeline's markers.
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)]
+pub struct MaintEvent {
+    pub ts: Option<Millis>,
+    pub order: Order,
+    /// `checkpoint`, `autovacuum` or `autoanalyze`.
+    pub kind: &'static str,
+}
+
 /// Everything about the signals that merges in any order.
 #[derive(Debug, Clone, Default)]
 #[allow(missing_docs)]
@@ -266,6 +277,7 @@ pub struct Incidents {
     pub session_us: u64,
     pub server_events: Vec<(Option<Millis>, Order, ServerEvent)>,
     pub ddl: Vec<DdlEvent>,
+    pub maint_events: Vec<MaintEvent>,
 }
 
 impl Incidents {
@@ -369,6 +381,9 @@ impl Incidents {
         self.ddl.extend(o.ddl);
         self.ddl.sort_by_key(|e| e.order);
         self.ddl.truncate(MAX_EVENTS);
+        self.maint_events.extend(o.maint_events);
+        self.maint_events.sort_by_key(|e| e.order);
+        self.maint_events.truncate(MAX_EVENTS);
     }
 
     /// Records a checkpoint start (counted in the totals by the caller).
@@ -442,6 +457,13 @@ impl Incidents {
     pub fn server_event(&mut self, ts: Option<Millis>, order: Order, ev: ServerEvent) {
         if self.server_events.len() < MAX_EVENTS {
             self.server_events.push((ts, order, ev));
+        }
+    }
+
+    /// Keeps a checkpoint start or autovacuum run if it is among the earliest.
+    pub fn maint_event(&mut self, ev: MaintEvent) {
+        if self.maint_events.len() < MAX_EVENTS {
+            self.maint_events.push(ev);
         }
     }
 

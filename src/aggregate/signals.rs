@@ -5,8 +5,8 @@
 //! it needs (each process's last statement and open lock wait).
 
 use super::incident::{
-    Attribution, DdlEvent, DeadlockSample, EventCounts, Head, LockAgg, PendingWait, PidTail,
-    PidTrack,
+    Attribution, DdlEvent, DeadlockSample, EventCounts, Head, LockAgg, MaintEvent, PendingWait,
+    PidTail, PidTrack,
 };
 use super::query::{Order, QueryStats};
 use super::{ChunkAgg, Stats};
@@ -219,12 +219,21 @@ impl<'a> ChunkAgg<'a> {
             Signal::TempFile { bytes } => self.temp_file(ts, bytes, fp),
             Signal::CheckpointStart { reason } => {
                 self.stats.incidents.checkpoint_start(reason);
+                self.maint_event(e, "checkpoint");
                 self.stats.bump(ts, |c| c.checkpoints += 1);
             }
             Signal::CheckpointDone(d) => self.stats.incidents.checkpoint_done(&d),
             Signal::CheckpointWarning => self.stats.incidents.checkpoints.warnings += 1,
             Signal::Maintenance(m) => {
                 self.stats.incidents.maintenance(&m);
+                self.maint_event(
+                    e,
+                    if m.analyze {
+                        "autoanalyze"
+                    } else {
+                        "autovacuum"
+                    },
+                );
                 if let Some(t) = ts {
                     self.stats.windows.event(t, |c| match m.analyze {
                         true => c.autoanalyzes += 1,
@@ -279,6 +288,14 @@ impl<'a> ChunkAgg<'a> {
                 super::incident::entry_mut(&mut self.stats.incidents.tables, t).cancelled += 1;
             }
         }
+    }
+
+    fn maint_event(&mut self, e: &LogEntry<'a, '_>, kind: &'static str) {
+        self.stats.incidents.maint_event(MaintEvent {
+            ts: e.fields.ts,
+            order: (self.file, e.offset),
+            kind,
+        });
     }
 
     fn temp_file(&mut self, ts: Option<Millis>, bytes: u64, fp: Option<u64>) {

@@ -15,9 +15,10 @@
 
 use super::anomaly::AnomalySpan;
 use super::model::{QueryView, Report, SampleView};
+use super::signals::{self, EventRow, Signals};
 use super::sql::{highlight, SHORT};
 use super::svg::{self, Axis, Marker, Overlay};
-use super::text::{human_ms, thousands};
+use super::text::{human_bytes, human_ms, thousands};
 use askama::Template;
 use std::collections::BTreeSet;
 
@@ -32,8 +33,6 @@ pub const SCRIPT_SHA256: &str = "sha256-OakrzcWsLYRLuMruhIcLlTJJSLcdt+GHIlJ0nwU4
 const TOP_ROWS: usize = 20;
 /// Samples' SQL and parameters are cut here in the page (the JSON has them whole).
 const SAMPLE_CHARS: usize = 3000;
-/// At most this many DDL statements are marked on the timeline.
-const MAX_MARKERS: usize = 40;
 
 #[derive(Template)]
 #[template(path = "report.html")]
@@ -50,6 +49,7 @@ struct Page<'a> {
     details: Vec<Detail<'a>>,
     hidden_queries: usize,
     groups: Vec<(&'static str, &'a [super::model::GroupView])>,
+    sig: Signals<'a>,
 }
 
 /// One top-queries table: the same columns, ordered by a different metric, plus the
@@ -78,16 +78,9 @@ struct Story {
     busy: String,
     p95: String,
     rate: String,
+    /// Lock waits, deadlocks, errors... logged in the span, in words (may be empty).
+    seen: String,
     top: Vec<(String, String, String)>,
-}
-
-/// A marked instant (today DDL statements; issue 5 adds checkpoints, deadlocks...).
-struct EventRow {
-    when: String,
-    kind: &'static str,
-    what: String,
-    fingerprint: String,
-    duration_ms: f64,
 }
 
 struct Detail<'a> {
@@ -96,6 +89,8 @@ struct Detail<'a> {
     hist: String,
     spark: String,
     samples: Vec<SampleRow<'a>>,
+    /// Lock waits of other statements behind this one (`locks.blockers`).
+    caused: u64,
 }
 
 struct SampleRow<'a> {
@@ -111,6 +106,11 @@ mod filters {
         Ok(human_ms(*v))
     }
 
+    /// Like [`ms`], but a zero (a time below the log's resolution) is just `0`.
+    pub fn ms0(v: &f64) -> askama::Result<String> {
+        Ok(if *v == 0.0 { "0".into() } else { human_ms(*v) })
+    }
+
     pub fn ms_from_s(v: &f64) -> askama::Result<String> {
         Ok(human_ms(*v * 1000.0))
     }
@@ -119,17 +119,17 @@ mod filters {
         Ok(thousands(*v))
     }
 
+    /// `1 lock wait`, `2 lock waits`.
+    pub fn count(v: &u64, one: &str, many: &str) -> askama::Result<String> {
+        Ok(format!(
+            "{} {}",
+            thousands(*v),
+            if *v == 1 { one } else { many }
+        ))
+    }
+
     pub fn bytes(v: &u64) -> askama::Result<String> {
-        let v = *v as f64;
-        Ok(if v >= 1e9 {
-            format!("{:.2} GB", v / 1e9)
-        } else if v >= 1e6 {
-            format!("{:.1} MB", v / 1e6)
-        } else if v >= 1e3 {
-            format!("{:.1} kB", v / 1e3)
-        } else {
-            format!("{v} B")
-        })
+        Ok(crate::report::text::human_bytes(*v))
     }
 
     /// `2026-11-24T04:34:31.000Z` → `2026-11-24 04:34:31.000` in the display zone.
@@ -162,38 +162,6 @@ fn cut(s: &str, max: usize) -> String {
         ),
         None => s.to_string(),
     }
-}
-
-/// Statements that change the schema or maintain tables: worth a marker.
-fn is_ddl(query: &str) -> bool {
-    const DDL: &[&str] = &[
-        "CREATE", "ALTER", "DROP", "TRUNCATE", "VACUUM", "ANALYZE", "REINDEX", "CLUSTER", "GRANT",
-        "REVOKE", "COMMENT", "REFRESH",
-    ];
-    let first = query.split_whitespace().next().unwrap_or("");
-    DDL.contains(&first)
-}
-
-fn ddl_events(r: &Report) -> Vec<EventRow> {
-    let mut v: Vec<EventRow> = r
-        .queries
-        .iter()
-        .filter(|q| is_ddl(&q.query))
-        .flat_map(|q| {
-            q.samples.iter().filter_map(move |s| {
-                Some(EventRow {
-                    when: s.timestamp.clone()?,
-                    kind: "ddl",
-                    what: q.query.chars().take(120).collect(),
-                    fingerprint: q.fingerprint.clone(),
-                    duration_ms: s.duration_ms,
-                })
-            })
-        })
-        .collect();
-    v.sort_by(|a, b| a.when.cmp(&b.when).then(a.fingerprint.cmp(&b.fingerprint)));
-    v.truncate(MAX_MARKERS);
-    v
 }
 
 fn axis(r: &Report) -> Option<Axis> {
@@ -294,6 +262,7 @@ fn story(r: &Report, a: &AnomalySpan) -> Story {
             "{:.1} statements/s (baseline {:.1})",
             a.span_rate, a.baseline_rate
         ),
+        seen: signals::in_span(&r.timeline.windows[a.first_window..=a.last_window]),
         top: span_top(r, a.first_window, a.last_window),
     }
 }
@@ -340,13 +309,36 @@ fn top_tables(r: &Report, n: usize) -> Vec<TopTable<'_>> {
         top_table(r, n, ("total", "by total time"), |q| q.total_ms, None),
         top_table(r, n, ("count", "by count"), |q| q.count as f64, None),
         top_table(r, n, ("p99", "by p99"), |q| q.p99_ms, None),
-        // Issue 5, once the query view has the fields (one line each):
-        // top_table(r, n, ("locks", "by lock wait"), |q| q.lock_wait_ms,
-        //     Some(Metric { header: "Lock wait", fmt: human_ms })),
-        // top_table(r, n, ("errors", "by errors"), |q| q.errors as f64,
-        //     Some(Metric { header: "Errors", fmt: |v| thousands(v as u64) })),
-        // top_table(r, n, ("temp", "by temp bytes"), |q| q.temp_bytes as f64,
-        //     Some(Metric { header: "Temp files", fmt: |v| filters::bytes(&(v as u64)).unwrap_or_default() })),
+        top_table(
+            r,
+            n,
+            ("locks", "by lock wait"),
+            |q| q.lock_wait_ms,
+            Some(Metric {
+                header: "Lock wait",
+                fmt: human_ms,
+            }),
+        ),
+        top_table(
+            r,
+            n,
+            ("errors", "by errors"),
+            |q| q.errors as f64,
+            Some(Metric {
+                header: "Errors",
+                fmt: |v| thousands(v as u64),
+            }),
+        ),
+        top_table(
+            r,
+            n,
+            ("temp", "by temp bytes"),
+            |q| q.temp_bytes as f64,
+            Some(Metric {
+                header: "Temp files",
+                fmt: |v| human_bytes(v as u64),
+            }),
+        ),
     ]
     .into_iter()
     .flatten()
@@ -357,13 +349,15 @@ fn details<'a>(
     r: &'a Report,
     tops: &[TopTable<'a>],
     events: &[EventRow],
+    linked: &BTreeSet<String>,
     n: usize,
 ) -> Vec<Detail<'a>> {
     let mut wanted: BTreeSet<&str> = tops
         .iter()
         .flat_map(|t| t.rows.iter().map(|row| row.q.fingerprint.as_str()))
         .collect();
-    wanted.extend(events.iter().map(|e| e.fingerprint.as_str()));
+    wanted.extend(events.iter().filter_map(|e| e.fingerprint.as_deref()));
+    wanted.extend(linked.iter().map(String::as_str));
     r.queries
         .iter()
         .filter(|q| wanted.contains(q.fingerprint.as_str()))
@@ -381,6 +375,13 @@ fn details<'a>(
                     parameters: s.parameters.as_deref().map(|p| cut(p, SAMPLE_CHARS)),
                 })
                 .collect(),
+            caused: r
+                .locks
+                .blockers
+                .iter()
+                .filter(|b| b.blocking_fingerprint.as_deref() == Some(q.fingerprint.as_str()))
+                .map(|b| b.waits)
+                .sum(),
         })
         .collect()
 }
@@ -388,7 +389,8 @@ fn details<'a>(
 /// Renders the report.
 pub fn render(r: &Report) -> anyhow::Result<String> {
     let n = r.timeline.windows.len();
-    let events = ddl_events(r);
+    let sig = signals::build(r);
+    let events = signals::events(r);
     let timeline_svg = match axis(r) {
         Some(axis) => {
             let overlay = Overlay {
@@ -408,12 +410,12 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
                     })
                     .collect(),
             };
-            svg::timeline(&r.timeline.windows, &axis, &overlay)
+            svg::timeline(&r.timeline.windows, &axis, &overlay, &signals::panels(r))
         }
         None => String::new(),
     };
     let tops = top_tables(r, n);
-    let details = details(r, &tops, &events, n);
+    let details = details(r, &tops, &events, &sig.linked(), n);
     let story = stories(r);
     let mut toc = vec![("overview", "Overview")];
     if !story.is_empty() || !events.is_empty() {
@@ -423,10 +425,9 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         ("timeline", "Timeline"),
         ("top", "Top queries"),
         ("queries", "Query details"),
-        // Issue 5: ("locks", "Locks"), ("errors", "Errors"), ("maintenance", "Maintenance"),
-        // ("sessions", "Sessions").
-        ("groups", "Databases, users, applications"),
     ]);
+    toc.extend(sig.toc());
+    toc.push(("groups", "Databases, users, applications"));
     let page = Page {
         r,
         tz: r.time_zone.parse().unwrap_or_default(),
@@ -446,6 +447,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
             ("User", &r.users),
             ("Application", &r.applications),
         ],
+        sig,
     };
     Ok(page.render()?)
 }
@@ -453,14 +455,6 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ddl_is_recognised_by_its_first_keyword() {
-        assert!(is_ddl("CREATE INDEX i ON t(a)"));
-        assert!(is_ddl("VACUUM (ANALYZE) orders"));
-        assert!(!is_ddl("SELECT 1"));
-        assert!(!is_ddl(""));
-    }
 
     #[test]
     fn cut_says_how_much_is_left() {

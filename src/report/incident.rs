@@ -209,6 +209,8 @@ pub struct CheckpointsView {
     pub distance_kb: u64,
     /// `checkpoints are occurring too frequently`.
     pub too_frequent: u64,
+    /// When the first checkpoints (at most 1000) started, in log order.
+    pub started_at: Vec<String>,
 }
 
 /// Autovacuum and autoanalyze.
@@ -219,6 +221,17 @@ pub struct MaintenanceView {
     pub autoanalyzes: u64,
     pub autovacuums_cancelled: u64,
     pub tables: Vec<TableMaintView>,
+    /// When the first runs (at most 1000) ended, in log order.
+    pub runs: Vec<MaintRunView>,
+}
+
+/// One autovacuum or autoanalyze run.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct MaintRunView {
+    pub timestamp: String,
+    /// `autovacuum` or `autoanalyze`.
+    pub kind: &'static str,
 }
 
 /// One table.
@@ -671,6 +684,12 @@ fn checkpoints(inc: &Incidents) -> CheckpointsView {
         max_total_s: s(c.max_total_us),
         distance_kb: c.distance_kb,
         too_frequent: c.warnings,
+        started_at: inc
+            .maint_events
+            .iter()
+            .filter(|e| e.kind == "checkpoint")
+            .filter_map(|e| ts(e.ts))
+            .collect(),
     }
 }
 
@@ -699,6 +718,17 @@ fn maintenance(inc: &Incidents) -> MaintenanceView {
         autoanalyzes: inc.totals.autoanalyzes,
         autovacuums_cancelled: inc.tables.values().map(|t| t.cancelled).sum(),
         tables,
+        runs: inc
+            .maint_events
+            .iter()
+            .filter(|e| e.kind != "checkpoint")
+            .filter_map(|e| {
+                Some(MaintRunView {
+                    timestamp: ts(e.ts)?,
+                    kind: e.kind,
+                })
+            })
+            .collect(),
     }
 }
 

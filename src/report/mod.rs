@@ -6,6 +6,7 @@ pub mod html;
 pub mod incident;
 pub mod model;
 pub mod series;
+pub mod signals;
 pub mod sql;
 pub mod svg;
 pub mod text;

@@ -41,6 +41,8 @@ pub struct Series<'a> {
     pub class: &'a str,
     /// One value per window.
     pub values: Vec<f64>,
+    /// One note per window added to a bar's tooltip (empty: none).
+    pub tips: Vec<String>,
 }
 
 /// A panel of the timeline: bars for the first series, lines for the others.
@@ -259,9 +261,15 @@ pub fn panel(p: &Panel<'_>, windows: &[WindowView], axis: &Axis, o: &Overlay) ->
                     continue;
                 }
                 let top = y(*v);
+                let tip = series
+                    .tips
+                    .get(i)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!(" ({})", esc(t)))
+                    .unwrap_or_default();
                 let _ = write!(
                     s,
-                    r#"<rect class="{}" x="{:.1}" y="{top:.1}" width="{:.1}" height="{:.1}"><title>{} {}: {}</title></rect>"#,
+                    r#"<rect class="{}" x="{:.1}" y="{top:.1}" width="{:.1}" height="{:.1}"><title>{} {}: {}{tip}</title></rect>"#,
                     esc(series.class),
                     axis.x_of_window(i),
                     (bw - 0.3).max(0.4),
@@ -360,13 +368,12 @@ fn legend(p: &Panel<'_>) -> String {
         .join(" ")
 }
 
-/// The statements/latency/total-time timeline of the whole log, with the markers and
-/// shaded spans of `o` on every panel.
-pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
+/// The statements/latency/total-time timeline of the whole log, then the `extra`
+/// panels (lock waits, errors, sessions...), with the markers and shaded spans of `o`
+/// on every panel.
+pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay, extra: &[Panel<'_>]) -> String {
     let secs = axis.width_ms as f64 / 1000.0;
     let per_sec = |w: &WindowView| w.statements as f64 / secs.max(0.001);
-    // Panels for lock waits, errors/cancellations/deadlocks and sessions go here once
-    // the windows carry those counts (issue 5): one `Panel` each, same axis.
     let panels = [
         Panel {
             title: "Statements per second",
@@ -376,6 +383,7 @@ pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
                 label: "statements/s",
                 class: "s1",
                 values: windows.iter().map(per_sec).collect(),
+                tips: Vec::new(),
             }],
             height: 110.0,
             scale_by: 1,
@@ -389,21 +397,25 @@ pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
                     label: "p50",
                     class: "s1",
                     values: windows.iter().map(|w| w.p50_ms).collect(),
+                    tips: Vec::new(),
                 },
                 Series {
                     label: "p95",
                     class: "s2",
                     values: windows.iter().map(|w| w.p95_ms).collect(),
+                    tips: Vec::new(),
                 },
                 Series {
                     label: "p99",
                     class: "s3",
                     values: windows.iter().map(|w| w.p99_ms).collect(),
+                    tips: Vec::new(),
                 },
                 Series {
                     label: "max",
                     class: "s4",
                     values: windows.iter().map(|w| w.max_ms).collect(),
+                    tips: Vec::new(),
                 },
             ],
             height: 140.0,
@@ -427,6 +439,7 @@ pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
                     .iter()
                     .map(|w| w.total_ms / 1000.0 / secs.max(0.001))
                     .collect(),
+                tips: Vec::new(),
             }],
             height: 110.0,
             scale_by: 1,
@@ -448,7 +461,7 @@ pub fn timeline(windows: &[WindowView], axis: &Axis, o: &Overlay) -> String {
             marker_lane(axis, o)
         );
     }
-    for p in &panels {
+    for p in panels.iter().chain(extra) {
         let _ = write!(
             out,
             r#"<figure class="panel"><figcaption>{} {}</figcaption>{}</figure>"#,
@@ -649,7 +662,7 @@ mod tests {
                 label: "<script>x</script>".into(),
             }],
         };
-        let s = timeline(&[], &axis, &o);
+        let s = timeline(&[], &axis, &o, &[]);
         assert!(!s.contains("<script>") && s.contains("&lt;script&gt;"));
     }
 

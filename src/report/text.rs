@@ -35,6 +35,20 @@ pub fn human_ms(ms: f64) -> String {
     }
 }
 
+/// Formats a byte count for people: `512 B`, `12.3 kB`, `50.6 MB`, `1.23 GB`.
+pub fn human_bytes(v: u64) -> String {
+    let v = v as f64;
+    if v >= 1e9 {
+        format!("{:.2} GB", v / 1e9)
+    } else if v >= 1e6 {
+        format!("{:.1} MB", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1} kB", v / 1e3)
+    } else {
+        format!("{v} B")
+    }
+}
+
 fn one_line(q: &QueryView, width: usize) -> String {
     let mut s: String = q.query.chars().take(width).collect();
     if q.query.chars().count() > width {

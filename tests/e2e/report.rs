@@ -90,6 +90,8 @@ fn log_text_is_escaped_everywhere_in_the_html() {
         "</textarea>",
         "\" onmouseover=",
         "<script>document",
+        "<iframe",
+        "<b onclick",
     ] {
         assert!(!html.contains(bad), "{bad} came through");
     }
@@ -100,6 +102,12 @@ fn log_text_is_escaped_everywhere_in_the_html() {
         "&lt;img src=x onerror=document.body.dataset.pwned=6&gt;",
         "&lt;svg onload=document.body.dataset.pwned=7&gt;",
         "javascript:document.body.dataset.pwned=3",
+        // In the Locks, Errors and Maintenance sections.
+        "&lt;img src=x onerror=document.body.dataset.pwned=9&gt;",
+        "&lt;svg onload=document.body.dataset.pwned=10&gt;",
+        "&lt;iframe srcdoc=x&gt;",
+        "&lt;b onclick=x&gt;",
+        "relation &quot;&lt;script&gt;document.title=8&lt;/script&gt;&quot; does not exist",
     ] {
         assert!(html.contains(shown), "{shown} missing");
     }
@@ -143,6 +151,106 @@ fn every_internal_link_lands_on_an_anchor() {
             assert!(ids.contains(section), "section {section}");
         }
     }
+}
+
+/// The text of the element that opens with `start` (up to its `end`).
+fn part<'h>(html: &'h str, start: &str, end: &str) -> &'h str {
+    let at = html
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} missing"));
+    let rest = &html[at..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+#[test]
+fn the_incident_sections_lead_with_blockers_deadlocks_errors_and_ddl() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = log("c_incident");
+    let (_, html) = html_report(&[c.to_str().unwrap()], dir.path());
+    let json = json_report(&[c.to_str().unwrap()], None);
+    let want = expected_events("c_incident");
+    // Every section is in the table of contents and its links land (ids checked by
+    // every_internal_link_lands_on_an_anchor on this log too).
+    let nav = part(&html, "<nav>", "</nav>");
+    for s in ["locks", "errors", "maintenance", "sessions"] {
+        assert!(
+            nav.contains(&format!("href=\"#{s}\"")),
+            "{s} not in the TOC"
+        );
+        assert!(
+            html.contains(&format!("<section id=\"{s}\">")),
+            "section {s}"
+        );
+    }
+    let ids: BTreeSet<&str> = html
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    for l in html
+        .split("href=\"#")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+    {
+        assert!(ids.contains(l), "link #{l} has no anchor");
+    }
+    // The top blocker pair comes first, both statements linked to their details.
+    let top = &json["locks"]["blockers"][0];
+    let first_pair = part(&html, "<table class=\"pairs\">", "</tr>\n");
+    let first_pair = &first_pair[first_pair.find("<tbody>").unwrap()..];
+    for fp in ["blocking_fingerprint", "waiting_fingerprint"] {
+        let fp = top[fp].as_str().unwrap();
+        assert!(first_pair.contains(&format!("href=\"#q-{fp}\"")), "{fp}");
+    }
+    assert!(first_pair.contains(&format!("<b>{}</b>", top["waits"])));
+    // Deadlocks: the count grep gives, in the card and the section title.
+    let deadlocks = want["deadlocks"].as_u64().unwrap();
+    assert_eq!(deadlocks, 23);
+    assert!(html.contains(&format!("<h3>Deadlocks: {deadlocks}</h3>")));
+    assert!(html.contains(&format!("<b>{deadlocks}</b><span>deadlocks</span>")));
+    // Error kinds, by SQLSTATE and message.
+    let errors = part(&html, "<section id=\"errors\">", "</section>");
+    for kind in [
+        "23505",
+        "unique_violation",
+        "40P01",
+        "deadlock_detected",
+        "57014",
+        "53300",
+        "duplicate key value violates unique constraint &quot;orders_order_ref_key&quot;",
+        "canceling statement due to statement timeout",
+    ] {
+        assert!(errors.contains(kind), "{kind} missing from Errors");
+    }
+    assert!(errors.contains(&format!("{} errors", want["errors"])));
+    // The CREATE INDEX is a DDL marker on the timeline and a row of the events table.
+    let lane = part(&html, "<svg class=\"chart lane\"", "</svg>");
+    assert!(lane.contains("<g class=\"mk ddl\"><title>"));
+    assert!(lane.contains("ddl: CREATE INDEX orders_status_updated_customer_idx"));
+    // Checkpoints are marked at their instants: one per `checkpoint starting` grep counts.
+    let starts = json["checkpoints"]["started_at"].as_array().unwrap();
+    assert_eq!(starts.len() as u64, want["checkpoints"].as_u64().unwrap());
+    assert_eq!(
+        lane.matches("<g class=\"mk checkpoint\">").count(),
+        starts.len()
+    );
+    for kind in ["deadlock", "checkpoint", "autovacuum", "restart"] {
+        assert!(
+            lane.contains(&format!("<g class=\"mk {kind}\">")),
+            "{kind} marker"
+        );
+    }
+    // Queries that only failed are not empty rows of the top tables by time/count/p99.
+    for tab in ["total", "count", "p99"] {
+        let t = part(
+            &html,
+            &format!("<div class=\"tab\" id=\"top-{tab}\">"),
+            "</table>",
+        );
+        assert!(!t.contains("<td class=\"n\" data-v=\"0\">0</td>"), "{tab}");
+    }
+    assert!(html.contains("Never completed in this log"));
+    assert!(html.len() < 700_000, "{} bytes", html.len());
 }
 
 #[test]

@@ -114,6 +114,13 @@ pub fn evil_log(dir: &Path) -> PathBuf {
             s += &format!("{p}LOG:  duration: 40.000 ms  statement: CREATE TABLE \"<svg onload=document.body.dataset.pwned=7>\" (a int)\n");
             s += &format!("{p}ERROR:  relation \"<script>document.title=8</script>\" does not exist at character 15\n{p}STATEMENT:  SELECT * FROM \"<script>document.title=8</script>\"\n");
         }
+        if i == 13 {
+            // The signal sections: a lock wait on, a temp file of and an autovacuum of
+            // relations whose names are markup.
+            s += &format!("{p}LOG:  process 7{i} still waiting for ShareLock on transaction 9 after 1000.500 ms\n{p}DETAIL:  Process holding the lock: 70. Wait queue: 7{i}.\n{p}CONTEXT:  while updating tuple (0,1) in relation \"<img src=x onerror=document.body.dataset.pwned=9>\"\n{p}STATEMENT:  UPDATE \"<b onclick=x>\" SET a = 1\n");
+            s += &format!("{p}LOG:  temporary file: path \"base/pgsql_tmp/pgsql_tmp7.0\", size 8192\n{p}STATEMENT:  SELECT \"<iframe srcdoc=x>\" FROM t ORDER BY 1\n");
+            s += &format!("2026-11-24 04:34:{i:02} UTC [99]: [1-1] user=,db=,app=,client= LOG:  automatic vacuum of table \"d.s.<svg onload=document.body.dataset.pwned=10>\": index scans: 0\n");
+        }
     }
     let path = dir.join("evil.log");
     std::fs::write(&path, s).expect("write evil log");
