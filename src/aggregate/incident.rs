@@ -50,13 +50,13 @@ impl EventCounts {
     /// Adds `o`.
     pub fn merge(&mut self, o: &EventCounts) {
         self.lock_waits += o.lock_waits;
-        self.lock_wait_us += o.lock_wait_us;
+        self.lock_wait_us = self.lock_wait_us.saturating_add(o.lock_wait_us);
         self.deadlocks += o.deadlocks;
         self.cancellations += o.cancellations;
         self.errors += o.errors;
         self.warnings += o.warnings;
         self.temp_files += o.temp_files;
-        self.temp_bytes += o.temp_bytes;
+        self.temp_bytes = self.temp_bytes.saturating_add(o.temp_bytes);
         self.checkpoints += o.checkpoints;
         self.autovacuums += o.autovacuums;
         self.autoanalyzes += o.autoanalyzes;
@@ -85,13 +85,13 @@ impl QuerySignals {
     /// Adds `o`.
     pub fn merge(&mut self, o: &QuerySignals) {
         self.lock_waits += o.lock_waits;
-        self.lock_wait_us += o.lock_wait_us;
+        self.lock_wait_us = self.lock_wait_us.saturating_add(o.lock_wait_us);
         self.max_lock_wait_us = self.max_lock_wait_us.max(o.max_lock_wait_us);
         self.deadlocks += o.deadlocks;
         self.cancellations += o.cancellations;
         self.errors += o.errors;
         self.temp_files += o.temp_files;
-        self.temp_bytes += o.temp_bytes;
+        self.temp_bytes = self.temp_bytes.saturating_add(o.temp_bytes);
     }
 
     /// True when nothing was counted.
@@ -291,7 +291,7 @@ impl Incidents {
             match self.locks.get_mut(&k) {
                 Some(e) => {
                     e.waits += v.waits;
-                    e.wait_us += v.wait_us;
+                    e.wait_us = e.wait_us.saturating_add(v.wait_us);
                     e.max_us = e.max_us.max(v.max_us);
                     e.acquired += v.acquired;
                     e.deadlocks += v.deadlocks;
@@ -344,18 +344,18 @@ impl Incidents {
         }
         c.complete += oc.complete;
         c.buffers += oc.buffers;
-        c.write_us += oc.write_us;
-        c.sync_us += oc.sync_us;
-        c.total_us += oc.total_us;
+        c.write_us = c.write_us.saturating_add(oc.write_us);
+        c.sync_us = c.sync_us.saturating_add(oc.sync_us);
+        c.total_us = c.total_us.saturating_add(oc.total_us);
         c.max_total_us = c.max_total_us.max(oc.max_total_us);
         c.distance_kb += oc.distance_kb;
         c.warnings += oc.warnings;
         for (k, v) in o.tables {
             let e = self.tables.entry(k).or_default();
             e.vacuums += v.vacuums;
-            e.vacuum_us += v.vacuum_us;
+            e.vacuum_us = e.vacuum_us.saturating_add(v.vacuum_us);
             e.analyzes += v.analyzes;
-            e.analyze_us += v.analyze_us;
+            e.analyze_us = e.analyze_us.saturating_add(v.analyze_us);
             e.tuples_removed += v.tuples_removed;
             e.pages_removed += v.pages_removed;
             e.cancelled += v.cancelled;
@@ -371,10 +371,10 @@ impl Incidents {
                 let e = mine.entry(k).or_default();
                 e.connections += v.connections;
                 e.disconnections += v.disconnections;
-                e.session_us += v.session_us;
+                e.session_us = e.session_us.saturating_add(v.session_us);
             }
         }
-        self.session_us += o.session_us;
+        self.session_us = self.session_us.saturating_add(o.session_us);
         self.server_events.extend(o.server_events);
         self.server_events.sort_by_key(|e| e.1);
         self.server_events.truncate(MAX_EVENTS);
@@ -402,9 +402,9 @@ impl Incidents {
         let c = &mut self.checkpoints;
         c.complete += 1;
         c.buffers += d.buffers;
-        c.write_us += d.write_us;
-        c.sync_us += d.sync_us;
-        c.total_us += d.total_us;
+        c.write_us = c.write_us.saturating_add(d.write_us);
+        c.sync_us = c.sync_us.saturating_add(d.sync_us);
+        c.total_us = c.total_us.saturating_add(d.total_us);
         c.max_total_us = c.max_total_us.max(d.total_us);
         c.distance_kb += d.distance_kb;
     }
@@ -414,11 +414,11 @@ impl Incidents {
         let t = entry_mut(&mut self.tables, m.table);
         if m.analyze {
             t.analyzes += 1;
-            t.analyze_us += m.elapsed_us;
+            t.analyze_us = t.analyze_us.saturating_add(m.elapsed_us);
             self.totals.autoanalyzes += 1;
         } else {
             t.vacuums += 1;
-            t.vacuum_us += m.elapsed_us;
+            t.vacuum_us = t.vacuum_us.saturating_add(m.elapsed_us);
             t.tuples_removed += m.tuples_removed;
             t.pages_removed += m.pages_removed;
             self.totals.autovacuums += 1;
@@ -436,11 +436,11 @@ impl Incidents {
     /// Records a disconnection after `us` of session.
     pub fn disconnection(&mut self, keys: [&[u8]; 4], us: u64) {
         self.totals.disconnections += 1;
-        self.session_us += us;
+        self.session_us = self.session_us.saturating_add(us);
         for (map, k) in self.session_maps().into_iter().zip(keys) {
             let g = entry_mut(map, k);
             g.disconnections += 1;
-            g.session_us += us;
+            g.session_us = g.session_us.saturating_add(us);
         }
     }
 

@@ -138,7 +138,7 @@ impl Stats {
     /// Adds `o`.
     pub fn merge(&mut self, o: Stats) {
         self.statements += o.statements;
-        self.total_us += o.total_us;
+        self.total_us = self.total_us.saturating_add(o.total_us);
         for (fp, q) in o.queries {
             match self.queries.get_mut(&fp) {
                 Some(mine) => mine.merge(q),
@@ -155,14 +155,14 @@ impl Stats {
             for (k, v) in theirs {
                 let e = mine.entry(k).or_default();
                 e.count += v.count;
-                e.total_us += v.total_us;
+                e.total_us = e.total_us.saturating_add(v.total_us);
             }
         }
         self.windows.merge(o.windows);
         self.first_ts = min_opt(self.first_ts, o.first_ts);
         self.last_ts = max_opt(self.last_ts, o.last_ts);
         self.protocol_steps += o.protocol_steps;
-        self.protocol_us += o.protocol_us;
+        self.protocol_us = self.protocol_us.saturating_add(o.protocol_us);
         self.plans += o.plans;
         self.untimed_statements += o.untimed_statements;
         self.orphan_durations += o.orphan_durations;
@@ -196,7 +196,7 @@ impl Stats {
             });
         }
         self.statements += 1;
-        self.total_us += us;
+        self.total_us = self.total_us.saturating_add(us);
         for (map, key) in [
             (&mut self.by_database, obs.db),
             (&mut self.by_user, obs.user),
@@ -207,7 +207,7 @@ impl Stats {
                 None => map.entry(key.into()).or_default(),
             };
             g.count += 1;
-            g.total_us += us;
+            g.total_us = g.total_us.saturating_add(us);
         }
         if let Some(t) = ts {
             self.windows.add(t, us);
@@ -472,7 +472,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             }
             Event::Protocol { us } => {
                 self.stats.protocol_steps += 1;
-                self.stats.protocol_us += us;
+                self.stats.protocol_us = self.stats.protocol_us.saturating_add(us);
             }
             Event::Plan { us, plan } => {
                 self.stats.plans += 1;

@@ -86,7 +86,7 @@ impl QueryStats {
     /// Records one execution.
     pub fn record(&mut self, us: u64, ts: Option<Millis>) {
         self.count += 1;
-        self.total_us += us;
+        self.total_us = self.total_us.saturating_add(us);
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
         self.hist.record(us);
@@ -139,7 +139,7 @@ impl QueryStats {
     /// Adds `other` (same fingerprint).
     pub fn merge(&mut self, other: QueryStats) {
         self.count += other.count;
-        self.total_us += other.total_us;
+        self.total_us = self.total_us.saturating_add(other.total_us);
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
         self.hist.merge(&other.hist);

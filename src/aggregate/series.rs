@@ -260,7 +260,7 @@ impl QuerySeries {
                         continue;
                     };
                     if b == TOTAL {
-                        c.total_us += v;
+                        c.total_us = c.total_us.saturating_add(v);
                     } else {
                         c.count += v;
                         c.hist.push((b, v));

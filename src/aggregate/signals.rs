@@ -53,12 +53,14 @@ impl Stats {
 
     /// Adds `delta` µs of lock wait ending at `ts` (an `acquired` line).
     fn add_wait_time(&mut self, fp: Option<u64>, key: u64, delta: u64, ts: Option<Millis>) {
-        self.bump(ts, |c| c.lock_wait_us += delta);
+        self.bump(ts, |c| {
+            c.lock_wait_us = c.lock_wait_us.saturating_add(delta)
+        });
         if let Some(l) = self.incidents.locks.get_mut(&key) {
-            l.wait_us += delta;
+            l.wait_us = l.wait_us.saturating_add(delta);
         }
         if let Some(q) = fp.and_then(|fp| self.queries.get_mut(&fp)) {
-            q.signals.lock_wait_us += delta;
+            q.signals.lock_wait_us = q.signals.lock_wait_us.saturating_add(delta);
         }
     }
 
@@ -301,12 +303,12 @@ impl<'a> ChunkAgg<'a> {
     fn temp_file(&mut self, ts: Option<Millis>, bytes: u64, fp: Option<u64>) {
         self.stats.bump(ts, |c| {
             c.temp_files += 1;
-            c.temp_bytes += bytes;
+            c.temp_bytes = c.temp_bytes.saturating_add(bytes);
         });
         match fp.and_then(|fp| self.stats.queries.get_mut(&fp)) {
             Some(q) => {
                 q.signals.temp_files += 1;
-                q.signals.temp_bytes += bytes;
+                q.signals.temp_bytes = q.signals.temp_bytes.saturating_add(bytes);
             }
             None => {
                 self.stats.incidents.temp_unattributed.0 += 1;
@@ -426,16 +428,16 @@ impl<'a> ChunkAgg<'a> {
         match w.phase {
             WaitPhase::Waiting => {
                 lock.waits += 1;
-                lock.wait_us += w.us;
+                lock.wait_us = lock.wait_us.saturating_add(w.us);
                 if let Some(q) = query {
                     q.signals.lock_waits += 1;
-                    q.signals.lock_wait_us += w.us;
+                    q.signals.lock_wait_us = q.signals.lock_wait_us.saturating_add(w.us);
                     q.signals.max_lock_wait_us = q.signals.max_lock_wait_us.max(w.us);
                 }
                 let us = w.us;
                 self.stats.bump(ts, |c| {
                     c.lock_waits += 1;
-                    c.lock_wait_us += us;
+                    c.lock_wait_us = c.lock_wait_us.saturating_add(us);
                 });
                 self.pids.entry(pid).or_default().wait_us = Some(Some(w.us));
                 self.blocker(e, fp, w.us);

@@ -55,7 +55,7 @@ pub struct WindowAcc {
 impl WindowAcc {
     fn merge(&mut self, o: &WindowAcc) {
         self.statements += o.statements;
-        self.total_us += o.total_us;
+        self.total_us = self.total_us.saturating_add(o.total_us);
         self.max_us = self.max_us.max(o.max_us);
         self.hist.merge(&o.hist);
         self.events.merge(&o.events);
@@ -90,7 +90,7 @@ impl Windows {
         let key = ts.div_euclid(self.width) * self.width;
         let w = self.map.entry(key).or_default();
         w.statements += 1;
-        w.total_us += us;
+        w.total_us = w.total_us.saturating_add(us);
         w.max_us = w.max_us.max(us);
         w.hist.record(us);
         if self.map.len() > MAX_WINDOWS && !self.fixed {

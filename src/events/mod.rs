@@ -168,7 +168,9 @@ pub fn parse_duration_ms(s: &[u8]) -> Option<(u64, &[u8])> {
         }
     }
     let rest = s[i..].strip_prefix(b" ms")?;
-    Some((whole.checked_mul(1000)?.checked_add(frac)?, rest))
+    let us = whole.checked_mul(1000)?.checked_add(frac)?;
+    // Longer than 30 years is not a duration PostgreSQL measured: bad input.
+    (us <= MAX_DURATION_US).then_some((us, rest))
 }
 
 /// The SQL an auto_explain plan is for: its `Query Text`. In the text format the query
@@ -202,6 +204,9 @@ pub fn plan_query_text(plan: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
     let first = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
     Some(std::borrow::Cow::Borrowed(&rest[..first]))
 }
+
+/// The longest duration taken as real (30 years, in µs); sums of durations saturate.
+pub const MAX_DURATION_US: u64 = 30 * 365 * 86_400 * 1_000_000;
 
 /// The `parameters:` detail of an execution (`Parameters:` in some versions).
 pub fn parameters<'a>(entry: &LogEntry<'a, '_>) -> Option<&'a [u8]> {

@@ -532,7 +532,7 @@ fn seconds_us(s: &[u8]) -> Option<u64> {
     if let Some(frac) = rest.strip_prefix(b".") {
         let mut scale = 100_000;
         for b in frac.iter().take_while(|b| b.is_ascii_digit()) {
-            us += u64::from(b - b'0') * scale;
+            us = us.checked_add(u64::from(b - b'0') * scale)?;
             scale /= 10;
         }
     }
@@ -544,7 +544,10 @@ fn session_time_us(s: &[u8]) -> Option<u64> {
     let (h, rest) = number(s)?;
     let (m, rest) = number(rest.strip_prefix(b":")?)?;
     let secs = seconds_us(rest.strip_prefix(b":")?)?;
-    Some((h * 3600 + m * 60) * 1_000_000 + secs)
+    h.checked_mul(3600)?
+        .checked_add(m.checked_mul(60)?)?
+        .checked_mul(1_000_000)?
+        .checked_add(secs)
 }
 
 fn trim_end(s: &[u8]) -> &[u8] {

@@ -107,8 +107,11 @@ fn emit<'a>(
 ) {
     let mut fields = o.fields;
     let mut message = &data[o.message.0..o.message.1];
-    // log_error_verbosity = verbose puts the SQLSTATE before the message: `00000: `.
-    if let Some(code) = verbose_sqlstate(message) {
+    // log_error_verbosity = verbose puts the SQLSTATE before the message (`00000: `)
+    // and always follows it with a LOCATION line: without one, `E1234: ...` is the
+    // message itself (a RAISE EXCEPTION text), not a code.
+    let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
+    if let Some(code) = verbose_sqlstate(message).filter(|_| verbose) {
         if fields.sqlstate.is_empty() {
             fields.sqlstate = code;
         }
@@ -142,4 +145,36 @@ fn verbose_sqlstate(message: &[u8]) -> Option<&[u8]> {
 
 fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Msgs(Vec<(String, String)>);
+    impl<'a> EntrySink<'a> for Msgs {
+        fn entry(&mut self, e: &LogEntry<'a, '_>) {
+            let m = String::from_utf8_lossy(e.message).into_owned();
+            self.0
+                .push((m, String::from_utf8_lossy(e.fields.sqlstate).into_owned()));
+        }
+        fn skipped(&mut self, _: u64, _: &'a [u8]) {}
+    }
+
+    /// Regression: a message that merely starts like a SQLSTATE (`RAISE EXCEPTION
+    /// 'E1234: ...'`) lost its first word when verbose mode was not on.
+    #[test]
+    fn a_sqlstate_is_stripped_only_in_verbose_mode() {
+        let p = StderrParser::new(Prefix::compile("%m [%p] ").unwrap());
+        let log = "2026-11-24 04:00:00.000 UTC [1] ERROR:  E1234: order 42 is invalid\n\
+                   2026-11-24 04:00:00.001 UTC [2] ERROR:  42P01: relation \"t\" does not exist\n\
+                   2026-11-24 04:00:00.001 UTC [2] LOCATION:  parserOpenTable, parse_relation.c:1392\n";
+        let mut m = Msgs(Vec::new());
+        p.parse_chunk(log.as_bytes(), 0, &mut m);
+        assert_eq!(m.0[0], ("E1234: order 42 is invalid".into(), String::new()));
+        assert_eq!(
+            m.0[1],
+            ("relation \"t\" does not exist".into(), "42P01".into())
+        );
+    }
 }

@@ -341,3 +341,28 @@ fn a_named_pipe_is_read_whole() {
     assert_eq!(r["inputs"][0]["skipped_lines"], 0);
     assert_eq!(r["totals"]["statements"], 8037);
 }
+
+/// Regression: absurd numbers in a log (a damaged or forged file) overflowed sums and
+/// panicked in debug builds; they are bad input, never a crash.
+#[test]
+fn absurd_numbers_never_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("absurd.log");
+    let pre = "2026-11-24 04:34:32 UTC [7]: [1-1] user=u,db=d,app=a,client=h";
+    let log = format!(
+        "{pre} LOG:  duration: 18446744073709551.615 ms  statement: SELECT 1\n\
+         {pre} LOG:  duration: 18446744073709551.615 ms  statement: SELECT 1\n\
+         {pre} LOG:  duration: 9999999999999.999 ms  statement: SELECT 2\n\
+         {pre} LOG:  duration: 9999999999999.999 ms  statement: SELECT 2\n\
+         {pre} LOG:  temporary file: path \"base/pgsql_tmp/a\", size 18446744073709551615\n\
+         {pre} STATEMENT:  SELECT 3\n\
+         {pre} LOG:  temporary file: path \"base/pgsql_tmp/b\", size 18446744073709551615\n\
+         {pre} STATEMENT:  SELECT 3\n\
+         {pre} LOG:  disconnection: session time: 9999999999999999999:00:00.000 user=u database=d host=h\n\
+         {pre} LOG:  checkpoint complete: wrote 1 buffers (0.0%); 0 WAL file(s) added, 0 removed, 0 recycled; write=18446744073709.999999 s, sync=0.001 s, total=18446744073709.999 s; sync files=1, longest=0.001 s, average=0.001 s; distance=1 kB, estimate=1 kB\n\
+         {pre} LOG:  checkpoint complete: wrote 1 buffers (0.0%); 0 WAL file(s) added, 0 removed, 0 recycled; write=18446744073709.999999 s, sync=0.001 s, total=18446744073709.999 s; sync files=1, longest=0.001 s, average=0.001 s; distance=1 kB, estimate=1 kB\n"
+    );
+    std::fs::write(&p, log).unwrap();
+    let o = run(&[p.to_str().unwrap(), "-o", "-"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
