@@ -44,24 +44,47 @@ impl LogFormat {
 
     /// The format of a log whose first bytes are `head`: jsonlog objects, csvlog
     /// records (a timestamp then a comma), anything else is stderr.
+    /// The lines are voted on (the first 200 that are not blank): a file cut in the
+    /// middle of a multi-line csv record still reads as csv.
     pub fn detect(head: &[u8]) -> LogFormat {
-        let first = head
+        let (mut json, mut csv, mut syslog) = (0, 0, 0);
+        let lines = head
             .split(|&b| b == b'\n')
             .map(|l| l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l))
-            .find(|l| !l.trim_ascii().is_empty())
-            .unwrap_or_default();
-        if first.starts_with(b"{") && first.windows(12).any(|w| w == b"\"timestamp\":") {
-            return LogFormat::Json;
-        }
-        if let Some(ts) = parse_timestamp(first, true) {
-            if first.get(ts.len) == Some(&b',') {
-                return LogFormat::Csv;
+            .filter(|l| !l.trim_ascii().is_empty())
+            .take(200);
+        for line in lines {
+            match Self::of_line(line) {
+                Some(LogFormat::Json) => json += 1,
+                Some(LogFormat::Csv) => csv += 1,
+                Some(LogFormat::Syslog) => syslog += 1,
+                _ => {}
             }
         }
-        if split_line(first).is_some() {
-            return LogFormat::Syslog;
+        let best = json.max(csv).max(syslog);
+        if best == 0 {
+            LogFormat::Stderr
+        } else if best == json {
+            LogFormat::Json
+        } else if best == csv {
+            LogFormat::Csv
+        } else {
+            LogFormat::Syslog
         }
-        LogFormat::Stderr
+    }
+
+    /// The format a single line is typical of, if any (stderr lines have no marker of
+    /// their own: a prefix can be anything).
+    fn of_line(line: &[u8]) -> Option<LogFormat> {
+        if line.starts_with(b"{") && line.windows(12).any(|w| w == b"\"timestamp\":") {
+            return Some(LogFormat::Json);
+        }
+        if let Some(ts) = parse_timestamp(line, true) {
+            if line.get(ts.len) == Some(&b',') {
+                return Some(LogFormat::Csv);
+            }
+        }
+        split_line(line).map(|_| LogFormat::Syslog)
     }
 }
 
@@ -230,6 +253,11 @@ mod tests {
             LogFormat::Stderr
         );
         assert_eq!(LogFormat::detect(b""), LogFormat::Stderr);
+        // A csvlog cut inside a multi-line record: the first line is SQL.
+        assert_eq!(
+            LogFormat::detect(b"  DECLARE x int;\n  BEGIN\",,,,\n2026-11-24 04:39:41.180 UTC,\"u\",\"d\",1\n2026-11-24 04:39:41.181 UTC,\"u\",\"d\",1\n"),
+            LogFormat::Csv
+        );
         assert_eq!(
             LogFormat::detect(b"Nov 24 06:11:07 vm postgres[3841]: [1-1] 2026-11-24 06:11:07.872 UTC [3841] LOG:  x\n"),
             LogFormat::Syslog
