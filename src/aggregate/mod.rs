@@ -172,12 +172,7 @@ impl Stats {
 
     /// Records one timed execution.
     fn record(&mut self, norm: &mut Normalizer, obs: &Obs<'_>, us: u64, ts: Option<Millis>) {
-        let fp = obs.fp;
-        let q = self.queries.entry(fp).or_insert_with(|| {
-            let mut text = String::new();
-            norm.normalize_into(obs.sql, &mut text);
-            QueryStats::new(text)
-        });
+        let q = self.query_mut(norm, obs.fp, obs.sql);
         q.record(us, ts);
         if let Some(id) = obs.query_id {
             q.query_ids.insert(id);
@@ -211,7 +206,7 @@ impl Stats {
         }
         if let Some(t) = ts {
             self.windows.add(t, us);
-            self.series.add(fp, t, us);
+            self.series.add(obs.fp, t, us);
         }
     }
 }
@@ -481,12 +476,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 };
                 let fp = self.norm.fingerprint(&sql);
                 let order = (self.file, e.offset);
-                let norm = &mut self.norm;
-                let q = self.stats.queries.entry(fp).or_insert_with(|| {
-                    let mut text = String::new();
-                    norm.normalize_into(&sql, &mut text);
-                    QueryStats::new(text)
-                });
+                let q = self.stats.query_mut(&mut self.norm, fp, &sql);
                 if q.wants_plan(us, order) {
                     q.offer_plan(query::PlanSample {
                         duration_us: us,

@@ -7,14 +7,13 @@
 //! error) whose counts add up exactly: the series of any chunking, merged in any order,
 //! are identical.
 
-use super::window::LADDER_MS;
+use super::window::{next_width, LADDER_MS, MAX_WINDOWS};
 use crate::parse::Millis;
 use rustc_hash::FxHashMap;
 
-/// Windows a single fingerprint may hold before the whole set coarsens. The same bound
-/// as the global timeline: a fingerprint's windows at the same width are a subset of the
-/// global ones, so the series is never coarser than the timeline.
-const MAX_WINDOWS: usize = 2_000;
+// A single fingerprint may hold MAX_WINDOWS windows before the whole set coarsens: the
+// same bound as the global timeline, whose windows at the same width are a superset of
+// a fingerprint's, so the series is never coarser than the timeline.
 
 /// Sub-buckets per power of two (as a bit count): 3 bits, 8 buckets.
 const SUB_BITS: u32 = 3;
@@ -270,10 +269,6 @@ impl QuerySeries {
             })
             .collect()
     }
-}
-
-fn next_width(w: i64) -> i64 {
-    LADDER_MS.iter().copied().find(|&l| l > w).unwrap_or(w * 2)
 }
 
 #[cfg(test)]

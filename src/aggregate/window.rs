@@ -29,7 +29,7 @@ pub const LADDER_MS: &[i64] = &[
 ];
 
 /// More windows than this in one accumulator and it coarsens to the next width.
-const MAX_WINDOWS: usize = 2_000;
+pub(crate) const MAX_WINDOWS: usize = 2_000;
 
 /// Most windows a fixed `--window` width may produce; wider windows beyond.
 pub const MAX_FIXED_WINDOWS: i64 = 20_000;
@@ -180,8 +180,13 @@ impl Windows {
     }
 }
 
-fn next_width(w: i64) -> i64 {
-    LADDER_MS.iter().copied().find(|&l| l > w).unwrap_or(w * 2)
+/// The next wider window width: the ladder, then doublings.
+pub(crate) fn next_width(w: i64) -> i64 {
+    LADDER_MS
+        .iter()
+        .copied()
+        .find(|&l| l > w)
+        .unwrap_or(w.saturating_mul(2))
 }
 
 #[cfg(test)]

@@ -283,13 +283,6 @@ impl Prefix {
             .count()
     }
 
-    /// True when the prefix has `%p`, so entries of one process can be told apart.
-    pub fn has_pid(&self) -> bool {
-        self.items
-            .iter()
-            .any(|i| matches!(i, Item::Esc { esc: Esc::Pid, .. }))
-    }
-
     /// Matches `line` (without its newline): the fields, the severity and the message offset.
     pub fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
