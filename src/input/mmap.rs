@@ -9,10 +9,13 @@ pub fn map(file: &File) -> Option<memmap2::Mmap> {
     if !meta.is_file() || meta.len() == 0 {
         return None;
     }
-    // SAFETY: the map is read-only and private to this process. The only hazard is
-    // another process truncating or rewriting the file while it is mapped (SIGBUS or
-    // changing bytes). Log files are appended to, not rewritten, and pgferret reads
-    // them once; a file still being appended to only grows beyond the mapped length.
+    // SAFETY: the map is read-only and private to this process; pgferret only reads
+    // bytes through it. The hazard is another process truncating or rewriting the file
+    // while it is mapped: the bytes change under us, or a read past the new end raises
+    // SIGBUS. A file still being appended to only grows past the mapped length, but
+    // logrotate's `copytruncate` (Debian's default for /var/log/postgresql) truncates
+    // the live log: analysing the live file at that instant can kill the run. Analyse
+    // rotated copies, or pipe the live file through stdin (`cat f | pgferret -`).
     let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Sequential);
