@@ -133,8 +133,12 @@ impl LogParser {
     /// boundary: where a chunk may start.
     pub fn next_boundary(&self, data: &[u8], from: usize) -> Option<usize> {
         match self {
-            LogParser::Stderr(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
-            LogParser::Json(p) => next_line_where(data, from, |l| p.is_entry_start(l)),
+            LogParser::Stderr(p) => {
+                next_start_where(data, from, |rest| p.is_entry_start(first_line(rest)))
+            }
+            LogParser::Json(p) => {
+                next_start_where(data, from, |rest| p.is_entry_start(first_line(rest)))
+            }
             LogParser::Syslog(p) => next_start_where(data, from, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.next_boundary(data, from),
         }
@@ -144,8 +148,10 @@ impl LogParser {
     /// complete line: where a block read from a stream is cut.
     pub fn last_boundary(&self, data: &[u8]) -> Option<usize> {
         match self {
-            LogParser::Stderr(p) => last_line_where(data, |l| p.is_entry_start(l)),
-            LogParser::Json(p) => last_line_where(data, |l| p.is_entry_start(l)),
+            LogParser::Stderr(p) => {
+                last_start_where(data, |rest| p.is_entry_start(first_line(rest)))
+            }
+            LogParser::Json(p) => last_start_where(data, |rest| p.is_entry_start(first_line(rest))),
             LogParser::Syslog(p) => last_start_where(data, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.last_boundary(data),
         }
@@ -197,37 +203,9 @@ fn last_start_where(data: &[u8], is_start: impl Fn(&[u8]) -> bool) -> Option<usi
     None
 }
 
-/// The first line start at or after `from` whose line satisfies `is_start`.
-fn next_line_where(data: &[u8], from: usize, is_start: impl Fn(&[u8]) -> bool) -> Option<usize> {
-    let mut pos = from.min(data.len());
-    if pos > 0 && data[pos - 1] != b'\n' {
-        pos += memchr::memchr(b'\n', &data[pos..])? + 1;
-    }
-    while pos < data.len() {
-        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
-        if is_start(&data[pos..end]) {
-            return Some(pos);
-        }
-        pos = end + 1;
-    }
-    None
-}
-
-/// The start of the last complete line (ending with a newline) after the start of
-/// `data` that satisfies `is_start`.
-fn last_line_where(data: &[u8], is_start: impl Fn(&[u8]) -> bool) -> Option<usize> {
-    let mut end = memchr::memrchr(b'\n', data)?;
-    while end > 0 {
-        let start = memchr::memrchr(b'\n', &data[..end]).map_or(0, |i| i + 1);
-        if start == 0 {
-            return None;
-        }
-        if is_start(&data[start..end]) {
-            return Some(start);
-        }
-        end = start - 1;
-    }
-    None
+/// The first line of `rest`, without its newline.
+fn first_line(rest: &[u8]) -> &[u8] {
+    memchr::memchr(b'\n', rest).map_or(rest, |i| &rest[..i])
 }
 
 #[cfg(test)]
