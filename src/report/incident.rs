@@ -312,10 +312,11 @@ pub struct ServerEventView {
     pub event: String,
 }
 
-/// Per-window counts of the signals.
+/// Counts of the signals, for the whole log (`totals`) or one window: flattened into
+/// both, so the JSON keys stay where they were.
 #[derive(Debug, Clone, Serialize)]
 #[allow(missing_docs)]
-pub struct WindowEventsView {
+pub struct SignalCounts {
     pub lock_waits: u64,
     pub lock_wait_ms: f64,
     pub deadlocks: u64,
@@ -330,14 +331,12 @@ pub struct WindowEventsView {
     pub connections: u64,
     pub disconnections: u64,
     pub ddl: u64,
-    /// Sessions open at the window's end (see `sessions.peak_concurrent`).
-    pub sessions: Option<i64>,
 }
 
-impl WindowEventsView {
-    /// The view of one window's counts.
-    pub fn new(c: &EventCounts, sessions: Option<i64>) -> Self {
-        WindowEventsView {
+impl SignalCounts {
+    /// The view of accumulated counts.
+    pub fn new(c: &EventCounts) -> Self {
+        SignalCounts {
             lock_waits: c.lock_waits,
             lock_wait_ms: ms(c.lock_wait_us),
             deadlocks: c.deadlocks,
@@ -352,7 +351,6 @@ impl WindowEventsView {
             connections: c.connections,
             disconnections: c.disconnections,
             ddl: c.ddl,
-            sessions,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::incident::{
     open_sessions, CheckpointsView, DdlView, DeadlocksView, ErrorsView, LocksView, MaintenanceView,
-    Sections, ServerEventView, SessionsView, TempFilesView, WindowEventsView,
+    Sections, ServerEventView, SessionsView, SignalCounts, TempFilesView,
 };
 use super::tz::DisplayTz;
 use crate::aggregate::query::{PlanSample, QueryStats, Sample};
@@ -103,26 +103,9 @@ pub struct Totals {
     pub untimed_statements: u64,
     pub orphan_durations: u64,
     pub skipped_lines: u64,
-    /// `still waiting for` lock messages.
-    pub lock_waits: u64,
-    pub lock_wait_ms: f64,
-    /// `ERROR:  deadlock detected`.
-    pub deadlocks: u64,
-    pub cancellations: u64,
-    /// ERROR, FATAL and PANIC entries (cancellations and deadlocks included).
-    pub errors: u64,
-    pub warnings: u64,
-    pub temp_files: u64,
-    pub temp_bytes: u64,
-    /// `checkpoint starting`.
-    pub checkpoints: u64,
-    pub autovacuums: u64,
-    pub autoanalyzes: u64,
-    /// `connection authorized`.
-    pub connections: u64,
-    pub disconnections: u64,
-    /// DDL and maintenance statements.
-    pub ddl: u64,
+    /// Lock waits, deadlocks, errors, temp files, checkpoints, sessions...
+    #[serde(flatten)]
+    pub signals: SignalCounts,
 }
 
 /// One fingerprint.
@@ -214,7 +197,9 @@ pub struct WindowView {
     pub p99_ms: f64,
     pub max_ms: f64,
     #[serde(flatten)]
-    pub events: WindowEventsView,
+    pub events: SignalCounts,
+    /// Sessions open at the window's end (see `sessions.peak_concurrent`).
+    pub sessions: Option<i64>,
 }
 
 /// Microseconds as milliseconds.
@@ -245,20 +230,7 @@ impl Report {
             untimed_statements: stats.untimed_statements,
             orphan_durations: stats.orphan_durations,
             skipped_lines,
-            lock_waits: c.lock_waits,
-            lock_wait_ms: ms(c.lock_wait_us),
-            deadlocks: c.deadlocks,
-            cancellations: c.cancellations,
-            errors: c.errors,
-            warnings: c.warnings,
-            temp_files: c.temp_files,
-            temp_bytes: c.temp_bytes,
-            checkpoints: c.checkpoints,
-            autovacuums: c.autovacuums,
-            autoanalyzes: c.autoanalyzes,
-            connections: c.connections,
-            disconnections: c.disconnections,
-            ddl: c.ddl,
+            signals: SignalCounts::new(&c),
         };
         let min_us = stats
             .queries
@@ -288,7 +260,8 @@ impl Report {
                         .into_iter()
                         .zip(open)
                         .map(|((start, w), open)| WindowView {
-                            events: WindowEventsView::new(&w.events, open),
+                            events: SignalCounts::new(&w.events),
+                            sessions: open,
                             start: rfc3339(start),
                             statements: w.statements,
                             total_ms: ms(w.total_us),

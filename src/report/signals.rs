@@ -150,7 +150,7 @@ pub fn build(r: &Report) -> Signals<'_> {
             _ => "<span class=\"m\">(statement not in the log)</span>".to_string(),
         },
     };
-    let t = &r.totals;
+    let t = &r.totals.signals;
     let blockers = r
         .locks
         .blockers
@@ -287,7 +287,7 @@ fn counted<'k>(it: impl Iterator<Item = (&'k String, &'k u64)>) -> String {
 }
 
 fn cards(r: &Report) -> Vec<Card> {
-    let t = &r.totals;
+    let t = &r.totals.signals;
     let mut v = Vec::new();
     let mut card = |on: bool, value: String, label: String, anchor, warn| {
         if on {
@@ -351,7 +351,7 @@ fn cards(r: &Report) -> Vec<Card> {
 
 /// What the log can tell about each signal: logged, or which setting is probably off.
 fn notes(r: &Report) -> Vec<String> {
-    let t = &r.totals;
+    let t = &r.totals.signals;
     let mut v = Vec::new();
     v.push(if t.lock_waits > 0 {
         format!(
@@ -579,7 +579,7 @@ pub fn in_span(windows: &[WindowView]) -> String {
 /// The timeline panels of the signals the log has: lock waits, errors, sessions.
 pub fn panels(r: &Report) -> Vec<Panel<'static>> {
     let w = &r.timeline.windows;
-    let t = &r.totals;
+    let t = &r.totals.signals;
     let mut v = Vec::new();
     if t.lock_waits > 0 {
         v.push(Panel {
@@ -620,7 +620,7 @@ pub fn panels(r: &Report) -> Vec<Panel<'static>> {
         });
     }
     if t.connections > 0 || t.disconnections > 0 {
-        let open = |w: &WindowView| w.events.sessions.map(|o| o.max(0) as u64);
+        let open = |w: &WindowView| w.sessions.map(|o| o.max(0) as u64);
         // Bars need no hover column per window (smaller page); their tooltips carry
         // the open sessions too.
         let mut series = vec![Series {
@@ -632,7 +632,7 @@ pub fn panels(r: &Report) -> Vec<Panel<'static>> {
                 .map(|w| open(w).map_or(String::new(), |o| format!("{} open", thousands(o))))
                 .collect(),
         }];
-        if w.iter().any(|w| w.events.sessions.is_some()) {
+        if w.iter().any(|w| w.sessions.is_some()) {
             series.push(Series {
                 label: "open sessions (lower bound)",
                 class: "s1",

@@ -104,16 +104,16 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "signals: {} lock waits ({}), {} deadlocks, {} cancellations, {} errors, {} temp files ({} MB), {} checkpoints, {} autovacuums, {} connections",
-        thousands(t.lock_waits),
-        human_ms(t.lock_wait_ms),
-        thousands(t.deadlocks),
-        thousands(t.cancellations),
-        thousands(t.errors),
-        thousands(t.temp_files),
-        thousands(t.temp_bytes / 1_000_000),
-        thousands(t.checkpoints),
-        thousands(t.autovacuums),
-        thousands(t.connections)
+        thousands(t.signals.lock_waits),
+        human_ms(t.signals.lock_wait_ms),
+        thousands(t.signals.deadlocks),
+        thousands(t.signals.cancellations),
+        thousands(t.signals.errors),
+        thousands(t.signals.temp_files),
+        thousands(t.signals.temp_bytes / 1_000_000),
+        thousands(t.signals.checkpoints),
+        thousands(t.signals.autovacuums),
+        thousands(t.signals.connections)
     )?;
     if let Some(b) = r.locks.blockers.first() {
         let text = |q: &Option<String>| {
