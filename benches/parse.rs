@@ -15,7 +15,7 @@ use pgferret::parse::format::{LogFormat, LogParser};
 use pgferret::parse::infer::infer_prefix;
 use pgferret::parse::jsonlog::JsonParser;
 use pgferret::parse::stderr::StderrParser;
-use pgferret::parse::syslog::{split_line, SyslogParser};
+use pgferret::parse::syslog::{first_parts_text, SyslogParser};
 use pgferret::parse::Prefix;
 use pgferret::pipeline::{self, PipelineOptions};
 use std::path::PathBuf;
@@ -100,12 +100,7 @@ fn formats(c: &mut Criterion) {
             LogFormat::Csv => LogParser::Csv(CsvParser),
             LogFormat::Json => LogParser::Json(JsonParser),
             _ => {
-                let text: Vec<u8> = head
-                    .split(|&b| b == b'\n')
-                    .filter_map(split_line)
-                    .flat_map(|l| l.rest.iter().copied().chain([b'\n']))
-                    .collect();
-                let prefix = infer_prefix(&text).expect("prefix");
+                let prefix = infer_prefix(&first_parts_text(head)).expect("prefix");
                 LogParser::Syslog(SyslogParser::new(StderrParser::new(prefix)))
             }
         };

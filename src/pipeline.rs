@@ -9,7 +9,7 @@ use crate::parse::format::{LogFormat, LogParser};
 use crate::parse::infer::infer_prefix;
 use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
-use crate::parse::syslog::{split_line, SyslogParser};
+use crate::parse::syslog::{first_parts_text, SyslogParser};
 use crate::parse::Prefix;
 use rayon::prelude::*;
 
@@ -149,12 +149,7 @@ fn choose_parser(
         LogFormat::Stderr => head,
         LogFormat::Syslog => {
             // The prefix is inferred from the text after the syslog headers.
-            syslog_text = head
-                .split(|&b| b == b'\n')
-                .filter_map(split_line)
-                .filter(|l| l.part == 1)
-                .flat_map(|l| l.rest.iter().copied().chain([b'\n']))
-                .collect();
+            syslog_text = first_parts_text(head);
             &syslog_text
         }
     };

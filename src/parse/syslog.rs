@@ -85,6 +85,16 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
     })
 }
 
+/// The first parts' text without their syslog headers, one per line: what the
+/// log_line_prefix is inferred from.
+pub fn first_parts_text(head: &[u8]) -> Vec<u8> {
+    head.split(|&b| b == b'\n')
+        .filter_map(split_line)
+        .filter(|l| l.part == 1)
+        .flat_map(|l| l.rest.iter().copied().chain([b'\n']))
+        .collect()
+}
+
 /// How many lines [`SyslogParser::is_boundary`] looks ahead for parts of earlier messages.
 pub const LOOKAHEAD: usize = 64;
 
