@@ -81,6 +81,9 @@ fn warn_skipped(report: &Report) {
                 i.path
             );
         }
+        for w in &i.warnings {
+            eprintln!("pgferret: warning: {}: {w}", i.path);
+        }
         for ex in &i.skipped_examples {
             eprintln!("pgferret: warning: skipped line {ex}");
         }

@@ -6,11 +6,12 @@ use crate::aggregate::{AggOptions, ChunkAgg, InputStats, Partial, Stats};
 use crate::input::{self, BlockReader, Compression, Data, InputError, Source};
 use crate::parse::csvlog::CsvParser;
 use crate::parse::format::{LogFormat, LogParser};
-use crate::parse::infer::infer_prefix;
+use crate::parse::infer::infer;
 use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
 use crate::parse::syslog::{first_parts_text, SyslogParser};
 use crate::parse::Prefix;
+use std::borrow::Cow;
 use rayon::prelude::*;
 
 /// How many bytes are sampled to detect the format and infer a prefix.
@@ -65,6 +66,11 @@ pub struct InputResult {
     pub prefix: Option<String>,
     /// True when the prefix was inferred.
     pub prefix_inferred: bool,
+    /// Further prefixes inferred for lines the first does not explain (a prefix
+    /// changed on a reload, values of two shapes).
+    pub prefixes_more: Vec<String>,
+    /// What the report must say about this input (prefix fields not identified...).
+    pub warnings: Vec<String>,
     /// Bytes read (decompressed).
     pub bytes: u64,
     /// Counters.
@@ -126,26 +132,30 @@ fn unrecognised(source: &Source) -> InputResult {
         compression: None,
         prefix: None,
         prefix_inferred: false,
+        prefixes_more: Vec::new(),
+        warnings: Vec::new(),
         bytes: 0,
         stats: InputStats::default(),
     }
 }
 
-/// The parser for an input whose first bytes are `head`.
+/// The parser for an input sampled by `head` (its first bytes, and for a mapped file
+/// slices from further in): the parser, whether its prefix was inferred, and what the
+/// inference could not identify.
 fn choose_parser(
     name: &str,
     head: &[u8],
     opts: &PipelineOptions,
-) -> Result<(LogParser, bool), AnalyzeError> {
+) -> Result<(LogParser, bool, Vec<String>), AnalyzeError> {
     let format = opts.format.unwrap_or_else(|| LogFormat::detect(head));
-    let wrap = |p: Prefix| match format {
-        LogFormat::Syslog => LogParser::Syslog(SyslogParser::new(StderrParser::new(p))),
-        _ => LogParser::Stderr(StderrParser::new(p)),
+    let wrap = |p: StderrParser| match format {
+        LogFormat::Syslog => LogParser::Syslog(SyslogParser::new(p)),
+        _ => LogParser::Stderr(p),
     };
     let syslog_text: Vec<u8>;
     let head = match format {
-        LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false)),
-        LogFormat::Json => return Ok((LogParser::Json(JsonParser), false)),
+        LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false, Vec::new())),
+        LogFormat::Json => return Ok((LogParser::Json(JsonParser), false, Vec::new())),
         LogFormat::Stderr => head,
         LogFormat::Syslog => {
             // The prefix is inferred from the text after the syslog headers.
@@ -154,10 +164,11 @@ fn choose_parser(
         }
     };
     if let Some(p) = &opts.prefix {
-        return Ok((wrap(p.clone()), false));
+        return Ok((wrap(StderrParser::new(p.clone())), false, Vec::new()));
     }
-    if let Some(p) = infer_prefix(head) {
-        return Ok((wrap(p), true));
+    if let Some(inferred) = infer(head) {
+        let parser = wrap(StderrParser::with_prefixes(inferred.prefixes));
+        return Ok((parser, true, inferred.notes));
     }
     let (line, text) = head
         .split(|&b| b == b'\n')
@@ -185,22 +196,22 @@ fn run_one(
     opts: &PipelineOptions,
 ) -> Result<(InputResult, Stats), AnalyzeError> {
     let name = source.name();
-    let (partial, bytes, parser, inferred) = match data {
+    let (partial, bytes, parser, inferred, warnings) = match data {
         Data::Mapped(map) => {
-            let (parser, inferred) =
-                choose_parser(&name, &map[..map.len().min(SNIFF_BYTES)], opts)?;
+            let (parser, inferred, notes) = choose_parser(&name, &sample(&map), opts)?;
             let partial = parse_mapped(idx, &map, &parser, opts);
-            (partial, map.len() as u64, Some(parser), inferred)
+            (partial, map.len() as u64, Some(parser), inferred, notes)
         }
         Data::Stream(reader) => {
             let mut blocks = BlockReader::new(reader, name.clone(), opts.chunk_size);
             let head = blocks.peek(SNIFF_BYTES)?.to_vec();
             if head.is_empty() {
-                (ChunkAgg::new(opts.agg, idx).finish(0), 0, None, false)
+                let empty = ChunkAgg::new(opts.agg, idx).finish(0);
+                (empty, 0, None, false, Vec::new())
             } else {
-                let (parser, inferred) = choose_parser(&name, &head, opts)?;
+                let (parser, inferred, notes) = choose_parser(&name, &head, opts)?;
                 let (partial, bytes) = parse_stream(idx, &mut blocks, &parser, opts)?;
-                (partial, bytes, Some(parser), inferred)
+                (partial, bytes, Some(parser), inferred, notes)
             }
         }
     };
@@ -218,11 +229,43 @@ fn run_one(
                 .and_then(LogParser::prefix)
                 .map(|p| p.as_str().to_string()),
             prefix_inferred: inferred,
+            prefixes_more: parser
+                .as_ref()
+                .and_then(LogParser::stderr)
+                .map(|p| p.prefixes()[1..].iter().map(|p| p.as_str().to_string()).collect())
+                .unwrap_or_default(),
             bytes,
             stats: stats_in,
+            warnings,
         },
         stats,
     ))
+}
+
+/// What prefix inference reads of a mapped file: all of a small one; of a larger one
+/// its start and slices spread over the rest (a prefix may change on a reload).
+fn sample(data: &[u8]) -> Cow<'_, [u8]> {
+    const SLICES: usize = 16;
+    const SLICE: usize = 32 * 1024;
+    if data.len() <= SNIFF_BYTES + SLICES * SLICE {
+        return Cow::Borrowed(data);
+    }
+    let mut out = data[..SNIFF_BYTES].to_vec();
+    let step = (data.len() - SNIFF_BYTES) / SLICES;
+    for i in 0..SLICES {
+        let at = SNIFF_BYTES + i * step;
+        let slice = &data[at..(at + SLICE).min(data.len())];
+        // Whole lines only.
+        let (Some(s), Some(e)) = (memchr::memchr(b'\n', slice), memchr::memrchr(b'\n', slice))
+        else {
+            continue;
+        };
+        if !out.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(&slice[s + 1..=e]);
+    }
+    Cow::Owned(out)
 }
 
 fn parse_chunk(idx: u32, data: &[u8], base: u64, parser: &LogParser, agg: AggOptions) -> Partial {

@@ -65,6 +65,9 @@ pub struct InputStats {
     pub unknown_zone_lines: u64,
     /// Entries outside `--begin`/`--end`.
     pub filtered_entries: u64,
+    /// Entries no prefix explained, read from their severity marker on: counted, with
+    /// their process, user, database and application unknown.
+    pub unattributed_entries: u64,
 }
 
 impl InputStats {
@@ -78,6 +81,7 @@ impl InputStats {
         self.skipped_lines += next.skipped_lines;
         self.unknown_zone_lines += next.unknown_zone_lines;
         self.filtered_entries += next.filtered_entries;
+        self.unattributed_entries += next.unattributed_entries;
         let room = SKIPPED_EXAMPLES.saturating_sub(self.skipped_examples.len());
         self.skipped_examples
             .extend(next.skipped_examples.into_iter().take(room));
@@ -414,6 +418,9 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
         if e.fields.zone_unknown {
             self.input.unknown_zone_lines += 1;
         }
+        if e.fields.unattributed {
+            self.input.unattributed_entries += 1;
+        }
         if !self.in_range(ts) {
             self.input.filtered_entries += 1;
             return;
@@ -447,6 +454,11 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 let o = obs(sql, &mut self.norm);
                 self.stats.record(&mut self.norm, &o, us, ts);
                 self.statement_seen(e, sql, o.fp, Some(us));
+            }
+            // Without a pid a statement cannot be paired with its duration line.
+            Event::Logged { .. } if e.fields.unattributed => self.stats.untimed_statements += 1,
+            Event::BareDuration { .. } if e.fields.unattributed => {
+                self.stats.orphan_durations += 1
             }
             Event::Logged { sql } => {
                 let o = obs(sql, &mut self.norm);

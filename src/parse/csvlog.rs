@@ -173,6 +173,7 @@ fn emit<'a>(
             .ok()
             .and_then(|s| s.parse().ok())
             .filter(|&q: &i64| q != 0),
+        unattributed: false,
     };
     aux.clear();
     for (i, sev) in [

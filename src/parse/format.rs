@@ -121,6 +121,15 @@ impl LogParser {
         }
     }
 
+    /// The stderr parser inside (stderr and syslog).
+    pub fn stderr(&self) -> Option<&StderrParser> {
+        match self {
+            LogParser::Stderr(p) => Some(p),
+            LogParser::Syslog(p) => Some(p.inner()),
+            _ => None,
+        }
+    }
+
     /// Bytes of arena `parse_chunk` needs for a chunk of `len` bytes.
     pub fn arena_len(&self, len: usize) -> usize {
         match self {

@@ -144,6 +144,7 @@ fn emit<'a>(
         session: arena.keep(&r.session_id),
         sqlstate: arena.keep(&r.state_code),
         query_id: r.query_id.filter(|&q| q != 0),
+        unattributed: false,
     };
     aux.clear();
     for (v, severity) in [

@@ -8,6 +8,7 @@
 
 pub mod csvlog;
 pub mod format;
+pub mod anchor;
 pub mod infer;
 pub mod jsonlog;
 pub mod prefix;

@@ -112,6 +112,9 @@ pub struct Fields<'a> {
     pub session: &'a [u8],
     pub sqlstate: &'a [u8],
     pub query_id: Option<i64>,
+    /// No prefix explained the line: it was read from its severity marker on, and its
+    /// process, user, database and application are unknown.
+    pub unattributed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +138,9 @@ enum Esc {
     Vxid,
     Xid,
     QueryId,
+    /// `%?` (pgferret's own): a field whose meaning inference could not establish.
+    /// It is matched as free text and its value is never reported.
+    Unknown,
 }
 
 impl Esc {
@@ -159,6 +165,7 @@ impl Esc {
             'v' => Esc::Vxid,
             'x' => Esc::Xid,
             'Q' => Esc::QueryId,
+            '?' => Esc::Unknown,
             _ => return None,
         })
     }
@@ -174,6 +181,7 @@ impl Esc {
                 | Esc::Host
                 | Esc::BackendType
                 | Esc::Tag
+                | Esc::Unknown
         )
     }
 }
@@ -185,10 +193,45 @@ enum Item {
     Esc {
         esc: Esc,
         padded: bool,
+        /// The escape's position among the prefix's escapes (for [`Prefix::match_capture`]).
+        slot: u8,
     },
-    /// `%q`: non-session processes stop printing the prefix here.
-    Stop,
+    /// `%q`: non-session processes stop printing the prefix here; `next_slot` is the
+    /// position of the first escape after it.
+    Stop { next_slot: u8 },
 }
+
+/// Where the escapes' values lie in a line, recorded while matching (inference only:
+/// the hot path records nothing).
+trait Capture {
+    fn set(&mut self, slot: u8, start: usize, end: usize);
+    /// Forgets the escapes from `slot` on (a `%q` stop was taken after all).
+    fn clear_from(&mut self, slot: u8);
+}
+
+impl Capture for () {
+    #[inline(always)]
+    fn set(&mut self, _: u8, _: usize, _: usize) {}
+    #[inline(always)]
+    fn clear_from(&mut self, _: u8) {}
+}
+
+/// The value range of each escape; [`ABSENT`] where the line stopped at `%q`.
+impl Capture for Vec<(usize, usize)> {
+    fn set(&mut self, slot: u8, start: usize, end: usize) {
+        if let Some(s) = self.get_mut(slot as usize) {
+            *s = (start, end);
+        }
+    }
+    fn clear_from(&mut self, slot: u8) {
+        for s in self.iter_mut().skip(slot as usize) {
+            *s = ABSENT;
+        }
+    }
+}
+
+/// The range recorded for an escape a line did not print (it stopped at `%q`).
+pub const ABSENT: (usize, usize) = (usize::MAX, usize::MAX);
 
 /// Why a `log_line_prefix` cannot be compiled.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -199,6 +242,9 @@ pub enum PrefixError {
     /// A `%` at the very end.
     #[error("log_line_prefix ends with a lone '%'")]
     TrailingPercent,
+    /// More escapes than any real prefix has.
+    #[error("log_line_prefix has more than 255 escapes")]
+    TooLong,
 }
 
 /// A compiled `log_line_prefix`.
@@ -230,6 +276,7 @@ impl Prefix {
     pub fn compile(text: &str) -> Result<Prefix, PrefixError> {
         let mut items = Vec::new();
         let mut lit = Vec::new();
+        let mut slots = 0usize;
         let mut chars = text.chars().peekable();
         while let Some(c) = chars.next() {
             if c != '%' {
@@ -254,11 +301,13 @@ impl Prefix {
             if !lit.is_empty() {
                 items.push(Item::Lit(std::mem::take(&mut lit).into_boxed_slice()));
             }
+            let slot = u8::try_from(slots).map_err(|_| PrefixError::TooLong)?;
             if e == 'q' {
-                items.push(Item::Stop);
+                items.push(Item::Stop { next_slot: slot });
             } else {
                 let esc = Esc::from_char(e).ok_or(PrefixError::UnknownEscape(e))?;
-                items.push(Item::Esc { esc, padded });
+                items.push(Item::Esc { esc, padded, slot });
+                slots += 1;
             }
         }
         if !lit.is_empty() {
@@ -275,6 +324,19 @@ impl Prefix {
         &self.text
     }
 
+    /// True when the prefix starts with the log's time (`%t`, `%m`, `%n`): a line it
+    /// does not explain may still be dated from its first bytes.
+    pub fn starts_with_log_time(&self) -> bool {
+        matches!(
+            self.items.first(),
+            Some(Item::Esc {
+                esc: Esc::Ts | Esc::TsMs | Esc::Epoch,
+                padded: false,
+                ..
+            })
+        )
+    }
+
     /// Number of escapes: used to prefer the more specific of two prefixes that match.
     pub fn specificity(&self) -> usize {
         self.items
@@ -287,7 +349,8 @@ impl Prefix {
     pub fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
         let mut budget = 256u32;
-        let (severity, message_at) = self.match_from(0, line, 0, &mut fields, &mut budget)?;
+        let (severity, message_at) =
+            self.match_from(0, line, 0, &mut fields, &mut budget, &mut ())?;
         Some(Matched {
             fields,
             severity,
@@ -295,13 +358,41 @@ impl Prefix {
         })
     }
 
-    fn match_from<'a>(
+    /// Number of escapes (`%q` aside): the length of [`Prefix::match_capture`]'s ranges.
+    pub fn slots(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| matches!(i, Item::Esc { .. }))
+            .count()
+    }
+
+    /// Like [`Prefix::match_line`], and records in `caps` the byte range of each
+    /// escape's value in the line ([`ABSENT`] after a `%q` the line stopped at).
+    pub fn match_capture<'a>(
+        &self,
+        line: &'a [u8],
+        caps: &mut Vec<(usize, usize)>,
+    ) -> Option<Matched<'a>> {
+        caps.clear();
+        caps.resize(self.slots(), ABSENT);
+        let mut fields = Fields::default();
+        let mut budget = 256u32;
+        let (severity, message_at) = self.match_from(0, line, 0, &mut fields, &mut budget, caps)?;
+        Some(Matched {
+            fields,
+            severity,
+            message_at,
+        })
+    }
+
+    fn match_from<'a, C: Capture>(
         &self,
         i: usize,
         line: &'a [u8],
         pos: usize,
         f: &mut Fields<'a>,
         budget: &mut u32,
+        cap: &mut C,
     ) -> Option<(Severity, usize)> {
         *budget = budget.checked_sub(1)?;
         let Some(item) = self.items.get(i) else {
@@ -310,46 +401,62 @@ impl Prefix {
         match item {
             Item::Lit(l) => line[pos..]
                 .starts_with(l)
-                .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget))
+                .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget, cap))
                 .flatten(),
-            Item::Stop => self
-                .match_from(i + 1, line, pos, f, budget)
-                .or_else(|| Severity::parse(&line[pos..]).map(|(s, n)| (s, pos + n))),
-            Item::Esc { esc, padded } if esc.is_free_text() => {
-                self.match_free_text(i, *esc, *padded, line, pos, f, budget)
+            Item::Stop { next_slot } => self
+                .match_from(i + 1, line, pos, f, budget, cap)
+                .or_else(|| {
+                    let (s, n) = Severity::parse(&line[pos..])?;
+                    // The fields after the stop are not printed: forget what a failed
+                    // attempt to match them stored.
+                    *f = Fields {
+                        user: b"",
+                        db: b"",
+                        app: b"",
+                        host: b"",
+                        ..*f
+                    };
+                    cap.clear_from(*next_slot);
+                    Some((s, pos + n))
+                }),
+            Item::Esc { esc, padded, slot } if esc.is_free_text() => {
+                self.match_free_text(i, (*esc, *slot), *padded, line, pos, f, budget, cap)
             }
-            Item::Esc { esc, padded } => {
+            Item::Esc { esc, padded, slot } => {
                 let start = if *padded { skip_spaces(line, pos) } else { pos };
                 let len = fixed_field(*esc, &line[start..], f)?;
+                cap.set(*slot, start, start + len);
                 let end = if *padded {
                     skip_spaces(line, start + len)
                 } else {
                     start + len
                 };
-                self.match_from(i + 1, line, end, f, budget)
+                self.match_from(i + 1, line, end, f, budget, cap)
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn match_free_text<'a>(
+    fn match_free_text<'a, C: Capture>(
         &self,
         i: usize,
-        esc: Esc,
+        (esc, slot): (Esc, u8),
         padded: bool,
         line: &'a [u8],
         pos: usize,
         f: &mut Fields<'a>,
         budget: &mut u32,
+        cap: &mut C,
     ) -> Option<(Severity, usize)> {
         let rest = &line[pos..];
-        let try_end = |end: usize, f: &mut Fields<'a>, budget: &mut u32| {
+        let mut try_end = |end: usize, f: &mut Fields<'a>, budget: &mut u32| {
             let mut v = &rest[..end];
             if padded {
                 v = v.trim_ascii();
             }
             set_free_text(esc, v, f);
-            self.match_from(i + 1, line, pos + end, f, budget)
+            cap.set(slot, pos, pos + end);
+            self.match_from(i + 1, line, pos + end, f, budget, cap)
         };
         match self.items.get(i + 1) {
             Some(Item::Lit(l)) => {
@@ -367,7 +474,7 @@ impl Prefix {
                 }
                 None
             }
-            None | Some(Item::Stop) => {
+            None | Some(Item::Stop { .. }) => {
                 // Ends where a severity starts: try each word boundary.
                 for end in (0..=rest.len()).filter(|&e| e == 0 || rest[e - 1] == b' ') {
                     if Severity::parse(&rest[end..]).is_some() {
@@ -386,6 +493,16 @@ impl Prefix {
                 try_end(end, f, budget)
             }
         }
+    }
+}
+
+/// True when `value` is exactly what the fixed-shape escape `%c` (`c` one of
+/// `t m n s p P l x v e c Q`) prints; free-text escapes fit anything.
+pub fn escape_fits(c: char, value: &[u8]) -> bool {
+    match Esc::from_char(c) {
+        Some(esc) if esc.is_free_text() => true,
+        Some(esc) => fixed_field(esc, value, &mut Fields::default()) == Some(value.len()),
+        None => false,
     }
 }
 

@@ -1,12 +1,17 @@
 //! The stderr format (with or without the logging collector): lines that start with
 //! the `log_line_prefix`, multi-line messages continued on TAB-indented lines.
 
-use super::{Aux, EntrySink, LogEntry, Prefix};
+use super::prefix::Matched;
+use super::time::{parse_epoch, parse_timestamp};
+use super::{anchor, Aux, EntrySink, Fields, LogEntry, Prefix};
 
-/// Parses stderr-format chunks with one compiled prefix.
+/// Parses stderr-format chunks with compiled prefixes, tried in order; a line none
+/// explains but that carries a severity marker is still read, unattributed.
 #[derive(Debug, Clone)]
 pub struct StderrParser {
-    prefix: Prefix,
+    prefixes: Vec<Prefix>,
+    /// Unexplained lines may take their time from their first bytes.
+    dated: bool,
 }
 
 /// Where each part of the entry being built lies in the chunk (offsets, not slices,
@@ -22,12 +27,54 @@ struct Open<'a> {
 impl StderrParser {
     /// A parser for lines written with `prefix`.
     pub fn new(prefix: Prefix) -> Self {
-        StderrParser { prefix }
+        Self::with_prefixes(vec![prefix])
     }
 
-    /// The prefix in use.
+    /// A parser for lines written with any of `prefixes` (at least one), tried in order.
+    pub fn with_prefixes(prefixes: Vec<Prefix>) -> Self {
+        assert!(!prefixes.is_empty(), "a stderr parser needs a prefix");
+        let dated = prefixes[0].starts_with_log_time();
+        StderrParser { prefixes, dated }
+    }
+
+    /// The main prefix.
     pub fn prefix(&self) -> &Prefix {
-        &self.prefix
+        &self.prefixes[0]
+    }
+
+    /// Every prefix, in the order they are tried.
+    pub fn prefixes(&self) -> &[Prefix] {
+        &self.prefixes
+    }
+
+    /// The first prefix that explains `line`; else, when the line has a severity
+    /// marker, the line read from there with its prefix fields unknown (and its time
+    /// when the main prefix starts with it and the line with a timestamp).
+    fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
+        if let Some(m) = self.prefixes.iter().find_map(|p| p.match_line(line)) {
+            return Some(m);
+        }
+        let a = anchor::find(line)?;
+        let mut fields = Fields {
+            unattributed: true,
+            ..Fields::default()
+        };
+        if self.dated {
+            let head = &line[..a.at];
+            let t = parse_timestamp(head, true)
+                .or_else(|| parse_timestamp(head, false))
+                .map(|p| (p.ms, p.zone_known))
+                .or_else(|| parse_epoch(head).map(|p| (p.ms, true)));
+            if let Some((ms, known)) = t {
+                fields.ts = Some(ms);
+                fields.zone_unknown = !known;
+            }
+        }
+        Some(Matched {
+            fields,
+            severity: a.severity,
+            message_at: a.message_at,
+        })
     }
 
     /// True when `line` starts a new entry: it matches the prefix and is not a
@@ -35,7 +82,6 @@ impl StderrParser {
     pub fn is_entry_start(&self, line: &[u8]) -> bool {
         !line.starts_with(b"\t")
             && self
-                .prefix
                 .match_line(trim_cr(line))
                 .is_some_and(|m| !m.severity.is_auxiliary())
     }
@@ -64,7 +110,7 @@ impl StderrParser {
                     },
                     None => sink.skipped(line_no, line),
                 }
-            } else if let Some(m) = self.prefix.match_line(line) {
+            } else if let Some(m) = self.match_line(line) {
                 let same_process = open.as_ref().is_some_and(|o| o.fields.pid == m.fields.pid);
                 if m.severity.is_auxiliary() && same_process {
                     aux_pos.push((m.severity, pos + m.message_at, line_end));

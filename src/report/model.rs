@@ -78,6 +78,13 @@ pub struct InputView {
     pub skipped_examples: Vec<String>,
     pub filtered_entries: u64,
     pub unknown_zone_lines: u64,
+    /// Further log_line_prefixes inferred for lines the first does not explain.
+    pub prefixes_more: Vec<String>,
+    /// Entries no prefix explained: counted, their process, user, database and
+    /// application unknown.
+    pub unattributed_entries: u64,
+    /// What the reader must know about this input, in sentences.
+    pub warnings: Vec<String>,
 }
 
 /// First and last timestamps, RFC 3339 UTC.
@@ -342,7 +349,23 @@ fn input_view(i: &InputResult) -> InputView {
             .collect(),
         filtered_entries: i.stats.filtered_entries,
         unknown_zone_lines: i.stats.unknown_zone_lines,
+        prefixes_more: i.prefixes_more.clone(),
+        unattributed_entries: i.stats.unattributed_entries,
+        warnings: input_warnings(i),
     }
+}
+
+/// The inference's notes, and the entries no prefix explained.
+fn input_warnings(i: &InputResult) -> Vec<String> {
+    let mut w = i.warnings.clone();
+    let n = i.stats.unattributed_entries;
+    if n > 0 {
+        w.push(format!(
+            "{n} entr{} matched no log_line_prefix: read from the severity on and counted, with process, user, database and application unknown",
+            if n == 1 { "y" } else { "ies" }
+        ));
+    }
+    w
 }
 
 fn query_view(fp: u64, q: QueryStats) -> QueryView {

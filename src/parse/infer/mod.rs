@@ -1,0 +1,209 @@
+//! Inferring a file's `log_line_prefix` when the user did not give one.
+//!
+//! Each sampled line is anchored on its severity marker (`LOG:  `, `ERROR:  `...): the
+//! text before it is the prefix. The prefixes' shapes (separators, keys, timestamps and
+//! fields, see [`shape`]) are counted; the shape that explains most lines wins, with a
+//! `%q` stop where lines of processes without a session end early. Its fields are then
+//! named from their values and from evidence in the log ([`identify`]); a field nothing
+//! names stays `%?` and is reported, never guessed.
+//!
+//! Lines the first prefix does not explain are inferred again: a log whose prefix changed
+//! on a reload, or whose values take two shapes (`[local]` and `host(port)`), gets one
+//! prefix per shape, tried in order.
+
+mod identify;
+pub mod shape;
+
+use super::anchor;
+use super::{prefix, Prefix};
+use identify::Sample;
+use shape::Piece;
+
+/// At most this many prefixes per file.
+const MAX_PREFIXES: usize = 4;
+/// At most this many sampled lines.
+const MAX_LINES: usize = 4000;
+/// How many of the most frequent shapes are tried each round.
+const SHAPES_TRIED: usize = 8;
+
+/// The prefixes that explain a sample of a file, and what could not be identified.
+#[derive(Debug, Clone)]
+pub struct Inferred {
+    /// The prefixes, the one that explains most lines first.
+    pub prefixes: Vec<Prefix>,
+    /// Sentences for the report: fields not identified, fields contradicted.
+    pub notes: Vec<String>,
+}
+
+/// The prefixes that explain the lines of `sample` (text from the file: its start and
+/// slices from further in, each starting on a line), or `None` when no line has a
+/// severity marker.
+pub fn infer(sample: &[u8]) -> Option<Inferred> {
+    let lines: Vec<(&[u8], anchor::Anchor)> = sample
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.starts_with(b"\t"))
+        .filter_map(|l| anchor::find(l).map(|a| (l, a)))
+        .take(MAX_LINES)
+        .collect();
+    let mut remaining: Vec<usize> = (0..lines.len()).collect();
+    let mut out = Inferred {
+        prefixes: Vec::new(),
+        notes: Vec::new(),
+    };
+    while !remaining.is_empty() && out.prefixes.len() < MAX_PREFIXES {
+        let Some((pieces, generic)) = best_shape(&lines, &remaining) else {
+            break;
+        };
+        let mut caps = Vec::new();
+        let mut samples = Vec::new();
+        let mut rest = Vec::new();
+        for &i in &remaining {
+            let (line, _) = lines[i];
+            match generic.match_capture(line, &mut caps) {
+                Some(m) => samples.push(Sample {
+                    line,
+                    caps: caps.clone(),
+                    severity: m.severity,
+                    message: &line[m.message_at..],
+                }),
+                None => rest.push(i),
+            }
+        }
+        // A shape must explain a fair share of what is left, or it is noise.
+        if samples.len() * 50 < remaining.len() && samples.len() < 20 {
+            break;
+        }
+        let id = identify::identify(&pieces, &samples);
+        let prefix = Prefix::compile(&id.prefix)
+            .ok()
+            .filter(|p| samples.iter().all(|s| p.match_line(s.line).is_some()))
+            .unwrap_or(generic);
+        out.notes.extend(id.notes);
+        out.prefixes.push(prefix);
+        remaining = rest;
+    }
+    out.notes.dedup();
+    (!out.prefixes.is_empty()).then_some(out)
+}
+
+/// The first prefix [`infer`] finds in `data`.
+pub fn infer_prefix(data: &[u8]) -> Option<Prefix> {
+    infer(data).and_then(|i| i.prefixes.into_iter().next())
+}
+
+/// The shape (with `%?` fields, and a `%q` where that helps) that matches most of the
+/// `remaining` lines; ties go to the shape with more pieces.
+fn best_shape(
+    lines: &[(&[u8], anchor::Anchor)],
+    remaining: &[usize],
+) -> Option<(Vec<Piece>, Prefix)> {
+    let mut counts: Vec<(Vec<Piece>, usize)> = Vec::new();
+    for &i in remaining {
+        let (line, a) = lines[i];
+        let s = shape::of_head(&line[..a.at]);
+        if let Some(c) = counts.iter_mut().find(|(p, _)| *p == s) {
+            c.1 += 1;
+        } else if counts.len() < 256 {
+            counts.push((s, 1));
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    // Lines matched, then fields filled: a field that swallows what several fields
+    // would hold fills fewer, and so does a shape whose lines stop early at `%q`.
+    let score = |p: &Prefix| {
+        let mut caps = Vec::new();
+        let (mut n, mut filled) = (0usize, 0usize);
+        for &i in remaining {
+            if p.match_capture(lines[i].0, &mut caps).is_some() {
+                n += 1;
+                filled += caps.iter().filter(|c| **c != prefix::ABSENT).count();
+            }
+        }
+        (n, filled)
+    };
+    let mut best: Option<(usize, usize, Vec<Piece>, Prefix)> = None;
+    let consider = |pieces: Vec<Piece>, best: &mut Option<(usize, usize, Vec<Piece>, Prefix)>| {
+        let Ok(p) = Prefix::compile(&shape::render(&pieces)) else {
+            return 0;
+        };
+        let (n, len) = score(&p);
+        let better = match best {
+            Some((bn, bl, _, _)) => (n, len) > (*bn, *bl),
+            None => n > 0,
+        };
+        if better {
+            *best = Some((n, len, pieces, p));
+        }
+        n
+    };
+    let shapes: Vec<Vec<Piece>> = counts
+        .into_iter()
+        .take(SHAPES_TRIED)
+        .map(|(p, _)| p)
+        .collect();
+    let mut partial = Vec::new();
+    for pieces in &shapes {
+        if consider(pieces.clone(), &mut best) < remaining.len() {
+            partial.push(pieces);
+        }
+    }
+    // Processes without a session stop at `%q`: try it before each field of the
+    // shapes that did not explain every line.
+    for pieces in partial.into_iter().take(4) {
+        for at in 1..pieces.len() {
+            if matches!(pieces[at], Piece::Lit(_)) && !matches!(pieces[at - 1], Piece::Lit(_)) {
+                continue;
+            }
+            let mut with_stop = pieces.clone();
+            with_stop.insert(at, Piece::Stop);
+            consider(with_stop, &mut best);
+        }
+    }
+    best.map(|(_, _, pieces, p)| (pieces, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infer_str(log: &str) -> (Vec<String>, Vec<String>) {
+        let i = infer(log.as_bytes()).unwrap();
+        (
+            i.prefixes.iter().map(|p| p.as_str().to_string()).collect(),
+            i.notes,
+        )
+    }
+
+    #[test]
+    fn nothing_matches_garbage() {
+        assert!(infer(b"hello world\nthis is not a log\n").is_none());
+    }
+
+    #[test]
+    fn debian_prefix_with_q() {
+        let log = "2026-11-24 05:35:14.949 CET [29040] LOG:  starting\n\
+                   2026-11-24 05:35:15.018 CET [29058] postgres@bench LOG:  connection authorized: user=postgres database=bench\n\
+                   2026-11-24 05:35:15.019 CET [29058] postgres@bench LOG:  duration: 1 ms  statement: select 1\n\
+                   2026-11-24 05:35:15.020 CET [29058] postgres@bench LOG:  duration: 1 ms  statement: select 2\n\
+                   2026-11-24 05:35:15.021 CET [29059] bob@shop LOG:  duration: 1 ms  statement: select 2\n";
+        let (p, notes) = infer_str(log);
+        assert_eq!(p, vec!["%m [%p] %q%u@%d "], "{notes:?}");
+    }
+
+    /// Regression: the database swallowed the rest of the prefix
+    /// (`shop app=orders-api qid=-37945...`), and `qid=0` of the first line was frozen.
+    #[test]
+    fn key_value_fields_after_user_at_db() {
+        let mut log = String::new();
+        log.push_str("2026-11-24 05:35:14.949 UTC [100] LOG:  starting\n");
+        for (pid, qid) in [(101, "0"), (101, "-3794512345678"), (102, "0"), (102, "77123456789012")] {
+            log.push_str(&format!(
+                "2026-11-24 05:35:15.018 UTC [{pid}] bob@shop app=orders-api qid={qid} LOG:  duration: 1 ms  statement: select 1\n"
+            ));
+        }
+        log.push_str("2026-11-24 05:35:15.018 UTC [103] bob@shop app=orders-api qid=0 LOG:  connection authorized: user=bob database=shop application_name=orders-api\n");
+        let (p, _) = infer_str(&log);
+        assert_eq!(p, vec!["%m [%p] %q%u@%d app=%a qid=%Q "]);
+    }
+}

@@ -1,0 +1,146 @@
+//! The shape of a line's prefix: the text before its severity anchor cut into constant
+//! separators and variable fields.
+//!
+//! Timestamps and epochs are recognised whole (they contain separators); any other run
+//! of word bytes is a field, except a word written as a key (`user=`), which is part of
+//! the separator text. A number is never a separator: a value seen on the first line
+//! (`qid=0`, a pid) must not be frozen into the prefix.
+
+use crate::parse::time::{parse_epoch, parse_timestamp};
+
+/// One piece of a prefix's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Piece {
+    /// Constant text (separators, keys).
+    Lit(Vec<u8>),
+    /// A timestamp; `true` with milliseconds.
+    Ts(bool),
+    /// A Unix epoch with milliseconds (`%n`).
+    Epoch,
+    /// A variable field of unknown meaning.
+    Field,
+    /// `%q`: lines of processes without a session stop here.
+    Stop,
+}
+
+/// Bytes that may be part of a field's value without separating it from the next.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'+' | b'$') || b >= 0x80
+}
+
+/// The shape of `head` (a line's text before its severity anchor).
+pub fn of_head(head: &[u8]) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    let mut pos = 0;
+    let boundary = |pos: usize| pos == 0 || !is_word(head[pos - 1]);
+    while pos < head.len() {
+        let rest = &head[pos..];
+        if boundary(pos) && rest.first().is_some_and(u8::is_ascii_digit) {
+            if let Some(p) = parse_timestamp(rest, true).or_else(|| parse_timestamp(rest, false)) {
+                let ms = rest.get(19) == Some(&b'.');
+                out.push(Piece::Ts(ms));
+                pos += p.len;
+                continue;
+            }
+            if let Some(p) = parse_epoch(rest).filter(|p| is_epoch(&rest[..p.len], rest.get(p.len))) {
+                out.push(Piece::Epoch);
+                pos += p.len;
+                continue;
+            }
+        }
+        if is_word(rest[0]) && !(rest[0] == b'-' && !(boundary(pos) && starts_value(rest))) {
+            let len = word_len(rest);
+            if rest.get(len) == Some(&b'=') {
+                push_lit(&mut out, &rest[..=len]);
+                pos += len + 1;
+            } else {
+                out.push(Piece::Field);
+                pos += len;
+            }
+            continue;
+        }
+        push_lit(&mut out, &rest[..1]);
+        pos += 1;
+    }
+    out
+}
+
+/// `%n`: seconds (9 or 10 digits), a dot, milliseconds, and no more word after it.
+fn is_epoch(v: &[u8], next: Option<&u8>) -> bool {
+    let dot = v.iter().position(|&b| b == b'.');
+    matches!(dot, Some(9 | 10)) && v.len() == dot.unwrap_or(0) + 4 && !next.is_some_and(|&b| is_word(b))
+}
+
+/// A `-` starts a value only as the sign of a number (`-123`, a query id).
+fn starts_value(rest: &[u8]) -> bool {
+    let digits = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && !rest.get(1 + digits).is_some_and(|&b| is_word(b) && b != b'-')
+}
+
+/// Length of the word at the start of `s`. A `-` after a number separates it from the
+/// next (`[1234-5]` is a pid and a line number); a `-` or `.` that no letter or digit
+/// follows ends the word (`%c-` in Azure's prefix).
+fn word_len(s: &[u8]) -> usize {
+    let mut i = 1;
+    while i < s.len() && is_word(s[i]) {
+        let inner = s.get(i + 1).is_some_and(u8::is_ascii_alphanumeric);
+        if matches!(s[i], b'-' | b'.') && !inner {
+            break;
+        }
+        if s[i] == b'-' && s[..i].iter().all(|b| b.is_ascii_digit() || *b == b'-') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn push_lit(out: &mut Vec<Piece>, bytes: &[u8]) {
+    if let Some(Piece::Lit(l)) = out.last_mut() {
+        l.extend_from_slice(bytes);
+    } else {
+        out.push(Piece::Lit(bytes.to_vec()));
+    }
+}
+
+/// The shape as a `log_line_prefix` with `%?` for each field.
+pub fn render(pieces: &[Piece]) -> String {
+    let mut s = String::new();
+    for p in pieces {
+        match p {
+            Piece::Lit(l) => s.push_str(&String::from_utf8_lossy(l).replace('%', "%%")),
+            Piece::Ts(true) => s.push_str("%m"),
+            Piece::Ts(false) => s.push_str("%t"),
+            Piece::Epoch => s.push_str("%n"),
+            Piece::Field => s.push_str("%?"),
+            Piece::Stop => s.push_str("%q"),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(head: &str) -> String {
+        render(&of_head(head.as_bytes()))
+    }
+
+    #[test]
+    fn fields_keys_and_timestamps() {
+        assert_eq!(
+            shape("2026-11-24 04:34:32 UTC [25172]: [4-1] user=app_rw,db=bench,app=pgbench,client=127.0.0.1 "),
+            "%t [%?]: [%?-%?] user=%?,db=%?,app=%?,client=%? "
+        );
+        assert_eq!(
+            shape("2026-11-24 05:35:15.018 CET [29058] postgres@shop app=orders-api qid=-37945 "),
+            "%m [%?] %?@%? app=%? qid=%? "
+        );
+        assert_eq!(shape("1764000000.123 [42] "), "%n [%?] ");
+        assert_eq!(shape("2026-11-24 04:00:00 UTC:10.0.0.5(52314):app@shop:[4242]:"), "%t:%?(%?):%?@%?:[%?]:");
+        assert_eq!(shape("2026-11-24 04:00:00 UTC-6743a1b2.2a-"), "%t-%?-");
+        assert_eq!(shape("[queryid=0] x|y|"), "[queryid=%?] %?|%?|");
+        assert_eq!(shape("100% "), "%?%% ");
+    }
+}
