@@ -11,8 +11,8 @@ use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
 use crate::parse::syslog::{first_parts_text, SyslogParser};
 use crate::parse::Prefix;
-use std::borrow::Cow;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// How many bytes are sampled to detect the format and infer a prefix.
 const SNIFF_BYTES: usize = 256 * 1024;
@@ -232,7 +232,12 @@ fn run_one(
             prefixes_more: parser
                 .as_ref()
                 .and_then(LogParser::stderr)
-                .map(|p| p.prefixes()[1..].iter().map(|p| p.as_str().to_string()).collect())
+                .map(|p| {
+                    p.prefixes()[1..]
+                        .iter()
+                        .map(|p| p.as_str().to_string())
+                        .collect()
+                })
                 .unwrap_or_default(),
             bytes,
             stats: stats_in,

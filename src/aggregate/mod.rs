@@ -457,9 +457,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             }
             // Without a pid a statement cannot be paired with its duration line.
             Event::Logged { .. } if e.fields.unattributed => self.stats.untimed_statements += 1,
-            Event::BareDuration { .. } if e.fields.unattributed => {
-                self.stats.orphan_durations += 1
-            }
+            Event::BareDuration { .. } if e.fields.unattributed => self.stats.orphan_durations += 1,
             Event::Logged { sql } => {
                 let o = obs(sql, &mut self.norm);
                 self.statement_seen(e, sql, o.fp, None);

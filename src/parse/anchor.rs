@@ -46,7 +46,7 @@ mod tests {
     #[test]
     fn finds_the_first_severity_whatever_precedes_it() {
         let a = find(b"2026-11-24 04:00:00 UTC:10.0.0.5(5):app@shop:[42]:LOG:  x").unwrap();
-        assert_eq!(a.at, 48);
+        assert_eq!(a.at, 50);
         assert_eq!(a.severity, Severity::Log);
         let a = find(b"[1] bob ERROR:  boom LOG:  no").unwrap();
         assert_eq!((a.at, a.severity), (8, Severity::Error));

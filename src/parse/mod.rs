@@ -6,9 +6,9 @@
 //! Nothing here allocates per line: entries borrow from the mapped input and the
 //! auxiliary lines live in a buffer reused for the whole chunk.
 
+pub mod anchor;
 pub mod csvlog;
 pub mod format;
-pub mod anchor;
 pub mod infer;
 pub mod jsonlog;
 pub mod prefix;

@@ -198,7 +198,9 @@ enum Item {
     },
     /// `%q`: non-session processes stop printing the prefix here; `next_slot` is the
     /// position of the first escape after it.
-    Stop { next_slot: u8 },
+    Stop {
+        next_slot: u8,
+    },
 }
 
 /// Where the escapes' values lie in a line, recorded while matching (inference only:
@@ -403,22 +405,23 @@ impl Prefix {
                 .starts_with(l)
                 .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget, cap))
                 .flatten(),
-            Item::Stop { next_slot } => self
-                .match_from(i + 1, line, pos, f, budget, cap)
-                .or_else(|| {
-                    let (s, n) = Severity::parse(&line[pos..])?;
-                    // The fields after the stop are not printed: forget what a failed
-                    // attempt to match them stored.
-                    *f = Fields {
-                        user: b"",
-                        db: b"",
-                        app: b"",
-                        host: b"",
-                        ..*f
-                    };
-                    cap.clear_from(*next_slot);
-                    Some((s, pos + n))
-                }),
+            Item::Stop { next_slot } => {
+                self.match_from(i + 1, line, pos, f, budget, cap)
+                    .or_else(|| {
+                        let (s, n) = Severity::parse(&line[pos..])?;
+                        // The fields after the stop are not printed: forget what a failed
+                        // attempt to match them stored.
+                        *f = Fields {
+                            user: b"",
+                            db: b"",
+                            app: b"",
+                            host: b"",
+                            ..*f
+                        };
+                        cap.clear_from(*next_slot);
+                        Some((s, pos + n))
+                    })
+            }
             Item::Esc { esc, padded, slot } if esc.is_free_text() => {
                 self.match_free_text(i, (*esc, *slot), *padded, line, pos, f, budget, cap)
             }
@@ -449,8 +452,14 @@ impl Prefix {
         cap: &mut C,
     ) -> Option<(Severity, usize)> {
         let rest = &line[pos..];
+        // A host never holds a blank: `%h %r` after an application name with blanks
+        // must not take part of the name.
+        let no_blank = matches!(esc, Esc::Host | Esc::RemoteHostPort);
         let mut try_end = |end: usize, f: &mut Fields<'a>, budget: &mut u32| {
             let mut v = &rest[..end];
+            if no_blank && memchr::memchr(b' ', v.trim_ascii()).is_some() {
+                return None;
+            }
             if padded {
                 v = v.trim_ascii();
             }

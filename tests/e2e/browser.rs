@@ -107,7 +107,10 @@ fn browser_runs_our_script_only_and_no_payload_with_javascript_on() {
     }
     let dir = tempfile::tempdir().unwrap();
     let evil = evil_log(dir.path());
-    let (page, _) = html_report(&[evil.to_str().unwrap()], dir.path());
+    let (page, _) = html_report(
+        &[evil.to_str().unwrap(), "--prefix", EVIL_PREFIX],
+        dir.path(),
+    );
     let (dom, console) = render(&page);
     assert!(console.is_empty(), "console: {console:#?}");
     assert!(

@@ -158,7 +158,17 @@ fn html_is_self_contained_and_escapes_log_text() {
     let evil = "2026-11-24 04:34:32 UTC [7]: [1-1] user=<script>alert(1)</script>,db=x\" onmouseover=\"alert(2),app=javascript:alert(3),client=h LOG:  duration: 1.000 ms  statement: SELECT '</textarea><script>alert(4)</script>' AS x /* <img src=x onerror=alert(5)> */\n";
     std::fs::write(&p, evil.repeat(3)).unwrap();
     let out = dir.path().join("r.html");
-    let o = run(&[p.to_str().unwrap(), "-o", out.to_str().unwrap()], None);
+    // Values no inference would name: the prefix is given.
+    let o = run(
+        &[
+            p.to_str().unwrap(),
+            "--prefix",
+            EVIL_PREFIX,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let html = std::fs::read_to_string(out).unwrap();
     assert_eq!(

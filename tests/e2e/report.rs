@@ -82,7 +82,10 @@ fn csp_hash_is_the_hash_of_the_script() {
 fn log_text_is_escaped_everywhere_in_the_html() {
     let dir = tempfile::tempdir().unwrap();
     let evil = evil_log(dir.path());
-    let (_, html) = html_report(&[evil.to_str().unwrap()], dir.path());
+    let (_, html) = html_report(
+        &[evil.to_str().unwrap(), "--prefix", EVIL_PREFIX],
+        dir.path(),
+    );
     assert_eq!(scripts(&html), [SCRIPT], "no script but ours");
     for bad in [
         "<img",

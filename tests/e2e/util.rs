@@ -127,6 +127,10 @@ pub fn evil_log(dir: &Path) -> PathBuf {
     path
 }
 
+/// The prefix the evil log is written with: its values are markup that no inference
+/// could (or should) name, so the escaping tests give it.
+pub const EVIL_PREFIX: &str = "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ";
+
 /// The awk counts of incident signals beside a log (testdata/expected_events.sh).
 pub fn expected_events(name: &str) -> Value {
     let p = root()

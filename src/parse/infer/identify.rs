@@ -33,9 +33,10 @@ pub struct Sample<'a> {
 }
 
 impl<'a> Sample<'a> {
+    /// The field's value (without the blanks of a padded field).
     fn value(&self, slot: usize) -> Option<&'a [u8]> {
         let (s, e) = *self.caps.get(slot)?;
-        ((s, e) != ABSENT).then(|| &self.line[s..e])
+        ((s, e) != ABSENT).then(|| self.line[s..e].trim_ascii())
     }
 }
 
@@ -93,6 +94,9 @@ pub struct Identified {
     pub prefix: String,
     /// What the report should say.
     pub notes: Vec<String>,
+    /// A shape to capture the fields with again before naming them once more (a host
+    /// was found, which binds the fields beside it).
+    pub refine: Option<String>,
 }
 
 /// Names the fields of `pieces` (a generic prefix: `%?` fields) from the lines it matched.
@@ -124,7 +128,42 @@ pub fn identify(pieces: &[Piece], samples: &[Sample<'_>]) -> Identified {
             unknown.join(", ")
         ));
     }
-    Identified { prefix, notes }
+    let refine = kinds
+        .contains(&Kind::Host)
+        .then(|| capture_shape(pieces, &kinds));
+    Identified {
+        prefix,
+        notes,
+        refine,
+    }
+}
+
+/// The generic shape with the host fields bound to what a host can be (no blank): the
+/// free-text fields beside it then split where PostgreSQL wrote them
+/// (`%a %r` with an application name holding blanks).
+fn capture_shape(pieces: &[Piece], kinds: &[Kind]) -> String {
+    let mut out = String::new();
+    let mut k = 0;
+    for p in pieces {
+        match p {
+            Piece::Lit(_) | Piece::Stop => {
+                out.push_str(&super::shape::render(std::slice::from_ref(p)))
+            }
+            _ => {
+                if kinds[k] == Kind::Host {
+                    out.push_str(if *p == Piece::PaddedField {
+                        "%-h"
+                    } else {
+                        "%h"
+                    });
+                } else {
+                    out.push_str(&super::shape::render(std::slice::from_ref(p)));
+                }
+                k += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The piece index of each field (every piece but literals and `%q`).
@@ -344,7 +383,7 @@ impl<'a> Ctx<'_, '_, 'a> {
     /// True when every time equals the start time a `%c` session id carries.
     fn is_session_start(&self, ms: &[Option<i64>]) -> bool {
         let Some(sess) = (0..self.slots.len()).find(|&k| {
-            self.pieces[self.slots[k]] == Piece::Field
+            self.is_field(k)
                 && self.values(k).filter(|v| !v.is_empty()).all(is_session_id)
                 && self.values(k).any(|v| !v.is_empty())
         }) else {
@@ -367,7 +406,10 @@ impl<'a> Ctx<'_, '_, 'a> {
     }
 
     fn is_field(&self, k: usize) -> bool {
-        self.pieces[self.slots[k]] == Piece::Field
+        matches!(
+            self.pieces[self.slots[k]],
+            Piece::Field | Piece::PaddedField
+        )
     }
 
     fn by_key_and_shape(&self, kinds: &mut [Kind]) {
@@ -457,7 +499,7 @@ impl<'a> Ctx<'_, '_, 'a> {
         let mut pid = keyed_pid;
         let mut line = None;
         'find: for &p in &numeric {
-            if keyed_pid.is_some_and(|kp| kp != p) {
+            if keyed_pid.is_some_and(|kp| kp != p) || !self.may_be_pid(p, kinds) {
                 continue;
             }
             for &l in &numeric {
@@ -469,12 +511,24 @@ impl<'a> Ctx<'_, '_, 'a> {
             }
         }
         if pid.is_none() {
+            // A new process logs `connection received` then `connection authorized`:
+            // a field new on each and the same on both is its pid.
+            pid = numeric.iter().copied().find(|&k| {
+                kinds[k] == Kind::Unknown
+                    && self.may_be_pid(k, kinds)
+                    && self.follows_connections(k)
+            });
+        }
+        if pid.is_none() {
             // No line counter to tell it by: a bracketed number, else none.
             pid = numeric.iter().copied().find(|&k| {
                 kinds[k] == Kind::Unknown
+                    && self.may_be_pid(k, kinds)
                     && self.lit_before(k).ends_with(b"[")
                     && self.distinct(k) > 1
-                    && self.values(k).all(|v| int(v).is_some_and(|n| n > 0 && n <= 4_194_304))
+                    && self
+                        .values(k)
+                        .all(|v| int(v).is_some_and(|n| n > 0 && n <= 4_194_304))
             });
         }
         if let Some(p) = pid {
@@ -518,6 +572,52 @@ impl<'a> Ctx<'_, '_, 'a> {
                 kinds[k] = Kind::Ignored;
             }
         }
+    }
+
+    /// A pid is not a port (`host(port)`), and equals the pid a `%c` session id ends
+    /// with on every line that has both.
+    fn may_be_pid(&self, k: usize, kinds: &[Kind]) -> bool {
+        if self.lit_before(k).ends_with(b"(") && kinds[k] != Kind::Pid {
+            return false;
+        }
+        let Some(sess) = (0..self.slots.len()).find(|&j| kinds[j] == Kind::Session) else {
+            return true;
+        };
+        self.samples
+            .iter()
+            .all(|s| match (s.value(k), s.value(sess)) {
+                (Some(p), Some(c)) if !c.is_empty() => {
+                    let hex = c.rsplit(|&b| b == b'.').next().unwrap_or_default();
+                    let from_session = std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| i64::from_str_radix(h, 16).ok());
+                    from_session.is_some() && from_session == int(p)
+                }
+                _ => true,
+            })
+    }
+
+    /// Each `connection authorized` line has the value of a `connection received`
+    /// line before it, and the received lines' values differ (each is a new process).
+    fn follows_connections(&self, k: usize) -> bool {
+        let mut received: Vec<&[u8]> = Vec::new();
+        let mut authorized = 0;
+        for s in self.samples {
+            let Some(v) = s.value(k) else { continue };
+            let m = unverbose(s.message);
+            if m.starts_with(b"connection received: ") {
+                if received.contains(&v) {
+                    return false;
+                }
+                received.push(v);
+            } else if m.starts_with(b"connection authorized: ") {
+                if !received.contains(&v) {
+                    return false;
+                }
+                authorized += 1;
+            }
+        }
+        received.len() >= 2 && authorized >= 2
     }
 
     fn distinct(&self, k: usize) -> usize {
@@ -592,7 +692,8 @@ impl<'a> Ctx<'_, '_, 'a> {
     /// A keyed application or host field checked against the connection lines.
     fn check(&self, k: usize, kind: Kind, ev: &Evidence<'a>) -> Option<String> {
         let (ok, bad) = ev.tally(self.samples, k, kind);
-        (bad > 0 && bad * 10 > ok).then(|| {
+        let cut = kind == Kind::App && ev.cut_short(self.samples, k, kind);
+        (cut || (bad > 0 && bad * 10 > ok)).then(|| {
             format!(
                 "prefix field {} looks like the {} but does not match the log's connection lines: not reported",
                 self.describe(k),
@@ -609,14 +710,18 @@ impl<'a> Ctx<'_, '_, 'a> {
             return Kind::Unknown;
         }
         let (a_ok, a_bad) = ev.tally(self.samples, k, Kind::App);
-        if a_ok >= 2 && a_bad * 10 <= a_ok {
+        if a_ok >= 2 && a_bad * 10 <= a_ok && !ev.cut_short(self.samples, k, Kind::App) {
             return Kind::App;
         }
         let (h_ok, h_bad) = ev.tally(self.samples, k, Kind::Host);
-        if h_ok >= 2 && h_bad == 0 {
+        if h_ok >= 2 && h_bad * 10 <= h_ok {
             return Kind::Host;
         }
-        let among = |list: &[&str]| present.iter().all(|v| list.iter().any(|w| w.as_bytes() == *v));
+        let among = |list: &[&str]| {
+            present
+                .iter()
+                .all(|v| list.iter().any(|w| w.as_bytes() == *v))
+        };
         if among(BACKEND_TYPES) {
             Kind::Backend
         } else if among(TAGS) {
@@ -638,7 +743,8 @@ impl<'a> Ctx<'_, '_, 'a> {
             };
             let n = self.values(k).count();
             let same = self.values(k).all(|v| v == first);
-            let word = !first.is_empty() && first.iter().all(u8::is_ascii_alphabetic);
+            let word =
+                !first.is_empty() && first.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_');
             let present_everywhere = self.samples.iter().all(|s| s.value(k).is_some());
             if same && word && n >= 10 && present_everywhere {
                 kinds[k] = Kind::Constant;
@@ -684,11 +790,7 @@ impl<'a> Evidence<'a> {
                 continue;
             }
             let pid = pid_slot.and_then(|p| s.value(p));
-            // log_error_verbosity = verbose writes the SQLSTATE first.
-            let message = match s.message.get(5..7) {
-                Some(b": ") if is_sqlstate(&s.message[..5]) => &s.message[7..],
-                _ => s.message,
-            };
+            let message = unverbose(s.message);
             if let Some(rest) = message.strip_prefix(b"connection authorized: ") {
                 let user = kv(rest, b"user=");
                 let db = kv(rest, b"database=");
@@ -707,11 +809,35 @@ impl<'a> Evidence<'a> {
         ev
     }
 
+    /// True when some value of field `k` is the start of the `want` value the
+    /// connection lines give, cut at a blank: the field was split in the wrong place.
+    fn cut_short(&self, samples: &[Sample<'a>], k: usize, want: Kind) -> bool {
+        let Some(p) = self.pid_slot else { return false };
+        let map = if want == Kind::App {
+            &self.app_of_pid
+        } else {
+            &self.host_of_pid
+        };
+        samples.iter().enumerate().any(|(j, s)| {
+            let (Some(pid), Some(v)) = (s.value(p), s.value(k)) else {
+                return false;
+            };
+            map.get(pid).is_some_and(|&(i, truth)| {
+                j > i && v.len() < truth.len() && truth.starts_with(v) && truth[v.len()] == b' '
+            })
+        })
+    }
+
     /// (agreeing, disagreeing) lines for field `k` read as `want`.
     fn tally(&self, samples: &[Sample<'a>], k: usize, want: Kind) -> (usize, usize) {
         let (mut ok, mut bad) = (0, 0);
+        let host = want == Kind::Host;
         let mut count = |v: Option<&[u8]>, truth: &[u8]| match v {
             Some(v) if v == truth => ok += 1,
+            // `%r` writes the host with its port.
+            Some(v) if host && v.starts_with(truth) && v[truth.len()..].starts_with(b"(") => {
+                ok += 1
+            }
             Some(_) => bad += 1,
             None => {}
         };
@@ -740,9 +866,7 @@ impl<'a> Evidence<'a> {
                 for (j, s) in samples.iter().enumerate() {
                     let Some(pid) = s.value(p) else { continue };
                     match map.get(pid) {
-                        Some(&(i, truth)) if j > i => {
-                            count(s.value(k), truth)
-                        }
+                        Some(&(i, truth)) if j > i => count(s.value(k), truth),
                         _ => {}
                     }
                 }
@@ -773,6 +897,14 @@ fn app_value(s: &[u8]) -> Option<&[u8]> {
     Some(v)
 }
 
+/// The message without the SQLSTATE log_error_verbosity = verbose writes first.
+fn unverbose(m: &[u8]) -> &[u8] {
+    match m.get(5..7) {
+        Some(b": ") if is_sqlstate(&m[..5]) => &m[7..],
+        _ => m,
+    }
+}
+
 fn is_session_id(v: &[u8]) -> bool {
     match memchr::memchr(b'.', v) {
         Some(dot) => {
@@ -793,7 +925,9 @@ fn session_start(v: &[u8]) -> Option<i64> {
 }
 
 fn is_sqlstate(v: &[u8]) -> bool {
-    v.len() == 5 && v.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    v.len() == 5
+        && v.iter()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
 fn is_vxid(v: &[u8]) -> bool {
@@ -824,6 +958,17 @@ fn render(pieces: &[Piece], kinds: &[Kind], samples: &[Sample<'_>]) -> String {
                     (_, Kind::Constant) => {
                         let v = samples.iter().find_map(|s| s.value(k)).unwrap_or_default();
                         out.push_str(&String::from_utf8_lossy(v).replace('%', "%%"));
+                    }
+                    (Piece::PaddedField, kind) => {
+                        out.push_str("%-");
+                        out.push_str(&kind.escape()[1..]);
+                    }
+                    (_, Kind::Host)
+                        if samples
+                            .iter()
+                            .any(|s| s.value(k).is_some_and(|v| v.ends_with(b")"))) =>
+                    {
+                        out.push_str("%r")
                     }
                     (_, kind) => out.push_str(kind.escape()),
                 }

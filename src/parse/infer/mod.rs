@@ -20,7 +20,7 @@ use identify::Sample;
 use shape::Piece;
 
 /// At most this many prefixes per file.
-const MAX_PREFIXES: usize = 4;
+const MAX_PREFIXES: usize = 8;
 /// At most this many sampled lines.
 const MAX_LINES: usize = 4000;
 /// How many of the most frequent shapes are tried each round.
@@ -74,7 +74,26 @@ pub fn infer(sample: &[u8]) -> Option<Inferred> {
         if samples.len() * 50 < remaining.len() && samples.len() < 20 {
             break;
         }
-        let id = identify::identify(&pieces, &samples);
+        let mut id = identify::identify(&pieces, &samples);
+        if let Some(bound) = id.refine.take().and_then(|t| Prefix::compile(&t).ok()) {
+            // Capture again with the host bound, if that still explains every line.
+            let again: Option<Vec<Sample>> = samples
+                .iter()
+                .map(|s| {
+                    let m = bound.match_capture(s.line, &mut caps)?;
+                    Some(Sample {
+                        line: s.line,
+                        caps: caps.clone(),
+                        severity: m.severity,
+                        message: &s.line[m.message_at..],
+                    })
+                })
+                .collect();
+            if let Some(again) = again {
+                samples = again;
+                id = identify::identify(&pieces, &samples);
+            }
+        }
         let prefix = Prefix::compile(&id.prefix)
             .ok()
             .filter(|p| samples.iter().all(|s| p.match_line(s.line).is_some()))
@@ -109,8 +128,10 @@ fn best_shape(
         }
     }
     counts.sort_by(|a, b| b.1.cmp(&a.1));
-    // Lines matched, then fields filled: a field that swallows what several fields
-    // would hold fills fewer, and so does a shape whose lines stop early at `%q`.
+    // Lines matched; then how many lines have the shape the candidate comes from (a
+    // free-text field swallowing what most lines write as several fields loses to the
+    // shape of those lines, and a `%q` variant of a rare shape to a common one); then
+    // fields filled.
     let score = |p: &Prefix| {
         let mut caps = Vec::new();
         let (mut n, mut filled) = (0usize, 0usize);
@@ -122,45 +143,38 @@ fn best_shape(
         }
         (n, filled)
     };
-    let mut best: Option<(usize, usize, Vec<Piece>, Prefix)> = None;
-    let consider = |pieces: Vec<Piece>, best: &mut Option<(usize, usize, Vec<Piece>, Prefix)>| {
+    type Best = Option<((usize, usize, usize), Vec<Piece>, Prefix)>;
+    let mut best: Best = None;
+    let consider = |pieces: Vec<Piece>, freq: usize, best: &mut Best| {
         let Ok(p) = Prefix::compile(&shape::render(&pieces)) else {
             return 0;
         };
-        let (n, len) = score(&p);
-        let better = match best {
-            Some((bn, bl, _, _)) => (n, len) > (*bn, *bl),
-            None => n > 0,
-        };
-        if better {
-            *best = Some((n, len, pieces, p));
+        let (n, filled) = score(&p);
+        let key = (n, freq, filled);
+        if n > 0 && best.as_ref().is_none_or(|b| key > b.0) {
+            *best = Some((key, pieces, p));
         }
         n
     };
-    let shapes: Vec<Vec<Piece>> = counts
-        .into_iter()
-        .take(SHAPES_TRIED)
-        .map(|(p, _)| p)
-        .collect();
     let mut partial = Vec::new();
-    for pieces in &shapes {
-        if consider(pieces.clone(), &mut best) < remaining.len() {
-            partial.push(pieces);
+    for (pieces, freq) in counts.into_iter().take(SHAPES_TRIED) {
+        if consider(pieces.clone(), freq, &mut best) < remaining.len() {
+            partial.push((pieces, freq));
         }
     }
     // Processes without a session stop at `%q`: try it before each field of the
     // shapes that did not explain every line.
-    for pieces in partial.into_iter().take(4) {
+    for (pieces, freq) in partial.into_iter().take(4) {
         for at in 1..pieces.len() {
             if matches!(pieces[at], Piece::Lit(_)) && !matches!(pieces[at - 1], Piece::Lit(_)) {
                 continue;
             }
             let mut with_stop = pieces.clone();
             with_stop.insert(at, Piece::Stop);
-            consider(with_stop, &mut best);
+            consider(with_stop, freq, &mut best);
         }
     }
-    best.map(|(_, _, pieces, p)| (pieces, p))
+    best.map(|(_, pieces, p)| (pieces, p))
 }
 
 #[cfg(test)]
@@ -197,7 +211,12 @@ mod tests {
     fn key_value_fields_after_user_at_db() {
         let mut log = String::new();
         log.push_str("2026-11-24 05:35:14.949 UTC [100] LOG:  starting\n");
-        for (pid, qid) in [(101, "0"), (101, "-3794512345678"), (102, "0"), (102, "77123456789012")] {
+        for (pid, qid) in [
+            (101, "0"),
+            (101, "-3794512345678"),
+            (102, "0"),
+            (102, "77123456789012"),
+        ] {
             log.push_str(&format!(
                 "2026-11-24 05:35:15.018 UTC [{pid}] bob@shop app=orders-api qid={qid} LOG:  duration: 1 ms  statement: select 1\n"
             ));

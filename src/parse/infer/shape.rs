@@ -19,6 +19,8 @@ pub enum Piece {
     Epoch,
     /// A variable field of unknown meaning.
     Field,
+    /// A field padded with blanks to a width (`%-12a`, `%5p`).
+    PaddedField,
     /// `%q`: lines of processes without a session stop here.
     Stop,
 }
@@ -42,17 +44,52 @@ pub fn of_head(head: &[u8]) -> Vec<Piece> {
                 pos += p.len;
                 continue;
             }
-            if let Some(p) = parse_epoch(rest).filter(|p| is_epoch(&rest[..p.len], rest.get(p.len))) {
+            if let Some(p) = parse_epoch(rest).filter(|p| is_epoch(&rest[..p.len], rest.get(p.len)))
+            {
                 out.push(Piece::Epoch);
                 pos += p.len;
                 continue;
             }
         }
+        // PostgreSQL's own placeholders are values, brackets and all.
+        if let Some(v) = [&b"[local]"[..], b"[unknown]"]
+            .into_iter()
+            .find(|v| rest.starts_with(v))
+        {
+            out.push(Piece::Field);
+            pos += v.len();
+            continue;
+        }
         if is_word(rest[0]) && !(rest[0] == b'-' && !(boundary(pos) && starts_value(rest))) {
-            let len = word_len(rest);
-            if rest.get(len) == Some(&b'=') {
-                push_lit(&mut out, &rest[..=len]);
-                pos += len + 1;
+            let mut len = word_len(rest);
+            // `backend/xid` (`%v`) is one value.
+            if rest[..len].iter().all(u8::is_ascii_digit) && rest.get(len) == Some(&b'/') {
+                let digits = rest[len + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if digits > 0 {
+                    len += digits + 1;
+                }
+            }
+            // `host(port)` (`%r`) is one value.
+            if rest.get(len) == Some(&b'(') {
+                let digits = rest[len + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if digits > 0 && rest.get(len + 1 + digits) == Some(&b')') {
+                    len += digits + 2;
+                }
+            }
+            // `key=` and Heroku's `key = "value"` are prefix text.
+            let key = [&b"="[..], b" = "]
+                .into_iter()
+                .find(|k| rest[len..].starts_with(k))
+                .map(<[u8]>::len);
+            if let Some(k) = key {
+                push_lit(&mut out, &rest[..len + k]);
+                pos += len + k;
             } else {
                 out.push(Piece::Field);
                 pos += len;
@@ -62,19 +99,46 @@ pub fn of_head(head: &[u8]) -> Vec<Piece> {
         push_lit(&mut out, &rest[..1]);
         pos += 1;
     }
+    mark_padding(&mut out);
     out
+}
+
+/// A field beside a run of blanks was padded to a width (`%-12a`, `%5p`): the blanks
+/// vary with the value's length, so they are the field's, not the prefix's.
+fn mark_padding(out: &mut [Piece]) {
+    for i in 0..out.len() {
+        let Piece::Lit(l) = &out[i] else { continue };
+        let trailing = l.iter().rev().take_while(|&&b| b == b' ').count();
+        let leading = l.iter().take_while(|&&b| b == b' ').count();
+        let field = |p: Option<&Piece>| matches!(p, Some(Piece::Field));
+        if leading >= 2 && i > 0 && field(out.get(i - 1)) {
+            let Piece::Lit(l) = &mut out[i] else { continue };
+            l.drain(..leading - 1);
+            out[i - 1] = Piece::PaddedField;
+        } else if trailing >= 2 && field(out.get(i + 1)) {
+            let Piece::Lit(l) = &mut out[i] else { continue };
+            let keep = l.len() - trailing;
+            l.truncate(keep);
+            out[i + 1] = Piece::PaddedField;
+        }
+    }
 }
 
 /// `%n`: seconds (9 or 10 digits), a dot, milliseconds, and no more word after it.
 fn is_epoch(v: &[u8], next: Option<&u8>) -> bool {
     let dot = v.iter().position(|&b| b == b'.');
-    matches!(dot, Some(9 | 10)) && v.len() == dot.unwrap_or(0) + 4 && !next.is_some_and(|&b| is_word(b))
+    matches!(dot, Some(9 | 10))
+        && v.len() == dot.unwrap_or(0) + 4
+        && !next.is_some_and(|&b| is_word(b))
 }
 
 /// A `-` starts a value only as the sign of a number (`-123`, a query id).
 fn starts_value(rest: &[u8]) -> bool {
     let digits = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
-    digits > 0 && !rest.get(1 + digits).is_some_and(|&b| is_word(b) && b != b'-')
+    digits > 0
+        && !rest
+            .get(1 + digits)
+            .is_some_and(|&b| is_word(b) && b != b'-')
 }
 
 /// Length of the word at the start of `s`. A `-` after a number separates it from the
@@ -113,6 +177,7 @@ pub fn render(pieces: &[Piece]) -> String {
             Piece::Ts(false) => s.push_str("%t"),
             Piece::Epoch => s.push_str("%n"),
             Piece::Field => s.push_str("%?"),
+            Piece::PaddedField => s.push_str("%-?"),
             Piece::Stop => s.push_str("%q"),
         }
     }
@@ -138,7 +203,14 @@ mod tests {
             "%m [%?] %?@%? app=%? qid=%? "
         );
         assert_eq!(shape("1764000000.123 [42] "), "%n [%?] ");
-        assert_eq!(shape("2026-11-24 04:00:00 UTC:10.0.0.5(52314):app@shop:[4242]:"), "%t:%?(%?):%?@%?:[%?]:");
+        assert_eq!(
+            shape("2026-11-24 04:00:00 UTC:10.0.0.5(52314):app@shop:[4242]:"),
+            "%t:%?:%?@%?:[%?]:"
+        );
+        assert_eq!(
+            shape("2026-11-24 04:00:00 UTC:[local]:[unknown]@x:[4242]:"),
+            "%t:%?:%?@%?:[%?]:"
+        );
         assert_eq!(shape("2026-11-24 04:00:00 UTC-6743a1b2.2a-"), "%t-%?-");
         assert_eq!(shape("[queryid=0] x|y|"), "[queryid=%?] %?|%?|");
         assert_eq!(shape("100% "), "%?%% ");
