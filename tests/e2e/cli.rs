@@ -8,13 +8,18 @@ fn stderr(o: &std::process::Output) -> String {
 }
 
 #[test]
-fn missing_file_is_a_one_line_error_with_exit_1() {
+fn missing_file_is_its_verdict_and_exit_1() {
     let o = run(&["/nonexistent/postgresql.log"], None);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert_eq!(e.lines().count(), 1, "{e}");
+    // The input's verdict, then that no report was written.
+    assert_eq!(e.lines().count(), 2, "{e}");
     assert!(
-        e.starts_with("pgferret: /nonexistent/postgresql.log: "),
+        e.starts_with("pgferret: /nonexistent/postgresql.log: unreadable: "),
+        "{e}"
+    );
+    assert!(
+        e.contains("nothing could be read, no report written"),
         "{e}"
     );
 }
@@ -27,10 +32,13 @@ fn a_file_that_is_not_a_log_asks_for_the_prefix() {
     let o = run(&[p.to_str().unwrap(), "-o", "-"], None);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.contains(&format!("{}:2:", p.display())), "{e}");
+    assert_eq!(e.lines().count(), 2, "{e}");
+    assert!(
+        e.starts_with(&format!("pgferret: {}: passed over", p.display())),
+        "{e}"
+    );
+    assert!(e.contains("line 2 reads \"shopping list\""), "{e}");
     assert!(e.contains("--prefix"), "{e}");
-    assert!(e.contains("shopping list"), "{e}");
 }
 
 #[test]

@@ -8,3 +8,4 @@ mod formats;
 mod report;
 mod snapshot;
 mod util;
+mod verdicts;
