@@ -134,12 +134,11 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
     let mut slots: Vec<Result<Opened, InputResult>> = Vec::new();
     for e in input::expand_dirs(sources) {
         slots.push(match e {
-            Expanded::Empty(s, why) => {
-                Err(verdict_only(&s, Verdict::PassedOver { looked_like: why }))
-            }
+            Expanded::Empty(s) => Err(verdict_only(&s, Verdict::EmptyDir)),
+            Expanded::Unlistable(s, e) => Err(verdict_only(&s, Verdict::unreadable(&e))),
             // Whether given or found in a directory, a file that is not a log is passed
             // over with a verdict; it never aborts the others.
-            Expanded::Input(s, _) => {
+            Expanded::Input(s) => {
                 open(&s, opts.chunk_size).map_err(|e| verdict_only(&s, Verdict::unreadable(&e)))
             }
         });

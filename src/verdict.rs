@@ -31,6 +31,8 @@ pub enum Verdict {
         /// What it looked like: its first line, shortened and escaped.
         looked_like: String,
     },
+    /// A directory with no file named like a log in it.
+    EmptyDir,
     /// Nothing could be read from it.
     Unreadable {
         /// Why (missing, permission denied, not a regular file...).
@@ -63,7 +65,7 @@ impl Verdict {
             Verdict::Read if stats.skipped_lines > 0 => "read_with_skips",
             Verdict::Read => "read",
             Verdict::Partial { .. } => "partial",
-            Verdict::PassedOver { .. } => "passed_over",
+            Verdict::PassedOver { .. } | Verdict::EmptyDir => "passed_over",
             Verdict::Unreadable { .. } => "unreadable",
         }
     }
@@ -93,6 +95,11 @@ impl Verdict {
                 "passed over: not a PostgreSQL log pgferret recognises ({looked_like}); \
                  if it is one, pass --prefix '<log_line_prefix>' or --format"
             ),
+            Verdict::EmptyDir => {
+                "passed over: a directory with no log file in it (*.log, *.csv, *.json, \
+                 their compressed copies, postgres*)"
+                    .into()
+            }
             Verdict::Unreadable { why } => format!("unreadable: {why}"),
         }
     }

@@ -129,28 +129,36 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// One input after directories are expanded: a file to read (and whether it was found
-/// in a directory), or a directory that gave nothing to read, with why.
+/// One input after directories are expanded: a file to read, or a directory that gave
+/// nothing to read, with why.
 #[derive(Debug)]
 pub enum Expanded {
     /// A file, or stdin.
-    Input(Source, bool),
-    /// A directory that could not be listed, or that holds no log file.
-    Empty(Source, String),
+    Input(Source),
+    /// A directory that holds no log file.
+    Empty(Source),
+    /// A directory that could not be listed.
+    Unlistable(Source, InputError),
 }
 
 /// Replaces each directory among `sources` by the log files inside it (sorted by
 /// name; hidden files skipped; names that look like logs: `*.log`, `*.csv`,
 /// `*.json`, compressed copies of those, or `postgres*`). A file found in a directory
 /// is passed over, not fatal, when it turns out not to be a log; a directory that
-/// cannot be listed or holds no log becomes [`Expanded::Empty`], so it is reported
+/// cannot be listed or holds no log is kept as such, so it is reported
 /// rather than aborting the others.
 pub fn expand_dirs(sources: &[Source]) -> Vec<Expanded> {
     let mut out = Vec::new();
     for s in sources {
         match s {
             Source::Path(p) if p.is_dir() => match std::fs::read_dir(p) {
-                Err(e) => out.push(Expanded::Empty(s.clone(), format!("cannot list it: {e}"))),
+                Err(source) => {
+                    let path = p.display().to_string();
+                    out.push(Expanded::Unlistable(
+                        s.clone(),
+                        InputError::Open { path, source },
+                    ))
+                }
                 Ok(entries) => {
                     let mut files: Vec<PathBuf> = entries
                         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -158,20 +166,12 @@ pub fn expand_dirs(sources: &[Source]) -> Vec<Expanded> {
                         .collect();
                     files.sort();
                     if files.is_empty() {
-                        out.push(Expanded::Empty(
-                            s.clone(),
-                            "a directory with no log file in it (*.log, *.csv, *.json, postgres*)"
-                                .into(),
-                        ));
+                        out.push(Expanded::Empty(s.clone()));
                     }
-                    out.extend(
-                        files
-                            .into_iter()
-                            .map(|f| Expanded::Input(Source::Path(f), true)),
-                    );
+                    out.extend(files.into_iter().map(|f| Expanded::Input(Source::Path(f))));
                 }
             },
-            other => out.push(Expanded::Input(other.clone(), false)),
+            other => out.push(Expanded::Input(other.clone())),
         }
     }
     out
