@@ -356,3 +356,40 @@ fn a_range_with_nothing_in_it_is_exit_3_and_claims_no_setting_is_off() {
         assert!(!html.contains(claim), "{claim}");
     }
 }
+
+#[test]
+fn a_time_of_day_on_a_log_over_two_days_is_its_first_day_and_says_so() {
+    // a1_pgbadger, then the same lines a day later (a rotated pair of files in one).
+    let dir = tempfile::tempdir().unwrap();
+    let day1 = std::fs::read_to_string(log("a1_pgbadger")).unwrap();
+    let day2 = day1.replace("2026-11-24 ", "2026-11-25 ");
+    let both = dir.path().join("two_days.log");
+    std::fs::write(&both, format!("{day1}{day2}")).unwrap();
+    let first = dir.path().join("day1.log");
+    std::fs::write(&first, &day1).unwrap();
+    let (n, ms) = awk_statements(&first, "04:34:40.000", "04:34:50.000");
+    assert!(n > 100, "{n}");
+    let b = both.to_str().unwrap();
+    let (code, r, err) = report_and_code(&[b, "--begin", "04:34:40", "--end", "04:34:50"]);
+    assert_eq!(code, Some(0), "a warning, not a partial report: {err}");
+    let r = r.unwrap();
+    assert_eq!(r["totals"]["statements"], n);
+    assert!(same_ms(r["totals"]["total_ms"].as_f64().unwrap(), ms));
+    let w = r["warnings"][0].as_str().unwrap();
+    assert!(w.starts_with("The log runs over several days"), "{w}");
+    assert!(err.contains(w), "{err}");
+    // A date picks the other day: the same figures, a day later.
+    let r = json_report(
+        &[
+            b,
+            "--begin",
+            "2026-11-25 04:34:40",
+            "--end",
+            "2026-11-25 04:34:50",
+        ],
+        None,
+    );
+    assert_eq!(r["totals"]["statements"], n);
+    assert_eq!(r["span"]["begin"].as_str().unwrap()[..10], *"2026-11-25");
+    assert_eq!(r["warnings"], serde_json::json!([]));
+}
