@@ -65,6 +65,7 @@ fn benches(c: &mut Criterion) {
             prefix: Some(prefix.clone()),
             format: None,
             agg: AggOptions::default(),
+            range: Default::default(),
             chunk_size: CHUNK_SIZE,
             jobs: 1,
         };

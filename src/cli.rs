@@ -56,12 +56,19 @@ pub struct AnalyzeArgs {
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Ignore entries before this time (RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in UTC).
+    /// Ignore entries before this time, as the log prints it: `YYYY-MM-DD HH:MM[:SS]`
+    /// in the log's own zone, `HH:MM[:SS]` on the log's first day, or with a zone
+    /// (RFC 3339, `... CET`).
     #[arg(long, value_name = "TIME")]
     pub begin: Option<String>,
-    /// Ignore entries after this time.
+    /// Ignore entries after this time (same forms as --begin; a time of day is on
+    /// --begin's day, or the next when it is earlier).
     #[arg(long, value_name = "TIME")]
     pub end: Option<String>,
+    /// The zone of --begin/--end values without one (default: the zone the log's
+    /// timestamps carry): a name (Europe/Berlin), UTC or an offset (+02:00).
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    pub log_tz: Option<String>,
     /// Only statements with this query id (from %Q in the prefix, or csv/json query_id).
     #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub query_id: Option<i64>,

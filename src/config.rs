@@ -4,8 +4,8 @@ use crate::aggregate::AggOptions;
 use crate::cli::AnalyzeArgs;
 use crate::input::{Source, CHUNK_SIZE};
 use crate::parse::format::LogFormat;
-use crate::parse::time::parse_user_time;
 use crate::parse::Prefix;
+use crate::range::{Range, UserTime};
 use crate::report::tz::DisplayTz;
 use crate::report::Format;
 
@@ -20,7 +20,7 @@ pub enum ConfigError {
     Prefix(#[from] crate::parse::prefix::PrefixError),
     /// An unreadable time.
     #[error(
-        "--{flag}: cannot read '{value}' as a time (use RFC 3339 or 'YYYY-MM-DD HH:MM:SS', UTC)"
+        "--{flag}: cannot read '{value}' as a time (use 'YYYY-MM-DD HH:MM[:SS]' or 'HH:MM[:SS]' in the log's own zone, or RFC 3339)"
     )]
     Time {
         /// The flag.
@@ -43,6 +43,9 @@ pub enum ConfigError {
     /// An unknown `--tz`.
     #[error("--tz: {0}")]
     Tz(String),
+    /// An unknown `--log-tz`.
+    #[error("--log-tz: {0}")]
+    LogTz(String),
     /// Zero jobs.
     #[error("--jobs must be at least 1")]
     Jobs,
@@ -72,8 +75,11 @@ pub struct Config {
     pub tz: DisplayTz,
     /// Threads.
     pub jobs: usize,
-    /// Aggregation options.
+    /// Aggregation options (`begin`/`end` are placed from `range` once the log's
+    /// clock is known).
     pub agg: AggOptions,
+    /// `--begin`/`--end`/`--log-tz` as given.
+    pub range: Range,
     /// Print a summary on stderr.
     pub summary: bool,
     /// Chunk size in bytes.
@@ -92,17 +98,33 @@ impl Config {
         let time = |flag: &'static str, v: &Option<String>| -> Result<_, ConfigError> {
             v.as_deref()
                 .map(|s| {
-                    parse_user_time(s).ok_or_else(|| ConfigError::Time {
-                        flag,
-                        value: s.to_string(),
-                    })
+                    UserTime::parse(s)
+                        .map(|t| (s.to_string(), t))
+                        .ok_or_else(|| ConfigError::Time {
+                            flag,
+                            value: s.to_string(),
+                        })
                 })
                 .transpose()
         };
-        let begin = time("begin", &a.begin)?;
-        let end = time("end", &a.end)?;
-        if let (Some(b), Some(e)) = (begin, end) {
-            if b > e {
+        let range = Range {
+            begin: time("begin", &a.begin)?,
+            end: time("end", &a.end)?,
+            log_tz: a
+                .log_tz
+                .as_deref()
+                .map(|z| z.parse().map_err(ConfigError::LogTz))
+                .transpose()?,
+        };
+        // Values on the same footing can be compared now; the others once the log's
+        // clock is known.
+        if let (Some((_, b)), Some((_, e))) = (&range.begin, &range.end) {
+            let wrong = match (b, e) {
+                (UserTime::Instant(b), UserTime::Instant(e)) => b > e,
+                (UserTime::Local(b), UserTime::Local(e)) => b > e,
+                _ => false,
+            };
+            if wrong {
                 return Err(ConfigError::EmptyRange);
             }
         }
@@ -145,9 +167,10 @@ impl Config {
                 .map(|f| LogFormat::from_name(f).ok_or_else(|| ConfigError::Format(f.to_string())))
                 .transpose()?,
             jobs,
+            range,
             agg: AggOptions {
-                begin,
-                end,
+                begin: None,
+                end: None,
                 window_ms,
                 query_id: a.query_id,
             },

@@ -15,7 +15,9 @@ pub mod input;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
+pub mod range;
 pub mod report;
+pub mod verdict;
 
 use anyhow::Context;
 use clap::Parser;
@@ -34,13 +36,14 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         prefix: cfg.prefix.clone(),
         format: cfg.format,
         agg: cfg.agg,
+        range: cfg.range.clone(),
         chunk_size: cfg.chunk_size,
         jobs: cfg.jobs,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
         .build();
-    let (inputs, stats) = match pool {
+    let analysis = match pool {
         Ok(pool) => pool.install(|| pipeline::run(&cfg.inputs, &opts))?,
         Err(_) => pipeline::run(&cfg.inputs, &opts)?,
     };
@@ -49,7 +52,11 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         jobs: cfg.jobs,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    Ok(Report::build(&inputs, stats, run, cfg.tz))
+    let mut report = Report::build(&analysis.inputs, analysis.stats, run, cfg.tz);
+    if let Some(r) = &analysis.range {
+        report.apply_range(r, &analysis.inputs);
+    }
+    Ok(report)
 }
 
 /// Writes every requested output.
@@ -72,18 +79,13 @@ pub fn write_outputs(cfg: &Config, report: &Report) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints warnings about skipped lines on stderr.
-fn warn_skipped(report: &Report) {
+/// Prints on stderr the report's warnings (what could not be read...) unless the
+/// summary printed there says them, and the skipped lines.
+fn warn_skipped(report: &Report, summary: bool) {
+    for w in report.warnings.iter().filter(|_| !summary) {
+        eprintln!("pgferret: warning: {w}");
+    }
     for i in &report.inputs {
-        if i.format == pipeline::UNRECOGNISED {
-            eprintln!(
-                "pgferret: warning: {}: not a PostgreSQL log pgferret recognises; passed over",
-                i.path
-            );
-        }
-        for w in &i.warnings {
-            eprintln!("pgferret: warning: {}: {w}", i.path);
-        }
         for ex in &i.skipped_examples {
             eprintln!("pgferret: warning: skipped line {ex}");
         }
@@ -109,8 +111,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The whole command line program: parses arguments, runs, maps errors to exit codes
-/// (0 done, 1 nothing parsed or an input unreadable, 2 bad arguments).
+/// Exit code: the report was written, but stands for part of what was given.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// The whole command line program: parses arguments, runs, maps errors to exit codes:
+/// 0 everything read; 1 nothing could be read (or a report could not be written);
+/// 2 bad arguments; 3 report written, but some input was passed over, unreadable or
+/// read in part, more than 1% of an input's lines were skipped, or `--begin`/`--end`
+/// kept nothing. (4 is kept for alert thresholds.)
 pub fn cli_main() -> ExitCode {
     let cli = cli::Cli::parse();
     if let Some(cli::Command::Fingerprint(f)) = cli.command {
@@ -136,12 +144,16 @@ pub fn cli_main() -> ExitCode {
     };
     let report = match analyze(&cfg) {
         Ok(r) => r,
+        Err(e @ AnalyzeError::Range(_)) => {
+            eprintln!("pgferret: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("pgferret: {e}");
             return ExitCode::from(1);
         }
     };
-    warn_skipped(&report);
+    warn_skipped(&report, cfg.summary);
     if let Err(e) = write_outputs(&cfg, &report) {
         if is_broken_pipe(&e) {
             return ExitCode::SUCCESS;
@@ -155,6 +167,12 @@ pub fn cli_main() -> ExitCode {
         for o in &cfg.outputs {
             eprintln!("report written to {}", o.path);
         }
+    }
+    if report.partial {
+        eprintln!(
+            "pgferret: the report stands for part of the input only (see the warnings above)"
+        );
+        return ExitCode::from(EXIT_PARTIAL);
     }
     ExitCode::SUCCESS
 }

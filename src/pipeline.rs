@@ -3,7 +3,7 @@
 //! chunks in parallel, merge in order. Inputs are processed in parallel too.
 
 use crate::aggregate::{AggOptions, ChunkAgg, InputStats, Partial, Stats};
-use crate::input::{self, BlockReader, Compression, Data, InputError, Source};
+use crate::input::{self, BlockReader, Compression, Data, Expanded, InputError, Source};
 use crate::parse::csvlog::CsvParser;
 use crate::parse::format::{LogFormat, LogParser};
 use crate::parse::infer::infer;
@@ -11,6 +11,8 @@ use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
 use crate::parse::syslog::{first_parts_text, SyslogParser};
 use crate::parse::Prefix;
+use crate::range::{detect_clock, Range, RangeError, Resolved};
+use crate::verdict::Verdict;
 use rayon::prelude::*;
 use std::borrow::Cow;
 
@@ -20,9 +22,6 @@ const SNIFF_BYTES: usize = 256 * 1024;
 /// Why analysis failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
-    /// An input could not be opened or read.
-    #[error(transparent)]
-    Input(#[from] InputError),
     /// No known prefix fits the file.
     #[error("{path}:{line}: cannot recognise the log_line_prefix of this line; pass --prefix '<log_line_prefix>' (first unmatched line: {text:?})")]
     UnknownPrefix {
@@ -33,9 +32,25 @@ pub enum AnalyzeError {
         /// Its text.
         text: String,
     },
-    /// The inputs held no log entry at all.
-    #[error("no PostgreSQL log entry found in {0}")]
-    NothingParsed(String),
+    /// No input held a log entry: each input's path and verdict.
+    #[error("{}", nothing_parsed(.0))]
+    NothingParsed(Vec<(String, String)>),
+    /// `--begin`/`--end` cannot be placed on the log's clock (a bad argument).
+    #[error(transparent)]
+    Range(#[from] RangeError),
+}
+
+fn nothing_parsed(verdicts: &[(String, String)]) -> String {
+    let mut s: String = verdicts
+        .iter()
+        .map(|(path, v)| format!("{path}: {v}\npgferret: "))
+        .collect();
+    let names: Vec<&str> = verdicts.iter().map(|(p, _)| p.as_str()).collect();
+    s.push_str(&format!(
+        "no PostgreSQL log entry found in {}: nothing could be read, no report written",
+        names.join(", ")
+    ));
+    s
 }
 
 /// What the pipeline needs to run.
@@ -45,8 +60,10 @@ pub struct PipelineOptions {
     pub prefix: Option<Prefix>,
     /// Format given by the user (else detected per input).
     pub format: Option<LogFormat>,
-    /// Aggregation options.
+    /// Aggregation options (`begin`/`end` are set from `range`).
     pub agg: AggOptions,
+    /// `--begin`/`--end` as given, placed on the log's clock once it is known.
+    pub range: Range,
     /// Chunk size in bytes.
     pub chunk_size: usize,
     /// Threads.
@@ -69,63 +86,114 @@ pub struct InputResult {
     /// Further prefixes inferred for lines the first does not explain (a prefix
     /// changed on a reload, values of two shapes).
     pub prefixes_more: Vec<String>,
-    /// What the report must say about this input (prefix fields not identified...).
-    pub warnings: Vec<String>,
     /// Bytes read (decompressed).
     pub bytes: u64,
     /// Counters.
     pub stats: InputStats,
+    /// Read, read in part, passed over or unreadable.
+    pub verdict: Verdict,
+    /// What else the reader could not tell about this input, one sentence each (a
+    /// prefix field that could not be identified...); shown at the top of the report.
+    pub warnings: Vec<String>,
 }
 
-/// Analyses every input: per-input counters and the merged statistics.
-pub fn run(
-    sources: &[Source],
-    opts: &PipelineOptions,
-) -> Result<(Vec<InputResult>, Stats), AnalyzeError> {
-    let given = sources;
-    let sources = input::expand_dirs(sources)?;
-    // Open everything first: a missing file fails the run before any work.
-    let opened: Vec<(Source, bool, Compression, Data)> = sources
-        .iter()
-        .map(|(s, in_dir)| input::open(s).map(|(c, d)| (s.clone(), *in_dir, c, d)))
-        .collect::<Result<_, _>>()?;
-    let results: Vec<(InputResult, Stats)> = opened
+/// What [`run`] found: each input, the merged statistics, and the range as placed.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Every input, in order, whatever became of it.
+    pub inputs: Vec<InputResult>,
+    /// Merged statistics of what could be read.
+    pub stats: Stats,
+    /// `--begin`/`--end` on the log's clock, when given.
+    pub range: Option<Resolved>,
+}
+
+/// An input opened. A stream's first bytes are read (and kept) only when needed, so
+/// many compressed files do not each hold a sample at once.
+struct Opened {
+    source: Source,
+    compression: Compression,
+    body: Body,
+}
+
+enum Body {
+    Mapped(memmap2::Mmap),
+    Stream(BlockReader),
+}
+
+impl Opened {
+    /// The first bytes, for detection.
+    fn head(&mut self) -> &[u8] {
+        match &mut self.body {
+            Body::Mapped(m) => &m[..m.len().min(SNIFF_BYTES)],
+            Body::Stream(blocks) => blocks.peek(SNIFF_BYTES),
+        }
+    }
+}
+
+/// Analyses every input: per-input verdicts and counters, and the merged statistics
+/// of what could be read. An input that cannot be read is a verdict, not an error;
+/// the run fails only when nothing at all could be read.
+pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, AnalyzeError> {
+    let mut slots: Vec<Result<Opened, InputResult>> = Vec::new();
+    for e in input::expand_dirs(sources) {
+        slots.push(match e {
+            Expanded::Empty(s) => Err(verdict_only(&s, Verdict::EmptyDir)),
+            Expanded::Unlistable(s, e) => Err(verdict_only(&s, Verdict::unreadable(&e))),
+            // Whether given or found in a directory, a file that is not a log is passed
+            // over with a verdict; it never aborts the others.
+            Expanded::Input(s) => {
+                open(&s, opts.chunk_size).map_err(|e| verdict_only(&s, Verdict::unreadable(&e)))
+            }
+        });
+    }
+    let range = if opts.range.is_empty() {
+        None
+    } else {
+        let clock = slots
+            .iter_mut()
+            .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
+            .min_by_key(|c| c.first_ms);
+        Some(opts.range.resolve(clock.as_ref())?)
+    };
+    let mut opts = opts.clone();
+    opts.agg.begin = range.as_ref().and_then(|r| r.begin);
+    opts.agg.end = range.as_ref().and_then(|r| r.end);
+    let results: Vec<(InputResult, Option<Stats>)> = slots
         .into_par_iter()
         .enumerate()
-        .map(|(idx, (source, in_dir, c, data))| {
-            match run_one(idx as u32, &source, c, data, opts) {
-                // A file found in a directory that is not a log is passed over, not fatal.
-                Err(AnalyzeError::UnknownPrefix { .. }) if in_dir => {
-                    Ok((unrecognised(&source), Stats::new(&opts.agg)))
-                }
-                other => other,
-            }
+        .map(|(idx, slot)| match slot {
+            Err(res) => (res, None),
+            Ok(o) => run_one(idx as u32, o, &opts),
         })
-        .collect::<Result<_, _>>()?;
-    let mut total = Stats::new(&opts.agg);
+        .collect();
+    let mut stats = Stats::new(&opts.agg);
     let mut inputs = Vec::with_capacity(results.len());
-    for (res, stats) in results {
+    for (res, s) in results {
         inputs.push(res);
-        total.merge(stats);
+        if let Some(s) = s {
+            stats.merge(s);
+        }
     }
     if inputs.iter().all(|r| r.stats.entries == 0) {
-        let names: Vec<String> = if inputs.is_empty() {
-            given
-                .iter()
-                .map(|s| format!("{} (no log file in it)", s.name()))
-                .collect()
-        } else {
-            inputs.iter().map(|r| r.name.clone()).collect()
-        };
-        return Err(AnalyzeError::NothingParsed(names.join(", ")));
+        let verdicts = inputs
+            .iter()
+            .map(|r| (r.name.clone(), r.verdict.sentence(&r.stats)))
+            .collect();
+        return Err(AnalyzeError::NothingParsed(verdicts));
     }
-    Ok((inputs, total))
+    Ok(Analysis {
+        inputs,
+        stats,
+        range,
+    })
 }
 
 /// The format of a file passed over because it is not a PostgreSQL log.
 pub const UNRECOGNISED: &str = "unrecognised";
 
-fn unrecognised(source: &Source) -> InputResult {
+/// The result of an input nothing was read from.
+fn verdict_only(source: &Source, verdict: Verdict) -> InputResult {
     InputResult {
         name: source.name(),
         format: UNRECOGNISED,
@@ -133,10 +201,24 @@ fn unrecognised(source: &Source) -> InputResult {
         prefix: None,
         prefix_inferred: false,
         prefixes_more: Vec::new(),
-        warnings: Vec::new(),
         bytes: 0,
         stats: InputStats::default(),
+        verdict,
+        warnings: Vec::new(),
     }
+}
+
+fn open(source: &Source, chunk_size: usize) -> Result<Opened, InputError> {
+    let (compression, data) = input::open(source)?;
+    let body = match data {
+        Data::Mapped(m) => Body::Mapped(m),
+        Data::Stream(r) => Body::Stream(BlockReader::new(r, source.name(), chunk_size)),
+    };
+    Ok(Opened {
+        source: source.clone(),
+        compression,
+        body,
+    })
 }
 
 /// The parser for an input sampled by `head` (its first bytes, and for a mapped file
@@ -188,63 +270,70 @@ fn choose_parser(
     })
 }
 
-fn run_one(
-    idx: u32,
-    source: &Source,
-    compression: Compression,
-    data: Data,
-    opts: &PipelineOptions,
-) -> Result<(InputResult, Stats), AnalyzeError> {
-    let name = source.name();
-    let (partial, bytes, parser, inferred, warnings) = match data {
-        Data::Mapped(map) => {
-            let (parser, inferred, notes) = choose_parser(&name, &sample(&map), opts)?;
-            let partial = parse_mapped(idx, &map, &parser, opts);
-            (partial, map.len() as u64, Some(parser), inferred, notes)
-        }
-        Data::Stream(reader) => {
-            let mut blocks = BlockReader::new(reader, name.clone(), opts.chunk_size);
-            let head = blocks.peek(SNIFF_BYTES)?.to_vec();
-            if head.is_empty() {
-                let empty = ChunkAgg::new(opts.agg, idx).finish(0);
-                (empty, 0, None, false, Vec::new())
-            } else {
-                let (parser, inferred, notes) = choose_parser(&name, &head, opts)?;
-                let (partial, bytes) = parse_stream(idx, &mut blocks, &parser, opts)?;
-                (partial, bytes, Some(parser), inferred, notes)
+fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Option<Stats>) {
+    let name = o.source.name();
+    let head = match &o.body {
+        Body::Mapped(m) => sample(m).into_owned(),
+        Body::Stream(_) => o.head().to_vec(),
+    };
+    if head.is_empty() {
+        if let Body::Stream(blocks) = &mut o.body {
+            if let Some(e) = blocks.take_error() {
+                // Nothing came before the error: unreadable, not read in part.
+                return (verdict_only(&o.source, Verdict::unreadable(&e)), None);
             }
+        }
+        let mut res = verdict_only(&o.source, Verdict::Read);
+        res.format = opts.format.unwrap_or(LogFormat::Stderr).name();
+        res.compression = o.compression.name();
+        return (res, None);
+    }
+    let (parser, inferred, warnings) = match choose_parser(&name, &head, opts) {
+        Ok(p) => p,
+        Err(AnalyzeError::UnknownPrefix { line, text, .. }) => {
+            return (
+                verdict_only(&o.source, Verdict::passed_over(line, &text)),
+                None,
+            )
+        }
+        Err(e) => {
+            let why = Verdict::Unreadable { why: e.to_string() };
+            return (verdict_only(&o.source, why), None);
+        }
+    };
+    let (partial, bytes, verdict) = match o.body {
+        Body::Mapped(map) => {
+            let partial = parse_mapped(idx, &map, &parser, opts);
+            (partial, map.len() as u64, Verdict::Read)
+        }
+        Body::Stream(mut blocks) => {
+            let (partial, bytes) = parse_stream(idx, &mut blocks, &parser, opts);
+            let verdict = blocks.error().map_or(Verdict::Read, Verdict::partial);
+            (partial, bytes, verdict)
         }
     };
     let (stats_in, stats) = partial.finish();
-    Ok((
-        InputResult {
-            name,
-            format: parser
-                .as_ref()
-                .map_or(LogFormat::Stderr, LogParser::format)
-                .name(),
-            compression: compression.name(),
-            prefix: parser
-                .as_ref()
-                .and_then(LogParser::prefix)
-                .map(|p| p.as_str().to_string()),
-            prefix_inferred: inferred,
-            prefixes_more: parser
-                .as_ref()
-                .and_then(LogParser::stderr)
-                .map(|p| {
-                    p.prefixes()[1..]
-                        .iter()
-                        .map(|p| p.as_str().to_string())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            bytes,
-            stats: stats_in,
-            warnings,
-        },
-        stats,
-    ))
+    let res = InputResult {
+        name,
+        format: parser.format().name(),
+        compression: o.compression.name(),
+        prefix: parser.prefix().map(|p| p.as_str().to_string()),
+        prefix_inferred: inferred,
+        prefixes_more: parser
+            .stderr()
+            .map(|p| {
+                p.prefixes()[1..]
+                    .iter()
+                    .map(|p| p.as_str().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        bytes,
+        stats: stats_in,
+        verdict,
+        warnings,
+    };
+    (res, Some(stats))
 }
 
 /// What prefix inference reads of a mapped file: all of a small one; of a larger one
@@ -317,14 +406,14 @@ fn parse_stream(
     blocks: &mut BlockReader,
     parser: &LogParser,
     opts: &PipelineOptions,
-) -> Result<(Partial, u64), AnalyzeError> {
+) -> (Partial, u64) {
     let mut acc: Option<Partial> = None;
     let mut bytes = 0u64;
     let batch = opts.jobs.max(1) * 2;
     loop {
         let mut batch_blocks = Vec::with_capacity(batch);
         while batch_blocks.len() < batch {
-            match blocks.next_block(|buf| parser.last_boundary(buf))? {
+            match blocks.next_block(|buf| parser.last_boundary(buf)) {
                 Some(b) => batch_blocks.push(b),
                 None => break,
             }
@@ -347,8 +436,8 @@ fn parse_stream(
             });
         }
     }
-    Ok((
+    (
         acc.unwrap_or_else(|| ChunkAgg::new(opts.agg, idx).finish(0)),
         bytes,
-    ))
+    )
 }

@@ -68,6 +68,9 @@ pub struct InputStats {
     /// Entries no prefix explained, read from their severity marker on: counted, with
     /// their process, user, database and application unknown.
     pub unattributed_entries: u64,
+    /// First and last timestamps of all entries, kept or filtered out (what the log
+    /// covers, said when a range keeps nothing).
+    pub seen: Option<(Millis, Millis)>,
 }
 
 impl InputStats {
@@ -82,6 +85,10 @@ impl InputStats {
         self.unknown_zone_lines += next.unknown_zone_lines;
         self.filtered_entries += next.filtered_entries;
         self.unattributed_entries += next.unattributed_entries;
+        self.seen = match (self.seen, next.seen) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        };
         let room = SKIPPED_EXAMPLES.saturating_sub(self.skipped_examples.len());
         self.skipped_examples
             .extend(next.skipped_examples.into_iter().take(room));
@@ -420,6 +427,13 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
         }
         if e.fields.unattributed {
             self.input.unattributed_entries += 1;
+        }
+        if let Some(t) = ts {
+            self.input.seen = Some(
+                self.input
+                    .seen
+                    .map_or((t, t), |(a, b)| (a.min(t), b.max(t))),
+            );
         }
         if !self.in_range(ts) {
             self.input.filtered_entries += 1;

@@ -129,32 +129,52 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// One input after directories are expanded: a file to read, or a directory that gave
+/// nothing to read, with why.
+#[derive(Debug)]
+pub enum Expanded {
+    /// A file, or stdin.
+    Input(Source),
+    /// A directory that holds no log file.
+    Empty(Source),
+    /// A directory that could not be listed.
+    Unlistable(Source, InputError),
+}
+
 /// Replaces each directory among `sources` by the log files inside it (sorted by
 /// name; hidden files skipped; names that look like logs: `*.log`, `*.csv`,
-/// `*.json`, compressed copies of those, or `postgres*`). Returns each source and
-/// whether it was found in a directory (such a file is skipped, not fatal, when it
-/// turns out not to be a log).
-pub fn expand_dirs(sources: &[Source]) -> Result<Vec<(Source, bool)>, InputError> {
+/// `*.json`, compressed copies of those, or `postgres*`). A file found in a directory
+/// is passed over, not fatal, when it turns out not to be a log; a directory that
+/// cannot be listed or holds no log is kept as such, so it is reported
+/// rather than aborting the others.
+pub fn expand_dirs(sources: &[Source]) -> Vec<Expanded> {
     let mut out = Vec::new();
     for s in sources {
         match s {
-            Source::Path(p) if p.is_dir() => {
-                let err = |source| InputError::Open {
-                    path: p.display().to_string(),
-                    source,
-                };
-                let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                    .map_err(err)?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|f| f.is_file() && looks_like_log(f))
-                    .collect();
-                files.sort();
-                out.extend(files.into_iter().map(|f| (Source::Path(f), true)));
-            }
-            other => out.push((other.clone(), false)),
+            Source::Path(p) if p.is_dir() => match std::fs::read_dir(p) {
+                Err(source) => {
+                    let path = p.display().to_string();
+                    out.push(Expanded::Unlistable(
+                        s.clone(),
+                        InputError::Open { path, source },
+                    ))
+                }
+                Ok(entries) => {
+                    let mut files: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|f| f.is_file() && looks_like_log(f))
+                        .collect();
+                    files.sort();
+                    if files.is_empty() {
+                        out.push(Expanded::Empty(s.clone()));
+                    }
+                    out.extend(files.into_iter().map(|f| Expanded::Input(Source::Path(f))));
+                }
+            },
+            other => out.push(Expanded::Input(other.clone())),
         }
     }
-    Ok(out)
+    out
 }
 
 fn looks_like_log(p: &Path) -> bool {
@@ -200,7 +220,9 @@ pub fn chunk_ranges(
         .collect()
 }
 
-/// Reads a stream in blocks that end at entry boundaries.
+/// Reads a stream in blocks that end at entry boundaries. A read error midway (a
+/// truncated gzip, an I/O error) ends the stream like its end would, so what was read
+/// is kept; [`BlockReader::error`] tells it happened.
 pub struct BlockReader {
     reader: Box<dyn Read + Send>,
     name: String,
@@ -208,6 +230,7 @@ pub struct BlockReader {
     offset: u64,
     eof: bool,
     target: usize,
+    error: Option<InputError>,
 }
 
 impl BlockReader {
@@ -220,19 +243,30 @@ impl BlockReader {
             offset: 0,
             eof: false,
             target: target.max(4096),
+            error: None,
         }
+    }
+
+    /// The read error that ended the stream early, if one did.
+    pub fn error(&self) -> Option<&InputError> {
+        self.error.as_ref()
+    }
+
+    /// Takes the read error that ended the stream early, if one did.
+    pub fn take_error(&mut self) -> Option<InputError> {
+        self.error.take()
     }
 
     /// Peeks at up to `n` bytes from the start of the stream without consuming them
     /// (for format and prefix detection).
-    pub fn peek(&mut self, n: usize) -> Result<&[u8], InputError> {
+    pub fn peek(&mut self, n: usize) -> &[u8] {
         while self.carry.len() < n && !self.eof {
-            self.fill(n - self.carry.len())?;
+            self.fill(n - self.carry.len());
         }
-        Ok(&self.carry[..self.carry.len().min(n)])
+        &self.carry[..self.carry.len().min(n)]
     }
 
-    fn fill(&mut self, want: usize) -> Result<(), InputError> {
+    fn fill(&mut self, want: usize) {
         let old = self.carry.len();
         self.carry.resize(old + want, 0);
         let mut got = 0;
@@ -245,16 +279,16 @@ impl BlockReader {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => {
-                    self.carry.truncate(old + got);
-                    return Err(InputError::Read {
+                    self.eof = true;
+                    self.error = Some(InputError::Read {
                         path: self.name.clone(),
                         source,
                     });
+                    break;
                 }
             }
         }
         self.carry.truncate(old + got);
-        Ok(())
     }
 
     /// The next block and its offset in the stream, or `None` at the end.
@@ -263,20 +297,20 @@ impl BlockReader {
     pub fn next_block(
         &mut self,
         last_boundary: impl Fn(&[u8]) -> Option<usize>,
-    ) -> Result<Option<(u64, Vec<u8>)>, InputError> {
+    ) -> Option<(u64, Vec<u8>)> {
         let mut want = self.target;
         loop {
             if self.carry.len() < want && !self.eof {
-                self.fill(want - self.carry.len())?;
+                self.fill(want - self.carry.len());
             }
             if self.eof {
                 if self.carry.is_empty() {
-                    return Ok(None);
+                    return None;
                 }
                 let block = std::mem::take(&mut self.carry);
                 let base = self.offset;
                 self.offset += block.len() as u64;
-                return Ok(Some((base, block)));
+                return Some((base, block));
             }
             if let Some(cut) = last_boundary(&self.carry).filter(|&c| c > 0 && c < self.carry.len())
             {
@@ -284,7 +318,7 @@ impl BlockReader {
                 let block = std::mem::replace(&mut self.carry, rest);
                 let base = self.offset;
                 self.offset += block.len() as u64;
-                return Ok(Some((base, block)));
+                return Some((base, block));
             }
             // One entry bigger than the block: read more.
             want = self.carry.len() * 2;
@@ -327,13 +361,44 @@ mod tests {
             .flat_map(|i| format!("x{i}\n\tcont\n").into_bytes())
             .collect();
         let mut r = BlockReader::new(Box::new(io::Cursor::new(data.clone())), "-".into(), 4096);
-        assert_eq!(r.peek(2).unwrap(), b"x0");
+        assert_eq!(r.peek(2), b"x0");
         let mut joined = Vec::new();
-        while let Some((base, block)) = r.next_block(last_x).unwrap() {
+        while let Some((base, block)) = r.next_block(last_x) {
             assert_eq!(base as usize, joined.len());
             assert_eq!(block[0], b'x');
             joined.extend_from_slice(&block);
         }
         assert_eq!(joined, data);
+        assert!(r.error().is_none());
+    }
+
+    /// Fails after `ok` bytes, like a truncated gzip.
+    struct FailsAfter(io::Cursor<Vec<u8>>, usize);
+
+    impl Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.position() as usize >= self.1 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated"));
+            }
+            let room = self.1 - self.0.position() as usize;
+            let n = buf.len().min(room);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn a_read_error_midway_keeps_what_was_read() {
+        let data: Vec<u8> = (0..2000)
+            .flat_map(|i| format!("x{i}\n").into_bytes())
+            .collect();
+        let reader = FailsAfter(io::Cursor::new(data.clone()), 5000);
+        let mut r = BlockReader::new(Box::new(reader), "t.gz".into(), 4096);
+        let mut joined = Vec::new();
+        while let Some((_, block)) = r.next_block(last_x) {
+            joined.extend_from_slice(&block);
+        }
+        assert_eq!(joined, data[..5000]);
+        let e = r.error().expect("the error is kept").to_string();
+        assert!(e.starts_with("t.gz: read error: truncated"), "{e}");
     }
 }

@@ -207,6 +207,15 @@ fn parse_zone(s: &[u8]) -> Option<(i64, usize, bool)> {
     }
 }
 
+/// The offset (seconds east of UTC) of a whole zone token as PostgreSQL writes it
+/// (`CET`, `+02`, `-05:30`), and whether it is known (an unknown abbreviation is read
+/// as UTC, like the log's lines that carry it).
+pub fn zone_token_offset(token: &[u8]) -> Option<(i64, bool)> {
+    parse_zone(token)
+        .filter(|z| z.1 == token.len())
+        .map(|(off, _, known)| (off, known))
+}
+
 /// Offsets (seconds east of UTC) of the abbreviations PostgreSQL's tz database writes
 /// for common zones. Ambiguous ones (IST, CST) take their most common meaning in logs.
 fn zone_offset(tok: &[u8]) -> Option<i64> {

@@ -41,12 +41,15 @@ pub struct LogFacts {
 
 /// The facts of a report's totals and queries; `min_us` is the fastest statement of
 /// all fingerprints (listed or not); `prefixes` are the inputs' `log_line_prefix`es
-/// (empty for formats that carry every field).
+/// (empty for formats that carry every field); `filtered` says entries were left out
+/// (`--begin`/`--end`, `--query-id`), so what is absent from the rest says nothing
+/// about the server's settings.
 pub fn infer(
     t: &Totals,
     queries: &[QueryView],
     min_us: Option<u64>,
     prefixes: &[&str],
+    filtered: bool,
 ) -> LogFacts {
     let min_duration_ms = min_us.filter(|_| t.statements > 0).map(super::model::ms);
     let inferred = min_duration_ms
@@ -66,9 +69,18 @@ pub fn infer(
         notes: Vec::new(),
     };
     f.notes = notes(t, &f);
+    if filtered {
+        // Absences in a slice of the log are not settings.
+        f.notes.retain(|n| !n.starts_with("No bind parameters"));
+        f.notes.insert(0, FILTERED.into());
+    }
     f.notes.extend(prefix_notes(prefixes));
     f
 }
+
+/// Said instead of what an absence would imply, when entries were left out.
+pub const FILTERED: &str = "Entries outside --begin/--end (or of another --query-id) were left out: \
+     what is absent from the rest may be logged elsewhere, so it says nothing about the server's settings.";
 
 /// What the `log_line_prefix` leaves out: fields the report then cannot show.
 fn prefix_notes(prefixes: &[&str]) -> Vec<String> {

@@ -11,6 +11,7 @@ pub mod sql;
 pub mod svg;
 pub mod text;
 pub mod tz;
+pub mod warnings;
 
 pub use model::Report;
 

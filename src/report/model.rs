@@ -24,6 +24,14 @@ pub const MAX_QUERIES: usize = 1000;
 #[allow(missing_docs)]
 pub struct Report {
     pub run: Run,
+    /// Some input was passed over, unreadable or read in part, more than 1% of an
+    /// input's lines were skipped, or `--begin`/`--end` kept nothing: the report
+    /// stands for part of what was given (exit code 3).
+    pub partial: bool,
+    /// What the report cannot stand for, one sentence each: shown first.
+    pub warnings: Vec<String>,
+    /// `--begin`/`--end` as placed on the log's clock.
+    pub range: Option<super::warnings::RangeView>,
     /// The zone the HTML and text reports show times in (`--tz`); JSON times are UTC.
     pub time_zone: String,
     pub inputs: Vec<InputView>,
@@ -83,7 +91,13 @@ pub struct InputView {
     /// Entries no prefix explained: counted, their process, user, database and
     /// application unknown.
     pub unattributed_entries: u64,
-    /// What the reader must know about this input, in sentences.
+    /// `read`, `read_with_skips`, `partial`, `passed_over` or `unreadable`.
+    pub verdict: String,
+    /// The verdict in a sentence.
+    pub verdict_note: String,
+    /// Passed over, unreadable, read in part, or more than 1% of its lines skipped.
+    pub incomplete: bool,
+    /// What else could not be told about this input (a prefix field not identified...).
     pub warnings: Vec<String>,
 }
 
@@ -302,12 +316,17 @@ impl Report {
             .collect();
         // csvlog and jsonlog carry every field; only prefixes can leave some out.
         let prefixes: Vec<&str> = inputs.iter().filter_map(|i| i.prefix.as_deref()).collect();
-        let log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes);
+        let filtered = inputs.iter().any(|i| i.stats.filtered_entries > 0);
+        let log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes, filtered);
+        let input_views: Vec<InputView> = inputs.iter().map(input_view).collect();
         let anomalies = super::anomaly::spans(&timeline);
         Report {
             run,
+            partial: input_views.iter().any(|i| i.incomplete),
+            warnings: super::warnings::of_inputs(&input_views),
+            range: None,
             time_zone: tz.to_string(),
-            inputs: inputs.iter().map(input_view).collect(),
+            inputs: input_views,
             span,
             totals,
             queries,
@@ -331,7 +350,11 @@ impl Report {
 }
 
 fn input_view(i: &InputResult) -> InputView {
+    let (verdict, verdict_note, incomplete) = super::warnings::verdict_fields(i);
     InputView {
+        verdict,
+        verdict_note,
+        incomplete,
         path: i.name.clone(),
         format: i.format.to_string(),
         compression: i.compression.map(str::to_string),

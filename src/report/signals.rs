@@ -353,6 +353,15 @@ fn cards(r: &Report) -> Vec<Card> {
 fn notes(r: &Report) -> Vec<String> {
     let t = &r.totals.signals;
     let mut v = Vec::new();
+    // With entries left out (--begin/--end), an absence says nothing about a setting.
+    let filtered = r.inputs.iter().any(|i| i.filtered_entries > 0);
+    let absent = |what: &str, claim: &str| {
+        if filtered {
+            format!("No {what} among the entries kept (others were left out by --begin/--end).")
+        } else {
+            claim.to_string()
+        }
+    };
     v.push(if t.lock_waits > 0 {
         format!(
             "Lock waits are logged (log_lock_waits): {} longer than deadlock_timeout, {} waited in all.",
@@ -360,7 +369,7 @@ fn notes(r: &Report) -> Vec<String> {
             human_ms(t.lock_wait_ms)
         )
     } else {
-        "No lock wait is logged: log_lock_waits is off (time lost on locks then shows only as slow statements), or no wait outlasted deadlock_timeout.".into()
+        absent("lock wait", "No lock wait is logged: log_lock_waits is off (time lost on locks then shows only as slow statements), or no wait outlasted deadlock_timeout.")
     });
     v.push(if t.checkpoints > 0 {
         format!(
@@ -368,7 +377,10 @@ fn notes(r: &Report) -> Vec<String> {
             thousands(t.checkpoints)
         )
     } else {
-        "No checkpoint is logged: log_checkpoints is off, or none ran in this span.".into()
+        absent(
+            "checkpoint",
+            "No checkpoint is logged: log_checkpoints is off, or none ran in this span.",
+        )
     });
     v.push(if t.autovacuums + t.autoanalyzes > 0 {
         format!(
@@ -377,7 +389,7 @@ fn notes(r: &Report) -> Vec<String> {
             plural(t.autoanalyzes, "analyze", "analyzes")
         )
     } else {
-        "No autovacuum run is logged: log_autovacuum_min_duration is -1, or no run took long enough.".into()
+        absent("autovacuum run", "No autovacuum run is logged: log_autovacuum_min_duration is -1, or no run took long enough.")
     });
     v.push(match (t.connections > 0, t.disconnections > 0) {
         (true, true) => format!(
@@ -389,7 +401,7 @@ fn notes(r: &Report) -> Vec<String> {
             "Connections are logged ({}) but not disconnections (log_disconnections): how many sessions were open is unknown.",
             thousands(t.connections)
         ),
-        _ => "No connection is logged: log_connections is off, so sessions cannot be counted.".into(),
+        _ => absent("connection", "No connection is logged: log_connections is off, so sessions cannot be counted."),
     });
     v.push(if t.temp_files > 0 {
         format!(
@@ -398,7 +410,10 @@ fn notes(r: &Report) -> Vec<String> {
             human_bytes(t.temp_bytes)
         )
     } else {
-        "No temporary file is logged: log_temp_files is -1, or no query spilled to disk.".into()
+        absent(
+            "temporary file",
+            "No temporary file is logged: log_temp_files is -1, or no query spilled to disk.",
+        )
     });
     v
 }

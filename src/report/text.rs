@@ -59,6 +59,15 @@ fn one_line(q: &QueryView, width: usize) -> String {
 
 /// Writes the summary.
 pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if r.partial {
+        writeln!(
+            out,
+            "WARNING: this report stands for part of what was given only"
+        )?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "WARNING: {w}")?;
+    }
     for i in &r.inputs {
         let how = if i.prefix_inferred {
             "inferred"
@@ -79,6 +88,7 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             thousands(i.entries),
             thousands(i.skipped_lines),
         )?;
+        writeln!(out, "  {}", i.verdict_note)?;
         for ex in i.skipped_examples.iter().take(3) {
             writeln!(out, "  skipped {ex}")?;
         }
@@ -94,6 +104,9 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         r.time_zone,
         human_ms(r.span.seconds * 1000.0)
     )?;
+    if let Some(g) = &r.range {
+        writeln!(out, "range: {}", g.reading)?;
+    }
     writeln!(
         out,
         "statements: {} in {} distinct queries, total {}",

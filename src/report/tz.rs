@@ -83,6 +83,25 @@ impl DisplayTz {
         i64::from(secs) * 1000
     }
 
+    /// The instant at which this zone's clock reads `t`: the earlier one when the clock
+    /// reads it twice (daylight saving time ends); when it never reads it (the hour
+    /// skipped when daylight saving time begins), `t` read in the offset before the jump.
+    pub fn from_local(&self, t: chrono::NaiveDateTime) -> Option<i64> {
+        use chrono::TimeZone;
+        match self {
+            DisplayTz::Named(tz) => {
+                let earliest = |t: chrono::NaiveDateTime| tz.from_local_datetime(&t).earliest();
+                earliest(t)
+                    .or_else(|| earliest(t + chrono::Duration::hours(1)))
+                    .map(|d| d.timestamp_millis())
+            }
+            DisplayTz::Fixed(o) => o
+                .from_local_datetime(&t)
+                .single()
+                .map(|d| d.timestamp_millis()),
+        }
+    }
+
     /// Formats instant `ms` in this zone with a chrono format string.
     pub fn format_ms(&self, ms: i64, fmt: &str) -> String {
         let Some(t) = DateTime::from_timestamp_millis(ms) else {

@@ -8,13 +8,18 @@ fn stderr(o: &std::process::Output) -> String {
 }
 
 #[test]
-fn missing_file_is_a_one_line_error_with_exit_1() {
+fn missing_file_is_its_verdict_and_exit_1() {
     let o = run(&["/nonexistent/postgresql.log"], None);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert_eq!(e.lines().count(), 1, "{e}");
+    // The input's verdict, then that no report was written.
+    assert_eq!(e.lines().count(), 2, "{e}");
     assert!(
-        e.starts_with("pgferret: /nonexistent/postgresql.log: "),
+        e.starts_with("pgferret: /nonexistent/postgresql.log: unreadable: "),
+        "{e}"
+    );
+    assert!(
+        e.contains("nothing could be read, no report written"),
         "{e}"
     );
 }
@@ -27,30 +32,42 @@ fn a_file_that_is_not_a_log_asks_for_the_prefix() {
     let o = run(&[p.to_str().unwrap(), "-o", "-"], None);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.contains(&format!("{}:2:", p.display())), "{e}");
+    assert_eq!(e.lines().count(), 2, "{e}");
+    assert!(
+        e.starts_with(&format!("pgferret: {}: passed over", p.display())),
+        "{e}"
+    );
+    assert!(e.contains("line 2 reads \"shopping list\""), "{e}");
     assert!(e.contains("--prefix"), "{e}");
-    assert!(e.contains("shopping list"), "{e}");
 }
 
+/// Counting never depends on the prefix: with a wrong `--prefix` every statement is
+/// still counted, nobody is named, and the run says so and exits 3.
 #[test]
-fn a_wrong_prefix_parses_nothing_and_fails() {
+fn a_wrong_prefix_still_counts_but_names_nobody_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
     let o = run(
         &[
             log("a1_pgbadger").to_str().unwrap(),
             "--prefix",
             "%m [%p] ",
             "-o",
-            "-",
+            out.to_str().unwrap(),
         ],
         None,
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("no PostgreSQL log entry found"),
+        stderr(&o).contains("matched no log_line_prefix"),
         "{}",
         stderr(&o)
     );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let want = expected("a1_pgbadger");
+    assert_eq!(r["totals"]["statements"], want["duration_statements"]);
+    let users = r["users"].as_array().unwrap();
+    assert!(users.iter().all(|u| u["name"] == ""), "{users:?}");
 }
 
 #[test]

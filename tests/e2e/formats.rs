@@ -226,12 +226,30 @@ fn a_directory_reads_the_logs_inside_it() {
     // Regression: a file in the directory that looks like a log by name but is not one
     // (the corpus folders hold meta.json) used to abort the whole run.
     std::fs::write(dir.path().join("meta.json"), "{\"scenario\": \"x\"}\n").unwrap();
-    let r = json_report(&[dir.path().to_str().unwrap()], None);
+    // It is passed over with its verdict, and the exit code says so (3).
+    let out = dir.path().join("r.json.out");
+    let o = run(
+        &[
+            dir.path().to_str().unwrap(),
+            "-o",
+            &format!("{}.json", out.display()),
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{}.json", out.display())).unwrap()).unwrap();
     let inputs = r["inputs"].as_array().unwrap();
     let paths: Vec<&str> = inputs.iter().map(|i| i["path"].as_str().unwrap()).collect();
     assert_eq!(inputs.len(), 3, "{paths:?}");
     assert!(paths[0].ends_with("meta.json"));
     assert_eq!(inputs[0]["format"], "unrecognised");
+    assert_eq!(inputs[0]["verdict"], "passed_over");
     assert!(paths[1].ends_with("postgresql-1.log"));
     assert_eq!(inputs[2]["compression"], "gzip");
     assert_eq!(r["totals"]["statements"], 8037 + 2995);

@@ -9,3 +9,4 @@ mod prefixes;
 mod report;
 mod snapshot;
 mod util;
+mod verdicts;

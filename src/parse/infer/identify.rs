@@ -14,6 +14,9 @@
 //! A field nothing identifies is `%?`: matched, never reported. A value is never made
 //! a literal unless it is the same word on every line and no evidence names it.
 
+// Fields are addressed by their position `k` throughout (values, neighbours, kinds).
+#![allow(clippy::needless_range_loop)]
+
 use super::shape::Piece;
 use crate::parse::prefix::{escape_fits, ABSENT};
 use crate::parse::time::{parse_epoch, parse_timestamp};
@@ -768,10 +771,13 @@ impl<'a> Ctx<'_, '_, 'a> {
     }
 }
 
+/// A `connection authorized` line: its sample index, user and database.
+type Authorized<'a> = (usize, &'a [u8], Option<&'a [u8]>);
+
 /// What the connection lines say: per line index, the user and database of a
 /// `connection authorized` line; per pid, the application and client host.
 struct Evidence<'a> {
-    authorized: Vec<(usize, &'a [u8], Option<&'a [u8]>)>,
+    authorized: Vec<Authorized<'a>>,
     app_of_pid: FxHashMap<&'a [u8], (usize, &'a [u8])>,
     host_of_pid: FxHashMap<&'a [u8], (usize, &'a [u8])>,
     pid_slot: Option<usize>,

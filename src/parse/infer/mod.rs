@@ -127,7 +127,7 @@ fn best_shape(
             counts.push((s, 1));
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     // Lines matched; then how many lines have the shape the candidate comes from (a
     // free-text field swallowing what most lines write as several fields loses to the
     // shape of those lines, and a `%q` variant of a rare shape to a common one); then

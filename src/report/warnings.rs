@@ -1,0 +1,64 @@
+//! The warnings at the top of the report: what could not be read, and what the report
+//! therefore cannot stand for. They come before any figure, not in a footnote, since
+//! an investigator reads the figures as the whole story unless told otherwise.
+
+use super::model::{InputView, Report};
+use crate::pipeline::InputResult;
+use crate::range::Resolved;
+use serde::Serialize;
+
+/// `--begin`/`--end` as placed on the log's clock.
+#[derive(Debug, Clone, Serialize)]
+pub struct RangeView {
+    /// First instant kept, RFC 3339 UTC.
+    pub begin: Option<String>,
+    /// Last instant kept.
+    pub end: Option<String>,
+    /// How the values were read (`--begin 04:40 read as 2026-11-24 04:40:00.000 UTC (the log's zone)`).
+    pub reading: String,
+    /// No entry fell in the range.
+    pub matched_nothing: bool,
+}
+
+/// One warning per input the report cannot stand for in full, and each input's own
+/// warnings, `path: sentence`.
+pub fn of_inputs(inputs: &[InputView]) -> Vec<String> {
+    let mut w = Vec::new();
+    for i in inputs {
+        if i.incomplete {
+            w.push(format!("{}: {}", i.path, i.verdict_note));
+        }
+        w.extend(i.warnings.iter().map(|x| format!("{}: {x}", i.path)));
+    }
+    w
+}
+
+/// The verdict fields of an input's view.
+pub fn verdict_fields(i: &InputResult) -> (String, String, bool) {
+    (
+        i.verdict.kind(&i.stats).to_string(),
+        i.verdict.sentence(&i.stats),
+        i.verdict.incomplete(&i.stats),
+    )
+}
+
+impl Report {
+    /// Adds the range as placed, and its warnings (a range that keeps nothing makes
+    /// the report partial).
+    pub fn apply_range(&mut self, r: &Resolved, inputs: &[InputResult]) {
+        let seen = inputs
+            .iter()
+            .filter_map(|i| i.stats.seen)
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+        let kept = self.span.begin.is_some();
+        let (warnings, nothing) = r.warnings(seen, kept);
+        self.partial |= nothing;
+        self.warnings.extend(warnings);
+        self.range = Some(RangeView {
+            begin: r.begin.map(crate::parse::time::rfc3339),
+            end: r.end.map(crate::parse::time::rfc3339),
+            reading: r.reading(),
+            matched_nothing: nothing,
+        });
+    }
+}
