@@ -96,10 +96,15 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "statements: {} in {} distinct queries, total {}",
+        "statements: {} in {} distinct queries, total {}{}",
         thousands(t.statements),
         thousands(t.fingerprints),
-        human_ms(t.total_ms)
+        human_ms(t.total_ms),
+        match t.untimed_statements {
+            0 => String::new(),
+            n if n == t.statements => " (latency unknown: no durations logged)".to_string(),
+            n => format!(" ({} without a duration)", thousands(n)),
+        }
     )?;
     writeln!(
         out,
@@ -143,8 +148,8 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             "  {:>10} {:>9} {:>10} {:>10}  {}",
             human_ms(q.total_ms),
             thousands(q.count),
-            human_ms(q.mean_ms),
-            human_ms(q.p99_ms),
+            q.mean_ms.map_or("unknown".into(), human_ms),
+            q.p99_ms.map_or("unknown".into(), human_ms),
             one_line(q, 70)
         )?;
     }

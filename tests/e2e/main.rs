@@ -7,4 +7,5 @@ mod events;
 mod formats;
 mod report;
 mod snapshot;
+mod statement_only;
 mod util;
