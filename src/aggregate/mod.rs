@@ -2,9 +2,9 @@
 //!
 //! [`ChunkAgg`] consumes the entries of one chunk. Its result, a [`Partial`], holds
 //! the commutative statistics ([`Stats`]) plus what only the neighbouring chunks can
-//! settle: statements logged without a duration whose `duration:` line may be in the
-//! next chunk, and bare durations at the start of a chunk whose statement may be in the
-//! previous one. [`Partial::append`] merges a file's partials in order and settles those;
+//! settle: statements logged without a duration whose `duration:` line (or error) may be
+//! in the next chunk, and bare durations and errors at the start of a chunk whose
+//! statement may be in the previous one ([`pairing`]). [`Partial::append`] merges a file's partials in order and settles those;
 //! [`Stats::merge`] merges anything else in any order. One thread or many, the same
 //! statements are paired and the same totals come out.
 

@@ -318,7 +318,12 @@ impl Report {
             .into_iter()
             .filter(|(_, q)| q.count > 0 || !q.signals.is_empty())
             .collect();
-        queries.sort_by(|a, b| b.1.total_us.cmp(&a.1.total_us).then(a.0.cmp(&b.0)));
+        // By total time; where that ties (statements logged without durations), by count.
+        queries.sort_by(|a, b| {
+            (b.1.total_us, b.1.count)
+                .cmp(&(a.1.total_us, a.1.count))
+                .then(a.0.cmp(&b.0))
+        });
         let queries: Vec<QueryView> = queries
             .into_iter()
             .take(MAX_QUERIES)

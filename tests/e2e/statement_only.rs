@@ -177,11 +177,13 @@ fn latency_is_unknown_where_nothing_is_timed() {
     assert!(r["log_facts"]["min_duration_ms"].is_null());
     let (_, html) = html_report(&[p.to_str().unwrap()], dir.path());
     assert!(html.contains("unknown (logged without a duration)"));
+    assert!(html.contains("Latency unknown: logged without a duration"));
     assert!(html.contains("title=\"latency unknown: no duration logged\">?</td>"));
     let o = run(&[p.to_str().unwrap(), "-o", "-"], None);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("(latency unknown: no durations logged)"),
+        text.contains("latency unknown (no durations logged)")
+            && text.contains("top queries by count:"),
         "{text}"
     );
 }
