@@ -267,3 +267,105 @@ impl<'a> ChunkAgg<'a> {
             .collect();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AggOptions, ChunkAgg, Stats};
+    use crate::parse::{Aux, EntrySink, Fields, LogEntry, Severity};
+
+    /// (pid, severity, message, STATEMENT line) of a log written with log_statement.
+    const LOG: &[(u32, Severity, &str, Option<&str>)] = &[
+        (1, Severity::Log, "statement: SELECT a FROM t", None),
+        (2, Severity::Log, "statement: SELECT bad", None),
+        (1, Severity::Log, "duration: 2.000 ms", None),
+        (
+            2,
+            Severity::Error,
+            "column \"bad\" does not exist",
+            Some("SELECT bad"),
+        ),
+        (
+            1,
+            Severity::Log,
+            "statement: INSERT INTO t VALUES (1)",
+            None,
+        ),
+        (1, Severity::Log, "statement: SELECT b FROM t", None),
+        (1, Severity::Error, "syntax error", Some("SELEC 3")),
+        (2, Severity::Log, "statement: UPDATE t SET a = 1", None),
+        (
+            2,
+            Severity::Log,
+            "duration: 1.500 ms  statement: UPDATE t SET a = 1",
+            None,
+        ),
+        (1, Severity::Log, "duration: 1.000 ms", None),
+        (2, Severity::Log, "statement: DELETE FROM t", None),
+    ];
+
+    fn chunk(from: usize, to: usize) -> super::super::Partial {
+        let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+        for (i, &(pid, severity, msg, stmt)) in LOG.iter().enumerate().take(to).skip(from) {
+            let aux: Vec<Aux<'static>> = stmt
+                .map(|s| Aux {
+                    severity: Severity::Statement,
+                    text: s.as_bytes(),
+                })
+                .into_iter()
+                .collect();
+            let fields = Fields {
+                pid: Some(pid),
+                ts: Some(1_000 + i as i64),
+                ..Fields::default()
+            };
+            agg.entry(&LogEntry {
+                offset: i as u64 * 100,
+                line: i as u64 + 1,
+                fields,
+                severity,
+                message: msg.as_bytes(),
+                aux: &aux,
+            });
+        }
+        agg.finish((to - from) as u64)
+    }
+
+    /// (executions, timed, failed, orphan durations, total µs, per query (text, count, timed)).
+    type Figures = (u64, u64, u64, u64, u64, Vec<(String, u64, u64)>);
+
+    fn figures(s: &Stats) -> Figures {
+        let mut q: Vec<_> = s
+            .queries
+            .values()
+            .map(|q| (q.text.clone(), q.count, q.timed))
+            .collect();
+        q.sort();
+        let timed = s.statements - s.untimed_statements;
+        let (f, o) = (s.failed_statements, s.orphan_durations);
+        (s.statements, timed, f, o, s.total_us, q)
+    }
+
+    #[test]
+    fn each_execution_counts_once_wherever_the_chunks_split() {
+        let (_, whole) = chunk(0, LOG.len()).finish();
+        let want = figures(&whole);
+        // SELECT a timed; INSERT, SELECT b and DELETE untimed; UPDATE timed once;
+        // SELECT bad failed; the last bare duration of pid 1 has nothing to time.
+        assert_eq!(
+            (want.0, want.1, want.2, want.3, want.4),
+            (5, 2, 1, 1, 3_500)
+        );
+        let ran: Vec<_> = want.5.iter().filter(|q| q.1 > 0).collect();
+        assert_eq!(ran.len(), 5);
+        assert!(ran.iter().all(|q| q.1 == 1), "{ran:?}");
+        for a in 0..=LOG.len() {
+            for b in a..=LOG.len() {
+                let mut p = chunk(0, a);
+                p.append(chunk(a, b));
+                p.append(chunk(b, LOG.len()));
+                let (_, s) = p.finish();
+                assert_eq!(figures(&s), want, "split at {a} and {b}");
+            }
+        }
+    }
+}
