@@ -2,15 +2,16 @@
 //!
 //! [`ChunkAgg`] consumes the entries of one chunk. Its result, a [`Partial`], holds
 //! the commutative statistics ([`Stats`]) plus what only the neighbouring chunks can
-//! settle: statements logged without a duration whose `duration:` line may be in the
-//! next chunk, and bare durations at the start of a chunk whose statement may be in the
-//! previous one. [`Partial::append`] merges a file's partials in order and settles those;
+//! settle: statements logged without a duration whose `duration:` line (or error) may be
+//! in the next chunk, and bare durations and errors at the start of a chunk whose
+//! statement may be in the previous one ([`pairing`]). [`Partial::append`] merges a file's partials in order and settles those;
 //! [`Stats::merge`] merges anything else in any order. One thread or many, the same
 //! statements are paired and the same totals come out.
 
 mod blockers;
 pub mod hist;
 pub mod incident;
+mod pairing;
 pub mod query;
 pub mod series;
 mod signals;
@@ -20,9 +21,9 @@ use crate::events::{self, Event};
 use crate::normalize::Normalizer;
 use crate::parse::{unfold, EntrySink, LogEntry, Millis};
 use incident::{Incidents, PidTrack};
-use query::{max_opt, min_opt, Order, QueryStats, Sample};
-use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeMap;
+use pairing::{Obs, Pairing};
+use query::{max_opt, min_opt, QueryStats, Sample};
+use rustc_hash::FxHashMap;
 use window::Windows;
 
 /// How many skipped-line examples each input keeps.
@@ -113,8 +114,11 @@ pub struct Stats {
     pub protocol_us: u64,
     /// auto_explain plans.
     pub plans: u64,
-    /// Statements logged without any duration (log_statement alone).
+    /// Executions logged without a duration (log_statement alone, or faster than
+    /// log_min_duration_statement): in `statements`, not in `total_us`.
     pub untimed_statements: u64,
+    /// Statements logged by log_statement that then failed (not executions).
+    pub failed_statements: u64,
     /// Durations without text and without a statement to pair with.
     pub orphan_durations: u64,
     /// Per-fingerprint executions per window (sparklines).
@@ -140,6 +144,7 @@ impl Stats {
             protocol_us: 0,
             plans: 0,
             untimed_statements: 0,
+            failed_statements: 0,
             orphan_durations: 0,
             series: series::QuerySeries::new(opts.window_ms),
             incidents: Incidents::default(),
@@ -176,6 +181,7 @@ impl Stats {
         self.protocol_us = self.protocol_us.saturating_add(o.protocol_us);
         self.plans += o.plans;
         self.untimed_statements += o.untimed_statements;
+        self.failed_statements += o.failed_statements;
         self.orphan_durations += o.orphan_durations;
         self.series.merge(o.series);
         self.incidents.merge(o.incidents);
@@ -203,6 +209,15 @@ impl Stats {
         }
         self.statements += 1;
         self.total_us = self.total_us.saturating_add(us);
+        self.count_groups(obs, us);
+        if let Some(t) = ts {
+            self.windows.add(t, us);
+            self.series.add(obs.fp, t, us);
+        }
+    }
+
+    /// Counts one execution of `us` (0 when untimed) in its database, user and application.
+    fn count_groups(&mut self, obs: &Obs<'_>, us: u64) {
         for (map, key) in [
             (&mut self.by_database, obs.db),
             (&mut self.by_user, obs.user),
@@ -215,89 +230,11 @@ impl Stats {
             g.count += 1;
             g.total_us = g.total_us.saturating_add(us);
         }
-        if let Some(t) = ts {
-            self.windows.add(t, us);
-            self.series.add(obs.fp, t, us);
-        }
     }
 }
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A statement as observed: borrowed from the chunk, or from an owned [`Pending`].
-#[derive(Debug, Clone, Copy)]
-struct Obs<'a> {
-    fp: u64,
-    sql: &'a [u8],
-    params: Option<&'a [u8]>,
-    db: &'a [u8],
-    user: &'a [u8],
-    app: &'a [u8],
-    query_id: Option<i64>,
-    pid: Option<u32>,
-    order: Order,
-}
-
-/// A logged statement still waiting for its duration at the end of a chunk.
-#[derive(Debug, Clone)]
-struct Pending {
-    fp: u64,
-    sql: Vec<u8>,
-    params: Option<Vec<u8>>,
-    db: Vec<u8>,
-    user: Vec<u8>,
-    app: Vec<u8>,
-    query_id: Option<i64>,
-    pid: Option<u32>,
-    order: Order,
-}
-
-impl Pending {
-    fn from_obs(o: &Obs<'_>) -> Self {
-        Pending {
-            fp: o.fp,
-            sql: o.sql.to_vec(),
-            params: o.params.map(<[u8]>::to_vec),
-            db: o.db.to_vec(),
-            user: o.user.to_vec(),
-            app: o.app.to_vec(),
-            query_id: o.query_id,
-            pid: o.pid,
-            order: o.order,
-        }
-    }
-
-    fn obs(&self) -> Obs<'_> {
-        Obs {
-            fp: self.fp,
-            sql: &self.sql,
-            params: self.params.as_deref(),
-            db: &self.db,
-            user: &self.user,
-            app: &self.app,
-            query_id: self.query_id,
-            pid: self.pid,
-            order: self.order,
-        }
-    }
-}
-
-/// A bare duration seen before any statement of its process in its part of the file.
-#[derive(Debug, Clone, Copy)]
-struct HeadDuration {
-    pid: u32,
-    us: u64,
-    ts: Option<Millis>,
-}
-
-/// What neighbouring parts of one file must settle between them.
-#[derive(Debug, Clone, Default)]
-struct Pairing {
-    head: Vec<HeadDuration>,
-    tail: BTreeMap<u32, Pending>,
-    touched: FxHashSet<u32>,
 }
 
 /// The result of aggregating a contiguous part of one input.
@@ -315,7 +252,6 @@ impl Partial {
     /// Appends the part of the same input that directly follows this one, pairing
     /// statements at the end of this part with durations at the start of `next`.
     pub fn append(&mut self, next: Partial) {
-        let mut norm = Normalizer::new();
         let Partial {
             input,
             stats,
@@ -324,35 +260,13 @@ impl Partial {
         } = next;
         self.input.append(input);
         self.stats.merge(stats);
-        let mine = &mut self.pairing;
-        for h in pairing.head {
-            if let Some(p) = mine.tail.remove(&h.pid) {
-                self.stats.record(&mut norm, &p.obs(), h.us, h.ts);
-            } else if mine.touched.contains(&h.pid) {
-                self.stats.orphan_durations += 1;
-            } else {
-                mine.head.push(h);
-            }
-        }
-        let superseded: Vec<u32> = mine
-            .tail
-            .keys()
-            .copied()
-            .filter(|pid| pairing.touched.contains(pid))
-            .collect();
-        for pid in superseded {
-            mine.tail.remove(&pid);
-            self.stats.untimed_statements += 1;
-        }
-        mine.tail.extend(pairing.tail);
-        mine.touched.extend(pairing.touched);
+        self.stats.settle_pairing(&mut self.pairing, pairing);
         self.stats.settle(&mut self.track, track);
     }
 
     /// Settles what is left at the end of the input and returns the statistics.
     pub fn finish(mut self) -> (InputStats, Stats) {
-        self.stats.untimed_statements += self.pairing.tail.len() as u64;
-        self.stats.orphan_durations += self.pairing.head.len() as u64;
+        self.stats.finish_pairing(self.pairing);
         self.stats.settle_end(self.track);
         (self.input, self.stats)
     }
@@ -392,12 +306,7 @@ impl<'a> ChunkAgg<'a> {
     /// Ends the chunk, which had `lines` lines.
     pub fn finish(mut self, lines: u64) -> Partial {
         self.input.lines = lines;
-        let mut tail: Vec<(u32, Obs<'a>)> = self.pending.drain().collect();
-        tail.sort_by_key(|(pid, _)| *pid);
-        self.pairing.tail = tail
-            .iter()
-            .map(|(pid, o)| (*pid, Pending::from_obs(o)))
-            .collect();
+        self.pending_to_tail();
         self.flush_waits();
         self.track.tail = self.pid_tail();
         Partial {
@@ -454,6 +363,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             query_id: e.fields.query_id,
             pid: e.fields.pid,
             order: (self.file, e.offset),
+            ts,
         };
         let event = events::classify(e);
         if let Some(id) = self.opts.query_id {
@@ -467,6 +377,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             Event::Timed { us, sql } => {
                 let o = obs(sql, &mut self.norm);
                 self.stats.record(&mut self.norm, &o, us, ts);
+                self.timed_seen(pid, sql);
                 self.statement_seen(e, sql, o.fp, Some(us));
             }
             // Without a pid a statement cannot be paired with its duration line.
@@ -475,20 +386,9 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             Event::Logged { sql } => {
                 let o = obs(sql, &mut self.norm);
                 self.statement_seen(e, sql, o.fp, None);
-                if self.pending.insert(pid, o).is_some() {
-                    self.stats.untimed_statements += 1;
-                }
-                self.pairing.touched.insert(pid);
+                self.logged(pid, o);
             }
-            Event::BareDuration { us } => {
-                if let Some(o) = self.pending.remove(&pid) {
-                    self.stats.record(&mut self.norm, &o, us, ts);
-                } else if self.pairing.touched.insert(pid) {
-                    self.pairing.head.push(HeadDuration { pid, us, ts });
-                } else {
-                    self.stats.orphan_durations += 1;
-                }
-            }
+            Event::BareDuration { us } => self.bare_duration(pid, us, ts),
             Event::Protocol { us } => {
                 self.stats.protocol_steps += 1;
                 self.stats.protocol_us = self.stats.protocol_us.saturating_add(us);
@@ -511,7 +411,10 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                     });
                 }
             }
-            Event::Other => self.signals(e),
+            Event::Other => {
+                self.statement_error(pid, e);
+                self.signals(e);
+            }
         }
     }
 

@@ -47,7 +47,10 @@ pub struct PlanSample {
 pub struct QueryStats {
     /// Normalized text.
     pub text: String,
+    /// Executions, with or without a logged duration.
     pub count: u64,
+    /// Executions with a duration: total, min, max and the histogram are over these.
+    pub timed: u64,
     pub total_us: u64,
     pub min_us: u64,
     pub max_us: u64,
@@ -70,6 +73,7 @@ impl QueryStats {
         QueryStats {
             text,
             count: 0,
+            timed: 0,
             total_us: 0,
             min_us: u64::MAX,
             max_us: 0,
@@ -83,13 +87,19 @@ impl QueryStats {
         }
     }
 
-    /// Records one execution.
+    /// Records one execution of `us`.
     pub fn record(&mut self, us: u64, ts: Option<Millis>) {
-        self.count += 1;
+        self.timed += 1;
+        self.record_untimed(ts);
         self.total_us = self.total_us.saturating_add(us);
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
         self.hist.record(us);
+    }
+
+    /// Records one execution logged without a duration (log_statement).
+    pub fn record_untimed(&mut self, ts: Option<Millis>) {
+        self.count += 1;
         if let Some(t) = ts {
             self.first_seen = Some(self.first_seen.map_or(t, |f| f.min(t)));
             self.last_seen = Some(self.last_seen.map_or(t, |l| l.max(t)));
@@ -139,6 +149,7 @@ impl QueryStats {
     /// Adds `other` (same fingerprint).
     pub fn merge(&mut self, other: QueryStats) {
         self.count += other.count;
+        self.timed += other.timed;
         self.total_us = self.total_us.saturating_add(other.total_us);
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);

@@ -73,6 +73,10 @@ impl Cell {
 /// (buckets stop below 512).
 const TOTAL: u16 = u16::MAX;
 
+/// The key under which an entry counts executions logged without a duration (kept
+/// out of the latency buckets, sorted just before [`TOTAL`]).
+const UNTIMED: u16 = u16::MAX - 1;
+
 /// One fingerprint's series: `(window start, bucket, value)` sorted by (window, bucket),
 /// where the value is a count of executions, or the total µs for bucket [`TOTAL`].
 ///
@@ -141,6 +145,18 @@ impl Entries {
         }
     }
 
+    /// Records one execution without a duration in the window starting at `window`;
+    /// true when the window is new. Every window keeps a [`TOTAL`] entry (here 0 µs).
+    fn record_untimed(&mut self, window: i64) -> bool {
+        let new = self
+            .0
+            .binary_search_by(|x| (x.0, x.1).cmp(&(window, TOTAL)))
+            .is_err();
+        self.add(window, UNTIMED, 1);
+        self.add(window, TOTAL, 0);
+        new
+    }
+
     /// Adds the entries of `other` (sorted as well). Chunks come mostly in time order,
     /// so the usual case is an append; otherwise a linear merge of the two runs.
     fn merge(&mut self, other: Entries) {
@@ -177,6 +193,12 @@ impl Entries {
     }
 }
 
+/// True when a series with a window just added passes the bound. Counting windows is
+/// linear, so only past the bound in entries (each window has at least two).
+fn too_many_windows(e: &Entries, fixed: bool) -> bool {
+    !fixed && e.0.len() > 2 * MAX_WINDOWS && e.windows() > MAX_WINDOWS
+}
+
 /// The series of every fingerprint, at one shared width.
 #[derive(Debug, Clone)]
 pub struct QuerySeries {
@@ -200,11 +222,18 @@ impl QuerySeries {
         let key = ts.div_euclid(self.width) * self.width;
         let e = self.map.entry(fp).or_default();
         let new_window = e.record(key, bucket(us), us);
-        // Counting windows is linear, so only when one was added, and only past the bound
-        // in entries (each window has at least two).
-        if new_window && e.0.len() > 2 * MAX_WINDOWS && !self.fixed && e.windows() > MAX_WINDOWS {
-            let next = next_width(self.width);
-            self.coarsen_to(next);
+        if new_window && too_many_windows(e, self.fixed) {
+            self.coarsen_to(next_width(self.width));
+        }
+    }
+
+    /// Records an execution of fingerprint `fp` logged without a duration at `ts`.
+    pub fn add_untimed(&mut self, fp: u64, ts: Millis) {
+        let key = ts.div_euclid(self.width) * self.width;
+        let e = self.map.entry(fp).or_default();
+        let new_window = e.record_untimed(key);
+        if new_window && too_many_windows(e, self.fixed) {
+            self.coarsen_to(next_width(self.width));
         }
     }
 
@@ -260,6 +289,8 @@ impl QuerySeries {
                     };
                     if b == TOTAL {
                         c.total_us = c.total_us.saturating_add(v);
+                    } else if b == UNTIMED {
+                        c.count += v;
                     } else {
                         c.count += v;
                         c.hist.push((b, v));

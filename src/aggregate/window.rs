@@ -40,9 +40,9 @@ pub const TARGET_WINDOWS: i64 = 400;
 /// Statistics of one window.
 #[derive(Debug, Clone, Default)]
 pub struct WindowAcc {
-    /// Statements that completed in the window.
+    /// Statements that completed in the window (timed or not).
     pub statements: u64,
-    /// Their total duration, µs.
+    /// The total duration of the timed ones, µs.
     pub total_us: u64,
     /// Longest, µs.
     pub max_us: u64,
@@ -93,6 +93,15 @@ impl Windows {
         w.total_us = w.total_us.saturating_add(us);
         w.max_us = w.max_us.max(us);
         w.hist.record(us);
+        if self.map.len() > MAX_WINDOWS && !self.fixed {
+            self.coarsen_to(next_width(self.width));
+        }
+    }
+
+    /// Records a statement logged without a duration at `ts`: counted, not timed.
+    pub fn add_untimed(&mut self, ts: Millis) {
+        let key = ts.div_euclid(self.width) * self.width;
+        self.map.entry(key).or_default().statements += 1;
         if self.map.len() > MAX_WINDOWS && !self.fixed {
             self.coarsen_to(next_width(self.width));
         }

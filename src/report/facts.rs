@@ -51,9 +51,11 @@ pub fn infer(
     prefixes: &[&str],
     filtered: bool,
 ) -> LogFacts {
-    let min_duration_ms = min_us.filter(|_| t.statements > 0).map(super::model::ms);
+    let min_duration_ms = min_us
+        .filter(|_| t.timed_statements > 0)
+        .map(super::model::ms);
     let inferred = min_duration_ms
-        .filter(|_| t.statements >= MIN_STATEMENTS_FOR_THRESHOLD)
+        .filter(|_| t.timed_statements >= MIN_STATEMENTS_FOR_THRESHOLD)
         .map(threshold);
     let parameters = queries
         .iter()
@@ -123,7 +125,14 @@ fn threshold(min_ms: f64) -> f64 {
 
 fn notes(t: &Totals, f: &LogFacts) -> Vec<String> {
     let mut n = Vec::new();
+    let (timed, untimed) = (t.timed_statements, t.untimed_statements);
     match (f.inferred_min_duration_ms, f.min_duration_ms) {
+        (Some(th), Some(min)) if th > 0.0 && untimed > 0 => n.push(format!(
+            "No duration below {} is logged: log_min_duration_statement looks like {}; \
+             faster statements are counted from log_statement, without a duration.",
+            human_ms(min),
+            human_ms(th)
+        )),
         (Some(th), Some(min)) if th > 0.0 => n.push(format!(
             "No statement faster than {} is logged: log_min_duration_statement looks like {}, \
              so faster statements are not in this log and counts are only those of slow executions.",
@@ -135,16 +144,24 @@ fn notes(t: &Totals, f: &LogFacts) -> Vec<String> {
              (log_min_duration_statement = 0 or log_duration).",
             human_ms(min)
         )),
-        _ if t.statements == 0 && t.untimed_statements > 0 => n.push(
-            "Statements are logged without durations (log_statement alone): no latency can be measured."
+        _ if timed == 0 && untimed > 0 => n.push(
+            "Statements are logged without durations (log_statement without log_duration or \
+             log_min_duration_statement): they are counted per query, their latency is unknown."
                 .to_string(),
         ),
         _ => n.push("Too few timed statements to tell which statements are logged.".to_string()),
     }
-    if t.untimed_statements > 0 && t.statements > 0 {
+    if untimed > 0 && timed > 0 {
         n.push(format!(
-            "{} statements have no duration (log_statement without log_duration).",
-            thousands(t.untimed_statements)
+            "{} of {} executions have no duration in the log (log_statement): counted, latency unknown.",
+            thousands(untimed),
+            thousands(t.statements)
+        ));
+    }
+    if t.failed_statements > 0 {
+        n.push(format!(
+            "{} statements logged by log_statement failed: they count as errors, not executions.",
+            thousands(t.failed_statements)
         ));
     }
     n.push(if f.parameters {

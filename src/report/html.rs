@@ -308,7 +308,7 @@ fn top_tables(r: &Report, n: usize) -> Vec<TopTable<'_>> {
     [
         top_table(r, n, ("total", "by total time"), |q| q.total_ms, None),
         top_table(r, n, ("count", "by count"), |q| q.count as f64, None),
-        top_table(r, n, ("p99", "by p99"), |q| q.p99_ms, None),
+        top_table(r, n, ("p99", "by p99"), |q| q.p99_ms.unwrap_or(0.0), None),
         top_table(
             r,
             n,

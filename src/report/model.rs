@@ -114,14 +114,20 @@ pub struct Span {
 #[derive(Debug, Clone, Serialize)]
 #[allow(missing_docs)]
 pub struct Totals {
+    /// Executions, timed or not.
     pub statements: u64,
+    /// Executions with a duration; `total_ms` is their time.
+    pub timed_statements: u64,
     pub total_ms: f64,
     pub fingerprints: u64,
     /// Parse/bind steps of the extended protocol (their time is not in total_ms).
     pub protocol_steps: u64,
     pub protocol_ms: f64,
     pub plans: u64,
+    /// Executions without a duration (log_statement alone, or below the threshold).
     pub untimed_statements: u64,
+    /// Statements logged by log_statement that failed: not executions.
+    pub failed_statements: u64,
     pub orphan_durations: u64,
     pub skipped_lines: u64,
     /// Lock waits, deadlocks, errors, temp files, checkpoints, sessions...
@@ -135,14 +141,18 @@ pub struct Totals {
 pub struct QueryView {
     pub fingerprint: String,
     pub query: String,
+    /// Executions, timed or not.
     pub count: u64,
+    /// Executions with a duration: the latency figures are over these, and are
+    /// `None` (latency unknown) when there are none.
+    pub timed: u64,
     pub total_ms: f64,
-    pub min_ms: f64,
-    pub max_ms: f64,
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
+    pub min_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub query_ids: Vec<i64>,
@@ -163,6 +173,25 @@ pub struct QueryView {
     pub histogram: Vec<(f64, u64)>,
     /// (timeline window index, executions, total ms, p95 ms) for the windows where it ran.
     pub series: Vec<(u32, u64, f64, f64)>,
+}
+
+impl QueryView {
+    /// (name, ms) of min, mean, p50, p95, p99 and max; `None` when latency is unknown.
+    pub fn latencies(&self) -> [(&'static str, Option<f64>); 6] {
+        [
+            ("min", self.min_ms),
+            ("mean", self.mean_ms),
+            ("p50", self.p50_ms),
+            ("p95", self.p95_ms),
+            ("p99", self.p99_ms),
+            ("max", self.max_ms),
+        ]
+    }
+
+    /// Mean, p95, p99 and max, as the query tables show them.
+    pub fn table_latencies(&self) -> [Option<f64>; 4] {
+        [self.mean_ms, self.p95_ms, self.p99_ms, self.max_ms]
+    }
 }
 
 /// One slow execution.
@@ -243,12 +272,14 @@ impl Report {
         let c = stats.incidents.totals;
         let totals = Totals {
             statements: stats.statements,
+            timed_statements: stats.statements - stats.untimed_statements,
             total_ms: ms(stats.total_us),
             fingerprints: stats.queries.values().filter(|q| q.count > 0).count() as u64,
             protocol_steps: stats.protocol_steps,
             protocol_ms: ms(stats.protocol_us),
             plans: stats.plans,
             untimed_statements: stats.untimed_statements,
+            failed_statements: stats.failed_statements,
             orphan_durations: stats.orphan_durations,
             skipped_lines,
             signals: SignalCounts::new(&c),
@@ -256,7 +287,7 @@ impl Report {
         let min_us = stats
             .queries
             .values()
-            .filter(|q| q.count > 0)
+            .filter(|q| q.timed > 0)
             .map(|q| q.min_us)
             .min();
         let mut series = Default::default();
@@ -308,7 +339,12 @@ impl Report {
             .into_iter()
             .filter(|(_, q)| q.count > 0 || !q.signals.is_empty())
             .collect();
-        queries.sort_by(|a, b| b.1.total_us.cmp(&a.1.total_us).then(a.0.cmp(&b.0)));
+        // By total time; where that ties (statements logged without durations), by count.
+        queries.sort_by(|a, b| {
+            (b.1.total_us, b.1.count)
+                .cmp(&(a.1.total_us, a.1.count))
+                .then(a.0.cmp(&b.0))
+        });
         let queries: Vec<QueryView> = queries
             .into_iter()
             .take(MAX_QUERIES)
@@ -392,20 +428,18 @@ fn input_warnings(i: &InputResult) -> Vec<String> {
 }
 
 fn query_view(fp: u64, q: QueryStats) -> QueryView {
+    let timed = |v: f64| (q.timed > 0).then_some(v);
     QueryView {
         fingerprint: fingerprint_hex(fp),
         count: q.count,
+        timed: q.timed,
         total_ms: ms(q.total_us),
-        min_ms: ms(if q.count == 0 { 0 } else { q.min_us }),
-        max_ms: ms(q.max_us),
-        mean_ms: if q.count == 0 {
-            0.0
-        } else {
-            (q.total_us as f64 / q.count as f64).round() / 1000.0
-        },
-        p50_ms: ms(q.hist.quantile(0.50)),
-        p95_ms: ms(q.hist.quantile(0.95)),
-        p99_ms: ms(q.hist.quantile(0.99)),
+        min_ms: timed(ms(q.min_us)),
+        max_ms: timed(ms(q.max_us)),
+        mean_ms: timed((q.total_us as f64 / q.timed.max(1) as f64).round() / 1000.0),
+        p50_ms: timed(ms(q.hist.quantile(0.50))),
+        p95_ms: timed(ms(q.hist.quantile(0.95))),
+        p99_ms: timed(ms(q.hist.quantile(0.99))),
         first_seen: q.first_seen.map(rfc3339),
         last_seen: q.last_seen.map(rfc3339),
         query_ids: q.query_ids.into_iter().collect(),

@@ -109,10 +109,18 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "statements: {} in {} distinct queries, total {}",
+        "statements: {} in {} distinct queries, {}",
         thousands(t.statements),
         thousands(t.fingerprints),
-        human_ms(t.total_ms)
+        match t.untimed_statements {
+            0 => format!("total {}", human_ms(t.total_ms)),
+            n if n == t.statements => "latency unknown (no durations logged)".to_string(),
+            n => format!(
+                "total {} ({} without a duration)",
+                human_ms(t.total_ms),
+                thousands(n)
+            ),
+        }
     )?;
     writeln!(
         out,
@@ -143,21 +151,38 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if !r.queries.is_empty() {
-        writeln!(out, "top queries by total time:")?;
+        let by = if t.timed_statements > 0 {
+            "total time"
+        } else {
+            "count"
+        };
+        writeln!(out, "top queries by {by}:")?;
         writeln!(
             out,
-            "  {:>10} {:>9} {:>10} {:>10}  query",
-            "total", "count", "mean", "p99"
+            "  {:>10} {:>9} {:>10} {:>10}  query{}",
+            "total",
+            "count",
+            "mean",
+            "p99",
+            if t.untimed_statements > 0 {
+                "  (time, mean and p99 over the executions with a duration)"
+            } else {
+                ""
+            }
         )?;
     }
     for q in r.queries.iter().take(10) {
         writeln!(
             out,
             "  {:>10} {:>9} {:>10} {:>10}  {}",
-            human_ms(q.total_ms),
+            if q.timed > 0 {
+                human_ms(q.total_ms)
+            } else {
+                "unknown".into()
+            },
             thousands(q.count),
-            human_ms(q.mean_ms),
-            human_ms(q.p99_ms),
+            q.mean_ms.map_or("unknown".into(), human_ms),
+            q.p99_ms.map_or("unknown".into(), human_ms),
             one_line(q, 70)
         )?;
     }

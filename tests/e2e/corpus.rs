@@ -30,13 +30,14 @@ fn totals_equal_grep_and_awk_counts() {
         let t = totals(&r);
         let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
         let want_n = n(&e, "duration_statements") + n(&e, "logged_statements");
-        // Every logged statement gets a duration or stays untimed; every bare duration
-        // pairs with a logged statement or stays an orphan (parse/bind under log_duration).
-        let got_n = n(t, "statements") + n(t, "untimed_statements");
+        // Every logged statement gets a duration, stays untimed (both are executions) or
+        // failed; every bare duration pairs with a logged statement or stays an orphan
+        // (parse/bind under log_duration).
+        let got_n = n(t, "statements") + n(t, "failed_statements");
         assert_eq!(got_n, want_n, "{name}: statements");
         let bare = n(&e, "duration_statements") + n(&e, "bare_durations");
         assert_eq!(
-            n(t, "statements") + n(t, "orphan_durations"),
+            n(t, "timed_statements") + n(t, "orphan_durations"),
             bare,
             "{name}: durations"
         );
@@ -91,7 +92,7 @@ fn prefixes_are_inferred_and_reported() {
 
 /// pg_stat_statements' calls, summed per pgferret fingerprint of its normalized text
 /// (PostgreSQL 15 gives each IN-list length its own query id; pgferret merges them).
-fn pgss_calls(name: &str) -> BTreeMap<String, (u64, String)> {
+pub(crate) fn pgss_calls(name: &str) -> BTreeMap<String, (u64, String)> {
     let path = log(name).with_file_name("pg_stat_statements.csv");
     let mut rdr = csv::Reader::from_path(path).unwrap();
     let mut out: BTreeMap<String, (u64, String)> = BTreeMap::new();

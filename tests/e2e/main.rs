@@ -8,5 +8,6 @@ mod formats;
 mod prefixes;
 mod report;
 mod snapshot;
+mod statement_only;
 mod util;
 mod verdicts;
