@@ -4,13 +4,16 @@
 
 use crate::aggregate::{AggOptions, ChunkAgg, InputStats, Partial, Stats};
 use crate::input::{self, BlockReader, Compression, Data, InputError, Source};
+use crate::parse::cloudsql::{self, CloudSqlParser};
+use crate::parse::cnpg::CnpgParser;
 use crate::parse::csvlog::CsvParser;
 use crate::parse::format::{LogFormat, LogParser};
+use crate::parse::heroku::HEROKU_PREFIX;
 use crate::parse::infer::infer_prefix;
 use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
-use crate::parse::syslog::{first_parts_text, SyslogParser};
-use crate::parse::Prefix;
+use crate::parse::syslog::{Dialect, SyslogParser, Years};
+use crate::parse::{Millis, Prefix};
 use rayon::prelude::*;
 
 /// How many bytes are sampled to detect the format and infer a prefix.
@@ -50,6 +53,8 @@ pub struct PipelineOptions {
     pub chunk_size: usize,
     /// Threads.
     pub jobs: usize,
+    /// `--year`: the year of a traditional syslog log's first line.
+    pub year: Option<i64>,
 }
 
 /// One analysed input.
@@ -131,32 +136,89 @@ fn unrecognised(source: &Source) -> InputResult {
     }
 }
 
-/// The parser for an input whose first bytes are `head`.
+/// Which year a traditional syslog header is in: `--year` is the first line's, else
+/// the file was written up to its mtime (or now).
+fn years(head: &[u8], year: Option<i64>, mtime: Option<Millis>) -> Years {
+    match (year, Dialect::Syslog.first_calendar_day(head)) {
+        (Some(y), Some((month, day))) => Years::starting(y, month, day),
+        (Some(y), None) => Years::starting(y, 1, 1),
+        (None, _) => Years::ending_at(mtime.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+        })),
+    }
+}
+
+/// True when `prefix` reads at least 90% of the lines of `text` that are not
+/// continuation lines.
+fn fits(prefix: &Prefix, text: &[u8]) -> bool {
+    let lines = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l[0] != b'\t');
+    let (mut all, mut read) = (0usize, 0usize);
+    for l in lines {
+        all += 1;
+        read += usize::from(prefix.match_line(l).is_some());
+    }
+    all > 0 && read * 10 >= all * 9
+}
+
+/// The parser for an input whose first bytes are `head` (`mtime`: when the file was
+/// last written, if it is one).
 fn choose_parser(
     name: &str,
     head: &[u8],
+    mtime: Option<Millis>,
     opts: &PipelineOptions,
 ) -> Result<(LogParser, bool), AnalyzeError> {
     let format = opts.format.unwrap_or_else(|| LogFormat::detect(head));
-    let wrap = |p: Prefix| match format {
-        LogFormat::Syslog => LogParser::Syslog(SyslogParser::new(StderrParser::new(p))),
-        _ => LogParser::Stderr(StderrParser::new(p)),
+    let wrap = |p: Prefix| {
+        let inner = StderrParser::new(p);
+        let dialect = match format {
+            LogFormat::Heroku => Dialect::Heroku,
+            _ => Dialect::Syslog,
+        };
+        match format {
+            LogFormat::Syslog | LogFormat::Heroku => LogParser::Syslog(
+                SyslogParser::new(inner)
+                    .with_dialect(dialect)
+                    .with_years(years(head, opts.year, mtime)),
+            ),
+            LogFormat::CloudSql => LogParser::CloudSql(CloudSqlParser::new(inner)),
+            _ => LogParser::Stderr(inner),
+        }
     };
-    let syslog_text: Vec<u8>;
-    let head = match format {
+    // The prefix is inferred from the text inside the wrapper; a managed service's own
+    // prefix stands in when it cannot be.
+    let (text, fallback) = match format {
         LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false)),
         LogFormat::Json => return Ok((LogParser::Json(JsonParser), false)),
-        LogFormat::Stderr => head,
-        LogFormat::Syslog => {
-            // The prefix is inferred from the text after the syslog headers.
-            syslog_text = first_parts_text(head);
-            &syslog_text
-        }
+        LogFormat::Cnpg => return Ok((LogParser::Cnpg(CnpgParser), false)),
+        LogFormat::Stderr => (None, None),
+        LogFormat::Syslog => (Some(Dialect::Syslog.first_parts_text(head)), None),
+        LogFormat::Heroku => (
+            Some(Dialect::Heroku.first_parts_text(head)),
+            Some(HEROKU_PREFIX),
+        ),
+        LogFormat::CloudSql => (
+            Some(cloudsql::payload_text(head)),
+            Some(cloudsql::CLOUDSQL_PREFIX),
+        ),
     };
     if let Some(p) = &opts.prefix {
         return Ok((wrap(p.clone()), false));
     }
+    let head = text.as_deref().unwrap_or(head);
+    // A managed service's own prefix, when it reads the lines, is what the server ran with.
+    let known = fallback.and_then(|f| Prefix::compile(f).ok());
+    if let Some(p) = known.as_ref().filter(|p| fits(p, head)) {
+        return Ok((wrap(p.clone()), true));
+    }
     if let Some(p) = infer_prefix(head) {
+        return Ok((wrap(p), true));
+    }
+    if let Some(p) = known {
         return Ok((wrap(p), true));
     }
     let (line, text) = head
@@ -187,8 +249,8 @@ fn run_one(
     let name = source.name();
     let (partial, bytes, parser, inferred) = match data {
         Data::Mapped(map) => {
-            let (parser, inferred) =
-                choose_parser(&name, &map[..map.len().min(SNIFF_BYTES)], opts)?;
+            let head = &map[..map.len().min(SNIFF_BYTES)];
+            let (parser, inferred) = choose_parser(&name, head, modified(source), opts)?;
             let partial = parse_mapped(idx, &map, &parser, opts);
             (partial, map.len() as u64, Some(parser), inferred)
         }
@@ -198,7 +260,7 @@ fn run_one(
             if head.is_empty() {
                 (ChunkAgg::new(opts.agg, idx).finish(0), 0, None, false)
             } else {
-                let (parser, inferred) = choose_parser(&name, &head, opts)?;
+                let (parser, inferred) = choose_parser(&name, &head, modified(source), opts)?;
                 let (partial, bytes) = parse_stream(idx, &mut blocks, &parser, opts)?;
                 (partial, bytes, Some(parser), inferred)
             }
@@ -223,6 +285,14 @@ fn run_one(
         },
         stats,
     ))
+}
+
+/// When a file was last written (ms since the epoch).
+fn modified(source: &Source) -> Option<Millis> {
+    let Source::Path(p) = source else { return None };
+    let t = std::fs::metadata(p).ok()?.modified().ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_millis()).ok()
 }
 
 fn parse_chunk(idx: u32, data: &[u8], base: u64, parser: &LogParser, agg: AggOptions) -> Partial {

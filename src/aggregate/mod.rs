@@ -63,6 +63,9 @@ pub struct InputStats {
     pub skipped_examples: Vec<(u64, String)>,
     /// Lines whose time zone abbreviation was unknown and read as UTC.
     pub unknown_zone_lines: u64,
+    /// Lines of a wrapper format that are not PostgreSQL's, passed over (Heroku metrics
+    /// samples, CloudNativePG's instance manager...).
+    pub foreign_lines: u64,
     /// Entries outside `--begin`/`--end`.
     pub filtered_entries: u64,
 }
@@ -77,6 +80,7 @@ impl InputStats {
         self.entries += next.entries;
         self.skipped_lines += next.skipped_lines;
         self.unknown_zone_lines += next.unknown_zone_lines;
+        self.foreign_lines += next.foreign_lines;
         self.filtered_entries += next.filtered_entries;
         let room = SKIPPED_EXAMPLES.saturating_sub(self.skipped_examples.len());
         self.skipped_examples
@@ -489,6 +493,10 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             }
             Event::Other => self.signals(e),
         }
+    }
+
+    fn foreign(&mut self, _line: u64) {
+        self.input.foreign_lines += 1;
     }
 
     fn skipped(&mut self, line: u64, text: &'a [u8]) {

@@ -78,6 +78,14 @@ pub struct InputView {
     pub skipped_examples: Vec<String>,
     pub filtered_entries: u64,
     pub unknown_zone_lines: u64,
+    /// Lines of a wrapper format that are not PostgreSQL's (Heroku metrics samples,
+    /// CloudNativePG's instance manager), passed over.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub foreign_lines: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// First and last timestamps, RFC 3339 UTC.
@@ -342,6 +350,7 @@ fn input_view(i: &InputResult) -> InputView {
             .collect(),
         filtered_entries: i.stats.filtered_entries,
         unknown_zone_lines: i.stats.unknown_zone_lines,
+        foreign_lines: i.stats.foreign_lines,
     }
 }
 
