@@ -299,4 +299,31 @@ mod tests {
             LogFormat::Syslog
         );
     }
+
+    #[test]
+    fn detects_the_cloud_wrappers_and_quoted_csv() {
+        assert_eq!(
+            LogFormat::detect(b"\"2026-11-24 04:39:41.180 UTC\",\"app_rw\",\"bench\",\"20533\"\n"),
+            LogFormat::Csv
+        );
+        assert_eq!(
+            LogFormat::detect(b"2026-11-30T12:00:00.123456+00:00 app[postgres.1234]: [DATABASE] [10-1] sql_error_code = 00000 LOG:  x\n2026-11-30T12:00:00+00:00 app[heroku-postgres]: source=DATABASE sample#db_size=1bytes\n"),
+            LogFormat::Heroku
+        );
+        assert_eq!(
+            LogFormat::detect(br#"{"insertId":"x","logName":"projects/p/logs/cloudsql.googleapis.com%2Fpostgres.log","textPayload":"2026-11-30 12:00:00.123 UTC [1]: [1-1] db=,user= LOG:  x","timestamp":"2026-11-30T12:00:00.123Z"}"#),
+            LogFormat::CloudSql
+        );
+        assert_eq!(
+            LogFormat::detect(b"[\n  {\n    \"textPayload\": \"x\",\n    \"timestamp\": \"2026-11-30T12:00:00Z\"\n  }\n]\n"),
+            LogFormat::CloudSql
+        );
+        assert_eq!(
+            LogFormat::detect(br#"{"level":"info","ts":"2025-12-09T00:32:20.823314307Z","logger":"postgres","msg":"record","logging_pod":"c-1","record":{"log_time":"2025-12-09 00:32:20.822 UTC"}}"#),
+            LogFormat::Cnpg
+        );
+        for name in ["heroku", "cloudsql", "cloudnativepg"] {
+            assert_eq!(LogFormat::from_name(name).map(LogFormat::name), Some(name));
+        }
+    }
 }

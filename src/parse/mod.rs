@@ -18,6 +18,7 @@ pub mod rebuild;
 pub mod stderr;
 pub mod syslog;
 pub mod time;
+pub mod years;
 
 pub use prefix::{Fields, Prefix, Severity};
 pub use time::Millis;

@@ -18,78 +18,10 @@
 
 use super::rebuild::{Origin, Remap};
 use super::stderr::StderrParser;
-use super::time::{days_from_civil, parse_rfc3339};
+use super::time::parse_rfc3339;
+pub use super::years::{calendar, HeaderTime, Years};
 use super::{EntrySink, Millis};
 use rustc_hash::FxHashMap;
-
-/// The time a header carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderTime {
-    /// None could be read.
-    None,
-    /// An RFC 3339 instant.
-    At(Millis),
-    /// A traditional `Mmm dd HH:MM:SS`: no year, no zone.
-    Calendar {
-        /// 1–12.
-        month: u8,
-        /// 1–31.
-        day: u8,
-        /// Seconds since midnight.
-        secs: u32,
-    },
-}
-
-/// Which year a traditional header's date is in: the year of `anchor`, or the one
-/// after it (`forward`, the anchor is the log's first line) or before it (the anchor is
-/// the file's mtime, after every line) for dates on the other side of the anchor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Years {
-    year: i64,
-    anchor: (u8, u8),
-    forward: bool,
-}
-
-impl Years {
-    /// Dates up to `end` (the file's mtime, ms since the epoch) are in its year; later
-    /// ones in the year before.
-    pub fn ending_at(end: Millis) -> Years {
-        use chrono::Datelike;
-        let t = chrono::DateTime::from_timestamp_millis(end).unwrap_or_default();
-        Years {
-            year: i64::from(t.year()),
-            anchor: (t.month() as u8, t.day() as u8),
-            forward: false,
-        }
-    }
-
-    /// The log's first dated line (`month`, `day`) is in `year`; earlier dates in the
-    /// year after (`--year`).
-    pub fn starting(year: i64, month: u8, day: u8) -> Years {
-        Years {
-            year,
-            anchor: (month, day),
-            forward: true,
-        }
-    }
-
-    /// The instant of a header time (traditional headers read as UTC).
-    pub fn resolve(&self, t: HeaderTime) -> Option<Millis> {
-        match t {
-            HeaderTime::None => None,
-            HeaderTime::At(ms) => Some(ms),
-            HeaderTime::Calendar { month, day, secs } => {
-                let year = match (self.forward, (month, day).cmp(&self.anchor)) {
-                    (true, std::cmp::Ordering::Less) => self.year + 1,
-                    (false, std::cmp::Ordering::Greater) => self.year - 1,
-                    _ => self.year,
-                };
-                let days = days_from_civil(year, i64::from(month), i64::from(day));
-                Some((days * 86_400 + i64::from(secs)) * 1000)
-            }
-        }
-    }
-}
 
 /// The header a wrapper format puts before PostgreSQL's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,26 +130,6 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
         rest: text,
         time,
     })
-}
-
-/// `Mmm dd HH:MM:SS` → month, day, seconds of the day.
-fn calendar(t: &[u8]) -> HeaderTime {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let num = |s: &[u8]| -> Option<u32> { std::str::from_utf8(s).ok()?.trim_start().parse().ok() };
-    let parsed = (|| {
-        let month = MONTHS.iter().position(|m| &t[..3] == *m)? as u8 + 1;
-        let day = num(&t[4..6])?;
-        let (h, m, s) = (num(&t[7..9])?, num(&t[10..12])?, num(&t[13..15])?);
-        ((1..=31).contains(&day) && h < 24 && m < 60 && s <= 60).then_some(HeaderTime::Calendar {
-            month,
-            day: day as u8,
-            secs: h * 3600 + m * 60 + s,
-        })
-    })();
-    parsed.unwrap_or(HeaderTime::None)
 }
 
 /// The `[N-k] ` tag of `syslog_sequence_numbers` at the start of `text`:
