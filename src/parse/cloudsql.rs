@@ -115,6 +115,10 @@ impl CloudSqlParser {
                 continue;
             };
             for (k, l) in t.trim_end_matches('\n').split('\n').enumerate() {
+                // (The text is shorter than its JSON encoding; never write past the arena.)
+                if n + 2 > arena.len() {
+                    break;
+                }
                 if !map.is_empty() {
                     arena[n] = b'\n';
                     n += 1;

@@ -197,12 +197,11 @@ fn emit<'a>(
 mod tests {
     use super::*;
 
+    /// (line, message, pid, query id, host)
+    type Entry = (u64, String, Option<u32>, Option<i64>, String);
+
     #[derive(Default)]
-    struct Seen(
-        Vec<(u64, String, Option<u32>, Option<i64>, String)>,
-        u64,
-        u64,
-    );
+    struct Seen(Vec<Entry>, u64, u64);
 
     impl<'a> EntrySink<'a> for Seen {
         fn entry(&mut self, e: &LogEntry<'a, '_>) {
