@@ -68,6 +68,7 @@ fn benches(c: &mut Criterion) {
             range: Default::default(),
             chunk_size: CHUNK_SIZE,
             jobs: 1,
+            year: None,
         };
         let sources = [Source::Path(path(name))];
         g.bench_function("pipeline", |b| {

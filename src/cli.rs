@@ -50,12 +50,17 @@ pub struct AnalyzeArgs {
     /// The server's log_line_prefix; inferred from the log when absent.
     #[arg(long, value_name = "LOG_LINE_PREFIX", allow_hyphen_values = true)]
     pub prefix: Option<String>,
-    /// The log format: stderr, csv, json or syslog (default: detected per file).
+    /// The log format: stderr, csv, json, syslog, heroku, cloudsql or cloudnativepg
+    /// (default: detected per file).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// The year of a syslog log's first line, when its headers have none
+    /// (`Nov 30 12:00:00`); default: the file's modification time.
+    #[arg(long, value_name = "YYYY", value_parser = clap::value_parser!(i64).range(1970..=9999))]
+    pub year: Option<i64>,
     /// Ignore entries before this time, as the log prints it: `YYYY-MM-DD HH:MM[:SS]`
     /// in the log's own zone, `HH:MM[:SS]` on the log's first day, or with a zone
     /// (RFC 3339, `... CET`).

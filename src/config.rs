@@ -38,7 +38,7 @@ pub enum ConfigError {
     #[error("--begin is after --end")]
     EmptyRange,
     /// An unknown `--format`.
-    #[error("--format: unknown log format '{0}' (use stderr, csv, json or syslog)")]
+    #[error("--format: unknown log format '{0}' (use stderr, csv, json, syslog, heroku, cloudsql or cloudnativepg)")]
     Format(String),
     /// An unknown `--tz`.
     #[error("--tz: {0}")]
@@ -84,6 +84,8 @@ pub struct Config {
     pub summary: bool,
     /// Chunk size in bytes.
     pub chunk_size: usize,
+    /// `--year`: the year of a traditional syslog log's first line.
+    pub year: Option<i64>,
 }
 
 /// The default report path.
@@ -175,6 +177,7 @@ impl Config {
                 query_id: a.query_id,
             },
             chunk_size: a.chunk_size.unwrap_or(CHUNK_SIZE).max(1),
+            year: a.year,
         })
     }
 }

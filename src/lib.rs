@@ -39,6 +39,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         range: cfg.range.clone(),
         chunk_size: cfg.chunk_size,
         jobs: cfg.jobs,
+        year: cfg.year,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
@@ -95,9 +96,15 @@ fn warn_skipped(report: &Report, summary: bool) {
                 i.path, i.skipped_lines
             );
         }
+        if i.foreign_lines > 0 {
+            eprintln!(
+                "pgferret: {}: {} lines not from PostgreSQL (the wrapper's own) passed over",
+                i.path, i.foreign_lines
+            );
+        }
         if i.unknown_zone_lines > 0 {
             eprintln!(
-                "pgferret: warning: {}: {} lines have a time zone abbreviation pgferret does not know; read as UTC",
+                "pgferret: warning: {}: {} lines have a time zone pgferret does not know (an unknown abbreviation, or a syslog header without one); read as UTC",
                 i.path, i.unknown_zone_lines
             );
         }

@@ -4,12 +4,17 @@
 
 use crate::aggregate::{AggOptions, ChunkAgg, InputStats, Partial, Stats};
 use crate::input::{self, BlockReader, Compression, Data, Expanded, InputError, Source};
+use crate::parse::cloudsql::{self, CloudSqlParser};
+use crate::parse::cnpg::CnpgParser;
 use crate::parse::csvlog::CsvParser;
 use crate::parse::format::{LogFormat, LogParser};
+use crate::parse::heroku::HEROKU_PREFIX;
 use crate::parse::infer::infer;
 use crate::parse::jsonlog::JsonParser;
 use crate::parse::stderr::StderrParser;
-use crate::parse::syslog::{first_parts_text, SyslogParser};
+use crate::parse::syslog::SyslogParser;
+use crate::parse::syslog::{Dialect, Years};
+use crate::parse::Millis;
 use crate::parse::Prefix;
 use crate::range::{detect_clock, Range, RangeError, Resolved};
 use crate::verdict::Verdict;
@@ -68,6 +73,8 @@ pub struct PipelineOptions {
     pub chunk_size: usize,
     /// Threads.
     pub jobs: usize,
+    /// `--year`: the year of a traditional syslog log's first line.
+    pub year: Option<i64>,
 }
 
 /// One analysed input.
@@ -221,36 +228,91 @@ fn open(source: &Source, chunk_size: usize) -> Result<Opened, InputError> {
     })
 }
 
+/// Which year a traditional syslog header is in: `--year` is the first line's, else
+/// the file was written up to its mtime (or now).
+fn years(head: &[u8], year: Option<i64>, mtime: Option<Millis>) -> Years {
+    match (year, Dialect::Syslog.first_calendar_day(head)) {
+        (Some(y), Some((month, day))) => Years::starting(y, month, day),
+        (Some(y), None) => Years::starting(y, 1, 1),
+        (None, _) => Years::ending_at(mtime.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+        })),
+    }
+}
+
+/// True when `prefix` reads at least 90% of the lines of `text` that are not
+/// continuation lines.
+fn fits(prefix: &Prefix, text: &[u8]) -> bool {
+    let lines = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l[0] != b'\t');
+    let (mut all, mut read) = (0usize, 0usize);
+    for l in lines {
+        all += 1;
+        read += usize::from(prefix.match_line(l).is_some());
+    }
+    all > 0 && read * 10 >= all * 9
+}
+
 /// The parser for an input sampled by `head` (its first bytes, and for a mapped file
-/// slices from further in): the parser, whether its prefix was inferred, and what the
-/// inference could not identify.
+/// slices from further in; `mtime`: when the file was last written, if it is one): the
+/// parser, whether its prefix was inferred, and what the inference could not identify.
 fn choose_parser(
     name: &str,
     head: &[u8],
+    mtime: Option<Millis>,
     opts: &PipelineOptions,
 ) -> Result<(LogParser, bool, Vec<String>), AnalyzeError> {
     let format = opts.format.unwrap_or_else(|| LogFormat::detect(head));
-    let wrap = |p: StderrParser| match format {
-        LogFormat::Syslog => LogParser::Syslog(SyslogParser::new(p)),
-        _ => LogParser::Stderr(p),
+    let wrap = |inner: StderrParser| {
+        let dialect = match format {
+            LogFormat::Heroku => Dialect::Heroku,
+            _ => Dialect::Syslog,
+        };
+        match format {
+            LogFormat::Syslog | LogFormat::Heroku => LogParser::Syslog(
+                SyslogParser::new(inner)
+                    .with_dialect(dialect)
+                    .with_years(years(head, opts.year, mtime)),
+            ),
+            LogFormat::CloudSql => LogParser::CloudSql(CloudSqlParser::new(inner)),
+            _ => LogParser::Stderr(inner),
+        }
     };
-    let syslog_text: Vec<u8>;
-    let head = match format {
+    // The prefix is inferred from the text inside the wrapper; a managed service's own
+    // prefix stands in when it cannot be.
+    let (text, fallback) = match format {
         LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false, Vec::new())),
         LogFormat::Json => return Ok((LogParser::Json(JsonParser), false, Vec::new())),
-        LogFormat::Stderr => head,
-        LogFormat::Syslog => {
-            // The prefix is inferred from the text after the syslog headers.
-            syslog_text = first_parts_text(head);
-            &syslog_text
-        }
+        LogFormat::Cnpg => return Ok((LogParser::Cnpg(CnpgParser), false, Vec::new())),
+        LogFormat::Stderr => (None, None),
+        LogFormat::Syslog => (Some(Dialect::Syslog.first_parts_text(head)), None),
+        LogFormat::Heroku => (
+            Some(Dialect::Heroku.first_parts_text(head)),
+            Some(HEROKU_PREFIX),
+        ),
+        LogFormat::CloudSql => (
+            Some(cloudsql::payload_text(head)),
+            Some(cloudsql::CLOUDSQL_PREFIX),
+        ),
     };
     if let Some(p) = &opts.prefix {
         return Ok((wrap(StderrParser::new(p.clone())), false, Vec::new()));
     }
+    let head = text.as_deref().unwrap_or(head);
+    // A managed service's own prefix, when it reads the lines, is what the server ran with.
+    let known = fallback.and_then(|f| Prefix::compile(f).ok());
+    if let Some(p) = known.as_ref().filter(|p| fits(p, head)) {
+        return Ok((wrap(StderrParser::new(p.clone())), true, Vec::new()));
+    }
     if let Some(inferred) = infer(head) {
         let parser = wrap(StderrParser::with_prefixes(inferred.prefixes));
         return Ok((parser, true, inferred.notes));
+    }
+    if let Some(p) = known {
+        return Ok((wrap(StderrParser::new(p)), true, Vec::new()));
     }
     let (line, text) = head
         .split(|&b| b == b'\n')
@@ -288,7 +350,8 @@ fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Opt
         res.compression = o.compression.name();
         return (res, None);
     }
-    let (parser, inferred, warnings) = match choose_parser(&name, &head, opts) {
+    let mtime = modified(&o.source);
+    let (parser, inferred, warnings) = match choose_parser(&name, &head, mtime, opts) {
         Ok(p) => p,
         Err(AnalyzeError::UnknownPrefix { line, text, .. }) => {
             return (
@@ -360,6 +423,14 @@ fn sample(data: &[u8]) -> Cow<'_, [u8]> {
         out.extend_from_slice(&slice[s + 1..=e]);
     }
     Cow::Owned(out)
+}
+
+/// When a file was last written (ms since the epoch).
+fn modified(source: &Source) -> Option<Millis> {
+    let Source::Path(p) = source else { return None };
+    let t = std::fs::metadata(p).ok()?.modified().ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_millis()).ok()
 }
 
 fn parse_chunk(idx: u32, data: &[u8], base: u64, parser: &LogParser, agg: AggOptions) -> Partial {

@@ -2,11 +2,13 @@
 //! cut, spliced and corrupted (what damaged or truncated logs look like).
 
 use pgferret::aggregate::{AggOptions, ChunkAgg};
+use pgferret::parse::cloudsql::CloudSqlParser;
+use pgferret::parse::cnpg::CnpgParser;
 use pgferret::parse::csvlog::CsvParser;
 use pgferret::parse::format::{LogFormat, LogParser};
 use pgferret::parse::jsonlog::JsonParser;
 use pgferret::parse::stderr::StderrParser;
-use pgferret::parse::syslog::SyslogParser;
+use pgferret::parse::syslog::{Dialect, SyslogParser};
 use pgferret::parse::Prefix;
 use proptest::prelude::*;
 
@@ -19,6 +21,12 @@ fn parsers() -> Vec<LogParser> {
         LogParser::Csv(CsvParser),
         LogParser::Json(JsonParser),
         LogParser::Syslog(SyslogParser::new(p("%m [%p] %q%u@%d "))),
+        LogParser::Syslog(SyslogParser::new(p("user=%u,db=%d "))),
+        LogParser::Syslog(
+            SyslogParser::new(p("sql_error_code = %e ")).with_dialect(Dialect::Heroku),
+        ),
+        LogParser::CloudSql(CloudSqlParser::new(p("%m [%p]: [%l-1] db=%d,user=%u "))),
+        LogParser::Cnpg(CnpgParser),
     ]
 }
 
@@ -31,6 +39,13 @@ fn corpus_lines() -> Vec<Vec<u8>> {
         "a2_debian/postgresql.log",
         "a4_colon_remote/postgresql.log",
         "syslog/postgresql.log",
+        "syslog_noprefix/postgresql.log",
+        "heroku/postgresql.log",
+        "heroku/drain.log",
+        "cloudsql/postgresql.jsonl",
+        "cloudsql/export.json",
+        "cloudnativepg/postgresql.json",
+        "csv_quoted/all-quoted.csv",
         "a7_threshold/postgresql.log",
     ] {
         let data = std::fs::read(format!("{root}/testdata/{f}")).unwrap();

@@ -64,6 +64,9 @@ pub struct InputStats {
     pub skipped_examples: Vec<(u64, String)>,
     /// Lines whose time zone abbreviation was unknown and read as UTC.
     pub unknown_zone_lines: u64,
+    /// Lines of a wrapper format that are not PostgreSQL's, passed over (Heroku metrics
+    /// samples, CloudNativePG's instance manager...).
+    pub foreign_lines: u64,
     /// Entries outside `--begin`/`--end`.
     pub filtered_entries: u64,
     /// Entries no prefix explained, read from their severity marker on: counted, with
@@ -84,6 +87,7 @@ impl InputStats {
         self.entries += next.entries;
         self.skipped_lines += next.skipped_lines;
         self.unknown_zone_lines += next.unknown_zone_lines;
+        self.foreign_lines += next.foreign_lines;
         self.filtered_entries += next.filtered_entries;
         self.unattributed_entries += next.unattributed_entries;
         self.seen = match (self.seen, next.seen) {
@@ -416,6 +420,10 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 self.signals(e);
             }
         }
+    }
+
+    fn foreign(&mut self, _line: u64) {
+        self.input.foreign_lines += 1;
     }
 
     fn skipped(&mut self, line: u64, text: &'a [u8]) {

@@ -124,9 +124,14 @@ impl CsvParser {
     }
 }
 
-/// A record starts with its timestamp followed by a comma.
-fn is_record_line(rest: &[u8]) -> bool {
-    parse_timestamp(rest, true).is_some_and(|t| rest.get(t.len) == Some(&b','))
+/// A record starts with its timestamp followed by a comma; some exporters quote it
+/// (`"2026-11-30 12:00:00.123 UTC","user",...`).
+pub fn is_record_line(rest: &[u8]) -> bool {
+    let (rest, close) = match rest.strip_prefix(b"\"") {
+        Some(r) => (r, &b"\","[..]),
+        None => (rest, &b","[..]),
+    };
+    parse_timestamp(rest, true).is_some_and(|t| rest[t.len..].starts_with(close))
 }
 
 /// Builds the entry of one decoded record; false when it is not a csvlog record.

@@ -1,10 +1,11 @@
 //! Log formats: detecting which one a file holds, and one parser type over all of them.
 
-use super::csvlog::CsvParser;
+use super::cloudsql::{self, CloudSqlParser};
+use super::cnpg::CnpgParser;
+use super::csvlog::{self, CsvParser};
 use super::jsonlog::JsonParser;
 use super::stderr::StderrParser;
-use super::syslog::{split_line, SyslogParser};
-use super::time::parse_timestamp;
+use super::syslog::{split_line, Dialect, Split, SyslogParser};
 use super::{EntrySink, Prefix};
 
 /// A log format PostgreSQL writes.
@@ -18,6 +19,12 @@ pub enum LogFormat {
     Json,
     /// syslog as rsyslog/syslog-ng write it, log_line_prefix after the header.
     Syslog,
+    /// Heroku logplex (`heroku logs`, a log drain).
+    Heroku,
+    /// Google Cloud SQL as Cloud Logging exports it (`textPayload`/`jsonPayload`).
+    CloudSql,
+    /// CloudNativePG's JSON lines.
+    Cnpg,
 }
 
 impl LogFormat {
@@ -28,8 +35,14 @@ impl LogFormat {
             LogFormat::Csv => "csv",
             LogFormat::Json => "json",
             LogFormat::Syslog => "syslog",
+            LogFormat::Heroku => "heroku",
+            LogFormat::CloudSql => "cloudsql",
+            LogFormat::Cnpg => "cloudnativepg",
         }
     }
+
+    /// The names `--format` takes, for messages.
+    pub const NAMES: &'static str = "stderr, csv, json, syslog, heroku, cloudsql, cloudnativepg";
 
     /// Parses a `--format` value.
     pub fn from_name(s: &str) -> Option<LogFormat> {
@@ -38,53 +51,75 @@ impl LogFormat {
             "csv" | "csvlog" => Some(LogFormat::Csv),
             "json" | "jsonlog" => Some(LogFormat::Json),
             "syslog" => Some(LogFormat::Syslog),
+            "heroku" | "logplex" => Some(LogFormat::Heroku),
+            "cloudsql" | "gcp" | "cloud-logging" => Some(LogFormat::CloudSql),
+            "cloudnativepg" | "cnpg" => Some(LogFormat::Cnpg),
             _ => None,
         }
     }
 
     /// The format of a log whose first bytes are `head`: jsonlog objects, csvlog
-    /// records (a timestamp then a comma), anything else is stderr.
-    /// The lines are voted on (the first 200 that are not blank): a file cut in the
-    /// middle of a multi-line csv record still reads as csv.
+    /// records (a timestamp, quoted or not, then a comma), syslog, the cloud wrappers;
+    /// anything else is stderr. The lines are voted on (the first 200 that are not
+    /// blank): a file cut in the middle of a multi-line csv record still reads as csv.
     pub fn detect(head: &[u8]) -> LogFormat {
-        let (mut json, mut csv, mut syslog) = (0, 0, 0);
+        if cloudsql::is_array(head) && memchr::memmem::find(head, b"Payload\"").is_some() {
+            return LogFormat::CloudSql;
+        }
+        // Votes in the order of `ORDER`; a tie goes to the earlier.
+        const ORDER: [LogFormat; 6] = [
+            LogFormat::Json,
+            LogFormat::Csv,
+            LogFormat::Syslog,
+            LogFormat::Heroku,
+            LogFormat::CloudSql,
+            LogFormat::Cnpg,
+        ];
+        let mut votes = [0usize; ORDER.len()];
         let lines = head
             .split(|&b| b == b'\n')
             .map(|l| l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l))
             .filter(|l| !l.trim_ascii().is_empty())
             .take(200);
         for line in lines {
-            match Self::of_line(line) {
-                Some(LogFormat::Json) => json += 1,
-                Some(LogFormat::Csv) => csv += 1,
-                Some(LogFormat::Syslog) => syslog += 1,
-                _ => {}
+            if let Some(f) = Self::of_line(line) {
+                if let Some(i) = ORDER.iter().position(|&o| o == f) {
+                    votes[i] += 1;
+                }
             }
         }
-        let best = json.max(csv).max(syslog);
+        let best = votes.iter().copied().max().unwrap_or(0);
         if best == 0 {
-            LogFormat::Stderr
-        } else if best == json {
-            LogFormat::Json
-        } else if best == csv {
-            LogFormat::Csv
-        } else {
-            LogFormat::Syslog
+            return LogFormat::Stderr;
         }
+        ORDER[votes.iter().position(|&v| v == best).unwrap_or(0)]
     }
 
     /// The format a single line is typical of, if any (stderr lines have no marker of
     /// their own: a prefix can be anything).
     fn of_line(line: &[u8]) -> Option<LogFormat> {
-        if line.starts_with(b"{") && line.windows(12).any(|w| w == b"\"timestamp\":") {
-            return Some(LogFormat::Json);
-        }
-        if let Some(ts) = parse_timestamp(line, true) {
-            if line.get(ts.len) == Some(&b',') {
-                return Some(LogFormat::Csv);
+        let has = |key: &[u8]| memchr::memmem::find(line, key).is_some();
+        if line.starts_with(b"{") {
+            if has(b"\"logger\":") && (has(b"\"record\":") || has(b"\"logging_pod")) {
+                return Some(LogFormat::Cnpg);
+            }
+            if has(b"\"textPayload\":") || has(b"\"jsonPayload\":") || has(b"\"logName\":") {
+                return Some(LogFormat::CloudSql);
+            }
+            if has(b"\"timestamp\":") {
+                return Some(LogFormat::Json);
             }
         }
-        split_line(line).map(|_| LogFormat::Syslog)
+        if csvlog::is_record_line(line) {
+            return Some(LogFormat::Csv);
+        }
+        if split_line(line).is_some() {
+            return Some(LogFormat::Syslog);
+        }
+        match Dialect::Heroku.split(line) {
+            Split::Line(_) | Split::Foreign => Some(LogFormat::Heroku),
+            Split::NotHeader => None,
+        }
     }
 }
 
@@ -97,8 +132,12 @@ pub enum LogParser {
     Csv(CsvParser),
     /// jsonlog.
     Json(JsonParser),
-    /// syslog.
+    /// syslog, or Heroku logplex (its dialect).
     Syslog(SyslogParser),
+    /// Cloud SQL through Cloud Logging.
+    CloudSql(CloudSqlParser),
+    /// CloudNativePG.
+    Cnpg(CnpgParser),
 }
 
 impl LogParser {
@@ -108,7 +147,10 @@ impl LogParser {
             LogParser::Stderr(_) => LogFormat::Stderr,
             LogParser::Csv(_) => LogFormat::Csv,
             LogParser::Json(_) => LogFormat::Json,
+            LogParser::Syslog(p) if p.dialect() == Dialect::Heroku => LogFormat::Heroku,
             LogParser::Syslog(_) => LogFormat::Syslog,
+            LogParser::CloudSql(_) => LogFormat::CloudSql,
+            LogParser::Cnpg(_) => LogFormat::Cnpg,
         }
     }
 
@@ -117,6 +159,7 @@ impl LogParser {
         match self {
             LogParser::Stderr(p) => Some(p.prefix()),
             LogParser::Syslog(p) => Some(p.inner().prefix()),
+            LogParser::CloudSql(p) => Some(p.inner().prefix()),
             _ => None,
         }
     }
@@ -150,6 +193,14 @@ impl LogParser {
             }
             LogParser::Syslog(p) => next_start_where(data, from, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.next_boundary(data, from),
+            // An array export is one chunk.
+            LogParser::CloudSql(_) if cloudsql::is_array(data) => None,
+            LogParser::CloudSql(p) => {
+                next_start_where(data, from, |rest| p.is_entry_start(first_line(rest)))
+            }
+            LogParser::Cnpg(p) => {
+                next_start_where(data, from, |rest| p.is_entry_start(first_line(rest)))
+            }
         }
     }
 
@@ -163,6 +214,11 @@ impl LogParser {
             LogParser::Json(p) => last_start_where(data, |rest| p.is_entry_start(first_line(rest))),
             LogParser::Syslog(p) => last_start_where(data, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.last_boundary(data),
+            LogParser::CloudSql(_) if cloudsql::is_array(data) => None,
+            LogParser::CloudSql(p) => {
+                last_start_where(data, |rest| p.is_entry_start(first_line(rest)))
+            }
+            LogParser::Cnpg(p) => last_start_where(data, |rest| p.is_entry_start(first_line(rest))),
         }
     }
 
@@ -180,6 +236,8 @@ impl LogParser {
             LogParser::Csv(p) => p.parse_chunk(data, arena, base, sink),
             LogParser::Json(p) => p.parse_chunk(data, arena, base, sink),
             LogParser::Syslog(p) => p.parse_chunk(data, arena, base, sink),
+            LogParser::CloudSql(p) => p.parse_chunk(data, arena, base, sink),
+            LogParser::Cnpg(p) => p.parse_chunk(data, arena, base, sink),
         }
     }
 }
@@ -249,5 +307,32 @@ mod tests {
             LogFormat::detect(b"Nov 24 06:11:07 vm postgres[3841]: [1-1] 2026-11-24 06:11:07.872 UTC [3841] LOG:  x\n"),
             LogFormat::Syslog
         );
+    }
+
+    #[test]
+    fn detects_the_cloud_wrappers_and_quoted_csv() {
+        assert_eq!(
+            LogFormat::detect(b"\"2026-11-24 04:39:41.180 UTC\",\"app_rw\",\"bench\",\"20533\"\n"),
+            LogFormat::Csv
+        );
+        assert_eq!(
+            LogFormat::detect(b"2026-11-30T12:00:00.123456+00:00 app[postgres.1234]: [DATABASE] [10-1] sql_error_code = 00000 LOG:  x\n2026-11-30T12:00:00+00:00 app[heroku-postgres]: source=DATABASE sample#db_size=1bytes\n"),
+            LogFormat::Heroku
+        );
+        assert_eq!(
+            LogFormat::detect(br#"{"insertId":"x","logName":"projects/p/logs/cloudsql.googleapis.com%2Fpostgres.log","textPayload":"2026-11-30 12:00:00.123 UTC [1]: [1-1] db=,user= LOG:  x","timestamp":"2026-11-30T12:00:00.123Z"}"#),
+            LogFormat::CloudSql
+        );
+        assert_eq!(
+            LogFormat::detect(b"[\n  {\n    \"textPayload\": \"x\",\n    \"timestamp\": \"2026-11-30T12:00:00Z\"\n  }\n]\n"),
+            LogFormat::CloudSql
+        );
+        assert_eq!(
+            LogFormat::detect(br#"{"level":"info","ts":"2025-12-09T00:32:20.823314307Z","logger":"postgres","msg":"record","logging_pod":"c-1","record":{"log_time":"2025-12-09 00:32:20.822 UTC"}}"#),
+            LogFormat::Cnpg
+        );
+        for name in ["heroku", "cloudsql", "cloudnativepg"] {
+            assert_eq!(LogFormat::from_name(name).map(LogFormat::name), Some(name));
+        }
     }
 }

@@ -13,13 +13,14 @@ use std::borrow::Cow;
 /// A string borrowed from the input when it has no escapes. (serde borrows a bare
 /// `Cow<str>` field, but not one inside an `Option`: the newtype makes it borrow.)
 #[derive(Debug, Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+pub(super) struct Text<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
 
-/// The keys pgferret reads.
+/// The keys pgferret reads. (Cloud Logging's `jsonPayload` holds the same record,
+/// maybe without its timestamp, which the entry then gives.)
 #[derive(Debug, Deserialize)]
-struct Record<'a> {
-    #[serde(borrow)]
-    timestamp: Cow<'a, str>,
+pub(super) struct Record<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<Text<'a>>,
     #[serde(borrow, default)]
     user: Option<Text<'a>>,
     #[serde(borrow, default)]
@@ -30,8 +31,8 @@ struct Record<'a> {
     remote_host: Option<Text<'a>>,
     #[serde(borrow, default)]
     session_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    error_severity: Cow<'a, str>,
+    #[serde(borrow, default)]
+    error_severity: Option<Text<'a>>,
     #[serde(borrow, default)]
     state_code: Option<Text<'a>>,
     #[serde(borrow, default)]
@@ -58,12 +59,18 @@ pub struct JsonParser;
 
 /// Hands out pieces of the arena: borrowed strings stay where they are, owned ones
 /// are copied in.
-struct Arena<'a> {
+pub(super) struct Arena<'a> {
     free: &'a mut [u8],
 }
 
 impl<'a> Arena<'a> {
-    fn keep(&mut self, s: &Option<Text<'a>>) -> &'a [u8] {
+    /// Hands out pieces of `free`.
+    pub(super) fn new(free: &'a mut [u8]) -> Self {
+        Arena { free }
+    }
+
+    /// The bytes of `s`: borrowed from the input, or copied into the arena.
+    pub(super) fn keep(&mut self, s: &Option<Text<'a>>) -> &'a [u8] {
         match s {
             None => &[],
             Some(Text(Cow::Borrowed(b))) => b.as_bytes(),
@@ -94,7 +101,7 @@ impl JsonParser {
         base: u64,
         sink: &mut dyn EntrySink<'a>,
     ) -> u64 {
-        let mut arena = Arena { free: arena };
+        let mut arena = Arena::new(arena);
         let mut aux: Vec<Aux<'a>> = Vec::with_capacity(6);
         let mut line_no = 0;
         let mut pos = 0;
@@ -106,7 +113,8 @@ impl JsonParser {
             if !trimmed.is_empty() {
                 match serde_json::from_slice::<Record<'a>>(trimmed) {
                     Ok(r) => {
-                        if !emit(&r, base + pos as u64, line_no, &mut arena, &mut aux, sink) {
+                        let at = (base + pos as u64, line_no);
+                        if !emit(&r, None, at, &mut arena, &mut aux, sink) {
                             sink.skipped(line_no, line);
                         }
                     }
@@ -119,23 +127,35 @@ impl JsonParser {
     }
 }
 
-fn emit<'a>(
+/// Hands on the entry of record `r` at (file offset, line); `ts` is the time when the
+/// record has none. False when it is not a log record.
+pub(super) fn emit<'a>(
     r: &Record<'a>,
-    offset: u64,
-    line: u64,
+    ts: Option<super::Millis>,
+    (offset, line): (u64, u64),
     arena: &mut Arena<'a>,
     aux: &mut Vec<Aux<'a>>,
     sink: &mut dyn EntrySink<'a>,
 ) -> bool {
-    let Some(ts) = parse_timestamp(r.timestamp.as_bytes(), true) else {
-        return false;
+    let own = r
+        .timestamp
+        .as_ref()
+        .and_then(|t| parse_timestamp(t.0.as_bytes(), true));
+    let (ts, zone_known) = match (own, ts) {
+        (Some(p), _) => (p.ms, p.zone_known),
+        (None, Some(ms)) => (ms, true),
+        (None, None) => return false,
     };
-    let Some(severity) = Severity::from_word(r.error_severity.as_bytes()) else {
+    let Some(severity) = r
+        .error_severity
+        .as_ref()
+        .and_then(|s| Severity::from_word(s.0.as_bytes()))
+    else {
         return false;
     };
     let fields = Fields {
-        ts: Some(ts.ms),
-        zone_unknown: !ts.zone_known,
+        ts: Some(ts),
+        zone_unknown: !zone_known,
         pid: r.pid,
         user: arena.keep(&r.user),
         db: arena.keep(&r.dbname),

@@ -7,14 +7,19 @@
 //! auxiliary lines live in a buffer reused for the whole chunk.
 
 pub mod anchor;
+pub mod cloudsql;
+pub mod cnpg;
 pub mod csvlog;
 pub mod format;
+pub mod heroku;
 pub mod infer;
 pub mod jsonlog;
 pub mod prefix;
+pub mod rebuild;
 pub mod stderr;
 pub mod syslog;
 pub mod time;
+pub mod years;
 
 pub use prefix::{Fields, Prefix, Severity};
 pub use time::Millis;
@@ -62,6 +67,10 @@ pub trait EntrySink<'a> {
     fn entry(&mut self, entry: &LogEntry<'a, '_>);
     /// A line that belongs to no entry (1-based line number relative to the chunk).
     fn skipped(&mut self, line: u64, text: &'a [u8]);
+    /// A line of the wrapper format that is not PostgreSQL's (a Heroku metrics sample,
+    /// CloudNativePG's instance manager): passed over and counted, never warned about
+    /// line by line.
+    fn foreign(&mut self, _line: u64) {}
 }
 
 /// Turns stored message text back into what the client sent: continuation lines lose

@@ -8,11 +8,74 @@
 //! the rest of a line longer than syslog's limit (`syslog_split_messages`), to be glued
 //! to the line before without a newline. The parser rebuilds the stderr text of each
 //! chunk in the chunk's arena and hands it to the stderr parser, mapping offsets and
-//! line numbers back to the file's.
+//! line numbers back to the file's ([`super::rebuild`]).
+//!
+//! The header's time and pid fill the entries whose log_line_prefix has no `%t`/`%m`
+//! or `%p`. A traditional header has no year: it comes from a [`Years`] rule (the
+//! file's mtime, or `--year`), chosen so that a log crossing New Year never jumps back.
+//! Heroku logplex lines (`... app[postgres.1234]: [DATABASE] [10-1] ...`) are the same
+//! machinery with another header ([`super::heroku`]).
 
+use super::rebuild::{Origin, Remap};
 use super::stderr::StderrParser;
-use super::{EntrySink, LogEntry};
+use super::time::parse_rfc3339;
+pub use super::years::{calendar, HeaderTime, Years};
+use super::{EntrySink, Millis};
 use rustc_hash::FxHashMap;
+
+/// The header a wrapper format puts before PostgreSQL's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// rsyslog / syslog-ng files.
+    Syslog,
+    /// Heroku logplex (`heroku logs`, log drains).
+    Heroku,
+}
+
+/// What a line of a wrapper format is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split<'a> {
+    /// A line of PostgreSQL's.
+    Line(SyslogLine<'a>),
+    /// A line of the wrapper format from another source: passed over, counted.
+    Foreign,
+    /// No header: not a line of the format.
+    NotHeader,
+}
+
+impl Dialect {
+    /// Splits a line of this dialect.
+    pub fn split(self, line: &[u8]) -> Split<'_> {
+        match self {
+            Dialect::Syslog => split_line(line).map_or(Split::NotHeader, Split::Line),
+            Dialect::Heroku => super::heroku::split(line),
+        }
+    }
+
+    /// The first parts' text without their headers, one per line: what the
+    /// log_line_prefix is inferred from.
+    pub fn first_parts_text(self, head: &[u8]) -> Vec<u8> {
+        head.split(|&b| b == b'\n')
+            .filter_map(|l| match self.split(l) {
+                Split::Line(s) if s.part == 1 => Some(s.rest),
+                _ => None,
+            })
+            .flat_map(|rest| rest.iter().copied().chain([b'\n']))
+            .collect()
+    }
+
+    /// The (month, day) of the first traditional header in `head`, if any.
+    pub fn first_calendar_day(self, head: &[u8]) -> Option<(u8, u8)> {
+        head.split(|&b| b == b'\n')
+            .find_map(|l| match self.split(l) {
+                Split::Line(SyslogLine {
+                    time: HeaderTime::Calendar { month, day, .. },
+                    ..
+                }) => Some((month, day)),
+                _ => None,
+            })
+    }
+}
 
 /// A syslog line split into its header's parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,15 +88,19 @@ pub struct SyslogLine<'a> {
     pub part: u32,
     /// The text after the header (and tag).
     pub rest: &'a [u8],
+    /// The header's time.
+    pub time: HeaderTime,
 }
 
 /// Splits a syslog line: timestamp (traditional `Mmm dd HH:MM:SS` or RFC 3339), host,
 /// `program[pid]:`, optional `[N-k]` tag, text.
 pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
-    let after_ts = if line.first()?.is_ascii_digit() {
+    let (after_ts, time) = if line.first()?.is_ascii_digit() {
         // RFC 3339: up to the first space.
         let sp = memchr::memchr(b' ', line)?;
-        (sp >= 19 && line.get(10) == Some(&b'T')).then_some(sp + 1)?
+        (sp >= 19 && line.get(10) == Some(&b'T')).then_some(())?;
+        let time = parse_rfc3339(line).map_or(HeaderTime::None, |p| HeaderTime::At(p.ms));
+        (sp + 1, time)
     } else {
         // `Mmm dd HH:MM:SS ` (day padded with a space when below 10).
         let ok = line.len() > 16
@@ -43,7 +110,8 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
             && line[9] == b':'
             && line[12] == b':'
             && line[15] == b' ';
-        ok.then_some(16)?
+        ok.then_some(())?;
+        (16, calendar(&line[..15]))
     };
     let rest = &line[after_ts..];
     let host_end = memchr::memchr(b' ', rest)?;
@@ -54,45 +122,43 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
         .ok()?
         .parse()
         .ok()?;
-    let mut text = &rest[colon + 3..];
-    let mut part = 1;
-    let mut msg = None;
-    if text.first() == Some(&b'[') {
-        if let Some(close) = memchr::memchr(b']', &text[..text.len().min(24)]) {
-            let tag = &text[1..close];
-            if let Some(dash) = memchr::memchr(b'-', tag) {
-                let n = std::str::from_utf8(&tag[dash + 1..])
-                    .ok()
-                    .and_then(|s| s.parse().ok());
-                let number = std::str::from_utf8(&tag[..dash])
-                    .ok()
-                    .and_then(|s| s.parse().ok());
-                if let (Some(m), Some(k)) = (number, n) {
-                    msg = Some(m);
-                    part = k;
-                    text = text[close + 1..]
-                        .strip_prefix(b" ")
-                        .unwrap_or(&text[close + 1..]);
-                }
-            }
-        }
-    }
+    let (msg, part, text) = sequence_tag(&rest[colon + 3..]);
     Some(SyslogLine {
         pid,
         msg,
         part,
         rest: text,
+        time,
     })
+}
+
+/// The `[N-k] ` tag of `syslog_sequence_numbers` at the start of `text`:
+/// (N, k, the text after it); (None, 1, text) without one.
+pub(super) fn sequence_tag(text: &[u8]) -> (Option<u64>, u32, &[u8]) {
+    if text.first() == Some(&b'[') {
+        if let Some(close) = memchr::memchr(b']', &text[..text.len().min(24)]) {
+            let tag = &text[1..close];
+            if let Some(dash) = memchr::memchr(b'-', tag) {
+                let k = std::str::from_utf8(&tag[dash + 1..])
+                    .ok()
+                    .and_then(|s| s.parse().ok());
+                let n = std::str::from_utf8(&tag[..dash])
+                    .ok()
+                    .and_then(|s| s.parse().ok());
+                if let (Some(n), Some(k)) = (n, k) {
+                    let after = &text[close + 1..];
+                    return (Some(n), k, after.strip_prefix(b" ").unwrap_or(after));
+                }
+            }
+        }
+    }
+    (None, 1, text)
 }
 
 /// The first parts' text without their syslog headers, one per line: what the
 /// log_line_prefix is inferred from.
 pub fn first_parts_text(head: &[u8]) -> Vec<u8> {
-    head.split(|&b| b == b'\n')
-        .filter_map(split_line)
-        .filter(|l| l.part == 1)
-        .flat_map(|l| l.rest.iter().copied().chain([b'\n']))
-        .collect()
+    Dialect::Syslog.first_parts_text(head)
 }
 
 /// How many lines [`SyslogParser::is_boundary`] looks ahead for parts of earlier messages.
@@ -102,12 +168,39 @@ pub const LOOKAHEAD: usize = 64;
 #[derive(Debug, Clone)]
 pub struct SyslogParser {
     inner: StderrParser,
+    dialect: Dialect,
+    years: Years,
 }
 
 impl SyslogParser {
-    /// A parser for syslog lines whose text carries `inner`'s prefix.
+    /// A parser for syslog lines whose text carries `inner`'s prefix; traditional
+    /// headers are dated as if the file ended now.
     pub fn new(inner: StderrParser) -> Self {
-        SyslogParser { inner }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        SyslogParser {
+            inner,
+            dialect: Dialect::Syslog,
+            years: Years::ending_at(now),
+        }
+    }
+
+    /// The same, for lines of `dialect`.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// The same, dating traditional headers with `years`.
+    pub fn with_years(mut self, years: Years) -> Self {
+        self.years = years;
+        self
+    }
+
+    /// The dialect read.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// The stderr parser inside.
@@ -115,9 +208,17 @@ impl SyslogParser {
         &self.inner
     }
 
+    fn split<'a>(&self, line: &'a [u8]) -> Option<SyslogLine<'a>> {
+        match self.dialect.split(line) {
+            Split::Line(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// True when `line` starts a log entry: a first part whose text starts one.
     pub fn is_entry_start(&self, line: &[u8]) -> bool {
-        split_line(line).is_some_and(|s| s.part == 1 && self.inner.is_entry_start(s.rest))
+        self.split(line)
+            .is_some_and(|s| s.part == 1 && self.inner.is_entry_start(s.rest))
     }
 
     /// True when a chunk may start at `rest` (the input from a line start on): the line
@@ -132,7 +233,7 @@ impl SyslogParser {
         }
         let mut started: [(u32, u64); LOOKAHEAD] = [(0, 0); LOOKAHEAD];
         let mut n = 0;
-        let first = split_line(rest).map(|s| (s.pid, s.msg.unwrap_or(0)));
+        let first = self.split(rest).map(|s| (s.pid, s.msg.unwrap_or(0)));
         if let Some(f) = first {
             started[0] = f;
             n = 1;
@@ -141,7 +242,7 @@ impl SyslogParser {
             if i + 1 >= LOOKAHEAD {
                 return true;
             }
-            let Some(s) = split_line(line) else { continue };
+            let Some(s) = self.split(line) else { continue };
             let key = (s.pid, s.msg.unwrap_or(0));
             let begun_here = started[..n].contains(&key);
             let continues =
@@ -177,6 +278,8 @@ impl SyslogParser {
             start: usize,
             end: usize,
             glue: bool,
+            ts: Option<Millis>,
+            pid: Option<u32>,
         }
         let mut parts: Vec<Part> = Vec::new();
         let mut first_part: FxHashMap<(u32, u64), u32> = FxHashMap::default();
@@ -197,28 +300,40 @@ impl SyslogParser {
                 start: pos,
                 end: pos + line.len(),
                 glue: false,
+                ts: None,
+                pid: None,
             };
-            if let Some(s) = split_line(line) {
-                p.start = p.end - s.rest.len();
-                p.k = s.part;
-                let continuation = s.rest.starts_with(b"#011");
-                let owner = match s.msg {
-                    Some(m) if s.part == 1 => {
-                        first_part.insert((s.pid, m), idx);
-                        None
+            match self.dialect.split(line) {
+                Split::Foreign => {
+                    sink.foreign(lines);
+                    pos = end + 1;
+                    continue;
+                }
+                Split::NotHeader => {}
+                Split::Line(s) => {
+                    p.start = p.end - s.rest.len();
+                    p.k = s.part;
+                    p.ts = self.years.resolve(s.time);
+                    p.pid = (s.pid != 0).then_some(s.pid);
+                    let continuation = s.rest.starts_with(b"#011");
+                    let owner = match s.msg {
+                        Some(m) if s.part == 1 => {
+                            first_part.insert((s.pid, m), idx);
+                            None
+                        }
+                        Some(m) => first_part.get(&(s.pid, m)).copied(),
+                        None if continuation => last_of_pid.get(&s.pid).copied(),
+                        None => None,
+                    };
+                    if let Some(o) = owner {
+                        p.msg = o;
+                        // The rest of a line longer than syslog's limit, not a line of its own.
+                        p.glue = s.msg.is_some()
+                            && !continuation
+                            && self.inner.prefix().match_line(s.rest).is_none();
+                    } else {
+                        last_of_pid.insert(s.pid, idx);
                     }
-                    Some(m) => first_part.get(&(s.pid, m)).copied(),
-                    None if continuation => last_of_pid.get(&s.pid).copied(),
-                    None => None,
-                };
-                if let Some(o) = owner {
-                    p.msg = o;
-                    // The rest of a line longer than syslog's limit, not a line of its own.
-                    p.glue = s.msg.is_some()
-                        && !continuation
-                        && self.inner.prefix().match_line(s.rest).is_none();
-                } else {
-                    last_of_pid.insert(s.pid, idx);
                 }
             }
             parts.push(p);
@@ -227,10 +342,11 @@ impl SyslogParser {
         // Pass 2: write the messages whole, in the order of their first parts.
         let mut order: Vec<u32> = (0..parts.len() as u32).collect();
         order.sort_by_key(|&i| (parts[i as usize].msg, parts[i as usize].k));
-        // For each rebuilt line: where it starts in the rebuilt text, and the byte
-        // offset and line number of the file line it came from.
-        let mut map: Vec<(usize, u64, u64)> = Vec::with_capacity(parts.len());
+        // For each rebuilt line: where it came from in the file, and its header's time
+        // and pid.
+        let mut map: Vec<Origin> = Vec::with_capacity(parts.len());
         let mut n = 0usize;
+        let zone_unknown = self.dialect == Dialect::Syslog;
         for &i in &order {
             let p = &parts[i as usize];
             if !p.glue || map.is_empty() {
@@ -242,7 +358,15 @@ impl SyslogParser {
                     .iter()
                     .rposition(|&b| b == b'\n')
                     .map_or(0, |j| j + 1);
-                map.push((n, base + line_start as u64, p.line));
+                map.push(Origin {
+                    offset: base + line_start as u64,
+                    line: p.line,
+                    ts: p.ts,
+                    // Only a traditional header lacks a zone; RFC 3339 ones carry theirs.
+                    zone_unknown: zone_unknown
+                        && !data[line_start..].first().is_some_and(u8::is_ascii_digit),
+                    pid: p.pid,
+                });
             }
             n += unescape(&data[p.start..p.end], &mut arena[n..]);
         }
@@ -270,36 +394,10 @@ fn unescape(text: &[u8], out: &mut [u8]) -> usize {
     n
 }
 
-/// Hands entries on with the file's offsets and line numbers.
-struct Remap<'s, 'm, 'a> {
-    sink: &'s mut dyn EntrySink<'a>,
-    map: &'m [(usize, u64, u64)],
-}
-
-impl Remap<'_, '_, '_> {
-    /// (file offset, file line) of rebuilt line `line` (1-based).
-    fn at(&self, line: u64) -> (u64, u64) {
-        self.map
-            .get(line.saturating_sub(1) as usize)
-            .map_or((0, line), |&(_, off, l)| (off, l))
-    }
-}
-
-impl<'a> EntrySink<'a> for Remap<'_, '_, 'a> {
-    fn entry(&mut self, e: &LogEntry<'a, '_>) {
-        let (offset, line) = self.at(e.line);
-        self.sink.entry(&LogEntry { offset, line, ..*e });
-    }
-
-    fn skipped(&mut self, line: u64, text: &'a [u8]) {
-        let (_, line) = self.at(line);
-        self.sink.skipped(line, text);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::LogEntry;
 
     #[test]
     fn headers() {
@@ -310,7 +408,12 @@ mod tests {
                 pid: 8344,
                 msg: Some(10),
                 part: 2,
-                rest: b"#011  FROM t"
+                rest: b"#011  FROM t",
+                time: HeaderTime::Calendar {
+                    month: 11,
+                    day: 24,
+                    secs: 6 * 3600 + 11 * 60 + 57
+                },
             })
         );
         let l = b"Nov  4 06:11:57 vm.example postgres[8]: [1-1] 2026-11-04 LOG:  x";

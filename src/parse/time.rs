@@ -161,6 +161,48 @@ pub fn parse_epoch(s: &[u8]) -> Option<Parsed> {
     })
 }
 
+/// Parses an RFC 3339 instant at the start of `s`, as syslog, Heroku and Cloud Logging
+/// write it: `2026-11-30T12:00:00[.ffffff](Z|+00:00)`.
+pub fn parse_rfc3339(s: &[u8]) -> Option<Parsed> {
+    if s.get(10) != Some(&b'T') {
+        return None;
+    }
+    let mut head = [0u8; 19];
+    head.copy_from_slice(s.get(..19)?);
+    head[10] = b' ';
+    let local = local_seconds(&head)?;
+    let mut pos = 19;
+    let mut ms = 0i64;
+    if s.get(pos) == Some(&b'.') {
+        let mut scale = 100;
+        pos += 1;
+        while pos < s.len() && s[pos].is_ascii_digit() {
+            ms += i64::from(s[pos] - b'0') * scale;
+            scale /= 10;
+            pos += 1;
+        }
+    }
+    let offset = match s.get(pos) {
+        Some(b'Z' | b'z') => {
+            pos += 1;
+            0
+        }
+        Some(b'+' | b'-') => {
+            let sign = if s[pos] == b'-' { -1 } else { 1 };
+            let h = digits(s, pos + 1, 2)?;
+            let m = digits_after(s, pos + 3, b':', 2)?;
+            pos += 6;
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return None,
+    };
+    Some(Parsed {
+        ms: (local - offset) * 1000 + ms,
+        len: pos,
+        zone_known: true,
+    })
+}
+
 /// A zone token at the start of `s`: returns (offset east of UTC in seconds, length,
 /// known). Unknown alphabetic abbreviations are read as UTC with `known = false`.
 fn parse_zone(s: &[u8]) -> Option<(i64, usize, bool)> {
@@ -331,6 +373,17 @@ mod tests {
         assert!(parse_timestamp(b"2026-11-24 04:34", false).is_none());
         assert!(parse_timestamp(b"2026-11-24 04:34:31 UTC", true).is_none());
         assert!(parse_timestamp(b"", false).is_none());
+    }
+
+    #[test]
+    fn rfc3339_instants() {
+        let p = parse_rfc3339(b"2026-11-30T12:00:00.123456+01:00 app").unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-11-30T11:00:00.123Z");
+        assert_eq!(p.len, 32);
+        let p = parse_rfc3339(b"2026-11-30T12:00:00Z").unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-11-30T12:00:00.000Z");
+        assert!(parse_rfc3339(b"2026-11-30 12:00:00Z").is_none());
+        assert!(parse_rfc3339(b"2026-11-30T12:00:00").is_none());
     }
 
     #[test]

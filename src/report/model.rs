@@ -99,6 +99,14 @@ pub struct InputView {
     pub incomplete: bool,
     /// What else could not be told about this input (a prefix field not identified...).
     pub warnings: Vec<String>,
+    /// Lines of a wrapper format that are not PostgreSQL's (Heroku metrics samples,
+    /// CloudNativePG's instance manager), passed over.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub foreign_lines: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// First and last timestamps, RFC 3339 UTC.
@@ -411,6 +419,7 @@ fn input_view(i: &InputResult) -> InputView {
         prefixes_more: i.prefixes_more.clone(),
         unattributed_entries: i.stats.unattributed_entries,
         warnings: input_warnings(i),
+        foreign_lines: i.stats.foreign_lines,
     }
 }
 

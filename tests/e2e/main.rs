@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod events;
 mod formats;
+mod formats_cloud;
 mod prefixes;
 mod report;
 mod snapshot;
