@@ -50,7 +50,7 @@ pub struct AnalyzeArgs {
     /// The server's log_line_prefix; inferred from the log when absent.
     #[arg(long, value_name = "LOG_LINE_PREFIX", allow_hyphen_values = true)]
     pub prefix: Option<String>,
-    /// The log format: stderr, csv, json or syslog (default: detected per file).
+    /// The log format: stderr, csv, json, syslog or pgbouncer (default: detected per file).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Worker threads (default: all cores).

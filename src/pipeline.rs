@@ -8,6 +8,7 @@ use crate::parse::csvlog::CsvParser;
 use crate::parse::format::{LogFormat, LogParser};
 use crate::parse::infer::infer_prefix;
 use crate::parse::jsonlog::JsonParser;
+use crate::parse::pgbouncer::PgbouncerParser;
 use crate::parse::stderr::StderrParser;
 use crate::parse::syslog::{first_parts_text, SyslogParser};
 use crate::parse::Prefix;
@@ -146,6 +147,7 @@ fn choose_parser(
     let head = match format {
         LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false)),
         LogFormat::Json => return Ok((LogParser::Json(JsonParser), false)),
+        LogFormat::Pgbouncer => return Ok((LogParser::Pgbouncer(PgbouncerParser), false)),
         LogFormat::Stderr => head,
         LogFormat::Syslog => {
             // The prefix is inferred from the text after the syslog headers.

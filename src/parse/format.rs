@@ -2,6 +2,7 @@
 
 use super::csvlog::CsvParser;
 use super::jsonlog::JsonParser;
+use super::pgbouncer::PgbouncerParser;
 use super::stderr::StderrParser;
 use super::syslog::{split_line, SyslogParser};
 use super::time::parse_timestamp;
@@ -18,6 +19,8 @@ pub enum LogFormat {
     Json,
     /// syslog as rsyslog/syslog-ng write it, log_line_prefix after the header.
     Syslog,
+    /// PgBouncer's own log (not PostgreSQL's: reported in a section of its own).
+    Pgbouncer,
 }
 
 impl LogFormat {
@@ -28,6 +31,7 @@ impl LogFormat {
             LogFormat::Csv => "csv",
             LogFormat::Json => "json",
             LogFormat::Syslog => "syslog",
+            LogFormat::Pgbouncer => "pgbouncer",
         }
     }
 
@@ -38,6 +42,7 @@ impl LogFormat {
             "csv" | "csvlog" => Some(LogFormat::Csv),
             "json" | "jsonlog" => Some(LogFormat::Json),
             "syslog" => Some(LogFormat::Syslog),
+            "pgbouncer" => Some(LogFormat::Pgbouncer),
             _ => None,
         }
     }
@@ -47,7 +52,7 @@ impl LogFormat {
     /// The lines are voted on (the first 200 that are not blank): a file cut in the
     /// middle of a multi-line csv record still reads as csv.
     pub fn detect(head: &[u8]) -> LogFormat {
-        let (mut json, mut csv, mut syslog) = (0, 0, 0);
+        let (mut json, mut csv, mut syslog, mut bouncer) = (0, 0, 0, 0);
         let lines = head
             .split(|&b| b == b'\n')
             .map(|l| l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l))
@@ -58,12 +63,15 @@ impl LogFormat {
                 Some(LogFormat::Json) => json += 1,
                 Some(LogFormat::Csv) => csv += 1,
                 Some(LogFormat::Syslog) => syslog += 1,
+                Some(LogFormat::Pgbouncer) => bouncer += 1,
                 _ => {}
             }
         }
-        let best = json.max(csv).max(syslog);
+        let best = json.max(csv).max(syslog).max(bouncer);
         if best == 0 {
             LogFormat::Stderr
+        } else if best == bouncer {
+            LogFormat::Pgbouncer
         } else if best == json {
             LogFormat::Json
         } else if best == csv {
@@ -78,6 +86,9 @@ impl LogFormat {
     fn of_line(line: &[u8]) -> Option<LogFormat> {
         if line.starts_with(b"{") && line.windows(12).any(|w| w == b"\"timestamp\":") {
             return Some(LogFormat::Json);
+        }
+        if PgbouncerParser::is_line(line) {
+            return Some(LogFormat::Pgbouncer);
         }
         if let Some(ts) = parse_timestamp(line, true) {
             if line.get(ts.len) == Some(&b',') {
@@ -99,6 +110,8 @@ pub enum LogParser {
     Json(JsonParser),
     /// syslog.
     Syslog(SyslogParser),
+    /// PgBouncer.
+    Pgbouncer(PgbouncerParser),
 }
 
 impl LogParser {
@@ -109,6 +122,7 @@ impl LogParser {
             LogParser::Csv(_) => LogFormat::Csv,
             LogParser::Json(_) => LogFormat::Json,
             LogParser::Syslog(_) => LogFormat::Syslog,
+            LogParser::Pgbouncer(_) => LogFormat::Pgbouncer,
         }
     }
 
@@ -124,7 +138,7 @@ impl LogParser {
     /// Bytes of arena `parse_chunk` needs for a chunk of `len` bytes.
     pub fn arena_len(&self, len: usize) -> usize {
         match self {
-            LogParser::Stderr(_) => 0,
+            LogParser::Stderr(_) | LogParser::Pgbouncer(_) => 0,
             _ => len,
         }
     }
@@ -141,6 +155,8 @@ impl LogParser {
             }
             LogParser::Syslog(p) => next_start_where(data, from, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.next_boundary(data, from),
+            // One line, one entry: any line start is a boundary.
+            LogParser::Pgbouncer(_) => next_start_where(data, from, |_| true),
         }
     }
 
@@ -154,6 +170,7 @@ impl LogParser {
             LogParser::Json(p) => last_start_where(data, |rest| p.is_entry_start(first_line(rest))),
             LogParser::Syslog(p) => last_start_where(data, |rest| p.is_boundary(rest)),
             LogParser::Csv(p) => p.last_boundary(data),
+            LogParser::Pgbouncer(_) => last_start_where(data, |_| true),
         }
     }
 
@@ -171,6 +188,7 @@ impl LogParser {
             LogParser::Csv(p) => p.parse_chunk(data, arena, base, sink),
             LogParser::Json(p) => p.parse_chunk(data, arena, base, sink),
             LogParser::Syslog(p) => p.parse_chunk(data, arena, base, sink),
+            LogParser::Pgbouncer(p) => p.parse_chunk(data, base, sink),
         }
     }
 }
@@ -239,6 +257,10 @@ mod tests {
         assert_eq!(
             LogFormat::detect(b"Nov 24 06:11:07 vm postgres[3841]: [1-1] 2026-11-24 06:11:07.872 UTC [3841] LOG:  x\n"),
             LogFormat::Syslog
+        );
+        assert_eq!(
+            LogFormat::detect(b"2026-11-30 22:40:32.774 UTC [11204] LOG listening on 127.0.0.1:43473\n2026-11-30 22:40:33.838 UTC [11204] LOG S-0x563a5c89ff80: bench/app@127.0.0.1:37489 new connection to server (from 127.0.0.1:35074)\n"),
+            LogFormat::Pgbouncer
         );
     }
 }

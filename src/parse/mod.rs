@@ -10,6 +10,7 @@ pub mod csvlog;
 pub mod format;
 pub mod infer;
 pub mod jsonlog;
+pub mod pgbouncer;
 pub mod prefix;
 pub mod stderr;
 pub mod syslog;
@@ -61,6 +62,11 @@ pub trait EntrySink<'a> {
     fn entry(&mut self, entry: &LogEntry<'a, '_>);
     /// A line that belongs to no entry (1-based line number relative to the chunk).
     fn skipped(&mut self, line: u64, text: &'a [u8]);
+    /// A PgBouncer log line (never a server entry). A sink that does not read them
+    /// counts them as skipped.
+    fn pooler(&mut self, line: &pgbouncer::PoolerLine<'a>) {
+        self.skipped(line.line, line.message);
+    }
 }
 
 /// Turns stored message text back into what the client sent: continuation lines lose

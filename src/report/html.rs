@@ -410,7 +410,9 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
                     })
                     .collect(),
             };
-            svg::timeline(&r.timeline.windows, &axis, &overlay, &signals::panels(r))
+            let mut panels = signals::panels(r);
+            panels.extend(r.pgbouncer.iter().flat_map(|p| p.panels()));
+            svg::timeline(&r.timeline.windows, &axis, &overlay, &panels)
         }
         None => String::new(),
     };
@@ -427,6 +429,9 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         ("queries", "Query details"),
     ]);
     toc.extend(sig.toc());
+    if r.pgbouncer.is_some() {
+        toc.push(("pgbouncer", "PgBouncer"));
+    }
     toc.push(("groups", "Databases, users, applications"));
     let page = Page {
         r,

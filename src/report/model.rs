@@ -48,6 +48,9 @@ pub struct Report {
     pub ddl: DdlView,
     /// Start, shutdown, crash, recovery, reload, out of memory.
     pub server_events: Vec<ServerEventView>,
+    /// PgBouncer's log, when one was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgbouncer: Option<super::pgbouncer::PgbouncerView>,
 }
 
 /// Facts about this run, not about the log.
@@ -240,11 +243,13 @@ impl Report {
             .min();
         let mut series = Default::default();
         let mut peak = None;
+        let mut pooler_windows = Vec::new();
         let timeline = match (stats.first_ts, stats.last_ts) {
             (Some(b), Some(e)) => {
                 let (width, windows) = stats.windows.finish(b, e);
                 series = stats.series.finish(b.div_euclid(width) * width, width);
                 let counts: Vec<_> = windows.iter().map(|(s, w)| (*s, w.events)).collect();
+                pooler_windows = windows.iter().map(|(s, w)| (*s, w.pooler)).collect();
                 let open = open_sessions(&counts);
                 peak = open
                     .iter()
@@ -319,6 +324,7 @@ impl Report {
             sessions: sections.sessions,
             ddl: sections.ddl,
             server_events: sections.server,
+            pgbouncer: super::pgbouncer::PgbouncerView::build(stats.pgbouncer, &pooler_windows),
         }
     }
 }

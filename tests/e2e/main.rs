@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod events;
 mod formats;
+mod pgbouncer;
 mod report;
 mod snapshot;
 mod util;
