@@ -5,6 +5,7 @@ use pgferret::aggregate::{AggOptions, ChunkAgg};
 use pgferret::parse::csvlog::CsvParser;
 use pgferret::parse::format::{LogFormat, LogParser};
 use pgferret::parse::jsonlog::JsonParser;
+use pgferret::parse::pgbouncer::PgbouncerParser;
 use pgferret::parse::stderr::StderrParser;
 use pgferret::parse::syslog::SyslogParser;
 use pgferret::parse::Prefix;
@@ -19,6 +20,7 @@ fn parsers() -> Vec<LogParser> {
         LogParser::Csv(CsvParser),
         LogParser::Json(JsonParser),
         LogParser::Syslog(SyslogParser::new(p("%m [%p] %q%u@%d "))),
+        LogParser::Pgbouncer(PgbouncerParser),
     ]
 }
 
@@ -32,6 +34,7 @@ fn corpus_lines() -> Vec<Vec<u8>> {
         "a4_colon_remote/postgresql.log",
         "syslog/postgresql.log",
         "a7_threshold/postgresql.log",
+        "pgbouncer/pgbouncer.log",
     ] {
         let data = std::fs::read(format!("{root}/testdata/{f}")).unwrap();
         lines.extend(data.split(|&b| b == b'\n').take(400).map(<[u8]>::to_vec));

@@ -28,12 +28,38 @@ pub struct PoolerStats {
     pub login_failures: u64,
     /// `new connection to server`.
     pub server_connections: u64,
-    /// Closings by (side, reason).
-    pub closings: BTreeMap<(Side, String), u64>,
-    /// WARNING, ERROR and FATAL lines by (level, message kind).
-    pub messages: BTreeMap<(PoolerLevel, String), u64>,
+    /// Closings by side, then reason.
+    pub closings: BTreeMap<Side, Kinds>,
+    /// WARNING, ERROR and FATAL lines by level, then message kind.
+    pub messages: BTreeMap<PoolerLevel, Kinds>,
     /// Sums over the stats lines.
     pub stats: StatsSums,
+}
+
+/// Counts by message kind (see [`message_kind`]).
+pub type Kinds = BTreeMap<String, u64>;
+
+/// Counts `raw` under its kind; allocates only for a kind not seen yet, or a message
+/// with digits to mask.
+fn count_kind(kinds: &mut Kinds, raw: &[u8]) {
+    let plain = !raw
+        .iter()
+        .any(|b| b.is_ascii_digit() || b.is_ascii_control());
+    if let Some(c) = std::str::from_utf8(raw)
+        .ok()
+        .filter(|s| plain && s.len() <= 300)
+        .and_then(|s| kinds.get_mut(s))
+    {
+        *c += 1;
+        return;
+    }
+    *kinds.entry(message_kind(raw)).or_default() += 1;
+}
+
+fn merge_kinds(mine: &mut Kinds, theirs: Kinds) {
+    for (k, v) in theirs {
+        *mine.entry(k).or_default() += v;
+    }
 }
 
 /// Which side a closing was on (serializable, ordered).
@@ -124,11 +150,11 @@ impl PoolerStats {
         self.login_attempts += o.login_attempts;
         self.login_failures += o.login_failures;
         self.server_connections += o.server_connections;
-        for (k, v) in o.closings {
-            *self.closings.entry(k).or_default() += v;
+        for (side, kinds) in o.closings {
+            merge_kinds(self.closings.entry(side).or_default(), kinds);
         }
-        for (k, v) in o.messages {
-            *self.messages.entry(k).or_default() += v;
+        for (level, kinds) in o.messages {
+            merge_kinds(self.messages.entry(level).or_default(), kinds);
         }
         self.stats.merge(&o.stats);
     }
@@ -148,10 +174,7 @@ impl PoolerStats {
             _ => {}
         }
         if w.warnings + w.errors > 0 {
-            *self
-                .messages
-                .entry((l.level, message_kind(l.message)))
-                .or_default() += 1;
+            count_kind(self.messages.entry(l.level).or_default(), l.message);
         }
         match classify(l.message) {
             PoolerEvent::LoginAttempt => {
@@ -167,10 +190,7 @@ impl PoolerStats {
                     self.login_failures += 1;
                     w.login_failures = 1;
                 }
-                *self
-                    .closings
-                    .entry((side, message_kind(reason)))
-                    .or_default() += 1;
+                count_kind(self.closings.entry(side).or_default(), reason);
             }
             PoolerEvent::NewServer => self.server_connections += 1,
             PoolerEvent::Stats(s) => {

@@ -127,7 +127,7 @@ fn parse_line(line: &[u8], offset: u64, line_no: u64) -> Option<PoolerLine<'_>> 
     let level = PoolerLevel::from_word(&rest[..sp])?;
     let message = &rest[sp + 1..];
     let (side, db, user, message) = match connection(message) {
-        Some((side, db, user, msg)) => (Some(side), db, user, msg),
+        Some(c) => (Some(c.side), c.db, c.user, c.message),
         None => (None, &[][..], &[][..], message),
     };
     Some(PoolerLine {
@@ -162,9 +162,17 @@ fn pid_field(s: &[u8]) -> Option<(Option<u32>, &[u8])> {
     Some((pid, rest.strip_prefix(b" ")?))
 }
 
+/// The connection part of a message, and the message after it.
+struct Conn<'a> {
+    side: ConnSide,
+    db: &'a [u8],
+    user: &'a [u8],
+    message: &'a [u8],
+}
+
 /// `C-0x55d...: db/user@host:port MESSAGE` (the peer may be `unix(1234):6432` or
-/// `[::1]:40000`): the side, database, user and message.
-fn connection(s: &[u8]) -> Option<(ConnSide, &[u8], &[u8], &[u8])> {
+/// `[::1]:40000`).
+fn connection(s: &[u8]) -> Option<Conn<'_>> {
     let side = match s.get(..2)? {
         b"C-" => ConnSide::Client,
         b"S-" => ConnSide::Server,
@@ -185,7 +193,12 @@ fn connection(s: &[u8]) -> Option<(ConnSide, &[u8], &[u8], &[u8])> {
     if at < slash {
         return None;
     }
-    Some((side, &word[..slash], &word[slash + 1..at], &rest[sp + 1..]))
+    Some(Conn {
+        side,
+        db: &word[..slash],
+        user: &word[slash + 1..at],
+        message: &rest[sp + 1..],
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::model::ms;
 use super::svg::{Panel, Series};
 use super::text::{human_ms, thousands};
 use crate::aggregate::pgbouncer::{PoolerStats, PoolerWindow, Side, StatsSums};
+use crate::parse::pgbouncer::PoolerLevel;
 use crate::parse::time::rfc3339;
 use crate::parse::Millis;
 use serde::Serialize;
@@ -125,43 +126,41 @@ impl PgbouncerView {
             Side::Client => "client",
             Side::Server => "server",
         };
-        let on = |s: Side| -> u64 {
-            p.closings
-                .iter()
-                .filter(|((x, _), _)| *x == s)
-                .map(|(_, c)| *c)
-                .sum()
-        };
+        let on = |s: Side| -> u64 { p.closings.get(&s).map_or(0, |k| k.values().sum()) };
         let (client_closings, server_closings) = (on(Side::Client), on(Side::Server));
         let mut closings: Vec<ClosingView> = p
             .closings
             .iter()
-            .map(|((s, reason), count)| ClosingView {
-                side: side(*s),
-                reason: reason.clone(),
-                count: *count,
+            .flat_map(|(s, kinds)| {
+                kinds.iter().map(|(reason, count)| ClosingView {
+                    side: side(*s),
+                    reason: reason.clone(),
+                    count: *count,
+                })
             })
             .collect();
-        closings.sort_by(|a, b| b.count.cmp(&a.count));
-        let count_of = |pred: fn(&str) -> bool| -> u64 {
+        closings.sort_by_key(|c| std::cmp::Reverse(c.count));
+        let count_of = |pred: fn(&PoolerLevel) -> bool| -> u64 {
             p.messages
                 .iter()
-                .filter(|((l, _), _)| pred(l.as_str()))
-                .map(|(_, c)| *c)
+                .filter(|(l, _)| pred(l))
+                .flat_map(|(_, k)| k.values())
                 .sum()
         };
-        let warnings = count_of(|l| l == "WARNING");
-        let errors = count_of(|l| l != "WARNING");
+        let warnings = count_of(|l| *l == PoolerLevel::Warning);
+        let errors = count_of(|l| *l != PoolerLevel::Warning);
         let mut messages: Vec<MessageView> = p
             .messages
             .iter()
-            .map(|((l, m), c)| MessageView {
-                level: l.as_str(),
-                message: m.clone(),
-                count: *c,
+            .flat_map(|(l, kinds)| {
+                kinds.iter().map(|(m, c)| MessageView {
+                    level: l.as_str(),
+                    message: m.clone(),
+                    count: *c,
+                })
             })
             .collect();
-        messages.sort_by(|a, b| b.count.cmp(&a.count));
+        messages.sort_by_key(|m| std::cmp::Reverse(m.count));
         Some(PgbouncerView {
             lines: p.lines,
             begin: p.first_ts.map(rfc3339),
