@@ -389,7 +389,11 @@ fn details<'a>(
 /// Renders the report.
 pub fn render(r: &Report) -> anyhow::Result<String> {
     let n = r.timeline.windows.len();
-    let sig = signals::build(r);
+    let mut sig = signals::build(r);
+    if super::pgbouncer::only_pgbouncer(r.inputs.iter().map(|i| i.format.as_str())) {
+        // What the server logs or not cannot be told from the pooler's log.
+        sig.notes.clear();
+    }
     let events = signals::events(r);
     let timeline_svg = match axis(r) {
         Some(axis) => {

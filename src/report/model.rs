@@ -300,7 +300,10 @@ impl Report {
             .collect();
         // csvlog and jsonlog carry every field; only prefixes can leave some out.
         let prefixes: Vec<&str> = inputs.iter().filter_map(|i| i.prefix.as_deref()).collect();
-        let log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes);
+        let mut log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes);
+        if super::pgbouncer::only_pgbouncer(inputs.iter().map(|i| i.format)) {
+            log_facts.notes = vec![super::pgbouncer::ONLY_NOTE.to_string()];
+        }
         let anomalies = super::anomaly::spans(&timeline);
         Report {
             run,

@@ -18,6 +18,20 @@ use std::io::{self, Write};
 /// Rows of the closings and messages tables at most (the JSON has them all).
 pub const TOP_ROWS: usize = 30;
 
+/// The one thing the report can say of the server's logging when only PgBouncer's log
+/// was read.
+pub const ONLY_NOTE: &str = "Only PgBouncer's log was read: the server's statements, locks, errors and settings are not in it (give the server's log too for one report of both).";
+
+/// True when every input is a PgBouncer log (and there is at least one).
+pub fn only_pgbouncer<'a>(mut formats: impl Iterator<Item = &'a str>) -> bool {
+    let name = crate::parse::format::LogFormat::Pgbouncer.name();
+    let mut any = false;
+    formats.all(|f| {
+        any = true;
+        f == name
+    }) && any
+}
+
 /// The `pgbouncer` key of the report.
 #[derive(Debug, Clone, Serialize)]
 #[allow(missing_docs)]

@@ -96,6 +96,13 @@ fn pgbouncer_log_alone_equals_the_regex_counts() {
     assert_eq!(r["totals"]["statements"], 0);
     assert_eq!(r["totals"]["errors"], 0);
     assert_eq!(r["totals"]["connections"], 0);
+    // ...nor is the server's logging judged from it.
+    let notes = r["log_facts"]["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0]
+        .as_str()
+        .unwrap()
+        .starts_with("Only PgBouncer's log"));
     // --format names it too.
     let forced = json_report(&[&file("pgbouncer.log"), "--format", "pgbouncer"], None);
     assert_eq!(without_run(forced), without_run(r));
