@@ -201,3 +201,29 @@ fn pgbouncer_section_in_html_and_text() {
     );
     assert!(text.contains(&line), "{text}");
 }
+
+/// `--begin` applies to the pooler's lines as to the server's: the figures of the lines
+/// at or after the instant, counted here from the log text.
+#[test]
+fn begin_filters_pgbouncer_lines() {
+    let text = std::fs::read_to_string(file("pgbouncer.log")).unwrap();
+    let after: Vec<&str> = text
+        .lines()
+        .filter(|l| l.get(..19).is_some_and(|t| t >= "2026-11-30 22:49:20"))
+        .collect();
+    let logins = after
+        .iter()
+        .filter(|l| l.contains(" login attempt: "))
+        .count();
+    assert!(logins > 0 && after.len() < text.lines().count());
+    let r = json_report(
+        &[&file("pgbouncer.log"), "--begin", "2026-11-30 22:49:20"],
+        None,
+    );
+    assert_eq!(r["pgbouncer"]["lines"], after.len() as u64);
+    assert_eq!(r["pgbouncer"]["login_attempts"], logins as u64);
+    assert_eq!(
+        r["inputs"][0]["filtered_entries"],
+        (text.lines().count() - after.len()) as u64
+    );
+}
