@@ -34,6 +34,46 @@ pub struct PoolerStats {
     pub messages: BTreeMap<PoolerLevel, Kinds>,
     /// Sums over the stats lines.
     pub stats: StatsSums,
+    /// Per pool: database, then user, as the connection part names them (`(nodb)`,
+    /// `(nouser)` before the pooler knows them).
+    pub pools: BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, PoolCounts>>,
+}
+
+/// What happened to one pool's connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct PoolCounts {
+    pub logins: u64,
+    pub login_failures: u64,
+    /// WARNING lines about the pool's connections.
+    pub warnings: u64,
+    /// ERROR and FATAL lines about the pool's connections.
+    pub errors: u64,
+}
+
+impl PoolCounts {
+    fn merge(&mut self, o: &PoolCounts) {
+        self.logins += o.logins;
+        self.login_failures += o.login_failures;
+        self.warnings += o.warnings;
+        self.errors += o.errors;
+    }
+}
+
+/// The counts of pool `db`/`user`; allocates only for a pool not seen yet.
+fn pool_mut<'m>(
+    pools: &'m mut BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, PoolCounts>>,
+    db: &[u8],
+    user: &[u8],
+) -> &'m mut PoolCounts {
+    if !pools.contains_key(db) {
+        pools.insert(db.to_vec(), BTreeMap::new());
+    }
+    let users = pools.get_mut(db).expect("inserted above");
+    if !users.contains_key(user) {
+        users.insert(user.to_vec(), PoolCounts::default());
+    }
+    users.get_mut(user).expect("inserted above")
 }
 
 /// Counts by message kind (see [`message_kind`]).
@@ -157,6 +197,12 @@ impl PoolerStats {
             merge_kinds(self.messages.entry(level).or_default(), kinds);
         }
         self.stats.merge(&o.stats);
+        for (db, users) in o.pools {
+            let mine = self.pools.entry(db).or_default();
+            for (user, c) in users {
+                mine.entry(user).or_default().merge(&c);
+            }
+        }
     }
 
     /// Counts one line into the totals and returns its window's share.
@@ -198,6 +244,14 @@ impl PoolerStats {
                 w.stats.add(&s);
             }
             PoolerEvent::LoginFailed | PoolerEvent::Other => {}
+        }
+        if l.side.is_some() && w.logins + w.login_failures + w.warnings + w.errors > 0 {
+            pool_mut(&mut self.pools, l.db, l.user).merge(&PoolCounts {
+                logins: w.logins,
+                login_failures: w.login_failures,
+                warnings: w.warnings,
+                errors: w.errors,
+            });
         }
         w
     }

@@ -57,8 +57,22 @@ pub struct PgbouncerView {
     /// WARNING, ERROR and FATAL lines by message kind (digits masked), most frequent first.
     pub messages: Vec<MessageView>,
     pub stats: StatsView,
+    /// Per pool (database/user), those with failures, warnings or errors first.
+    pub pools: Vec<PoolView>,
     /// One per `timeline.windows` entry, in the same order.
     pub windows: Vec<PoolerWindowView>,
+}
+
+/// One pool's logins and problems.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct PoolView {
+    pub database: String,
+    pub user: String,
+    pub logins: u64,
+    pub login_failures: u64,
+    pub warnings: u64,
+    pub errors: u64,
 }
 
 /// Closings of one reason.
@@ -175,6 +189,24 @@ impl PgbouncerView {
             })
             .collect();
         messages.sort_by_key(|m| std::cmp::Reverse(m.count));
+        let mut pools: Vec<PoolView> = p
+            .pools
+            .iter()
+            .flat_map(|(db, users)| {
+                users.iter().map(|(user, c)| PoolView {
+                    database: String::from_utf8_lossy(db).into_owned(),
+                    user: String::from_utf8_lossy(user).into_owned(),
+                    logins: c.logins,
+                    login_failures: c.login_failures,
+                    warnings: c.warnings,
+                    errors: c.errors,
+                })
+            })
+            .collect();
+        pools.sort_by_key(|v| {
+            let trouble = v.login_failures + v.warnings + v.errors;
+            (std::cmp::Reverse(trouble), std::cmp::Reverse(v.logins))
+        });
         Some(PgbouncerView {
             lines: p.lines,
             begin: p.first_ts.map(rfc3339),
@@ -189,6 +221,7 @@ impl PgbouncerView {
             errors,
             messages,
             stats: StatsView::new(&p.stats),
+            pools,
             windows: windows
                 .iter()
                 .map(|(start, w)| PoolerWindowView {

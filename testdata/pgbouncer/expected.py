@@ -11,6 +11,8 @@ usage: expected.py pgbouncer.log > expected.json
 - closings: `closing because:` lines by side (client/server) and reason, `(age=Ns)` cut;
 - messages: WARNING / ERROR / FATAL lines by level and message (the connection part cut,
   hex addresses and digit runs masked);
+- pools: per `db/user` of the connection part, its login attempts, login failures,
+  and WARNING / ERROR+FATAL lines;
 - stats: `stats:` lines, the sums of their xacts/s and queries/s, the max of their wait.
 """
 import collections
@@ -19,7 +21,7 @@ import re
 import sys
 
 LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+) \[?(\d+)\]? (LOG|WARNING|ERROR|FATAL|DEBUG|NOISE) (.*)$")
-CONN = re.compile(r"^([CS])-0x[0-9a-f]+: \S*/\S*@\S+ (.*)$")
+CONN = re.compile(r"^([CS])-0x[0-9a-f]+: ([^/\s]*)/(\S*)@\S+ (.*)$")
 LOGIN_REASONS = re.compile(
     r"authentication failed|no such database|no such user|login failed|does not exist"
     r"|no more connections allowed|server login has been failing"
@@ -39,6 +41,7 @@ def main(path):
     messages = collections.Counter()
     stats = {"lines": 0, "sum_xacts_per_s": 0, "sum_queries_per_s": 0, "max_wait_us": 0}
     first = last = None
+    pools = collections.defaultdict(collections.Counter)
     with open(path, encoding="utf-8") as f:
         for raw in f:
             m = LINE.match(raw.rstrip("\n"))
@@ -50,18 +53,25 @@ def main(path):
             last = ts
             side = None
             c = CONN.match(msg)
+            pool = None
             if c:
                 side = "client" if c.group(1) == "C" else "server"
-                msg = c.group(2)
+                pool = pools[f"{c.group(2)}/{c.group(3)}"]
+                msg = c.group(4)
             if level in ("WARNING", "ERROR", "FATAL"):
                 messages[f"{level} {mask(msg)}"] += 1
+                if pool is not None:
+                    pool["warnings" if level == "WARNING" else "errors"] += 1
             if msg.startswith("login attempt:"):
                 login_attempts += 1
+                if pool is not None:
+                    pool["logins"] += 1
             if msg.startswith("closing because: "):
                 reason = re.sub(r" \(age=\d+s\)$", "", msg[len("closing because: "):])
                 closings[f"{side} {mask(reason)}"] += 1
                 if side == "client" and LOGIN_REASONS.search(reason):
                     login_failures += 1
+                    pool["login_failures"] += 1
             s = STATS.match(msg)
             if s:
                 stats["lines"] += 1
@@ -79,6 +89,7 @@ def main(path):
         "warnings": sum(v for k, v in messages.items() if k.startswith("WARNING ")),
         "errors": sum(v for k, v in messages.items() if not k.startswith("WARNING ")),
         "stats": stats,
+        "pools": {k: dict(sorted(v.items())) for k, v in sorted(pools.items()) if v},
     }
     json.dump(out, sys.stdout, indent=1)
     print()

@@ -61,6 +61,27 @@ fn assert_expected(pb: &Value) {
         )
     });
     assert_eq!(messages, as_counts(&e["messages"]));
+    let mut pools = BTreeMap::new();
+    for p in pb["pools"].as_array().unwrap() {
+        let name = format!(
+            "{}/{}",
+            p["database"].as_str().unwrap(),
+            p["user"].as_str().unwrap()
+        );
+        let counts: BTreeMap<String, u64> = ["logins", "login_failures", "warnings", "errors"]
+            .iter()
+            .filter(|k| p[**k].as_u64().unwrap() > 0)
+            .map(|k| (k.to_string(), p[*k].as_u64().unwrap()))
+            .collect();
+        pools.insert(name, counts);
+    }
+    let want: BTreeMap<String, BTreeMap<String, u64>> = e["pools"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), as_counts(v)))
+        .collect();
+    assert_eq!(pools, want);
     let (s, es) = (&pb["stats"], &e["stats"]);
     assert_eq!(s["lines"], es["lines"]);
     assert_eq!(s["sum_xacts_per_s"], es["sum_xacts_per_s"]);
