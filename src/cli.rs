@@ -50,7 +50,8 @@ pub struct AnalyzeArgs {
     /// The server's log_line_prefix; inferred from the log when absent.
     #[arg(long, value_name = "LOG_LINE_PREFIX", allow_hyphen_values = true)]
     pub prefix: Option<String>,
-    /// The log format: stderr, csv, json, syslog, heroku, cloudsql or cloudnativepg
+    /// The log format: stderr, csv, json, syslog, heroku, cloudsql,
+    /// cloudnativepg or pgbouncer
     /// (default: detected per file).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,

@@ -11,6 +11,7 @@ use crate::parse::format::{LogFormat, LogParser};
 use crate::parse::heroku::HEROKU_PREFIX;
 use crate::parse::infer::infer;
 use crate::parse::jsonlog::JsonParser;
+use crate::parse::pgbouncer::PgbouncerParser;
 use crate::parse::stderr::StderrParser;
 use crate::parse::syslog::SyslogParser;
 use crate::parse::syslog::{Dialect, Years};
@@ -287,6 +288,9 @@ fn choose_parser(
         LogFormat::Csv => return Ok((LogParser::Csv(CsvParser), false, Vec::new())),
         LogFormat::Json => return Ok((LogParser::Json(JsonParser), false, Vec::new())),
         LogFormat::Cnpg => return Ok((LogParser::Cnpg(CnpgParser), false, Vec::new())),
+        LogFormat::Pgbouncer => {
+            return Ok((LogParser::Pgbouncer(PgbouncerParser), false, Vec::new()))
+        }
         LogFormat::Stderr => (None, None),
         LogFormat::Syslog => (Some(Dialect::Syslog.first_parts_text(head)), None),
         LogFormat::Heroku => (

@@ -131,3 +131,36 @@ fn csvlog_and_jsonlog_allocate_nothing_per_record() {
         );
     }
 }
+
+/// PgBouncer lines: a closing reason or warning already seen is counted without
+/// allocating (its kind is looked up by the borrowed text).
+#[test]
+fn pgbouncer_lines_allocate_nothing_per_line() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use pgferret::parse::format::LogParser;
+    use pgferret::parse::pgbouncer::PgbouncerParser;
+    let path = format!(
+        "{}/testdata/pgbouncer/pgbouncer.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let data = std::fs::read(path).unwrap();
+    let parser = LogParser::Pgbouncer(PgbouncerParser);
+    let count = |input: &[u8]| {
+        let before = ALLOCS.load(Ordering::Relaxed);
+        let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+        let lines = parser.parse_chunk(input, &mut [], 0, &mut agg);
+        let p = agg.finish(lines);
+        (
+            ALLOCS.load(Ordering::Relaxed) - before,
+            p.stats.pgbouncer.lines,
+        )
+    };
+    let three = [&data[..], &data[..], &data[..]].concat();
+    let four = [&three[..], &data[..]].concat();
+    let (a3, _) = count(&three);
+    let (a4, lines) = count(&four);
+    assert!(lines > 400, "{lines} lines");
+    let extra = a4.saturating_sub(a3);
+    eprintln!("pgbouncer.log: a 4th copy adds {extra} allocations");
+    assert!(extra <= 4, "a 4th copy added {extra} allocations");
+}

@@ -7,6 +7,7 @@ use pgferret::parse::cnpg::CnpgParser;
 use pgferret::parse::csvlog::CsvParser;
 use pgferret::parse::format::{LogFormat, LogParser};
 use pgferret::parse::jsonlog::JsonParser;
+use pgferret::parse::pgbouncer::PgbouncerParser;
 use pgferret::parse::stderr::StderrParser;
 use pgferret::parse::syslog::{Dialect, SyslogParser};
 use pgferret::parse::Prefix;
@@ -27,6 +28,7 @@ fn parsers() -> Vec<LogParser> {
         ),
         LogParser::CloudSql(CloudSqlParser::new(p("%m [%p]: [%l-1] db=%d,user=%u "))),
         LogParser::Cnpg(CnpgParser),
+        LogParser::Pgbouncer(PgbouncerParser),
     ]
 }
 
@@ -47,6 +49,7 @@ fn corpus_lines() -> Vec<Vec<u8>> {
         "cloudnativepg/postgresql.json",
         "csv_quoted/all-quoted.csv",
         "a7_threshold/postgresql.log",
+        "pgbouncer/pgbouncer.log",
     ] {
         let data = std::fs::read(format!("{root}/testdata/{f}")).unwrap();
         lines.extend(data.split(|&b| b == b'\n').take(400).map(<[u8]>::to_vec));

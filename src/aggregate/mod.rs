@@ -12,6 +12,7 @@ mod blockers;
 pub mod hist;
 pub mod incident;
 mod pairing;
+pub mod pgbouncer;
 pub mod query;
 pub mod series;
 mod signals;
@@ -129,6 +130,8 @@ pub struct Stats {
     pub series: series::QuerySeries,
     /// Lock waits, deadlocks, errors, checkpoints, sessions...
     pub incidents: Incidents,
+    /// PgBouncer's lines, apart from the server's.
+    pub pgbouncer: pgbouncer::PoolerStats,
 }
 
 impl Stats {
@@ -152,6 +155,7 @@ impl Stats {
             orphan_durations: 0,
             series: series::QuerySeries::new(opts.window_ms),
             incidents: Incidents::default(),
+            pgbouncer: pgbouncer::PoolerStats::default(),
         }
     }
 
@@ -189,6 +193,7 @@ impl Stats {
         self.orphan_durations += o.orphan_durations;
         self.series.merge(o.series);
         self.incidents.merge(o.incidents);
+        self.pgbouncer.merge(o.pgbouncer);
     }
 
     /// Records one timed execution.
@@ -433,5 +438,9 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             t.retain(|c| !c.is_control());
             self.input.skipped_examples.push((line, t));
         }
+    }
+
+    fn pooler(&mut self, line: &crate::parse::pgbouncer::PoolerLine<'a>) {
+        self.pooler_line(line);
     }
 }

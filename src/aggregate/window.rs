@@ -7,6 +7,7 @@
 
 use super::hist::LatencyHist;
 use super::incident::EventCounts;
+use super::pgbouncer::PoolerWindow;
 use crate::parse::Millis;
 use std::collections::BTreeMap;
 
@@ -50,6 +51,8 @@ pub struct WindowAcc {
     pub hist: LatencyHist,
     /// Lock waits, errors, checkpoints... in the window.
     pub events: EventCounts,
+    /// PgBouncer's lines in the window.
+    pub pooler: PoolerWindow,
 }
 
 impl WindowAcc {
@@ -59,6 +62,7 @@ impl WindowAcc {
         self.max_us = self.max_us.max(o.max_us);
         self.hist.merge(&o.hist);
         self.events.merge(&o.events);
+        self.pooler.merge(&o.pooler);
     }
 }
 
@@ -111,6 +115,15 @@ impl Windows {
     pub fn event(&mut self, ts: Millis, f: impl FnOnce(&mut EventCounts)) {
         let key = ts.div_euclid(self.width) * self.width;
         f(&mut self.map.entry(key).or_default().events);
+        if self.map.len() > MAX_WINDOWS && !self.fixed {
+            self.coarsen_to(next_width(self.width));
+        }
+    }
+
+    /// Counts a PgBouncer line at `ts` with `f`.
+    pub fn pooler(&mut self, ts: Millis, f: impl FnOnce(&mut PoolerWindow)) {
+        let key = ts.div_euclid(self.width) * self.width;
+        f(&mut self.map.entry(key).or_default().pooler);
         if self.map.len() > MAX_WINDOWS && !self.fixed {
             self.coarsen_to(next_width(self.width));
         }

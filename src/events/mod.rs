@@ -14,6 +14,7 @@
 //! [`signal`]; error messages are grouped and given a SQLSTATE by [`message`].
 
 pub mod message;
+pub mod pgbouncer;
 pub mod signal;
 
 use crate::parse::{LogEntry, Severity};

@@ -4,6 +4,7 @@ use super::cloudsql::{self, CloudSqlParser};
 use super::cnpg::CnpgParser;
 use super::csvlog::{self, CsvParser};
 use super::jsonlog::JsonParser;
+use super::pgbouncer::PgbouncerParser;
 use super::stderr::StderrParser;
 use super::syslog::{split_line, Dialect, Split, SyslogParser};
 use super::{EntrySink, Prefix};
@@ -25,6 +26,8 @@ pub enum LogFormat {
     CloudSql,
     /// CloudNativePG's JSON lines.
     Cnpg,
+    /// PgBouncer's own log (not PostgreSQL's: reported in a section of its own).
+    Pgbouncer,
 }
 
 impl LogFormat {
@@ -38,6 +41,7 @@ impl LogFormat {
             LogFormat::Heroku => "heroku",
             LogFormat::CloudSql => "cloudsql",
             LogFormat::Cnpg => "cloudnativepg",
+            LogFormat::Pgbouncer => "pgbouncer",
         }
     }
 
@@ -54,6 +58,7 @@ impl LogFormat {
             "heroku" | "logplex" => Some(LogFormat::Heroku),
             "cloudsql" | "gcp" | "cloud-logging" => Some(LogFormat::CloudSql),
             "cloudnativepg" | "cnpg" => Some(LogFormat::Cnpg),
+            "pgbouncer" => Some(LogFormat::Pgbouncer),
             _ => None,
         }
     }
@@ -67,7 +72,8 @@ impl LogFormat {
             return LogFormat::CloudSql;
         }
         // Votes in the order of `ORDER`; a tie goes to the earlier.
-        const ORDER: [LogFormat; 6] = [
+        const ORDER: [LogFormat; 7] = [
+            LogFormat::Pgbouncer,
             LogFormat::Json,
             LogFormat::Csv,
             LogFormat::Syslog,
@@ -110,6 +116,9 @@ impl LogFormat {
                 return Some(LogFormat::Json);
             }
         }
+        if PgbouncerParser::is_line(line) {
+            return Some(LogFormat::Pgbouncer);
+        }
         if csvlog::is_record_line(line) {
             return Some(LogFormat::Csv);
         }
@@ -138,6 +147,8 @@ pub enum LogParser {
     CloudSql(CloudSqlParser),
     /// CloudNativePG.
     Cnpg(CnpgParser),
+    /// PgBouncer.
+    Pgbouncer(PgbouncerParser),
 }
 
 impl LogParser {
@@ -151,6 +162,7 @@ impl LogParser {
             LogParser::Syslog(_) => LogFormat::Syslog,
             LogParser::CloudSql(_) => LogFormat::CloudSql,
             LogParser::Cnpg(_) => LogFormat::Cnpg,
+            LogParser::Pgbouncer(_) => LogFormat::Pgbouncer,
         }
     }
 
@@ -169,6 +181,7 @@ impl LogParser {
         match self {
             LogParser::Stderr(p) => Some(p),
             LogParser::Syslog(p) => Some(p.inner()),
+            LogParser::CloudSql(p) => Some(p.inner()),
             _ => None,
         }
     }
@@ -176,7 +189,7 @@ impl LogParser {
     /// Bytes of arena `parse_chunk` needs for a chunk of `len` bytes.
     pub fn arena_len(&self, len: usize) -> usize {
         match self {
-            LogParser::Stderr(_) => 0,
+            LogParser::Stderr(_) | LogParser::Pgbouncer(_) => 0,
             _ => len,
         }
     }
@@ -201,6 +214,8 @@ impl LogParser {
             LogParser::Cnpg(p) => {
                 next_start_where(data, from, |rest| p.is_entry_start(first_line(rest)))
             }
+            // One line, one entry: any line start is a boundary.
+            LogParser::Pgbouncer(_) => next_start_where(data, from, |_| true),
         }
     }
 
@@ -219,6 +234,7 @@ impl LogParser {
                 last_start_where(data, |rest| p.is_entry_start(first_line(rest)))
             }
             LogParser::Cnpg(p) => last_start_where(data, |rest| p.is_entry_start(first_line(rest))),
+            LogParser::Pgbouncer(_) => last_start_where(data, |_| true),
         }
     }
 
@@ -238,6 +254,7 @@ impl LogParser {
             LogParser::Syslog(p) => p.parse_chunk(data, arena, base, sink),
             LogParser::CloudSql(p) => p.parse_chunk(data, arena, base, sink),
             LogParser::Cnpg(p) => p.parse_chunk(data, arena, base, sink),
+            LogParser::Pgbouncer(p) => p.parse_chunk(data, base, sink),
         }
     }
 }
@@ -306,6 +323,10 @@ mod tests {
         assert_eq!(
             LogFormat::detect(b"Nov 24 06:11:07 vm postgres[3841]: [1-1] 2026-11-24 06:11:07.872 UTC [3841] LOG:  x\n"),
             LogFormat::Syslog
+        );
+        assert_eq!(
+            LogFormat::detect(b"2026-11-30 22:40:32.774 UTC [11204] LOG listening on 127.0.0.1:43473\n2026-11-30 22:40:33.838 UTC [11204] LOG S-0x563a5c89ff80: bench/app@127.0.0.1:37489 new connection to server (from 127.0.0.1:35074)\n"),
+            LogFormat::Pgbouncer
         );
     }
 

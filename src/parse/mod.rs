@@ -14,6 +14,7 @@ pub mod format;
 pub mod heroku;
 pub mod infer;
 pub mod jsonlog;
+pub mod pgbouncer;
 pub mod prefix;
 pub mod rebuild;
 pub mod stderr;
@@ -71,6 +72,11 @@ pub trait EntrySink<'a> {
     /// CloudNativePG's instance manager): passed over and counted, never warned about
     /// line by line.
     fn foreign(&mut self, _line: u64) {}
+    /// A PgBouncer log line (never a server entry). A sink that does not read them
+    /// counts them as skipped.
+    fn pooler(&mut self, line: &pgbouncer::PoolerLine<'a>) {
+        self.skipped(line.line, line.message);
+    }
 }
 
 /// Turns stored message text back into what the client sent: continuation lines lose

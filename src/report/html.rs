@@ -389,7 +389,11 @@ fn details<'a>(
 /// Renders the report.
 pub fn render(r: &Report) -> anyhow::Result<String> {
     let n = r.timeline.windows.len();
-    let sig = signals::build(r);
+    let mut sig = signals::build(r);
+    if super::pgbouncer::only_pgbouncer(r.inputs.iter().map(|i| i.format.as_str())) {
+        // What the server logs or not cannot be told from the pooler's log.
+        sig.notes.clear();
+    }
     let events = signals::events(r);
     let timeline_svg = match axis(r) {
         Some(axis) => {
@@ -410,7 +414,9 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
                     })
                     .collect(),
             };
-            svg::timeline(&r.timeline.windows, &axis, &overlay, &signals::panels(r))
+            let mut panels = signals::panels(r);
+            panels.extend(r.pgbouncer.iter().flat_map(|p| p.panels()));
+            svg::timeline(&r.timeline.windows, &axis, &overlay, &panels)
         }
         None => String::new(),
     };
@@ -427,6 +433,9 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         ("queries", "Query details"),
     ]);
     toc.extend(sig.toc());
+    if r.pgbouncer.is_some() {
+        toc.push(("pgbouncer", "PgBouncer"));
+    }
     toc.push(("groups", "Databases, users, applications"));
     let page = Page {
         r,

@@ -5,6 +5,7 @@ pub mod facts;
 pub mod html;
 pub mod incident;
 pub mod model;
+pub mod pgbouncer;
 pub mod series;
 pub mod signals;
 pub mod sql;

@@ -56,6 +56,9 @@ pub struct Report {
     pub ddl: DdlView,
     /// Start, shutdown, crash, recovery, reload, out of memory.
     pub server_events: Vec<ServerEventView>,
+    /// PgBouncer's log, when one was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgbouncer: Option<super::pgbouncer::PgbouncerView>,
 }
 
 /// Facts about this run, not about the log.
@@ -300,11 +303,13 @@ impl Report {
             .min();
         let mut series = Default::default();
         let mut peak = None;
+        let mut pooler_windows = Vec::new();
         let timeline = match (stats.first_ts, stats.last_ts) {
             (Some(b), Some(e)) => {
                 let (width, windows) = stats.windows.finish(b, e);
                 series = stats.series.finish(b.div_euclid(width) * width, width);
                 let counts: Vec<_> = windows.iter().map(|(s, w)| (*s, w.events)).collect();
+                pooler_windows = windows.iter().map(|(s, w)| (*s, w.pooler)).collect();
                 let open = open_sessions(&counts);
                 peak = open
                     .iter()
@@ -361,7 +366,10 @@ impl Report {
         // csvlog and jsonlog carry every field; only prefixes can leave some out.
         let prefixes: Vec<&str> = inputs.iter().filter_map(|i| i.prefix.as_deref()).collect();
         let filtered = inputs.iter().any(|i| i.stats.filtered_entries > 0);
-        let log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes, filtered);
+        let mut log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes, filtered);
+        if super::pgbouncer::only_pgbouncer(inputs.iter().map(|i| i.format)) {
+            log_facts.notes = vec![super::pgbouncer::ONLY_NOTE.to_string()];
+        }
         let input_views: Vec<InputView> = inputs.iter().map(input_view).collect();
         let anomalies = super::anomaly::spans(&timeline);
         Report {
@@ -389,6 +397,7 @@ impl Report {
             sessions: sections.sessions,
             ddl: sections.ddl,
             server_events: sections.server,
+            pgbouncer: super::pgbouncer::PgbouncerView::build(stats.pgbouncer, &pooler_windows),
         }
     }
 }

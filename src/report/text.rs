@@ -136,6 +136,9 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         thousands(t.signals.autovacuums),
         thousands(t.signals.connections)
     )?;
+    if let Some(p) = &r.pgbouncer {
+        p.write_summary(out)?;
+    }
     if let Some(b) = r.locks.blockers.first() {
         let text = |q: &Option<String>| {
             q.as_deref()
