@@ -209,6 +209,25 @@ trait Capture {
     fn set(&mut self, slot: u8, start: usize, end: usize);
     /// Forgets the escapes from `slot` on (a `%q` stop was taken after all).
     fn clear_from(&mut self, slot: u8);
+    /// Free text ends at the last place that lets the line match, not the first.
+    fn greedy(&self) -> bool {
+        false
+    }
+}
+
+/// Captures with free text ending as late as the line allows.
+struct Greedy<'v>(&'v mut Vec<(usize, usize)>);
+
+impl Capture for Greedy<'_> {
+    fn set(&mut self, slot: u8, start: usize, end: usize) {
+        self.0.set(slot, start, end);
+    }
+    fn clear_from(&mut self, slot: u8) {
+        self.0.clear_from(slot);
+    }
+    fn greedy(&self) -> bool {
+        true
+    }
 }
 
 impl Capture for () {
@@ -368,6 +387,27 @@ impl Prefix {
             .count()
     }
 
+    /// Like [`Prefix::match_capture`], with each free-text value as long as the line
+    /// allows: where it differs from the first match, the line can be read two ways.
+    pub fn match_capture_greedy<'a>(
+        &self,
+        line: &'a [u8],
+        caps: &mut Vec<(usize, usize)>,
+    ) -> Option<Matched<'a>> {
+        caps.clear();
+        caps.resize(self.slots(), ABSENT);
+        let mut fields = Fields::default();
+        // Trying the last candidates first explores more before it finds a match.
+        let mut budget = 8192u32;
+        let (severity, message_at) =
+            self.match_from(0, line, 0, &mut fields, &mut budget, &mut Greedy(caps))?;
+        Some(Matched {
+            fields,
+            severity,
+            message_at,
+        })
+    }
+
     /// Like [`Prefix::match_line`], and records in `caps` the byte range of each
     /// escape's value in the line ([`ABSENT`] after a `%q` the line stopped at).
     pub fn match_capture<'a>(
@@ -406,18 +446,13 @@ impl Prefix {
                 .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget, cap))
                 .flatten(),
             Item::Stop { next_slot } => {
+                let before = *f;
                 self.match_from(i + 1, line, pos, f, budget, cap)
                     .or_else(|| {
                         let (s, n) = Severity::parse(&line[pos..])?;
-                        // The fields after the stop are not printed: forget what a failed
-                        // attempt to match them stored.
-                        *f = Fields {
-                            user: b"",
-                            db: b"",
-                            app: b"",
-                            host: b"",
-                            ..*f
-                        };
+                        // The fields after the stop are not printed: forget what a
+                        // failed attempt to match them stored.
+                        *f = before;
                         cap.clear_from(*next_slot);
                         Some((s, pos + n))
                     })
@@ -455,6 +490,7 @@ impl Prefix {
         // A host never holds a blank: `%h %r` after an application name with blanks
         // must not take part of the name.
         let no_blank = matches!(esc, Esc::Host | Esc::RemoteHostPort);
+        let greedy = cap.greedy();
         let mut try_end = |end: usize, f: &mut Fields<'a>, budget: &mut u32| {
             let mut v = &rest[..end];
             if no_blank && memchr::memchr(b' ', v.trim_ascii()).is_some() {
@@ -463,9 +499,15 @@ impl Prefix {
             if padded {
                 v = v.trim_ascii();
             }
+            // A failed attempt must leave no value behind for the next.
+            let saved = *f;
             set_free_text(esc, v, f);
             cap.set(slot, pos, pos + end);
-            self.match_from(i + 1, line, pos + end, f, budget, cap)
+            let r = self.match_from(i + 1, line, pos + end, f, budget, cap);
+            if r.is_none() {
+                *f = saved;
+            }
+            r
         };
         match self.items.get(i + 1) {
             Some(Item::Lit(l)) => {
@@ -473,6 +515,18 @@ impl Prefix {
                 // full; cheaper than a substring search for the short literals prefixes have.
                 let candidates =
                     memchr::memchr_iter(l[0], rest).filter(|&i| rest[i..].starts_with(l));
+                if greedy {
+                    let all: Vec<usize> = candidates.collect();
+                    for &end in all.iter().rev() {
+                        if let Some(r) = try_end(end, f, budget) {
+                            return Some(r);
+                        }
+                        if *budget == 0 {
+                            return None;
+                        }
+                    }
+                    return None;
+                }
                 for end in candidates {
                     if let Some(r) = try_end(end, f, budget) {
                         return Some(r);
@@ -542,18 +596,26 @@ fn set_free_text<'a>(esc: Esc, v: &'a [u8], f: &mut Fields<'a>) {
 /// Parses a fixed-shape escape at the start of `s`, storing its value; returns its length.
 fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
     match esc {
+        // The first of several times is the line's.
         Esc::Ts | Esc::TsMs => {
             let p = parse_timestamp(s, esc == Esc::TsMs)?;
-            f.ts = Some(p.ms);
-            f.zone_unknown = !p.zone_known;
+            if f.ts.is_none() {
+                f.ts = Some(p.ms);
+                f.zone_unknown = !p.zone_known;
+            }
             Some(p.len)
         }
         Esc::Epoch => {
             let p = parse_epoch(s)?;
-            f.ts = Some(p.ms);
+            f.ts.get_or_insert(p.ms);
             Some(p.len)
         }
-        Esc::SessionStart => parse_timestamp(s, false).map(|p| p.len),
+        // Matched, never used: also stands for a second time of any shape in an
+        // inferred prefix.
+        Esc::SessionStart => parse_timestamp(s, true)
+            .or_else(|| parse_timestamp(s, false))
+            .or_else(|| parse_epoch(s))
+            .map(|p| p.len),
         Esc::Pid => {
             let n = digit_run(s);
             f.pid = std::str::from_utf8(&s[..n]).ok()?.parse().ok();
@@ -591,11 +653,16 @@ fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
                 n
             })
         }
-        Esc::Vxid => Some(
-            s.iter()
-                .take_while(|b| b.is_ascii_digit() || **b == b'/')
-                .count(),
-        ),
+        Esc::Vxid => {
+            // `backend/local xid`, or nothing outside a transaction.
+            let a = digit_run(s);
+            if a > 0 && s.get(a) == Some(&b'/') {
+                let b = digit_run(&s[a + 1..]);
+                (b > 0).then_some(a + 1 + b)
+            } else {
+                Some(0)
+            }
+        }
         _ => None,
     }
 }

@@ -118,8 +118,9 @@ pub fn identify(pieces: &[Piece], samples: &[Sample<'_>]) -> Identified {
     let notes = ctx.texts(&mut kinds);
     ctx.constants(&mut kinds);
     ctx.fit(&mut kinds);
-    let prefix = render(pieces, &kinds, samples);
     let mut notes = notes;
+    notes.extend(ctx.ambiguous(&mut kinds));
+    let prefix = render(pieces, &kinds, samples);
     let unknown: Vec<String> = (0..slots.len())
         .filter(|&k| kinds[k] == Kind::Unknown)
         .map(|k| ctx.describe(k))
@@ -368,12 +369,21 @@ impl<'a> Ctx<'_, '_, 'a> {
             let (mut n, mut back) = (0usize, 0usize);
             for t in ms.iter().flatten() {
                 n += 1;
-                if *t < max.saturating_sub(2000) {
+                if *t <= max.saturating_sub(2000) {
                     back += 1;
                 }
                 max = max.max(*t);
             }
-            let rises = n > 0 && back * 50 <= n;
+            // The log's time never goes back by seconds (the logging collector only
+            // swaps lines milliseconds apart); a session's start does whenever a
+            // long-lived process logs after a newer session.
+            // A time in seconds that never changes over many lines may as well be a
+            // session's start (`%s`): it cannot be told from the log's time.
+            let mut seen: Vec<i64> = ms.iter().flatten().copied().collect();
+            seen.sort_unstable();
+            seen.dedup();
+            let frozen = matches!(piece, Piece::Ts(false)) && seen.len() == 1 && n >= 10;
+            let rises = n > 0 && back == 0 && !frozen;
             kinds[k] = if rises && !have_log_time && !self.is_session_start(&ms) {
                 have_log_time = true;
                 Kind::LogTime
@@ -426,7 +436,9 @@ impl<'a> Ctx<'_, '_, 'a> {
             } else if present.iter().all(|v| is_session_id(v)) {
                 Some(Kind::Session)
             } else if present.iter().all(|v| is_int(v))
-                && present.iter().any(|v| v.len() >= 11 || v.starts_with(b"-"))
+                && present
+                    .iter()
+                    .any(|v| v.strip_prefix(b"-").unwrap_or(v).len() >= 11)
             {
                 Some(Kind::QueryId)
             } else if present.iter().all(|v| is_sqlstate(v)) && self.sqlstate_on_log_lines(k) {
@@ -497,7 +509,7 @@ impl<'a> Ctx<'_, '_, 'a> {
                     }
                 }
             }
-            steps >= 3 && ones * 10 >= steps * 8
+            steps >= 10 && ones * 10 >= steps * 9
         };
         let mut pid = keyed_pid;
         let mut line = None;
@@ -583,6 +595,17 @@ impl<'a> Ctx<'_, '_, 'a> {
         if self.lit_before(k).ends_with(b"(") && kinds[k] != Kind::Pid {
             return false;
         }
+        // No process is 0, and a log has more than one.
+        if self
+            .values(k)
+            .any(|v| !int(v).is_some_and(|n| n > 0 && n <= 4_194_304))
+            || self.distinct(k) < 2
+        {
+            return false;
+        }
+        if !self.new_on_each_connection(k) || self.counts_up(k) {
+            return false;
+        }
         let Some(sess) = (0..self.slots.len()).find(|&j| kinds[j] == Kind::Session) else {
             return true;
         };
@@ -598,6 +621,46 @@ impl<'a> Ctx<'_, '_, 'a> {
                 }
                 _ => true,
             })
+    }
+
+    /// From line to line the value mostly goes up by one (a line counter), where a
+    /// pid mostly stays (a process writes several lines in a row).
+    fn counts_up(&self, k: usize) -> bool {
+        let (mut same, mut up) = (0usize, 0usize);
+        let mut last: Option<i64> = None;
+        for v in self.values(k).filter_map(int) {
+            match last {
+                Some(l) if v == l => same += 1,
+                Some(l) if v == l + 1 => up += 1,
+                _ => {}
+            }
+            last = Some(v);
+        }
+        up > 2 * same + 2
+    }
+
+    /// Where the log has connection lines, a pid is (nearly always) new on each
+    /// `connection received` line and the same on the process's `connection authorized`.
+    fn new_on_each_connection(&self, k: usize) -> bool {
+        let mut received: Vec<&[u8]> = Vec::new();
+        let mut authorized = Vec::new();
+        for s in self.samples {
+            let Some(v) = s.value(k) else { continue };
+            let m = unverbose(s.message);
+            if m.starts_with(b"connection received: ") {
+                received.push(v);
+            } else if m.starts_with(b"connection authorized: ") {
+                authorized.push(v);
+            }
+        }
+        if received.len() < 3 {
+            return true;
+        }
+        let known = authorized.iter().filter(|v| received.contains(v)).count();
+        received.sort_unstable();
+        let all = received.len();
+        received.dedup();
+        received.len() * 10 >= all * 9 && known * 10 >= authorized.len() * 9
     }
 
     /// Each `connection authorized` line has the value of a `connection received`
@@ -656,9 +719,16 @@ impl<'a> Ctx<'_, '_, 'a> {
             let tally = |want: Kind| ev.tally(self.samples, k, want);
             let (u_ok, u_bad) = tally(Kind::User);
             let (d_ok, d_bad) = tally(Kind::Db);
-            let by_at = if self.lit_after(k).starts_with(b"@") {
+            // `user@db` by convention, unless the values are numbers (a pid after `@`).
+            let numeric = self.values(k).filter(|v| !v.is_empty()).all(is_int);
+            let field_at =
+                |j: Option<usize>| j.is_some_and(|j| j < kinds.len() && self.is_field(j));
+            let vocabulary = self.by_vocabulary(k, &ev);
+            let by_at = if numeric || matches!(vocabulary, Kind::Backend | Kind::Tag) {
+                None
+            } else if self.lit_after(k) == b"@" && field_at(Some(k + 1)) {
                 Some(Kind::User)
-            } else if self.lit_before(k).ends_with(b"@") {
+            } else if self.lit_before(k) == b"@" && field_at(k.checked_sub(1)) {
                 Some(Kind::Db)
             } else {
                 None
@@ -755,6 +825,76 @@ impl<'a> Ctx<'_, '_, 'a> {
         }
     }
 
+    /// Fields a line can be split into two ways (an application name holding the
+    /// separator that follows it, `%a %u` with `pgAdmin 4`): their values cannot be
+    /// told, so they are not reported.
+    fn ambiguous(&self, kinds: &mut [Kind]) -> Vec<String> {
+        let ev = Evidence::gather(self.samples, kinds.iter().position(|&k| k == Kind::Pid));
+        let slots: Vec<Kind> = kinds
+            .iter()
+            .map(|&k| {
+                if k == Kind::Constant {
+                    Kind::Unknown
+                } else {
+                    k
+                }
+            })
+            .collect();
+        let Ok(p) = crate::parse::Prefix::compile(&render(self.pieces, &slots, self.samples))
+        else {
+            return Vec::new();
+        };
+        let (mut lazy, mut greedy) = (Vec::new(), Vec::new());
+        let mut differs = vec![false; kinds.len()];
+        for s in self.samples {
+            // Up to the message: a value does not run past the severity.
+            let head = &s.line[..s.line.len() - s.message.len()];
+            if p.match_capture(head, &mut lazy).is_none() {
+                continue;
+            }
+            if p.match_capture_greedy(head, &mut greedy).is_none() {
+                // Too many readings to try them all: none can be trusted.
+                differs.iter_mut().for_each(|d| *d = true);
+                continue;
+            }
+            for (k, d) in differs.iter_mut().enumerate() {
+                let v = |c: &[(usize, usize)]| c.get(k).map(|&(a, b)| (a, b));
+                *d |= v(&lazy) != v(&greedy);
+            }
+        }
+        let mut notes = Vec::new();
+        for k in 0..kinds.len() {
+            let reported = !matches!(
+                kinds[k],
+                Kind::Unknown | Kind::Ignored | Kind::Constant | Kind::OtherTime
+            );
+            if differs[k] && reported && !self.confirmed(k, kinds[k], &ev) {
+                notes.push(format!(
+                    "prefix field {} can be read two ways on some lines (a value holds the text that follows it): not reported",
+                    self.describe(k)
+                ));
+                kinds[k] = Kind::Unknown;
+            }
+        }
+        notes
+    }
+
+    /// The connection lines bear out every value the first reading gives field `k`
+    /// (`%d %a`: the database is a name the connection lines give, so the blank after
+    /// it is the separator, whatever the application name holds).
+    fn confirmed(&self, k: usize, kind: Kind, ev: &Evidence<'a>) -> bool {
+        let names: Vec<&[u8]> = match kind {
+            Kind::User => ev.authorized.iter().map(|a| a.1).collect(),
+            Kind::Db => ev.authorized.iter().filter_map(|a| a.2).collect(),
+            Kind::App => ev.app_of_line.iter().map(|a| a.1).collect(),
+            _ => return false,
+        };
+        !names.is_empty()
+            && self
+                .values(k)
+                .all(|v| v.is_empty() || v == b"[unknown]" || names.contains(&v))
+    }
+
     /// Fixed-shape escapes must parse every value exactly; otherwise the field stays
     /// free text (`%?`) so no line is lost.
     fn fit(&self, kinds: &mut [Kind]) {
@@ -778,6 +918,11 @@ type Authorized<'a> = (usize, &'a [u8], Option<&'a [u8]>);
 /// `connection authorized` line; per pid, the application and client host.
 struct Evidence<'a> {
     authorized: Vec<Authorized<'a>>,
+    /// `connection received` lines: sample index and client host (their own prefix
+    /// shows it).
+    received: Vec<(usize, &'a [u8])>,
+    /// `connection authorized` lines' application names.
+    app_of_line: Vec<(usize, &'a [u8])>,
     app_of_pid: FxHashMap<&'a [u8], (usize, &'a [u8])>,
     host_of_pid: FxHashMap<&'a [u8], (usize, &'a [u8])>,
     pid_slot: Option<usize>,
@@ -787,6 +932,8 @@ impl<'a> Evidence<'a> {
     fn gather(samples: &[Sample<'a>], pid_slot: Option<usize>) -> Self {
         let mut ev = Evidence {
             authorized: Vec::new(),
+            received: Vec::new(),
+            app_of_line: Vec::new(),
             app_of_pid: FxHashMap::default(),
             host_of_pid: FxHashMap::default(),
             pid_slot,
@@ -803,12 +950,18 @@ impl<'a> Evidence<'a> {
                 if let Some(u) = user {
                     ev.authorized.push((i, u, db));
                 }
-                if let (Some(pid), Some(app)) = (pid, app_value(rest)) {
-                    ev.app_of_pid.insert(pid, (i, app));
+                if let Some(app) = app_value(rest) {
+                    ev.app_of_line.push((i, app));
+                    if let Some(pid) = pid {
+                        ev.app_of_pid.insert(pid, (i, app));
+                    }
                 }
             } else if let Some(rest) = message.strip_prefix(b"connection received: ") {
-                if let (Some(pid), Some(host)) = (pid, kv(rest, b"host=")) {
-                    ev.host_of_pid.insert(pid, (i, host));
+                if let Some(host) = kv(rest, b"host=") {
+                    ev.received.push((i, host));
+                    if let Some(pid) = pid {
+                        ev.host_of_pid.insert(pid, (i, host));
+                    }
                 }
             }
         }
@@ -849,10 +1002,53 @@ impl<'a> Evidence<'a> {
         };
         match want {
             Kind::User | Kind::Db => {
+                let mut names: Vec<&[u8]> = Vec::new();
                 for &(i, u, d) in &self.authorized {
                     let truth = if want == Kind::User { Some(u) } else { d };
                     if let Some(t) = truth {
                         count(samples[i].value(k), t);
+                        names.push(t);
+                    }
+                }
+                // A value made of a name the connection lines give and more text is a
+                // split gone wrong (a plain name they do not give is a session that
+                // began before the log: a pool's connections live for days).
+                if !names.is_empty() {
+                    bad += samples
+                        .iter()
+                        .filter_map(|s| s.value(k))
+                        .filter(|v| swallows(v, &names))
+                        .count();
+                }
+            }
+            // Without a pid to follow a process, the values must at least be among
+            // those the connection lines name.
+            Kind::App if self.pid_slot.is_none() => {
+                let apps: Vec<&[u8]> = self.app_of_line.iter().map(|&(_, a)| a).collect();
+                if apps.is_empty() {
+                    return (0, 0);
+                }
+                for v in samples.iter().filter_map(|s| s.value(k)) {
+                    if swallows(v, &apps) {
+                        bad += 1;
+                    } else if !v.is_empty() && apps.contains(&v) {
+                        ok += 1;
+                    }
+                }
+            }
+            Kind::Host if self.pid_slot.is_none() => {
+                for &(i, h) in &self.received {
+                    count(samples[i].value(k), h);
+                }
+                let hosts: Vec<&[u8]> = self.received.iter().map(|&(_, h)| h).collect();
+                for s in samples {
+                    let Some(v) = s.value(k) else { continue };
+                    let v = match memchr::memrchr(b'(', v) {
+                        Some(p) if v.ends_with(b")") => &v[..p],
+                        _ => v,
+                    };
+                    if !(v.is_empty() || hosts.contains(&v)) {
+                        bad += 1;
                     }
                 }
             }
@@ -881,6 +1077,21 @@ impl<'a> Evidence<'a> {
         }
         (ok, bad)
     }
+}
+
+/// `v` is one of `names` with more text joined to it by a separator, before or after
+/// (`orders-api-9123`, `4 - DB:shop analyst`), or part of one cut at a blank.
+fn swallows(v: &[u8], names: &[&[u8]]) -> bool {
+    if v.is_empty() || names.contains(&v) {
+        return false;
+    }
+    let joined = |b: Option<&u8>| b.is_some_and(|b| !b.is_ascii_alphanumeric());
+    names.iter().any(|n| {
+        let longer = !n.is_empty() && v.len() > n.len();
+        (longer && v.starts_with(n) && joined(v.get(n.len())))
+            || (longer && v.ends_with(n) && joined(v.get(v.len() - n.len() - 1)))
+            || (n.len() > v.len() && n.starts_with(v) && n[v.len()] == b' ')
+    })
 }
 
 /// The value after `key` up to the next space.
@@ -914,11 +1125,11 @@ fn unverbose(m: &[u8]) -> &[u8] {
 fn is_session_id(v: &[u8]) -> bool {
     match memchr::memchr(b'.', v) {
         Some(dot) => {
-            dot > 0
+            // `%lx.%x`: the start time (8 hex digits until 2106) and the pid.
+            dot == 8
                 && dot + 1 < v.len()
                 && v[..dot].iter().all(u8::is_ascii_hexdigit)
                 && v[dot + 1..].iter().all(u8::is_ascii_hexdigit)
-                && v.iter().any(|b| b.is_ascii_alphabetic() || *b == b'.')
         }
         None => false,
     }
@@ -957,26 +1168,25 @@ fn render(pieces: &[Piece], kinds: &[Kind], samples: &[Sample<'_>]) -> String {
                     (Piece::Ts(true), Kind::LogTime) => out.push_str("%m"),
                     (Piece::Ts(false), Kind::LogTime) => out.push_str("%t"),
                     (Piece::Epoch, Kind::LogTime) => out.push_str("%n"),
-                    // A timestamp that is not the log's time: matched, not used.
-                    (Piece::Ts(false), _) => out.push_str("%s"),
-                    (Piece::Ts(true), _) => out.push_str("%?"),
-                    (Piece::Epoch, _) => out.push_str("%?"),
+                    // A time that is not the log's: matched as a time, not used.
+                    (Piece::Ts(_) | Piece::Epoch, _) => out.push_str("%s"),
                     (_, Kind::Constant) => {
                         let v = samples.iter().find_map(|s| s.value(k)).unwrap_or_default();
                         out.push_str(&String::from_utf8_lossy(v).replace('%', "%%"));
                     }
-                    (Piece::PaddedField, kind) => {
-                        out.push_str("%-");
-                        out.push_str(&kind.escape()[1..]);
+                    (_, kind) => {
+                        let with_port = kind == Kind::Host
+                            && samples
+                                .iter()
+                                .any(|s| s.value(k).is_some_and(|v| v.ends_with(b")")));
+                        let esc = if with_port { "%r" } else { kind.escape() };
+                        if *p == Piece::PaddedField {
+                            out.push_str("%-");
+                            out.push_str(&esc[1..]);
+                        } else {
+                            out.push_str(esc);
+                        }
                     }
-                    (_, Kind::Host)
-                        if samples
-                            .iter()
-                            .any(|s| s.value(k).is_some_and(|v| v.ends_with(b")"))) =>
-                    {
-                        out.push_str("%r")
-                    }
-                    (_, kind) => out.push_str(kind.escape()),
                 }
                 k += 1;
             }

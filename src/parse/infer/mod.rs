@@ -165,16 +165,36 @@ fn best_shape(
     // Processes without a session stop at `%q`: try it before each field of the
     // shapes that did not explain every line.
     for (pieces, freq) in partial.into_iter().take(4) {
-        for at in 1..pieces.len() {
-            if matches!(pieces[at], Piece::Lit(_)) && !matches!(pieces[at - 1], Piece::Lit(_)) {
-                continue;
-            }
-            let mut with_stop = pieces.clone();
-            with_stop.insert(at, Piece::Stop);
+        for with_stop in stops(&pieces) {
             consider(with_stop, freq, &mut best);
         }
     }
     best.map(|(_, pieces, p)| (pieces, p))
+}
+
+/// `pieces` with a `%q` before a field, or inside a literal after a blank or a closing
+/// bracket (`%m [%p] %q%u@%d `, `%m [%p]%q [%u@%d] `, `%m} %q|`).
+fn stops(pieces: &[Piece]) -> Vec<Vec<Piece>> {
+    let mut out = Vec::new();
+    for at in 1..pieces.len() {
+        if let Piece::Lit(l) = &pieces[at] {
+            for cut in 1..l.len() {
+                if !l[cut - 1].is_ascii_alphanumeric() {
+                    let mut v = pieces[..at].to_vec();
+                    v.push(Piece::Lit(l[..cut].to_vec()));
+                    v.push(Piece::Stop);
+                    v.push(Piece::Lit(l[cut..].to_vec()));
+                    v.extend_from_slice(&pieces[at + 1..]);
+                    out.push(v);
+                }
+            }
+        } else if !matches!(pieces[at - 1], Piece::Stop) {
+            let mut v = pieces.to_vec();
+            v.insert(at, Piece::Stop);
+            out.push(v);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -35,9 +35,10 @@ pub fn of_head(head: &[u8]) -> Vec<Piece> {
     let mut out: Vec<Piece> = Vec::new();
     let mut pos = 0;
     let boundary = |pos: usize| pos == 0 || !is_word(head[pos - 1]);
+    let ts_boundary = |pos: usize| pos == 0 || !head[pos - 1].is_ascii_alphanumeric();
     while pos < head.len() {
         let rest = &head[pos..];
-        if boundary(pos) && rest.first().is_some_and(u8::is_ascii_digit) {
+        if ts_boundary(pos) && rest.first().is_some_and(u8::is_ascii_digit) {
             if let Some(p) = parse_timestamp(rest, true).or_else(|| parse_timestamp(rest, false)) {
                 let ms = rest.get(19) == Some(&b'.');
                 out.push(Piece::Ts(ms));
@@ -68,7 +69,8 @@ pub fn of_head(head: &[u8]) -> Vec<Piece> {
                     .iter()
                     .take_while(|b| b.is_ascii_digit())
                     .count();
-                if digits > 0 {
+                let after = rest.get(len + 1 + digits);
+                if digits > 0 && !after.is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'.') {
                     len += digits + 1;
                 }
             }
@@ -88,7 +90,21 @@ pub fn of_head(head: &[u8]) -> Vec<Piece> {
                 .find(|k| rest[len..].starts_with(k))
                 .map(<[u8]>::len);
             if let Some(k) = key {
-                push_lit(&mut out, &rest[..len + k]);
+                // A key is a name; a value joined to it (`6b0dfd72.2391-user=`) is not.
+                let word = &rest[..len];
+                let name = word
+                    .iter()
+                    .rposition(|b| !(b.is_ascii_alphabetic() || *b == b'_'))
+                    .map_or(0, |p| p + 1);
+                if name > 1 && name < len && matches!(word[name - 1], b'-' | b'.' | b'+') {
+                    out.push(Piece::Field);
+                    push_lit(&mut out, &rest[name - 1..len + k]);
+                } else if word[0].is_ascii_alphabetic() || word[0] == b'_' {
+                    push_lit(&mut out, &rest[..len + k]);
+                } else {
+                    out.push(Piece::Field);
+                    push_lit(&mut out, &rest[len..len + k]);
+                }
                 pos += len + k;
             } else {
                 out.push(Piece::Field);
@@ -100,6 +116,8 @@ pub fn of_head(head: &[u8]) -> Vec<Piece> {
         pos += 1;
     }
     mark_padding(&mut out);
+    // Two fields with nothing between them cannot be told apart: one field.
+    out.dedup_by(|b, a| *a == Piece::Field && *b == Piece::Field);
     out
 }
 
@@ -124,16 +142,25 @@ fn mark_padding(out: &mut [Piece]) {
     }
 }
 
+/// An epoch starts `s`.
+fn epoch_at(s: &[u8]) -> bool {
+    parse_epoch(s).is_some_and(|p| is_epoch(&s[..p.len], s.get(p.len)))
+}
+
 /// `%n`: seconds (9 or 10 digits), a dot, milliseconds, and no more word after it.
 fn is_epoch(v: &[u8], next: Option<&u8>) -> bool {
     let dot = v.iter().position(|&b| b == b'.');
     matches!(dot, Some(9 | 10))
         && v.len() == dot.unwrap_or(0) + 4
-        && !next.is_some_and(|&b| is_word(b))
+        && !next.is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'.')
 }
 
-/// A `-` starts a value only as the sign of a number (`-123`, a query id).
+/// A `-` starts a value only as the sign of a number (`-123`, a query id), not before
+/// a timestamp.
 fn starts_value(rest: &[u8]) -> bool {
+    if parse_timestamp(&rest[1..], false).is_some() {
+        return false;
+    }
     let digits = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
     digits > 0
         && !rest
@@ -149,6 +176,10 @@ fn word_len(s: &[u8]) -> usize {
     while i < s.len() && is_word(s[i]) {
         let inner = s.get(i + 1).is_some_and(u8::is_ascii_alphanumeric);
         if matches!(s[i], b'-' | b'.') && !inner {
+            break;
+        }
+        if s[i] == b'-' && (parse_timestamp(&s[i + 1..], false).is_some() || epoch_at(&s[i + 1..]))
+        {
             break;
         }
         if s[i] == b'-' && s[..i].iter().all(|b| b.is_ascii_digit() || *b == b'-') {
@@ -214,5 +245,11 @@ mod tests {
         assert_eq!(shape("2026-11-24 04:00:00 UTC-6743a1b2.2a-"), "%t-%?-");
         assert_eq!(shape("[queryid=0] x|y|"), "[queryid=%?] %?|%?|");
         assert_eq!(shape("100% "), "%?%% ");
+        assert_eq!(shape("6b0dfd72.2391-user=bob "), "%?-user=%? ");
+        assert_eq!(shape("42=x "), "%?=%? ");
+        assert_eq!(shape("1-2026-11-30 22:49:22 UTC "), "%?-%t ");
+        assert_eq!(shape("user=bob-2026-11-30 22:49:22 UTC "), "user=%?-%t ");
+        assert_eq!(shape("0/1796078962.183|"), "%?/%n|");
+        assert_eq!(shape("3/17 "), "%? ");
     }
 }
