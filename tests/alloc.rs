@@ -7,14 +7,27 @@ use pgferret::aggregate::{AggOptions, ChunkAgg};
 use pgferret::parse::infer::infer_prefix;
 use pgferret::parse::stderr::StderrParser;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 
 struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// Allocations of this thread: the test harness's own threads (printing another
+    /// test's result) must not count.
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(l) }
     }
@@ -23,7 +36,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(p, l, n) }
     }
@@ -51,11 +64,11 @@ fn parsing_and_aggregating_allocates_far_less_than_once_per_line() {
         let thrice = [&data[..], &data[..], &data[..]].concat();
         let four = [&thrice[..], &data[..]].concat();
         let count = |input: &[u8]| {
-            let before = ALLOCS.load(Ordering::Relaxed);
+            let before = allocs();
             let mut agg = ChunkAgg::new(AggOptions::default(), 0);
             let lines = parser.parse_chunk(input, 0, &mut agg);
             let p = agg.finish(lines);
-            let n = ALLOCS.load(Ordering::Relaxed) - before;
+            let n = allocs() - before;
             (n, lines, p.stats.statements)
         };
         let (once, lines, statements) = count(&data);
@@ -96,12 +109,12 @@ fn csvlog_and_jsonlog_allocate_nothing_per_record() {
         .unwrap();
         let count = |input: &[u8]| {
             let mut arena = vec![0u8; parser.arena_len(input.len())];
-            let before = ALLOCS.load(Ordering::Relaxed);
+            let before = allocs();
             let mut agg = ChunkAgg::new(AggOptions::default(), 0);
             let lines = parser.parse_chunk(input, &mut arena, 0, &mut agg);
             let p = agg.finish(lines);
             (
-                ALLOCS.load(Ordering::Relaxed) - before,
+                allocs() - before,
                 lines,
                 p.stats.statements,
             )
@@ -146,12 +159,12 @@ fn pgbouncer_lines_allocate_nothing_per_line() {
     let data = std::fs::read(path).unwrap();
     let parser = LogParser::Pgbouncer(PgbouncerParser);
     let count = |input: &[u8]| {
-        let before = ALLOCS.load(Ordering::Relaxed);
+        let before = allocs();
         let mut agg = ChunkAgg::new(AggOptions::default(), 0);
         let lines = parser.parse_chunk(input, &mut [], 0, &mut agg);
         let p = agg.finish(lines);
         (
-            ALLOCS.load(Ordering::Relaxed) - before,
+            allocs() - before,
             p.stats.pgbouncer.lines,
         )
     };

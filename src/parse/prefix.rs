@@ -446,13 +446,13 @@ impl Prefix {
                 .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget, cap))
                 .flatten(),
             Item::Stop { next_slot } => {
-                let before = *f;
                 self.match_from(i + 1, line, pos, f, budget, cap)
                     .or_else(|| {
                         let (s, n) = Severity::parse(&line[pos..])?;
-                        // The fields after the stop are not printed: forget what a
-                        // failed attempt to match them stored.
-                        *f = before;
+                        // The fields after the stop are not printed: forget what failed
+                        // attempts to match them stored (a match that gets past the stop
+                        // sets every field it passes, so only this path needs it).
+                        self.clear_after(i, f);
                         cap.clear_from(*next_slot);
                         Some((s, pos + n))
                     })
@@ -470,6 +470,47 @@ impl Prefix {
                     start + len
                 };
                 self.match_from(i + 1, line, end, f, budget, cap)
+            }
+        }
+    }
+
+    /// Empties the fields of the escapes after item `i` (the line stopped at `i`).
+    fn clear_after(&self, i: usize, f: &mut Fields<'_>) {
+        let time_before = self.items[..i].iter().any(|it| {
+            matches!(
+                it,
+                Item::Esc {
+                    esc: Esc::Ts | Esc::TsMs | Esc::Epoch,
+                    ..
+                }
+            )
+        });
+        let before = |e: Esc| {
+            self.items[..i]
+                .iter()
+                .any(|it| matches!(it, Item::Esc { esc, .. } if *esc == e))
+        };
+        for item in &self.items[i + 1..] {
+            let Item::Esc { esc, .. } = item else {
+                continue;
+            };
+            if before(*esc) {
+                continue; // printed before the stop: its value is the line's
+            }
+            match esc {
+                Esc::Ts | Esc::TsMs | Esc::Epoch if !time_before => {
+                    f.ts = None;
+                    f.zone_unknown = false;
+                }
+                Esc::Pid => f.pid = None,
+                Esc::User => f.user = b"",
+                Esc::Db => f.db = b"",
+                Esc::App => f.app = b"",
+                Esc::Host | Esc::RemoteHostPort => f.host = b"",
+                Esc::Session => f.session = b"",
+                Esc::SqlState => f.sqlstate = b"",
+                Esc::QueryId => f.query_id = None,
+                _ => {}
             }
         }
     }
@@ -499,15 +540,9 @@ impl Prefix {
             if padded {
                 v = v.trim_ascii();
             }
-            // A failed attempt must leave no value behind for the next.
-            let saved = *f;
             set_free_text(esc, v, f);
             cap.set(slot, pos, pos + end);
-            let r = self.match_from(i + 1, line, pos + end, f, budget, cap);
-            if r.is_none() {
-                *f = saved;
-            }
-            r
+            self.match_from(i + 1, line, pos + end, f, budget, cap)
         };
         match self.items.get(i + 1) {
             Some(Item::Lit(l)) => {

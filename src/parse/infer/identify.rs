@@ -111,9 +111,9 @@ pub fn identify(pieces: &[Piece], samples: &[Sample<'_>]) -> Identified {
         slots: &slots,
         samples,
     };
-    ctx.times(&mut kinds);
     ctx.by_key_and_shape(&mut kinds);
     ctx.numbers(&mut kinds);
+    ctx.times(&mut kinds);
     ctx.vxids(&mut kinds);
     let notes = ctx.texts(&mut kinds);
     ctx.constants(&mut kinds);
@@ -382,7 +382,8 @@ impl<'a> Ctx<'_, '_, 'a> {
             let mut seen: Vec<i64> = ms.iter().flatten().copied().collect();
             seen.sort_unstable();
             seen.dedup();
-            let frozen = matches!(piece, Piece::Ts(false)) && seen.len() == 1 && n >= 10;
+            let frozen = matches!(piece, Piece::Ts(false))
+                && ((seen.len() == 1 && n >= 10) || self.constant_per_process(k, kinds));
             let rises = n > 0 && back == 0 && !frozen;
             kinds[k] = if rises && !have_log_time && !self.is_session_start(&ms) {
                 have_log_time = true;
@@ -391,6 +392,26 @@ impl<'a> Ctx<'_, '_, 'a> {
                 Kind::OtherTime
             };
         }
+    }
+
+    /// Every process shows one value of field `k` on all its lines, and some process
+    /// writes several: a session's start, not the time of each line.
+    fn constant_per_process(&self, k: usize, kinds: &[Kind]) -> bool {
+        let Some(p) = kinds.iter().position(|&x| x == Kind::Pid) else {
+            return false;
+        };
+        let mut per: FxHashMap<&[u8], (&[u8], usize)> = FxHashMap::default();
+        for s in self.samples {
+            let (Some(pid), Some(v)) = (s.value(p), s.value(k)) else {
+                continue;
+            };
+            let e = per.entry(pid).or_insert((v, 0));
+            if e.0 != v {
+                return false;
+            }
+            e.1 += 1;
+        }
+        per.values().any(|&(_, n)| n >= 5)
     }
 
     /// True when every time equals the start time a `%c` session id carries.
