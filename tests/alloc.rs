@@ -113,11 +113,7 @@ fn csvlog_and_jsonlog_allocate_nothing_per_record() {
             let mut agg = ChunkAgg::new(AggOptions::default(), 0);
             let lines = parser.parse_chunk(input, &mut arena, 0, &mut agg);
             let p = agg.finish(lines);
-            (
-                allocs() - before,
-                lines,
-                p.stats.statements,
-            )
+            (allocs() - before, lines, p.stats.statements)
         };
         let three = [&data[..], &data[..], &data[..]].concat();
         let four = [&three[..], &data[..]].concat();
@@ -163,10 +159,7 @@ fn pgbouncer_lines_allocate_nothing_per_line() {
         let mut agg = ChunkAgg::new(AggOptions::default(), 0);
         let lines = parser.parse_chunk(input, &mut [], 0, &mut agg);
         let p = agg.finish(lines);
-        (
-            allocs() - before,
-            p.stats.pgbouncer.lines,
-        )
+        (allocs() - before, p.stats.pgbouncer.lines)
     };
     let three = [&data[..], &data[..], &data[..]].concat();
     let four = [&three[..], &data[..]].concat();
