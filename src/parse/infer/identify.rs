@@ -489,6 +489,9 @@ impl<'a> Ctx<'_, '_, 'a> {
             Kind::Session => all(is_session_id),
             Kind::SqlState => all(is_sqlstate),
             Kind::Vxid => all(is_vxid),
+            // Names are not bare numbers in practice; a number there is a pid or a
+            // counter on a line whose name was empty (`user=%u-%p` gives `user=-9072`).
+            Kind::User | Kind::Db | Kind::App | Kind::Host => !present.iter().any(|v| is_int(v)),
             _ => true,
         }
     }

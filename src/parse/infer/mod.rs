@@ -131,26 +131,35 @@ fn best_shape(
     // Lines matched; then how many lines have the shape the candidate comes from (a
     // free-text field swallowing what most lines write as several fields loses to the
     // shape of those lines, and a `%q` variant of a rare shape to a common one); then
-    // fields filled.
+    // fewest values with a blank at an edge (PostgreSQL writes no name that way: the
+    // `%q` of `%u - %q|` is not `%u %q- |`, which reads `' -'` as a user); then fields
+    // filled.
     let score = |p: &Prefix| {
         let mut caps = Vec::new();
-        let (mut n, mut filled) = (0usize, 0usize);
+        let (mut n, mut edged, mut filled) = (0usize, 0usize, 0usize);
         for &i in remaining {
-            if p.match_capture(lines[i].0, &mut caps).is_some() {
+            let line = lines[i].0;
+            if p.match_capture(line, &mut caps).is_some() {
                 n += 1;
-                filled += caps.iter().filter(|c| **c != prefix::ABSENT).count();
+                for &(s, e) in caps.iter().filter(|c| **c != prefix::ABSENT) {
+                    filled += 1;
+                    if e > s && (line[s] == b' ' || line[e - 1] == b' ') {
+                        edged += 1;
+                    }
+                }
             }
         }
-        (n, filled)
+        (n, std::cmp::Reverse(edged), filled)
     };
-    type Best = Option<((usize, usize, usize), Vec<Piece>, Prefix)>;
+    type Key = (usize, usize, std::cmp::Reverse<usize>, usize);
+    type Best = Option<(Key, Vec<Piece>, Prefix)>;
     let mut best: Best = None;
     let consider = |pieces: Vec<Piece>, freq: usize, best: &mut Best| {
         let Ok(p) = Prefix::compile(&shape::render(&pieces)) else {
             return 0;
         };
-        let (n, filled) = score(&p);
-        let key = (n, freq, filled);
+        let (n, edged, filled) = score(&p);
+        let key = (n, freq, edged, filled);
         if n > 0 && best.as_ref().is_none_or(|b| key > b.0) {
             *best = Some((key, pieces, p));
         }
@@ -212,6 +221,38 @@ mod tests {
     #[test]
     fn nothing_matches_garbage() {
         assert!(infer(b"hello world\nthis is not a log\n").is_none());
+    }
+
+    /// Regression (found by `tests/infer_props.rs`, seed 11): the stop was put after the
+    /// first blank, and the session-less lines' ` -` was read as a user.
+    #[test]
+    fn stop_after_the_whole_separator() {
+        let log = " - LOG:  starting\n\
+                   postgres - |LOG:  connection authorized: user=postgres database=bench\n\
+                   postgres - |LOG:  duration: 1 ms  statement: select 1\n\
+                   bob - |LOG:  duration: 1 ms  statement: select 2\n";
+        let (p, _) = infer_str(log);
+        assert_eq!(p, vec!["%u - %q|"]);
+    }
+
+    /// Regression (seed 7): `user=%u-%p-%v ` on a postmaster line is `user=-9072- `;
+    /// the key named `-9072` the user.
+    #[test]
+    fn a_key_does_not_make_a_number_a_name() {
+        let mut log = String::new();
+        for pid in [9072, 9072, 9073] {
+            log.push_str(&format!("user=-{pid}- LOG:  checkpoint starting: time\n"));
+        }
+        for pid in [9100, 9101] {
+            log.push_str(&format!(
+                "user=-{pid}- LOG:  connection received: host=[local]\n"
+            ));
+            log.push_str(&format!(
+                "user=bob-{pid}- LOG:  disconnection: session time: 0:00:00.002\n"
+            ));
+        }
+        let (p, _) = infer_str(&log);
+        assert!(!p.iter().any(|p| p.contains("%u")), "{p:?}");
     }
 
     #[test]
