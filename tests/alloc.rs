@@ -15,10 +15,20 @@ thread_local! {
     /// Allocations of this thread: the test harness's own threads (printing another
     /// test's result) must not count.
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes this thread holds (allocated minus freed).
+    static LIVE: Cell<i64> = const { Cell::new(0) };
 }
 
 fn count_one() {
     let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn live(delta: i64) {
+    let _ = LIVE.try_with(|c| c.set(c.get() + delta));
+}
+
+fn live_bytes() -> i64 {
+    LIVE.with(Cell::get)
 }
 
 fn allocs() -> u64 {
@@ -28,15 +38,18 @@ fn allocs() -> u64 {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         count_one();
+        live(l.size() as i64);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        live(-(l.size() as i64));
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         count_one();
+        live(n as i64 - l.size() as i64);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(p, l, n) }
     }
@@ -190,4 +203,33 @@ fn pgbouncer_lines_allocate_nothing_per_line() {
     let extra = a4.saturating_sub(a3);
     eprintln!("pgbouncer.log: a 4th copy adds {extra} allocations");
     assert!(extra <= 4, "a 4th copy added {extra} allocations");
+}
+
+/// Regression (issue 10): a query seen once held ~11.7 KB (a whole histogram, a series,
+/// room for 4 samples), so a log of 1,000,000 distinct statements took 11.7 GB. What a
+/// chunk's statistics hold per distinct statement seen once, measured by the bytes
+/// allocated and not freed, stays under 1 KB.
+#[test]
+fn a_query_seen_once_holds_under_1_kb() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // A real line of a1_pgbadger with the relation, column and constant varied.
+    const N: usize = 20_000;
+    let mut log = String::new();
+    for i in 0..N {
+        log.push_str(&format!(
+            "2026-11-24 04:34:{:02} UTC [{}]: [{}-1] user=app_rw,db=bench,app=pgbench,client=127.0.0.1 LOG:  duration: {}.{:03} ms  statement: SELECT c_{}_{i} FROM s{}.tbl_{i} WHERE id = {};\n",
+            i % 60, 25000 + i % 50, i + 1, 1 + i % 50, i % 1000, i % 97, i % 13, i * 31
+        ));
+    }
+    let parser = StderrParser::new(infer_prefix(log.as_bytes()).unwrap());
+    let before = live_bytes();
+    let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+    let lines = parser.parse_chunk(log.as_bytes(), 0, &mut agg);
+    let p = agg.finish(lines);
+    let held = live_bytes() - before;
+    assert_eq!(p.stats.queries.len(), N);
+    let per = held / N as i64;
+    eprintln!("{N} distinct statements seen once: {held} bytes held, {per} per statement");
+    assert!(per < 1024, "{per} bytes per statement seen once");
+    drop(p);
 }

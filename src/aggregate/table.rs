@@ -95,6 +95,10 @@ fn record_busy(h: &mut LatencyHist, series: &mut QuerySeries, fp: u64, e: Exec) 
 fn add_execs(execs: &mut Execs, series: &mut QuerySeries, fp: u64, new: &[Exec]) {
     if let Execs::Few(v) = execs {
         if v.len() + new.len() <= FEW {
+            // Most fingerprints are seen once: room for one, then doubling.
+            if v.capacity() == 0 {
+                v.reserve_exact(new.len());
+            }
             v.extend_from_slice(new);
             return;
         }

@@ -242,7 +242,7 @@ impl FoldedView {
     /// What was folded, in a sentence.
     pub fn sentence(&self) -> String {
         format!(
-            "More than {} distinct queries: the {} with the least total time are folded into one \"other\" row ({} executions, {:.3} ms in total; --max-fingerprints raises the limit)",
+            "More than {} distinct queries: those with the least total time were folded into one \"other\" row ({} rows, {} executions, {:.3} ms in total; --max-fingerprints raises the limit)",
             super::text::thousands(self.max_fingerprints),
             super::text::thousands(self.fingerprints),
             super::text::thousands(self.count),

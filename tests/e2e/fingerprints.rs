@@ -117,7 +117,7 @@ fn folded_rows_keep_exact_counts_and_totals_with_any_threads() {
             .iter()
             .any(|w| w
                 .as_str()
-                .is_some_and(|w| w.contains("folded into one \"other\" row"))));
+                .is_some_and(|w| w.contains("were folded into one \"other\" row"))));
         if chunk == "1000000" {
             // One chunk: each statement is folded once, whole, and the 50 kept are the
             // 50 with the most total time.
