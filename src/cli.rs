@@ -90,6 +90,11 @@ pub struct AnalyzeArgs {
     /// Width of the timeline windows (`30s`, `1m`, `5m`, `1h`); automatic by default.
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
+    /// Keep at most N fingerprints (default 1,000,000, about 1 GB); past that the ones
+    /// with the least total time are folded into one "other" row whose counts and
+    /// totals stay exact.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_fingerprints: Option<u64>,
     /// Do not print the summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,

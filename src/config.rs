@@ -175,6 +175,9 @@ impl Config {
                 end: None,
                 window_ms,
                 query_id: a.query_id,
+                max_fingerprints: a
+                    .max_fingerprints
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             },
             chunk_size: a.chunk_size.unwrap_or(CHUNK_SIZE).max(1),
             year: a.year,

@@ -22,6 +22,11 @@ use crate::verdict::Verdict;
 use rayon::prelude::*;
 use std::borrow::Cow;
 
+/// Chunks merged between two applications of `--max-fingerprints`: a fixed number
+/// rather than one per thread, so the table is capped at the same places of the input
+/// whatever the number of threads, and folds the same fingerprints.
+const GROUP_CHUNKS: usize = 16;
+
 /// How many bytes are sampled to detect the format and infer a prefix.
 const SNIFF_BYTES: usize = 256 * 1024;
 
@@ -181,6 +186,7 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
         inputs.push(res);
         if let Some(s) = s {
             stats.merge(s);
+            stats.queries.cap(opts.agg.max_fingerprints());
         }
     }
     if inputs.iter().all(|r| r.stats.entries == 0) {
@@ -464,16 +470,31 @@ fn parse_mapped(
         input::release(map, start..start + found.unwrap_or(d.len()));
         found
     });
-    ranges
-        .into_par_iter()
-        .map(|r| {
-            let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, opts.agg);
-            input::release(map, r);
-            partial
-        })
-        // `reduce_with` keeps the chunks' order: each merge appends the later part.
-        .reduce_with(merge_in_order)
-        .unwrap_or_else(|| ChunkAgg::new(opts.agg, idx).finish(0))
+    let mut acc: Option<Partial> = None;
+    for group in ranges.chunks(GROUP_CHUNKS) {
+        let merged = group
+            .par_iter()
+            .map(|r| {
+                let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, opts.agg);
+                input::release(map, r.clone());
+                partial
+            })
+            // `reduce_with` keeps the chunks' order: each merge appends the later part.
+            .reduce_with(merge_in_order);
+        append_capped(&mut acc, merged, opts.agg.max_fingerprints());
+    }
+    acc.unwrap_or_else(|| ChunkAgg::new(opts.agg, idx).finish(0))
+}
+
+/// Appends `next` to `acc` and caps the fingerprints.
+fn append_capped(acc: &mut Option<Partial>, next: Option<Partial>, cap: usize) {
+    let Some(next) = next else { return };
+    let mut a = match acc.take() {
+        Some(a) => merge_in_order(a, next),
+        None => next,
+    };
+    a.stats.queries.cap(cap);
+    *acc = Some(a);
 }
 
 fn parse_stream(
@@ -484,7 +505,7 @@ fn parse_stream(
 ) -> (Partial, u64) {
     let mut acc: Option<Partial> = None;
     let mut bytes = 0u64;
-    let batch = opts.jobs.max(1) * 2;
+    let batch = GROUP_CHUNKS;
     loop {
         let mut batch_blocks = Vec::with_capacity(batch);
         while batch_blocks.len() < batch {
@@ -504,12 +525,7 @@ fn parse_stream(
             .par_iter()
             .map(|(base, block)| parse_chunk(idx, block, *base, parser, opts.agg))
             .reduce_with(merge_in_order);
-        if let Some(m) = merged {
-            acc = Some(match acc {
-                Some(a) => merge_in_order(a, m),
-                None => m,
-            });
-        }
+        append_capped(&mut acc, merged, opts.agg.max_fingerprints());
     }
     (
         acc.unwrap_or_else(|| ChunkAgg::new(opts.agg, idx).finish(0)),

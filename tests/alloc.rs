@@ -15,10 +15,20 @@ thread_local! {
     /// Allocations of this thread: the test harness's own threads (printing another
     /// test's result) must not count.
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes this thread holds (allocated minus freed).
+    static LIVE: Cell<i64> = const { Cell::new(0) };
 }
 
 fn count_one() {
     let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn live(delta: i64) {
+    let _ = LIVE.try_with(|c| c.set(c.get() + delta));
+}
+
+fn live_bytes() -> i64 {
+    LIVE.with(Cell::get)
 }
 
 fn allocs() -> u64 {
@@ -28,15 +38,18 @@ fn allocs() -> u64 {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         count_one();
+        live(l.size() as i64);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        live(-(l.size() as i64));
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         count_one();
+        live(n as i64 - l.size() as i64);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(p, l, n) }
     }
@@ -44,6 +57,10 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// Allocations of a fingerprint turning busy: its histogram (the box, its counts
+/// growing with the largest latency) and its series (a map slot, the entries growing).
+const BUSY_ALLOCS: u64 = 12;
 
 /// The counter is global: tests that read it must not run at the same time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -60,7 +77,8 @@ fn parsing_and_aggregating_allocates_far_less_than_once_per_line() {
         let data = std::fs::read(path).unwrap();
         let parser = StderrParser::new(infer_prefix(&data).unwrap());
         // The same log 3 and 4 times in one chunk: once every fingerprint holds its 3
-        // samples, a further copy holds nothing new and must add (almost) no allocation.
+        // samples, a further copy holds nothing new and must add (almost) no allocation
+        // but for the fingerprints it makes busy (a histogram and a series, once each).
         let thrice = [&data[..], &data[..], &data[..]].concat();
         let four = [&thrice[..], &data[..]].concat();
         let count = |input: &[u8]| {
@@ -69,21 +87,28 @@ fn parsing_and_aggregating_allocates_far_less_than_once_per_line() {
             let lines = parser.parse_chunk(input, 0, &mut agg);
             let p = agg.finish(lines);
             let n = allocs() - before;
-            (n, lines, p.stats.statements)
+            let busy = p
+                .stats
+                .queries
+                .values()
+                .filter(|q| q.execs.is_busy())
+                .count() as u64;
+            (n, lines, p.stats.statements, busy)
         };
-        let (once, lines, statements) = count(&data);
-        let (three, _, _) = count(&thrice);
-        let (four, _, statements4) = count(&four);
+        let (once, lines, statements, _) = count(&data);
+        let (three, _, _, busy3) = count(&thrice);
+        let (four, _, statements4, busy4) = count(&four);
         assert_eq!(statements4, 4 * statements);
         let extra = four.saturating_sub(three);
-        eprintln!("{name}: {lines} lines, {statements} statements: {once} allocations; a 4th copy of the log adds {extra}");
+        let turned = busy4 - busy3;
+        eprintln!("{name}: {lines} lines, {statements} statements: {once} allocations; a 4th copy of the log adds {extra}, {turned} fingerprints turned busy");
         assert!(
             once * 4 < lines,
             "{name}: {once} allocations for {lines} lines"
         );
         assert!(
-            extra * 1000 < lines,
-            "{name}: the 4th copy added {extra} allocations for {lines} lines"
+            extra.saturating_sub(turned * BUSY_ALLOCS) * 1000 < lines,
+            "{name}: the 4th copy added {extra} allocations for {lines} lines ({turned} fingerprints turned busy)"
         );
     }
 }
@@ -113,14 +138,23 @@ fn csvlog_and_jsonlog_allocate_nothing_per_record() {
             let mut agg = ChunkAgg::new(AggOptions::default(), 0);
             let lines = parser.parse_chunk(input, &mut arena, 0, &mut agg);
             let p = agg.finish(lines);
-            (allocs() - before, lines, p.stats.statements)
+            let busy = p
+                .stats
+                .queries
+                .values()
+                .filter(|q| q.execs.is_busy())
+                .count() as u64;
+            (allocs() - before, lines, p.stats.statements, busy)
         };
         let three = [&data[..], &data[..], &data[..]].concat();
         let four = [&three[..], &data[..]].concat();
-        let (a3, _, _) = count(&three);
-        let (a4, lines, statements) = count(&four);
+        let (a3, _, _, busy3) = count(&three);
+        let (a4, lines, statements, busy4) = count(&four);
         assert!(statements > 0);
-        let extra = a4.saturating_sub(a3);
+        // A fingerprint turning busy allocates once for all its later lines.
+        let extra = a4
+            .saturating_sub(a3)
+            .saturating_sub((busy4 - busy3) * BUSY_ALLOCS);
         // A json string with escapes (`\"`, `\n`) is unescaped into an owned string.
         let escaped = if file.contains("json") {
             data.split(|&b| b == b'\n')
@@ -169,4 +203,33 @@ fn pgbouncer_lines_allocate_nothing_per_line() {
     let extra = a4.saturating_sub(a3);
     eprintln!("pgbouncer.log: a 4th copy adds {extra} allocations");
     assert!(extra <= 4, "a 4th copy added {extra} allocations");
+}
+
+/// Regression (issue 10): a query seen once held ~11.7 KB (a whole histogram, a series,
+/// room for 4 samples), so a log of 1,000,000 distinct statements took 11.7 GB. What a
+/// chunk's statistics hold per distinct statement seen once, measured by the bytes
+/// allocated and not freed, stays under 1 KB.
+#[test]
+fn a_query_seen_once_holds_under_1_kb() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // A real line of a1_pgbadger with the relation, column and constant varied.
+    const N: usize = 20_000;
+    let mut log = String::new();
+    for i in 0..N {
+        log.push_str(&format!(
+            "2026-11-24 04:34:{:02} UTC [{}]: [{}-1] user=app_rw,db=bench,app=pgbench,client=127.0.0.1 LOG:  duration: {}.{:03} ms  statement: SELECT c_{}_{i} FROM s{}.tbl_{i} WHERE id = {};\n",
+            i % 60, 25000 + i % 50, i + 1, 1 + i % 50, i % 1000, i % 97, i % 13, i * 31
+        ));
+    }
+    let parser = StderrParser::new(infer_prefix(log.as_bytes()).unwrap());
+    let before = live_bytes();
+    let mut agg = ChunkAgg::new(AggOptions::default(), 0);
+    let lines = parser.parse_chunk(log.as_bytes(), 0, &mut agg);
+    let p = agg.finish(lines);
+    let held = live_bytes() - before;
+    assert_eq!(p.stats.queries.len(), N);
+    let per = held / N as i64;
+    eprintln!("{N} distinct statements seen once: {held} bytes held, {per} per statement");
+    assert!(per < 1024, "{per} bytes per statement seen once");
+    drop(p);
 }

@@ -16,6 +16,7 @@ pub mod pgbouncer;
 pub mod query;
 pub mod series;
 mod signals;
+pub mod table;
 pub mod window;
 
 use crate::events::{self, Event};
@@ -23,8 +24,9 @@ use crate::normalize::Normalizer;
 use crate::parse::{unfold, EntrySink, LogEntry, Millis};
 use incident::{Incidents, PidTrack};
 use pairing::{Obs, Pairing};
-use query::{max_opt, min_opt, QueryStats, Sample};
+use query::{max_opt, min_opt, Sample};
 use rustc_hash::FxHashMap;
+use table::QueryTable;
 use window::Windows;
 
 /// How many skipped-line examples each input keeps.
@@ -41,6 +43,17 @@ pub struct AggOptions {
     pub window_ms: Option<i64>,
     /// Only statements with this query id (`--query-id`).
     pub query_id: Option<i64>,
+    /// `--max-fingerprints`; [`table::DEFAULT_MAX_FINGERPRINTS`] when `None`.
+    pub max_fingerprints: Option<usize>,
+}
+
+impl AggOptions {
+    /// The most fingerprints a table keeps.
+    pub fn max_fingerprints(&self) -> usize {
+        self.max_fingerprints
+            .unwrap_or(table::DEFAULT_MAX_FINGERPRINTS)
+            .max(1)
+    }
 }
 
 /// Totals of one database, user or application.
@@ -107,7 +120,8 @@ impl InputStats {
 pub struct Stats {
     pub statements: u64,
     pub total_us: u64,
-    pub queries: FxHashMap<u64, QueryStats>,
+    /// Per-fingerprint statistics and time series.
+    pub queries: QueryTable,
     pub by_database: FxHashMap<Box<[u8]>, GroupTotals>,
     pub by_user: FxHashMap<Box<[u8]>, GroupTotals>,
     pub by_application: FxHashMap<Box<[u8]>, GroupTotals>,
@@ -126,8 +140,6 @@ pub struct Stats {
     pub failed_statements: u64,
     /// Durations without text and without a statement to pair with.
     pub orphan_durations: u64,
-    /// Per-fingerprint executions per window (sparklines).
-    pub series: series::QuerySeries,
     /// Lock waits, deadlocks, errors, checkpoints, sessions...
     pub incidents: Incidents,
     /// PgBouncer's lines, apart from the server's.
@@ -140,7 +152,7 @@ impl Stats {
         Stats {
             statements: 0,
             total_us: 0,
-            queries: FxHashMap::default(),
+            queries: QueryTable::new(opts.window_ms),
             by_database: FxHashMap::default(),
             by_user: FxHashMap::default(),
             by_application: FxHashMap::default(),
@@ -153,7 +165,6 @@ impl Stats {
             untimed_statements: 0,
             failed_statements: 0,
             orphan_durations: 0,
-            series: series::QuerySeries::new(opts.window_ms),
             incidents: Incidents::default(),
             pgbouncer: pgbouncer::PoolerStats::default(),
         }
@@ -163,14 +174,7 @@ impl Stats {
     pub fn merge(&mut self, o: Stats) {
         self.statements += o.statements;
         self.total_us = self.total_us.saturating_add(o.total_us);
-        for (fp, q) in o.queries {
-            match self.queries.get_mut(&fp) {
-                Some(mine) => mine.merge(q),
-                None => {
-                    self.queries.insert(fp, q);
-                }
-            }
-        }
+        self.queries.merge(o.queries);
         for (mine, theirs) in [
             (&mut self.by_database, o.by_database),
             (&mut self.by_user, o.by_user),
@@ -191,15 +195,14 @@ impl Stats {
         self.untimed_statements += o.untimed_statements;
         self.failed_statements += o.failed_statements;
         self.orphan_durations += o.orphan_durations;
-        self.series.merge(o.series);
         self.incidents.merge(o.incidents);
         self.pgbouncer.merge(o.pgbouncer);
     }
 
     /// Records one timed execution.
     fn record(&mut self, norm: &mut Normalizer, obs: &Obs<'_>, us: u64, ts: Option<Millis>) {
-        let q = self.query_mut(norm, obs.fp, obs.sql);
-        q.record(us, ts);
+        let text = || signals::normalized(norm, obs.sql);
+        let q = self.queries.record(obs.fp, text, Some(us), ts);
         if let Some(id) = obs.query_id {
             q.query_ids.insert(id);
         }
@@ -221,7 +224,6 @@ impl Stats {
         self.count_groups(obs, us);
         if let Some(t) = ts {
             self.windows.add(t, us);
-            self.series.add(obs.fp, t, us);
         }
     }
 
@@ -318,6 +320,7 @@ impl<'a> ChunkAgg<'a> {
         self.pending_to_tail();
         self.flush_waits();
         self.track.tail = self.pid_tail();
+        self.stats.queries.cap(self.opts.max_fingerprints());
         Partial {
             input: self.input,
             stats: self.stats,

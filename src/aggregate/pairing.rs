@@ -125,8 +125,8 @@ fn text_hash(sql: &[u8]) -> u64 {
 impl Stats {
     /// Records one execution logged without a duration: counted, not timed.
     pub(super) fn record_untimed(&mut self, norm: &mut Normalizer, obs: &Obs<'_>) {
-        let q = self.query_mut(norm, obs.fp, obs.sql);
-        q.record_untimed(obs.ts);
+        let text = || super::signals::normalized(norm, obs.sql);
+        let q = self.queries.record(obs.fp, text, None, obs.ts);
         if let Some(id) = obs.query_id {
             q.query_ids.insert(id);
         }
@@ -135,7 +135,6 @@ impl Stats {
         self.count_groups(obs, 0);
         if let Some(t) = obs.ts {
             self.windows.add_untimed(t);
-            self.series.add_untimed(obs.fp, t);
         }
     }
 

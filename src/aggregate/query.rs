@@ -1,7 +1,7 @@
 //! Per-fingerprint statistics and the slowest samples of each.
 
-use super::hist::LatencyHist;
 use super::incident::QuerySignals;
+use super::table::Execs;
 use crate::parse::Millis;
 use std::collections::BTreeSet;
 
@@ -54,7 +54,8 @@ pub struct QueryStats {
     pub total_us: u64,
     pub min_us: u64,
     pub max_us: u64,
-    pub hist: LatencyHist,
+    /// The executions: their latencies (and, while few, their times).
+    pub execs: Execs,
     pub first_seen: Option<Millis>,
     pub last_seen: Option<Millis>,
     /// Slowest first; ties by input order.
@@ -69,7 +70,8 @@ pub struct QueryStats {
 
 impl QueryStats {
     /// Empty statistics for a fingerprint whose normalized text is `text`.
-    pub fn new(text: String) -> Self {
+    pub fn new(mut text: String) -> Self {
+        text.shrink_to_fit();
         QueryStats {
             text,
             count: 0,
@@ -77,7 +79,7 @@ impl QueryStats {
             total_us: 0,
             min_us: u64::MAX,
             max_us: 0,
-            hist: LatencyHist::default(),
+            execs: Execs::default(),
             first_seen: None,
             last_seen: None,
             samples: Vec::new(),
@@ -87,14 +89,14 @@ impl QueryStats {
         }
     }
 
-    /// Records one execution of `us`.
+    /// Counts one execution of `us` (its latency and time go to [`Self::execs`]
+    /// through the table).
     pub fn record(&mut self, us: u64, ts: Option<Millis>) {
         self.timed += 1;
         self.record_untimed(ts);
         self.total_us = self.total_us.saturating_add(us);
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
-        self.hist.record(us);
     }
 
     /// Records one execution logged without a duration (log_statement).
@@ -120,6 +122,8 @@ impl QueryStats {
         if !self.wants_sample(s.duration_us, s.order) {
             return;
         }
+        // Most fingerprints keep one sample: no room for more until needed.
+        self.samples.reserve_exact(1);
         self.samples.push(s);
         self.samples
             .sort_by_key(|s| sample_key(s.duration_us, s.order));
@@ -140,20 +144,20 @@ impl QueryStats {
         if !self.wants_plan(p.duration_us, p.order) {
             return;
         }
+        self.plans.reserve_exact(1);
         self.plans.push(p);
         self.plans
             .sort_by_key(|p| sample_key(p.duration_us, p.order));
         self.plans.truncate(SAMPLES);
     }
 
-    /// Adds `other` (same fingerprint).
+    /// Adds `other` (same fingerprint) but for its executions, which the table merges.
     pub fn merge(&mut self, other: QueryStats) {
         self.count += other.count;
         self.timed += other.timed;
         self.total_us = self.total_us.saturating_add(other.total_us);
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
-        self.hist.merge(&other.hist);
         self.first_seen = min_opt(self.first_seen, other.first_seen);
         self.last_seen = max_opt(self.last_seen, other.last_seen);
         for s in other.samples {

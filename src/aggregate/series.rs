@@ -250,6 +250,11 @@ impl QuerySeries {
         }
     }
 
+    /// Forgets the series of `fp` (folded away).
+    pub fn remove(&mut self, fp: u64) {
+        self.map.remove(&fp);
+    }
+
     /// Adds `other` (same mode), coarsening to the wider of the two widths.
     pub fn merge(&mut self, mut other: QuerySeries) {
         if other.width > self.width {

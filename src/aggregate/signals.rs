@@ -28,6 +28,13 @@ pub(super) struct PidLocal {
     wait_us: Option<Option<u64>>,
 }
 
+/// The normalized text of `sql`.
+pub(super) fn normalized(norm: &mut Normalizer, sql: &[u8]) -> String {
+    let mut text = String::new();
+    norm.normalize_into(sql, &mut text);
+    text
+}
+
 impl Stats {
     /// Counts an event in the totals and in its window.
     fn bump(&mut self, ts: Option<Millis>, f: impl Fn(&mut EventCounts)) {
@@ -44,11 +51,7 @@ impl Stats {
         fp: u64,
         sql: &[u8],
     ) -> &mut QueryStats {
-        self.queries.entry(fp).or_insert_with(|| {
-            let mut text = String::new();
-            norm.normalize_into(sql, &mut text);
-            QueryStats::new(text)
-        })
+        self.queries.row(fp, || normalized(norm, sql))
     }
 
     /// Adds `delta` µs of lock wait ending at `ts` (an `acquired` line).

@@ -10,8 +10,11 @@
 //! marker, so normalizing twice changes nothing.
 //!
 //! An item is a constant optionally preceded by type words (`date '2024-01-01'`) and
-//! followed by casts (`'a'::text`). A list with any other item (a column, a
-//! subquery, a function call) is left as it is.
+//! followed by casts (`'a'::text`), `DEFAULT` (in a `VALUES` row), or a row of such
+//! items in brackets: `IN ((1, 'a'), (2, 'b'))` becomes `IN (($1, $2) /*, ... */)`
+//! and `VALUES (1, (2, 3)), (4, (5, 6))` becomes `VALUES ($1, ($2, $3)) /*, ... */`,
+//! so a list of row values of any length is one fingerprint too. A list with any
+//! other item (a column, a subquery, a function call) is left as it is.
 //!
 //! Deciding needs the whole list, so its tokens wait in a reusable buffer; once the
 //! buffer has grown to the longest list seen, nothing allocates.
@@ -145,6 +148,8 @@ fn scan(f: &mut Folder<'_>, buf: &mut Vec<Token>, close: u8) -> Scan {
     let src = f.src();
     let mut item = Item::Start;
     let mut first_end = None;
+    // Rows opened inside the list and not yet closed.
+    let mut depth = 0u32;
     while let Some(t) = f.next_token() {
         // Operators as byte patterns (no slice comparisons: they become memcmp calls).
         let op: &[u8] = if t.kind == Kind::Op {
@@ -154,11 +159,23 @@ fn scan(f: &mut Folder<'_>, buf: &mut Vec<Token>, close: u8) -> Scan {
         };
         item = match (item, t.kind, op) {
             (_, Kind::Marker, _) => continue,
-            (Item::Start, Kind::Word, _) => Item::Start,
+            (Item::Start, Kind::Word, _) => match word_item(&src[t.span()]) {
+                Some(i) => i,
+                None => return Scan::Other { stop: Some(t) },
+            },
             (Item::Start, Kind::Const, _) => Item::Const,
+            (Item::Start, _, b"(") => {
+                depth += 1;
+                Item::Start
+            }
             (Item::Const | Item::Type, _, b"::") => Item::Cast,
             (Item::Cast | Item::Type, Kind::Word | Kind::QIdent, _) => Item::Type,
             (Item::Type, _, b".") => Item::Type,
+            (Item::Const | Item::Type, _, b",") if depth > 0 => Item::Start,
+            (Item::Const | Item::Type, _, b")") if depth > 0 => {
+                depth -= 1;
+                Item::Const
+            }
             (Item::Const | Item::Type, _, &[b]) if b == b',' || b == close => {
                 let first_end = *first_end.get_or_insert(buf.len());
                 if b == close {
@@ -174,6 +191,20 @@ fn scan(f: &mut Folder<'_>, buf: &mut Vec<Token>, close: u8) -> Scan {
         buf.push(t);
     }
     Scan::Other { stop: None }
+}
+
+/// What a word at the start of an item makes of it: `DEFAULT` is an item, a word that
+/// begins a query (`(SELECT 1)`) ends the list, any other may be a type name before a
+/// constant (`date '2024-01-01'`).
+fn word_item(w: &[u8]) -> Option<Item> {
+    const QUERY: [&[u8]; 4] = [b"select", b"values", b"with", b"table"];
+    if w.eq_ignore_ascii_case(b"default") {
+        Some(Item::Const)
+    } else if QUERY.iter().any(|q| w.eq_ignore_ascii_case(q)) {
+        None
+    } else {
+        Some(Item::Start)
+    }
 }
 
 /// `IN (...)` or `ARRAY[...]`; returns a token still to be processed.

@@ -142,6 +142,57 @@ fn lists_collapse() {
     );
 }
 
+/// Rows of `n` row values: `((1, 'v1'), (2, 'v2'), ...)` without the outer brackets.
+fn rows(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("({i}, 'v{i}'::text)"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Regression: a 100,000-row `IN ((..), (..))` stayed as long as it came, one
+/// fingerprint per length, and made a 6.8 MB report.
+#[test]
+fn row_value_lists_collapse_whatever_their_length() {
+    let text = "SELECT * FROM t WHERE (a, b) IN (($1, $2::text) /*, ... */)";
+    let sql = |n| format!("select * from t where (a, b) in ({})", rows(n));
+    for n in [1, 2, 100, 100_000] {
+        assert_eq!(norm(&sql(n)), text, "{n} rows");
+        assert!(same_fp(&sql(n), &sql(2)), "{n} rows");
+    }
+    let values = "INSERT INTO t(a, b, c) VALUES (DEFAULT, $1, ($2, $3)) /*, ... */";
+    for n in [1, 2, 100, 10_000] {
+        let sql = format!(
+            "insert into t (a, b, c) values {}",
+            (0..n)
+                .map(|i| format!("(default, {i}, ({i}, 'x'))"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert_eq!(norm(&sql), values, "{n} rows");
+    }
+    assert!(same_fp(
+        "select 1 where (a, b) in ((1, 2), (3, 4))",
+        "select 1 where (a, b) in ((5, 6))"
+    ));
+    // Not constants: left as they are.
+    assert_eq!(
+        norm("select * from t where (a, b) in ((1, b), (2, 3))"),
+        "SELECT * FROM t WHERE (a, b) IN (($1, b), ($2, $3))"
+    );
+    assert_eq!(
+        norm("select * from t where a in (1, (select 2))"),
+        "SELECT * FROM t WHERE a IN ($1, (SELECT $2))"
+    );
+    assert_eq!(
+        norm("select * from t where a in (select 1)"),
+        "SELECT * FROM t WHERE a IN (SELECT $1)"
+    );
+    // Normalizing twice changes nothing.
+    let once = norm(&format!("select 1 where (a, b) in ({})", rows(3)));
+    assert_eq!(norm(&once), once);
+}
+
 #[test]
 fn grammar_facts() {
     assert_eq!(

@@ -6,7 +6,7 @@
 
 use super::model::ms;
 use crate::aggregate::incident::{BlockKey, EventCounts, Incidents, SessionGroup};
-use crate::aggregate::query::QueryStats;
+use crate::aggregate::table::QueryMap;
 use crate::normalize::fingerprint_hex;
 use crate::parse::time::rfc3339;
 use crate::parse::Millis;
@@ -373,7 +373,7 @@ pub fn open_sessions(windows: &[(Millis, EventCounts)]) -> Vec<Option<i64>> {
 }
 
 /// Looks up a fingerprint's normalized text.
-struct Texts<'q>(&'q FxHashMap<u64, QueryStats>);
+struct Texts<'q>(&'q QueryMap);
 
 impl Texts<'_> {
     fn get(&self, fp: u64) -> String {
@@ -411,11 +411,7 @@ pub struct Sections {
 
 impl Sections {
     /// Builds every section; `peak` is (most open sessions, window start) when known.
-    pub fn build(
-        inc: Incidents,
-        queries: &FxHashMap<u64, QueryStats>,
-        peak: Option<(i64, Millis)>,
-    ) -> Sections {
+    pub fn build(inc: Incidents, queries: &QueryMap, peak: Option<(i64, Millis)>) -> Sections {
         let texts = Texts(queries);
         Sections {
             locks: locks(&inc, queries, &texts),
@@ -452,7 +448,7 @@ impl Sections {
     }
 }
 
-fn locks(inc: &Incidents, queries: &FxHashMap<u64, QueryStats>, texts: &Texts<'_>) -> LocksView {
+fn locks(inc: &Incidents, queries: &QueryMap, texts: &Texts<'_>) -> LocksView {
     let mut by_relation: Vec<LockRelationView> = inc
         .locks
         .values()
@@ -569,7 +565,7 @@ fn deadlocks(inc: &Incidents, texts: &Texts<'_>) -> DeadlocksView {
     }
 }
 
-fn errors(inc: &Incidents, queries: &FxHashMap<u64, QueryStats>) -> ErrorsView {
+fn errors(inc: &Incidents, queries: &QueryMap) -> ErrorsView {
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_state: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_message: Vec<ErrorKindView> = Vec::new();
@@ -639,7 +635,7 @@ fn errors(inc: &Incidents, queries: &FxHashMap<u64, QueryStats>) -> ErrorsView {
     }
 }
 
-fn temp_files(inc: &Incidents, queries: &FxHashMap<u64, QueryStats>) -> TempFilesView {
+fn temp_files(inc: &Incidents, queries: &QueryMap) -> TempFilesView {
     TempFilesView {
         count: inc.totals.temp_files,
         bytes: inc.totals.temp_bytes,

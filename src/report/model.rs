@@ -10,6 +10,7 @@ use super::incident::{
 };
 use super::tz::DisplayTz;
 use crate::aggregate::query::{PlanSample, QueryStats, Sample};
+use crate::aggregate::table::Folded;
 use crate::aggregate::{GroupTotals, Stats};
 use crate::normalize::fingerprint_hex;
 use crate::parse::time::rfc3339;
@@ -38,6 +39,9 @@ pub struct Report {
     pub span: Span,
     pub totals: Totals,
     pub queries: Vec<QueryView>,
+    /// The fingerprints folded into one row past `--max-fingerprints`, when any were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folded: Option<FoldedView>,
     pub databases: Vec<GroupView>,
     pub users: Vec<GroupView>,
     pub applications: Vec<GroupView>,
@@ -205,6 +209,77 @@ impl QueryView {
     }
 }
 
+/// The fingerprints folded into one "other" row: their counts and totals are exact,
+/// their latencies within 1%.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct FoldedView {
+    /// `--max-fingerprints`: more fingerprints than this and the ones with the least
+    /// total time (then the fewest executions) are folded.
+    pub max_fingerprints: u64,
+    /// Fingerprint rows folded (one folded, seen again and folded again counts twice).
+    pub fingerprints: u64,
+    pub count: u64,
+    pub timed: u64,
+    pub total_ms: f64,
+    pub min_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub lock_waits: u64,
+    pub lock_wait_ms: f64,
+    pub errors: u64,
+    pub cancellations: u64,
+    pub temp_files: u64,
+    pub temp_bytes: u64,
+}
+
+impl FoldedView {
+    /// What was folded, in a sentence.
+    pub fn sentence(&self) -> String {
+        format!(
+            "More than {} distinct queries: those with the least total time were folded into one \"other\" row ({} rows, {} executions, {:.3} ms in total; --max-fingerprints raises the limit)",
+            super::text::thousands(self.max_fingerprints),
+            super::text::thousands(self.fingerprints),
+            super::text::thousands(self.count),
+            self.total_ms
+        )
+    }
+
+    fn build(f: Folded) -> Option<FoldedView> {
+        if f.fingerprints == 0 {
+            return None;
+        }
+        let timed = |v: f64| (f.timed > 0).then_some(v);
+        let q = |p: f64| timed(ms(f.hist.as_ref().map_or(0, |h| h.quantile(p))));
+        Some(FoldedView {
+            max_fingerprints: f.cap,
+            fingerprints: f.fingerprints,
+            count: f.count,
+            timed: f.timed,
+            total_ms: ms(f.total_us),
+            min_ms: timed(ms(f.min_us)),
+            max_ms: timed(ms(f.max_us)),
+            mean_ms: timed((f.total_us as f64 / f.timed.max(1) as f64).round() / 1000.0),
+            p50_ms: q(0.50),
+            p95_ms: q(0.95),
+            p99_ms: q(0.99),
+            first_seen: f.first_seen.map(rfc3339),
+            last_seen: f.last_seen.map(rfc3339),
+            lock_waits: f.signals.lock_waits,
+            lock_wait_ms: ms(f.signals.lock_wait_us),
+            errors: f.signals.errors,
+            cancellations: f.signals.cancellations,
+            temp_files: f.signals.temp_files,
+            temp_bytes: f.signals.temp_bytes,
+        })
+    }
+}
+
 /// One slow execution.
 #[derive(Debug, Clone, Serialize)]
 #[allow(missing_docs)]
@@ -285,7 +360,8 @@ impl Report {
             statements: stats.statements,
             timed_statements: stats.statements - stats.untimed_statements,
             total_ms: ms(stats.total_us),
-            fingerprints: stats.queries.values().filter(|q| q.count > 0).count() as u64,
+            fingerprints: stats.queries.values().filter(|q| q.count > 0).count() as u64
+                + stats.queries.folded().fingerprints,
             protocol_steps: stats.protocol_steps,
             protocol_ms: ms(stats.protocol_us),
             plans: stats.plans,
@@ -300,14 +376,15 @@ impl Report {
             .values()
             .filter(|q| q.timed > 0)
             .map(|q| q.min_us)
+            .chain((stats.queries.folded().timed > 0).then_some(stats.queries.folded().min_us))
             .min();
-        let mut series = Default::default();
+        let mut series_windows = None;
         let mut peak = None;
         let mut pooler_windows = Vec::new();
         let timeline = match (stats.first_ts, stats.last_ts) {
             (Some(b), Some(e)) => {
                 let (width, windows) = stats.windows.finish(b, e);
-                series = stats.series.finish(b.div_euclid(width) * width, width);
+                series_windows = Some((b.div_euclid(width) * width, width));
                 let counts: Vec<_> = windows.iter().map(|(s, w)| (*s, w.events)).collect();
                 pooler_windows = windows.iter().map(|(s, w)| (*s, w.pooler)).collect();
                 let open = open_sessions(&counts);
@@ -343,26 +420,26 @@ impl Report {
                 windows: Vec::new(),
             },
         };
-        let sections = Sections::build(stats.incidents, &stats.queries, peak);
         // Listed: queries that ran, or that only failed or waited (signals). Left out:
         // fingerprints seen only in auto_explain plans (nested statements), and
         // statements logged without a duration that never got one and had no signal.
-        let mut queries: Vec<(u64, QueryStats)> = stats
-            .queries
-            .into_iter()
-            .filter(|(_, q)| q.count > 0 || !q.signals.is_empty())
-            .collect();
         // By total time; where that ties (statements logged without durations), by count.
-        queries.sort_by(|a, b| {
-            (b.1.total_us, b.1.count)
-                .cmp(&(a.1.total_us, a.1.count))
-                .then(a.0.cmp(&b.0))
-        });
-        let queries: Vec<QueryView> = queries
-            .into_iter()
-            .take(MAX_QUERIES)
-            .map(|(fp, q)| super::series::with_series(query_view(fp, q), series.remove(&fp)))
+        let mut order: Vec<(u64, u64, u64)> = stats
+            .queries
+            .iter()
+            .filter(|(_, q)| q.count > 0 || !q.signals.is_empty())
+            .map(|(fp, q)| (q.total_us, q.count, *fp))
             .collect();
+        order.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)).then(a.2.cmp(&b.2)));
+        let listed: Vec<u64> = order.into_iter().take(MAX_QUERIES).map(|o| o.2).collect();
+        let (mut map, mut series, folded) = stats.queries.into_parts(&listed, series_windows);
+        let sections = Sections::build(stats.incidents, &map, peak);
+        let queries: Vec<QueryView> = listed
+            .iter()
+            .filter_map(|fp| map.remove(fp).map(|q| (*fp, q)))
+            .map(|(fp, q)| super::series::with_series(query_view(fp, *q), series.remove(&fp)))
+            .collect();
+        drop(map);
         // csvlog and jsonlog carry every field; only prefixes can leave some out.
         let prefixes: Vec<&str> = inputs.iter().filter_map(|i| i.prefix.as_deref()).collect();
         let filtered = inputs.iter().any(|i| i.stats.filtered_entries > 0);
@@ -372,16 +449,20 @@ impl Report {
         }
         let input_views: Vec<InputView> = inputs.iter().map(input_view).collect();
         let anomalies = super::anomaly::spans(&timeline);
+        let folded = FoldedView::build(folded);
+        let mut warnings = super::warnings::of_inputs(&input_views);
+        warnings.extend(folded.as_ref().map(FoldedView::sentence));
         Report {
             run,
             partial: input_views.iter().any(|i| i.incomplete),
-            warnings: super::warnings::of_inputs(&input_views),
+            warnings,
             range: None,
             time_zone: tz.to_string(),
             inputs: input_views,
             span,
             totals,
             queries,
+            folded,
             databases: groups(stats.by_database),
             users: groups(stats.by_user),
             applications: groups(stats.by_application),
@@ -447,6 +528,7 @@ fn input_warnings(i: &InputResult) -> Vec<String> {
 
 fn query_view(fp: u64, q: QueryStats) -> QueryView {
     let timed = |v: f64| (q.timed > 0).then_some(v);
+    let hist = q.execs.latencies();
     QueryView {
         fingerprint: fingerprint_hex(fp),
         count: q.count,
@@ -455,9 +537,9 @@ fn query_view(fp: u64, q: QueryStats) -> QueryView {
         min_ms: timed(ms(q.min_us)),
         max_ms: timed(ms(q.max_us)),
         mean_ms: timed((q.total_us as f64 / q.timed.max(1) as f64).round() / 1000.0),
-        p50_ms: timed(ms(q.hist.quantile(0.50))),
-        p95_ms: timed(ms(q.hist.quantile(0.95))),
-        p99_ms: timed(ms(q.hist.quantile(0.99))),
+        p50_ms: timed(ms(hist.quantile(0.50))),
+        p95_ms: timed(ms(hist.quantile(0.95))),
+        p99_ms: timed(ms(hist.quantile(0.99))),
         first_seen: q.first_seen.map(rfc3339),
         last_seen: q.last_seen.map(rfc3339),
         query_ids: q.query_ids.into_iter().collect(),
@@ -469,8 +551,7 @@ fn query_view(fp: u64, q: QueryStats) -> QueryView {
         errors: q.signals.errors,
         temp_files: q.signals.temp_files,
         temp_bytes: q.signals.temp_bytes,
-        histogram: q
-            .hist
+        histogram: hist
             .log2_buckets()
             .into_iter()
             .map(|(v, c)| (ms(v), c))

@@ -189,6 +189,18 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             one_line(q, 70)
         )?;
     }
+    if let Some(f) = &r.folded {
+        writeln!(
+            out,
+            "  {:>10} {:>9} {:>10} {:>10}  other: {} fingerprints folded (--max-fingerprints {})",
+            human_ms(f.total_ms),
+            thousands(f.count),
+            f.mean_ms.map_or("unknown".into(), human_ms),
+            f.p99_ms.map_or("unknown".into(), human_ms),
+            thousands(f.fingerprints),
+            thousands(f.max_fingerprints)
+        )?;
+    }
     Ok(())
 }
 
