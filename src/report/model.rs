@@ -24,6 +24,9 @@ pub const MAX_QUERIES: usize = 1000;
 #[allow(missing_docs)]
 pub struct Report {
     pub run: Run,
+    /// The version of the fingerprint algorithm ([`crate::normalize::FINGERPRINT_VERSION`]):
+    /// fingerprints of different versions cannot be compared.
+    pub fingerprint_version: u32,
     /// Some input was passed over, unreadable or read in part, more than 1% of an
     /// input's lines were skipped, or `--begin`/`--end` kept nothing: the report
     /// stands for part of what was given (exit code 3).
@@ -374,6 +377,7 @@ impl Report {
         let anomalies = super::anomaly::spans(&timeline);
         Report {
             run,
+            fingerprint_version: crate::normalize::FINGERPRINT_VERSION,
             partial: input_views.iter().any(|i| i.incomplete),
             warnings: super::warnings::of_inputs(&input_views),
             range: None,
