@@ -97,7 +97,7 @@ pub struct InputView {
     /// Entries no prefix explained: counted, their process, user, database and
     /// application unknown.
     pub unattributed_entries: u64,
-    /// `read`, `read_with_skips`, `partial`, `passed_over` or `unreadable`.
+    /// `read`, `read_with_skips`, `partial`, `passed_over`, `duplicate` or `unreadable`.
     pub verdict: String,
     /// The verdict in a sentence.
     pub verdict_note: String,
@@ -122,6 +122,9 @@ pub struct Span {
     pub begin: Option<String>,
     pub end: Option<String>,
     pub seconds: f64,
+    /// Entries dated far from the rest of the log (a clock set wrong): counted in the
+    /// totals, left out of the span and the timeline.
+    pub outliers: u64,
 }
 
 /// Whole-log totals.
@@ -273,14 +276,27 @@ pub fn ms(us: u64) -> f64 {
 
 impl Report {
     /// Builds the view model from the analysis.
-    pub fn build(inputs: &[InputResult], stats: Stats, run: Run, tz: DisplayTz) -> Report {
+    pub fn build(inputs: &[InputResult], mut stats: Stats, run: Run, tz: DisplayTz) -> Report {
+        // The timeline spans the bulk of the log: entries dated far from it (a clock
+        // set wrong) are counted, but would stretch it over years.
+        let bulk = std::mem::take(&mut stats.spread).bulk();
+        let (first_ts, last_ts) = match bulk {
+            Some(b) => (Some(b.begin), Some(b.end)),
+            None => (stats.first_ts, stats.last_ts),
+        };
+        let mut warnings = Vec::new();
+        if let Some(b) = bulk.filter(|b| b.outliers > 0) {
+            stats.windows.drop_outside(b.fence.0, b.fence.1);
+            warnings.push(super::warnings::outliers(&b));
+        }
         let span = Span {
-            begin: stats.first_ts.map(rfc3339),
-            end: stats.last_ts.map(rfc3339),
-            seconds: match (stats.first_ts, stats.last_ts) {
+            begin: first_ts.map(rfc3339),
+            end: last_ts.map(rfc3339),
+            seconds: match (first_ts, last_ts) {
                 (Some(b), Some(e)) => (e - b) as f64 / 1000.0,
                 _ => 0.0,
             },
+            outliers: bulk.map_or(0, |b| b.outliers),
         };
         let skipped_lines = inputs.iter().map(|i| i.stats.skipped_lines).sum();
         let c = stats.incidents.totals;
@@ -307,10 +323,18 @@ impl Report {
         let mut series = Default::default();
         let mut peak = None;
         let mut pooler_windows = Vec::new();
-        let timeline = match (stats.first_ts, stats.last_ts) {
+        let timeline = match (first_ts, last_ts) {
             (Some(b), Some(e)) => {
+                let asked = stats.windows.is_fixed().then(|| stats.windows.width());
                 let (width, windows) = stats.windows.finish(b, e);
+                if let Some(asked) = asked.filter(|&a| a != width) {
+                    warnings.push(super::warnings::window_widened(asked, width, e - b));
+                }
                 series = stats.series.finish(b.div_euclid(width) * width, width);
+                // Entries after the bulk have no window.
+                for cells in series.values_mut() {
+                    cells.retain(|c| (c.0 as usize) < windows.len());
+                }
                 let counts: Vec<_> = windows.iter().map(|(s, w)| (*s, w.events)).collect();
                 pooler_windows = windows.iter().map(|(s, w)| (*s, w.pooler)).collect();
                 let open = open_sessions(&counts);
@@ -375,11 +399,13 @@ impl Report {
         }
         let input_views: Vec<InputView> = inputs.iter().map(input_view).collect();
         let anomalies = super::anomaly::spans(&timeline);
+        let mut warnings_all = super::warnings::of_inputs(&input_views);
+        warnings_all.extend(warnings);
         Report {
             run,
             fingerprint_version: crate::normalize::FINGERPRINT_VERSION,
             partial: input_views.iter().any(|i| i.incomplete),
-            warnings: super::warnings::of_inputs(&input_views),
+            warnings: warnings_all,
             range: None,
             time_zone: tz.to_string(),
             inputs: input_views,

@@ -6,6 +6,7 @@ mod corpus;
 mod events;
 mod formats;
 mod formats_cloud;
+mod inputs_outputs;
 mod pgbouncer;
 mod prefixes;
 mod report;
