@@ -49,6 +49,17 @@ pub enum ConfigError {
     /// Zero jobs.
     #[error("--jobs must be at least 1")]
     Jobs,
+    /// `-` given more than once: standard input can be read only once.
+    #[error("'-' (standard input) is given more than once; it can be read only once")]
+    StdinTwice,
+    /// An output that cannot be written (checked before the analysis).
+    #[error("-o {path}: cannot write the report there: {why}")]
+    Unwritable {
+        /// The path.
+        path: String,
+        /// Why.
+        why: String,
+    },
 }
 
 /// Where a report goes.
@@ -96,6 +107,9 @@ impl Config {
     pub fn from_args(a: &AnalyzeArgs) -> Result<Config, ConfigError> {
         if a.inputs.is_empty() {
             return Err(ConfigError::NoInput);
+        }
+        if a.inputs.iter().filter(|i| *i == "-").count() > 1 {
+            return Err(ConfigError::StdinTwice);
         }
         let time = |flag: &'static str, v: &Option<String>| -> Result<_, ConfigError> {
             v.as_deref()
@@ -183,6 +197,48 @@ impl Config {
             year: a.year,
         })
     }
+}
+
+/// Checks that every output file can be written, before a long analysis: its directory
+/// exists and a file can be created there (or the existing file opened for writing).
+/// Nothing is left behind: a file created to check is removed, an existing one is not
+/// truncated.
+pub fn check_outputs(outputs: &[Output]) -> Result<(), ConfigError> {
+    for o in outputs.iter().filter(|o| o.path != "-") {
+        check_writable(std::path::Path::new(&o.path)).map_err(|why| ConfigError::Unwritable {
+            path: o.path.clone(),
+            why,
+        })?;
+    }
+    Ok(())
+}
+
+fn check_writable(path: &std::path::Path) -> Result<(), String> {
+    use std::fs::OpenOptions;
+    if path.is_dir() {
+        return Err("it is a directory".into());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!("no directory {}", dir.display()));
+    }
+    if path.exists() {
+        return OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| e.to_string());
+    }
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(path);
+    Ok(())
 }
 
 /// `90s`, `1m`, `5min`, `2h`, `1d` (a bare number is seconds) → milliseconds.

@@ -60,22 +60,32 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     Ok(report)
 }
 
-/// Writes every requested output.
-pub fn write_outputs(cfg: &Config, report: &Report) -> anyhow::Result<()> {
+/// Writes every requested output, each attempted even when another failed; the
+/// paths written, and one error per output that could not be.
+pub fn write_outputs(cfg: &Config, report: &Report) -> (Vec<String>, Vec<anyhow::Error>) {
+    let (mut written, mut errors) = (Vec::new(), Vec::new());
     for out in &cfg.outputs {
-        if out.path == "-" {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            report::render(report, out.format, &mut lock)?;
-            lock.flush()?;
-        } else {
-            let file = std::fs::File::create(&out.path)
-                .with_context(|| format!("cannot write {}", out.path))?;
-            let mut w = std::io::BufWriter::new(file);
-            report::render(report, out.format, &mut w)
-                .with_context(|| format!("writing {}", out.path))?;
-            w.flush().with_context(|| format!("writing {}", out.path))?;
+        match write_output(out, report) {
+            Ok(()) => written.push(out.path.clone()),
+            Err(e) => errors.push(e),
         }
+    }
+    (written, errors)
+}
+
+fn write_output(out: &config::Output, report: &Report) -> anyhow::Result<()> {
+    if out.path == "-" {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        report::render(report, out.format, &mut lock)?;
+        lock.flush()?;
+    } else {
+        let file = std::fs::File::create(&out.path)
+            .with_context(|| format!("cannot write {}", out.path))?;
+        let mut w = std::io::BufWriter::new(file);
+        report::render(report, out.format, &mut w)
+            .with_context(|| format!("writing {}", out.path))?;
+        w.flush().with_context(|| format!("writing {}", out.path))?;
     }
     Ok(())
 }
@@ -142,7 +152,10 @@ pub fn cli_main() -> ExitCode {
             }
         };
     }
-    let cfg = match Config::from_args(&cli.analyze) {
+    let cfg = match Config::from_args(&cli.analyze).and_then(|c| {
+        config::check_outputs(&c.outputs)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("pgferret: {e}");
@@ -161,19 +174,20 @@ pub fn cli_main() -> ExitCode {
         }
     };
     warn_skipped(&report, cfg.summary);
-    if let Err(e) = write_outputs(&cfg, &report) {
-        if is_broken_pipe(&e) {
-            return ExitCode::SUCCESS;
-        }
+    let (written, errors) = write_outputs(&cfg, &report);
+    let errors: Vec<_> = errors.into_iter().filter(|e| !is_broken_pipe(e)).collect();
+    for e in &errors {
         eprintln!("pgferret: {e:#}");
-        return ExitCode::from(1);
     }
     if cfg.summary {
         let mut err = std::io::stderr();
         let _ = report::text::write_summary(&report, &mut err);
-        for o in &cfg.outputs {
-            eprintln!("report written to {}", o.path);
+        for path in &written {
+            eprintln!("report written to {path}");
         }
+    }
+    if !errors.is_empty() {
+        return ExitCode::from(1);
     }
     if report.partial {
         eprintln!(

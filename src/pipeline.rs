@@ -27,6 +27,9 @@ use std::borrow::Cow;
 /// whatever the number of threads, and folds the same fingerprints.
 const GROUP_CHUNKS: usize = 16;
 
+/// Over this share (percent) of bytes that are not text, an input is binary data.
+const BINARY_PERCENT: u32 = 10;
+
 /// How many bytes are sampled to detect the format and infer a prefix.
 const SNIFF_BYTES: usize = 256 * 1024;
 
@@ -149,7 +152,21 @@ impl Opened {
 /// the run fails only when nothing at all could be read.
 pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, AnalyzeError> {
     let mut slots: Vec<Result<Opened, InputResult>> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
     for e in input::expand_dirs(sources) {
+        // The same file twice (by path, link or directory) is read once.
+        if let Expanded::Input(s) = &e {
+            if let Some(id) = s.file_id() {
+                if let Some(first) = seen.get(&id) {
+                    let of = String::clone(first);
+                    let mut res = verdict_only(s, Verdict::Duplicate { of });
+                    res.warnings.push(res.verdict.sentence(&res.stats));
+                    slots.push(Err(res));
+                    continue;
+                }
+                seen.insert(id, s.name());
+            }
+        }
         slots.push(match e {
             Expanded::Empty(s) => Err(verdict_only(&s, Verdict::EmptyDir)),
             Expanded::Unlistable(s, e) => Err(verdict_only(&s, Verdict::unreadable(&e))),
@@ -359,6 +376,11 @@ fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Opt
         res.format = opts.format.unwrap_or(LogFormat::Stderr).name();
         res.compression = o.compression.name();
         return (res, None);
+    }
+    // Random bytes or an image: not a log, whatever prefix could be tried.
+    let percent = input::binary_percent(&head);
+    if opts.format.is_none() && percent > BINARY_PERCENT {
+        return (verdict_only(&o.source, Verdict::Binary { percent }), None);
     }
     let mtime = modified(&o.source);
     let (parser, inferred, warnings) = match choose_parser(&name, &head, mtime, opts) {

@@ -31,6 +31,17 @@ pub enum Verdict {
         /// What it looked like: its first line, shortened and escaped.
         looked_like: String,
     },
+    /// Binary data (random bytes, an image, an archive pgferret cannot open).
+    Binary {
+        /// The share of its first bytes that are not text, in percent.
+        percent: u32,
+    },
+    /// The same file as an input given before (same path, or the same file through
+    /// another path or a link): counted once, under that one.
+    Duplicate {
+        /// The name of the input it repeats.
+        of: String,
+    },
     /// A directory with no file named like a log in it.
     EmptyDir,
     /// Nothing could be read from it.
@@ -65,7 +76,10 @@ impl Verdict {
             Verdict::Read if stats.skipped_lines > 0 => "read_with_skips",
             Verdict::Read => "read",
             Verdict::Partial { .. } => "partial",
-            Verdict::PassedOver { .. } | Verdict::EmptyDir => "passed_over",
+            Verdict::PassedOver { .. } | Verdict::Binary { .. } | Verdict::EmptyDir => {
+                "passed_over"
+            }
+            Verdict::Duplicate { .. } => "duplicate",
             Verdict::Unreadable { .. } => "unreadable",
         }
     }
@@ -95,6 +109,13 @@ impl Verdict {
                 "passed over: not a PostgreSQL log pgferret recognises ({looked_like}); \
                  if it is one, pass --prefix '<log_line_prefix>' or --format"
             ),
+            Verdict::Binary { percent } => format!(
+                "passed over: not a PostgreSQL log, looked like binary data ({percent}% of its \
+                 first bytes are not text)"
+            ),
+            Verdict::Duplicate { of } => {
+                format!("given twice: the same file as {of}, counted once")
+            }
             Verdict::EmptyDir => {
                 "passed over: a directory with no log file in it (*.log, *.csv, *.json, \
                  their compressed copies, postgres*)"
@@ -109,6 +130,8 @@ impl Verdict {
     pub fn incomplete(&self, stats: &InputStats) -> bool {
         match self {
             Verdict::Read => too_many_skipped(stats) || too_many_unattributed(stats),
+            // Every line of it is in the report, once.
+            Verdict::Duplicate { .. } => false,
             _ => true,
         }
     }

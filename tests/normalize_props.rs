@@ -5,7 +5,11 @@
 //!   equals the fingerprint `normalize_into` returns;
 //! - normalizing twice changes nothing (text and fingerprint);
 //! - re-spacing, comments, re-casing keywords and unquoted names, other literal values
-//!   and other list lengths never change the fingerprint of a statement.
+//!   and other list lengths never change the fingerprint of a statement;
+//! - the fingerprint of the normalized text is the source's, for any bytes (invalid
+//!   UTF-8 included: the text shows it as U+FFFD, and so does the hash);
+//! - two statements whose normalized texts differ have different fingerprints, from
+//!   near misses (one byte changed, one name's suffix) to unrelated noise.
 //!
 //! Statements are rendered from templates: a template is a list of pieces, and one
 //! template rendered twice with different random choices must fingerprint the same.
@@ -332,6 +336,59 @@ fn sqlish() -> impl Strategy<Value = String> {
     prop::collection::vec(atoms, 0..40).prop_map(|v| v.concat())
 }
 
+/// [`sqlish`] noise with bytes that are not UTF-8 (lone continuation bytes, cut
+/// sequences, bytes never valid) and other raw bytes between the atoms.
+fn sqlish_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        3 => sqlish().prop_map(String::into_bytes),
+        1 => prop::sample::select(vec![
+            &b"\xdb"[..],
+            b"\xff",
+            b"\xfe\xfe",
+            b"\xc3",
+            b"\xe2\x82",
+            b"\xf0\x9f\x98",
+            b"\x80",
+            b"\xc3\xa9",
+            b"\0",
+            b"\x7f",
+        ])
+        .prop_map(<[u8]>::to_vec),
+        1 => prop::collection::vec(any::<u8>(), 0..4),
+    ];
+    prop::collection::vec(piece, 0..8).prop_map(|v| v.concat())
+}
+
+/// A name as generated schemas, partitions and tenants have them: letters, digits, `_`,
+/// any case, sometimes quoted.
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z_][a-z0-9_]{0,20}",
+        "[a-z]{1,8}_[0-9]{1,7}",
+        "[A-Za-z_][A-Za-z0-9_$]{0,70}",
+        "[A-Za-z0-9 _\"é]{1,12}".prop_map(|s| format!("\"{}\"", s.replace('"', "\"\""))),
+    ]
+}
+
+/// `sql` with the byte at `at` (wrapped) replaced by `with`, or `with` inserted there.
+fn mutate(sql: &[u8], at: usize, with: u8, insert: bool) -> Vec<u8> {
+    let mut out = sql.to_vec();
+    let i = if out.is_empty() { 0 } else { at % out.len() };
+    if insert || out.is_empty() {
+        out.insert(i, with);
+    } else {
+        out[i] = with;
+    }
+    out
+}
+
+/// Normalized text and fingerprint of bytes.
+fn norm_bytes(sql: &[u8]) -> (String, u64) {
+    let mut out = String::new();
+    let fp = Normalizer::new().normalize_into(sql, &mut out);
+    (out, fp)
+}
+
 fn fp(sql: &str) -> u64 {
     normalize(sql).1
 }
@@ -362,6 +419,47 @@ proptest! {
         let (again, fp2) = normalize(&text);
         prop_assert_eq!(&again, &text);
         prop_assert_eq!(fp1, fp2);
+    }
+
+    #[test]
+    fn the_text_fingerprints_as_its_source(sql in sqlish_bytes()) {
+        let (text, fp1) = norm_bytes(&sql);
+        let mut n = Normalizer::new();
+        prop_assert_eq!(n.fingerprint(text.as_bytes()), fp1, "text {:?} from {:?}", text, sql);
+        prop_assert_eq!(n.fingerprint(&sql), fp1);
+    }
+
+    #[test]
+    fn one_byte_changed_changes_the_fingerprint_unless_the_text_is_the_same(
+        sql in sqlish_bytes(),
+        at in any::<usize>(),
+        with in prop::sample::select(b"aZ_09.,'\"$ ;(-/*\xdb\xff".to_vec()),
+        insert in any::<bool>(),
+    ) {
+        let other = mutate(&sql, at, with, insert);
+        let (a, b) = (norm_bytes(&sql), norm_bytes(&other));
+        prop_assert_eq!(a.0 == b.0, a.1 == b.1, "{:?} / {:?}", a.0, b.0);
+    }
+
+    #[test]
+    fn different_names_have_different_fingerprints(
+        a in name(),
+        b in name(),
+        t in 0..3usize,
+    ) {
+        let render = |n: &str| match t {
+            0 => format!("select * from {n} where id = 1"),
+            1 => format!("insert into shard_00042.{n} (a, {n}) values (1, 'x')"),
+            _ => format!("select {n}.a, 2 from {n}"),
+        };
+        let (x, y) = (normalize(&render(&a)), normalize(&render(&b)));
+        prop_assert_eq!(x.0 == y.0, x.1 == y.1, "{:?} / {:?}", x.0, y.0);
+    }
+
+    #[test]
+    fn unrelated_statements_have_different_fingerprints(a in sqlish_bytes(), b in sqlish_bytes()) {
+        let (x, y) = (norm_bytes(&a), norm_bytes(&b));
+        prop_assert_eq!(x.0 == y.0, x.1 == y.1, "{:?} / {:?}", x.0, y.0);
     }
 
     #[test]

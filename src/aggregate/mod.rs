@@ -16,6 +16,7 @@ pub mod pgbouncer;
 pub mod query;
 pub mod series;
 mod signals;
+pub mod spread;
 pub mod table;
 pub mod window;
 
@@ -128,6 +129,8 @@ pub struct Stats {
     pub windows: Windows,
     pub first_ts: Option<Millis>,
     pub last_ts: Option<Millis>,
+    /// Entries per day: the bulk of the log, and the entries dated far from it.
+    pub spread: spread::Spread,
     /// Parse and bind steps of the extended protocol (not counted as statements).
     pub protocol_steps: u64,
     pub protocol_us: u64,
@@ -159,6 +162,7 @@ impl Stats {
             windows: Windows::new(opts.window_ms),
             first_ts: None,
             last_ts: None,
+            spread: spread::Spread::default(),
             protocol_steps: 0,
             protocol_us: 0,
             plans: 0,
@@ -168,6 +172,14 @@ impl Stats {
             incidents: Incidents::default(),
             pgbouncer: pgbouncer::PoolerStats::default(),
         }
+    }
+
+    /// Counts an entry (kept by the range) at `t` in the log's span.
+    #[inline]
+    pub(crate) fn saw(&mut self, t: Millis) {
+        self.first_ts = min_opt(self.first_ts, Some(t));
+        self.last_ts = max_opt(self.last_ts, Some(t));
+        self.spread.add(t);
     }
 
     /// Adds `o`.
@@ -189,6 +201,7 @@ impl Stats {
         self.windows.merge(o.windows);
         self.first_ts = min_opt(self.first_ts, o.first_ts);
         self.last_ts = max_opt(self.last_ts, o.last_ts);
+        self.spread.merge(o.spread);
         self.protocol_steps += o.protocol_steps;
         self.protocol_us = self.protocol_us.saturating_add(o.protocol_us);
         self.plans += o.plans;
@@ -361,8 +374,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             return;
         }
         if let Some(t) = ts {
-            self.stats.first_ts = min_opt(self.stats.first_ts, Some(t));
-            self.stats.last_ts = max_opt(self.stats.last_ts, Some(t));
+            self.stats.saw(t);
         }
         let pid = e.fields.pid.unwrap_or(0);
         let obs = |sql: &'a [u8], norm: &mut Normalizer| Obs {

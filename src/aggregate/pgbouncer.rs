@@ -268,8 +268,7 @@ impl ChunkAgg<'_> {
             self.input.filtered_entries += 1;
             return;
         }
-        self.stats.first_ts = min_opt(self.stats.first_ts, Some(l.ts));
-        self.stats.last_ts = max_opt(self.stats.last_ts, Some(l.ts));
+        self.stats.saw(l.ts);
         let w = self.stats.pgbouncer.add(l);
         self.stats.windows.pooler(l.ts, |p| p.merge(&w));
     }

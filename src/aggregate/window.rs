@@ -159,6 +159,19 @@ impl Windows {
         }
     }
 
+    /// Drops the windows wholly before `lo` or after `hi`: entries dated far from the
+    /// rest of the log, left out of the timeline.
+    pub fn drop_outside(&mut self, lo: Millis, hi: Millis) {
+        let width = self.width;
+        self.map
+            .retain(|&k, _| k.saturating_add(width) > lo && k <= hi);
+    }
+
+    /// True when the width was given (`--window`).
+    pub fn is_fixed(&self) -> bool {
+        self.fixed
+    }
+
     /// The final windows for a log spanning `begin..=end`: in automatic mode the width
     /// is the smallest ladder width giving at most [`TARGET_WINDOWS`]; every window
     /// from the first to the last is returned, empty ones included.

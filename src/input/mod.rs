@@ -47,6 +47,52 @@ impl Source {
     }
 }
 
+/// What identifies a file whatever the path it is reached by: device and inode (on
+/// Unix), else the canonical path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FileId {
+    /// Device and inode.
+    Inode(u64, u64),
+    /// The canonical path.
+    Path(PathBuf),
+}
+
+impl Source {
+    /// The file's identity, when it can be had (`None` for stdin or a missing file).
+    pub fn file_id(&self) -> Option<FileId> {
+        let Source::Path(p) = self else { return None };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(p).ok()?;
+            Some(FileId::Inode(m.dev(), m.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::canonicalize(p).ok().map(FileId::Path)
+        }
+    }
+}
+
+/// How much of `sample` is not text, in percent: control bytes other than whitespace,
+/// ESC and NUL (a log may hold a hole of zeros), and bytes that are not UTF-8, over the
+/// bytes that are not NUL. Logs score 0 (a log in Latin-1 a few); random bytes ~75.
+pub fn binary_percent(sample: &[u8]) -> u32 {
+    let sample = &sample[..sample.len().min(64 * 1024)];
+    let control = sample
+        .iter()
+        .filter(|&&b| {
+            (b < 0x20 && !matches!(b, 0 | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1b)) || b == 0x7f
+        })
+        .count();
+    let invalid: usize = sample.utf8_chunks().map(|c| c.invalid().len()).sum();
+    let text = sample.iter().filter(|&&b| b != 0).count();
+    if text == 0 {
+        return 0;
+    }
+    ((control + invalid) * 100 / text) as u32
+}
+
 /// Why an input could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {

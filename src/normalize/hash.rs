@@ -3,44 +3,83 @@
 //! Users keep fingerprints (in reports, tickets, scripts), so the algorithm is part of
 //! pgferret's interface: it must give the same value on every platform and in every
 //! version, which rules out std's `DefaultHasher`. It is written down here, and a test
-//! pins values that an independent 15-line Python version reproduces.
+//! pins values that an independent Python version reproduces
+//! (`testdata/normalize/fingerprint_reference.py`, with the `xxhash` package).
 //!
-//! **Algorithm.** Each normalized token has a canonical encoding: a tag byte, and a
-//! payload of bytes.
+//! **Algorithm (fingerprint version 2).** Each normalized token has a canonical
+//! encoding:
 //!
-//! | token | tag | payload |
-//! |---|---|---|
-//! | unquoted word (identifier or keyword) | `w` | its bytes, ASCII lower-cased |
-//! | quoted identifier | `w` | the bytes between the quotes, `""` read as `"` |
-//! | operator, punctuation, other byte | `o` | its bytes |
-//! | constant or parameter (`$n`) | `c` | none |
-//! | literal kept as is (`ORDER BY 2`) | `n` | its bytes |
-//! | collapsed-list marker `/*, ... */` | `l` | none |
-//! | start / end of a dollar-quoted body lexed as SQL | `q` / `Q` | none |
+//! | token | encoding |
+//! |---|---|
+//! | unquoted word (identifier or keyword) | `w`, length, its bytes ASCII lower-cased |
+//! | quoted identifier | `w`, length, the bytes between the quotes, `""` read as `"` |
+//! | operator, punctuation, other byte | `o`, length, its bytes |
+//! | literal kept as is (`ORDER BY 2`) | `n`, length, its bytes |
+//! | constant or parameter (`$n`) | `c` |
+//! | collapsed-list marker `/*, ... */` | `l` |
+//! | start / end of a dollar-quoted body lexed as SQL | `q` / `Q` |
 //!
-//! Starting from `h = 0x243f_6a88_85a3_08d3`, each token feeds the 64-bit word
-//! `tag | payload_len << 8`, then its payload as little-endian 64-bit words (the last
-//! one zero-padded), each word `w` as `h = (h.rotate_left(5) ^ w) * 0x517c_c1b7_2722_0a95`
-//! (wrapping; the FxHash step rustc uses). The fingerprint is `h` through MurmurHash3's
-//! 64-bit finalizer (`fmix64`), which spreads every input bit over the output.
+//! The tag is one ASCII byte; the length, of the bytes that follow, is unsigned LEB128
+//! (7 bits a byte, low bits first; one byte below 128). Bytes that are not UTF-8 are
+//! first replaced as the display text shows them: each maximal invalid sequence by
+//! U+FFFD (`EF BF BD`), as Rust's `String::from_utf8_lossy` and Python's
+//! `bytes.decode("utf-8", "replace")` do, so the fingerprint of the normalized text is
+//! the fingerprint of its source. The fingerprint is XXH3-64 (seed 0, default secret) of
+//! the concatenated encodings (held in a fixed buffer, streamed into XXH3 past 256
+//! bytes, which gives the same value; nothing is allocated).
 //!
 //! So `"users"` and `USERS` are one identifier (as in PostgreSQL), a constant's value
-//! and a parameter's number never matter, and text layout never enters the hash. Words
-//! rather than bytes: hashing is then a small part of normalizing (per-byte FNV-1a was
-//! a sixth of the time).
+//! and a parameter's number never matter, and text layout never enters the hash. The
+//! encoding is prefix-free (a tag says whether a length follows, the length says where
+//! the token ends), so two different token streams never hash the same bytes, and
+//! XXH3's avalanche (it passes SMHasher) makes a collision between two of them as
+//! unlikely as for random 64-bit values: about n²/2⁶⁵ among n statements.
+//!
+//! Version 1 (pgferret 0.1) fed FxHash steps over 64-bit words, which gave thousands of
+//! collisions among names that differ in a numeric suffix (`tbl_10408`, `tbl_10485`).
+
+use std::hash::Hasher as _;
+
+use twox_hash::xxhash3_64::{RawHasher, SecretBuffer, DEFAULT_SECRET_LENGTH};
+use twox_hash::XxHash3_64;
 
 use super::lexer::{Kind, Token};
 
-const SEED: u64 = 0x243f_6a88_85a3_08d3;
-const K: u64 = 0x517c_c1b7_2722_0a95;
+/// The version of the fingerprint algorithm, in the JSON report: fingerprints of
+/// different versions cannot be compared.
+pub const FINGERPRINT_VERSION: u32 = 2;
 
-/// The hash state.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Hasher(u64);
+/// U+FFFD REPLACEMENT CHARACTER, which stands for each invalid UTF-8 sequence.
+const REPLACEMENT: &[u8] = "\u{fffd}".as_bytes();
+
+/// How many bytes of encoding the hasher holds before it streams them into XXH3.
+const BUF: usize = 256;
+
+type Stream = RawHasher<&'static [u8; DEFAULT_SECRET_LENGTH]>;
+
+/// The hash state: the encoding so far, in a buffer; when it fills (a long statement),
+/// it streams into an XXH3 state, which gives the same value as hashing the whole
+/// encoding at once. Most statements fit, and are hashed at once by [`Hasher::finish`].
+#[derive(Clone)]
+pub(crate) struct Hasher {
+    buf: [u8; BUF],
+    len: usize,
+    stream: Option<Stream>,
+}
 
 impl Default for Hasher {
     fn default() -> Self {
-        Hasher(SEED)
+        Hasher {
+            buf: [0; BUF],
+            len: 0,
+            stream: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hasher(XXH3-64)")
     }
 }
 
@@ -58,7 +97,8 @@ pub(crate) fn lower8(x: u64) -> u64 {
 }
 
 /// Up to 8 bytes as a little-endian word, zero-padded. Built from whole loads (no
-/// byte-by-byte copy into a buffer, which stalls when read back as a word).
+/// byte-by-byte copy into a buffer, which stalls when read back as a word); for 4 to 7
+/// bytes, two overlapping 4-byte loads, whose common bytes are the same bytes.
 #[inline]
 pub(crate) fn le_word(chunk: &[u8]) -> u64 {
     let n = chunk.len();
@@ -79,62 +119,175 @@ pub(crate) fn le_word(chunk: &[u8]) -> u64 {
     }
 }
 
+/// The pieces of a payload, in order: a token's bytes, or a quoted name's bytes cut
+/// around each doubled `"` (so that `""` reads as one `"`).
+#[derive(Clone)]
+struct Pieces<'a> {
+    rest: &'a [u8],
+    unquote: bool,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let cut = match self.unquote {
+            true => self.rest.windows(2).position(|w| w == b"\"\""),
+            false => None,
+        };
+        let (piece, rest) = match cut {
+            // Keep the first quote of the pair, skip the second.
+            Some(i) => (&self.rest[..=i], &self.rest[i + 2..]),
+            None => (self.rest, &[][..]),
+        };
+        self.rest = rest;
+        Some(piece)
+    }
+}
+
 impl Hasher {
-    #[inline]
-    fn mix(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+    /// Streams the buffer into the XXH3 state and empties it.
+    #[cold]
+    fn flush(&mut self) {
+        let stream = self
+            .stream
+            .get_or_insert_with(|| RawHasher::new(SecretBuffer::default()));
+        stream.write(&self.buf[..self.len]);
+        self.len = 0;
     }
 
+    /// One byte.
     #[inline]
-    fn tag(&mut self, tag: u8, len: usize) {
-        self.mix(u64::from(tag) | (len as u64) << 8);
+    fn byte(&mut self, b: u8) {
+        if self.len == BUF {
+            self.flush();
+        }
+        self.buf[self.len] = b;
+        self.len += 1;
     }
 
+    /// The first `n` bytes of `bytes`, copied as 16 (two moves instead of a `memcpy`)
+    /// when there is room: the bytes past `n` are overwritten by the next write.
     #[inline]
-    fn payload(&mut self, tag: u8, bytes: &[u8], lower: bool) {
-        self.tag(tag, bytes.len());
-        for chunk in bytes.chunks(8) {
-            let w = le_word(chunk);
-            self.mix(if lower { lower8(w) } else { w });
+    fn small(&mut self, bytes: &[u8; 16], n: usize) {
+        if self.len + 16 <= BUF {
+            self.buf[self.len..self.len + 16].copy_from_slice(bytes);
+            self.len += n;
+        } else {
+            self.write(&bytes[..n], false);
         }
     }
 
-    /// A quoted identifier's name: `""` stands for one `"` (a slow path: rare tokens).
-    fn quoted(&mut self, content: &[u8]) {
-        let mut name = [0u8; 64];
-        let mut len = 0;
-        let mut skip = false;
-        let mut unescaped = content.iter().filter(|&&b| {
-            skip = b == b'"' && !skip;
-            !skip
-        });
-        // Names are at most 63 bytes in PostgreSQL; longer ones (garbage) go in pieces.
-        let total = content.len() - escapes(content);
-        self.tag(b'w', total);
+    /// `bytes`, ASCII-lower-cased if `lower`.
+    #[inline]
+    fn write(&mut self, bytes: &[u8], lower: bool) {
+        if bytes.len() > BUF - self.len {
+            self.write_long(bytes, lower);
+            return;
+        }
+        let out = &mut self.buf[self.len..self.len + bytes.len()];
+        out.copy_from_slice(bytes);
+        if lower {
+            out.make_ascii_lowercase();
+        }
+        self.len += bytes.len();
+    }
+
+    #[cold]
+    fn write_long(&mut self, bytes: &[u8], lower: bool) {
+        for chunk in bytes.chunks(BUF) {
+            if chunk.len() > BUF - self.len {
+                self.flush();
+            }
+            self.write(chunk, lower);
+        }
+    }
+
+    /// A tag and, for tokens with a payload, the payload's length in LEB128.
+    #[inline]
+    fn header(&mut self, tag: u8, len: usize) {
+        let mut buf = [0u8; 16];
+        buf[0] = tag;
+        let mut n = 1;
+        let mut len = len as u64;
         loop {
-            while len < name.len() {
-                match unescaped.next() {
-                    Some(&b) => name[len] = b,
-                    None => break,
-                }
-                len += 1;
+            let low = (len & 0x7f) as u8;
+            len >>= 7;
+            buf[n] = low | if len > 0 { 0x80 } else { 0 };
+            n += 1;
+            if len == 0 {
+                break;
             }
-            name[..len].chunks(8).for_each(|c| self.mix(le_word(c)));
-            if len < name.len() {
-                return;
-            }
-            len = 0;
         }
+        self.small(&buf, n);
+    }
+
+    /// A payload made of `pieces`: valid UTF-8 goes as it is (the common case, checked
+    /// once), invalid sequences as U+FFFD.
+    fn payload(&mut self, tag: u8, pieces: Pieces<'_>, lower: bool) {
+        let valid = pieces
+            .clone()
+            .all(|p| p.is_ascii() || std::str::from_utf8(p).is_ok());
+        if valid {
+            self.header(tag, pieces.clone().map(<[u8]>::len).sum());
+            pieces.for_each(|p| self.write(p, lower));
+            return;
+        }
+        // No invalid sequence spans two pieces: they are cut after a `"`, an ASCII byte.
+        let lossy_len = |p: &[u8]| -> usize {
+            p.utf8_chunks()
+                .map(|c| c.valid().len() + if c.invalid().is_empty() { 0 } else { 3 })
+                .sum()
+        };
+        self.header(tag, pieces.clone().map(lossy_len).sum());
+        for chunk in pieces.flat_map(<[u8]>::utf8_chunks) {
+            self.write(chunk.valid().as_bytes(), lower);
+            if !chunk.invalid().is_empty() {
+                self.write(REPLACEMENT, false);
+            }
+        }
+    }
+
+    /// The bytes of a token as its payload.
+    #[inline]
+    fn bytes(&mut self, tag: u8, bytes: &[u8], lower: bool) {
+        let n = bytes.len();
+        if n <= 14 && bytes.is_ascii() {
+            // Most tokens: tag, length (one byte), bytes, in one write from two words.
+            let (head, tail) = bytes.split_at(n.min(8));
+            let (mut w0, mut w1) = (le_word(head), le_word(tail));
+            if lower {
+                (w0, w1) = (lower8(w0), lower8(w1));
+            }
+            let mut buf = [0u8; 16];
+            buf[0] = tag;
+            buf[1] = n as u8;
+            buf[2..10].copy_from_slice(&w0.to_le_bytes());
+            buf[10..16].copy_from_slice(&w1.to_le_bytes()[..6]);
+            self.small(&buf, 2 + n);
+            return;
+        }
+        let pieces = Pieces {
+            rest: bytes,
+            unquote: false,
+        };
+        self.payload(tag, pieces, lower);
     }
 
     /// The fingerprint of everything fed so far.
     pub(crate) fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
+        let tail = &self.buf[..self.len];
+        match &self.stream {
+            None => XxHash3_64::oneshot(tail),
+            Some(stream) => {
+                let mut stream = stream.clone();
+                stream.write(tail);
+                stream.finish()
+            }
+        }
     }
 
     /// Feeds a [`Kind::Word`] token whose first 8 bytes, lower-cased, are the low 64
@@ -142,9 +295,14 @@ impl Hasher {
     #[inline(always)]
     pub(crate) fn word(&mut self, src: &[u8], t: Token, key: u128) {
         let len = t.end() - t.start();
-        if t.kind == Kind::Word && (1..=8).contains(&len) {
-            self.tag(b'w', len);
-            self.mix(key as u64);
+        let key = key as u64;
+        if t.kind == Kind::Word && (1..=8).contains(&len) && key & 0x8080_8080_8080_8080 == 0 {
+            // ASCII: tag, length (< 128: one byte), bytes, in one write.
+            let mut buf = [0u8; 16];
+            buf[0] = b'w';
+            buf[1] = len as u8;
+            buf[2..10].copy_from_slice(&key.to_le_bytes());
+            self.small(&buf, 2 + len);
         } else {
             self.token(src, t);
         }
@@ -155,28 +313,22 @@ impl Hasher {
     pub(crate) fn token(&mut self, src: &[u8], t: Token) {
         let bytes = &src[t.span()];
         match t.kind {
-            Kind::Word => self.payload(b'w', bytes, true),
-            Kind::QIdent => self.quoted(quoted_content(bytes).0),
-            Kind::Const => self.tag(b'c', 0),
-            Kind::Marker => self.tag(b'l', 0),
-            Kind::CodeOpen => self.tag(b'q', 0),
-            Kind::CodeClose => self.tag(b'Q', 0),
-            Kind::Kept => self.payload(b'n', bytes, false),
-            _ => self.payload(b'o', bytes, false),
+            Kind::Word => self.bytes(b'w', bytes, true),
+            Kind::QIdent => {
+                let pieces = Pieces {
+                    rest: quoted_content(bytes).0,
+                    unquote: true,
+                };
+                self.payload(b'w', pieces, false);
+            }
+            Kind::Const => self.byte(b'c'),
+            Kind::Marker => self.byte(b'l'),
+            Kind::CodeOpen => self.byte(b'q'),
+            Kind::CodeClose => self.byte(b'Q'),
+            Kind::Kept => self.bytes(b'n', bytes, false),
+            _ => self.bytes(b'o', bytes, false),
         }
     }
-}
-
-/// How many bytes reading `""` as `"` removes from `content`.
-fn escapes(content: &[u8]) -> usize {
-    let mut skip = false;
-    content
-        .iter()
-        .filter(|&&b| {
-            skip = b == b'"' && !skip;
-            skip
-        })
-        .count()
 }
 
 /// The name inside a quoted identifier token (which may start with `U&`, end with a
@@ -235,7 +387,7 @@ mod tests {
         let mut a = Hasher::default();
         a.token(br#""a""b""#, Token::new(Kind::QIdent, 0, 6));
         let mut b = Hasher::default();
-        b.payload(b'w', br#"a"b"#, false);
+        b.bytes(b'w', br#"a"b"#, false);
         assert_eq!(a.finish(), b.finish());
     }
 }

@@ -12,13 +12,14 @@
 //!    placeholders; `-1`, `ORDER BY 1`, `IS NULL`, `DO $$...$$` get their due).
 //! 3. `collapse`: lists of constants keep one item and a `/*, ... */` marker, a
 //!    trailing `;` is dropped.
-//! 4. `sink`: the token stream is hashed (`hash`: FxHash steps over a canonical
-//!    encoding of each token, then MurmurHash3's finalizer; documented there) and, for
-//!    display, written as text with upper-case keywords and single spaces.
+//! 4. `sink`: the token stream is hashed (`hash`: XXH3-64 over a canonical encoding of
+//!    each token, documented there) and, for display, written as text with upper-case
+//!    keywords and single spaces.
 //!
 //! The fingerprint is a hash of the normalized *token stream*, not of the text, so it
 //! is the same whether or not the text is built, and the same for the text itself:
-//! `normalize(&normalize(sql).0)` gives back the same text and fingerprint.
+//! `normalize(&normalize(sql).0)` gives back the same text and fingerprint, invalid
+//! UTF-8 included (the hash reads it as the text shows it, as U+FFFD).
 //!
 //! Invariants: no panic on any input; no allocation in [`Normalizer::fingerprint`]
 //! once its scratch buffer has grown to the longest list seen; the fingerprint of a
@@ -38,6 +39,7 @@ mod tests;
 
 pub use command::write_fingerprints;
 pub use display::{display_tokens, TokenClass};
+pub use hash::FINGERPRINT_VERSION;
 
 use lexer::Token;
 use sink::{HashSink, TextSink};

@@ -257,20 +257,63 @@ fn truncated_and_garbage() {
 
 #[test]
 fn fingerprints_are_pinned() {
-    // Changing these values breaks users' saved fingerprints. The algorithm is written
-    // down in hash.rs; these values were reproduced by an independent Python version of
-    // that description (token lists written by hand, not by pgferret's lexer).
-    let cases = [
-        ("", "7acdbb98b1344213"),
-        ("SELECT 1", "a9dd95ff2e3ce109"),
+    // Changing these values breaks users' saved fingerprints (a new FINGERPRINT_VERSION).
+    // The algorithm is written down in hash.rs; these values come from an independent
+    // Python version of that description, testdata/normalize/fingerprint_reference.py
+    // (token lists written by hand, not by pgferret's lexer; XXH3 from the `xxhash`
+    // package).
+    // A length of two LEB128 bytes; over 256 bytes of encoding (streamed into XXH3),
+    // in one token and in many small ones.
+    let long = format!("select {}", "x".repeat(200));
+    let longer = format!("select {} from t", "y".repeat(1000));
+    let many = format!(
+        "select {} from t",
+        (0..100)
+            .map(|i| format!("a{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let cases: [(&[u8], &str); 14] = [
+        (b"", "2d06800538d394c2"),
+        (b"SELECT 1", "6b7fb20cb00bc837"),
         (
-            "select * from pgbench_accounts where aid = $1",
-            "6d5e4fd0182b0158",
+            b"select * from pgbench_accounts where aid = $1",
+            "377a1ac4b973f8be",
         ),
-        ("SELECT * FROM t WHERE id IN (1, 2, 3)", "36fd357e12404c1d"),
+        (b"SELECT * FROM t WHERE id IN (1, 2, 3)", "67c9580248c296b7"),
+        (b"select * from tbl_10408", "63548c8043caf1e5"),
+        (b"select * from tbl_10485", "2d4f92b953070ce9"),
+        (
+            br#"SELECT "MyCol", "a""b" FROM shard_00042.Orders ORDER BY 2"#,
+            "c3caed67f298b57e",
+        ),
+        (long.as_bytes(), "ac79b039f5fc23c1"),
+        (longer.as_bytes(), "96e7f74a23d6f508"),
+        (many.as_bytes(), "b3cc7729f0a0dcc5"),
+        (b"DO $$ BEGIN PERFORM 1; END $$", "fb430d250b85986e"),
+        (b"/\xdb", "047c5bb4108998b0"),
+        (b"select \xc3\xa9\xff\xfe x", "1a8a78904c5c6aea"),
+        (b"select \xe2\x82X", "a316c85d45ee0dae"),
     ];
+    let mut n = Normalizer::new();
     for (sql, hex) in cases {
-        assert_eq!(fingerprint_hex(normalize(sql).1), hex, "{sql}");
+        let shown = String::from_utf8_lossy(sql);
+        assert_eq!(fingerprint_hex(n.fingerprint(sql)), hex, "{shown}");
+    }
+}
+
+#[test]
+fn invalid_utf8_fingerprints_as_its_text() {
+    // `/\xdb` is shown as `/ \u{fffd}`: the fingerprint of that text is the source's.
+    for sql in [
+        &b"/\xdb"[..],
+        b"select \xff\xfe from \"a\xdb\"\"\xdc\" where \xe2\x82 = 1",
+    ] {
+        let mut n = Normalizer::new();
+        let mut text = String::new();
+        let fp = n.normalize_into(sql, &mut text);
+        assert!(text.contains('\u{fffd}'), "{text}");
+        assert_eq!(n.fingerprint(text.as_bytes()), fp, "{text}");
     }
 }
 

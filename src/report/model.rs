@@ -25,6 +25,9 @@ pub const MAX_QUERIES: usize = 1000;
 #[allow(missing_docs)]
 pub struct Report {
     pub run: Run,
+    /// The version of the fingerprint algorithm ([`crate::normalize::FINGERPRINT_VERSION`]):
+    /// fingerprints of different versions cannot be compared.
+    pub fingerprint_version: u32,
     /// Some input was passed over, unreadable or read in part, more than 1% of an
     /// input's lines were skipped, or `--begin`/`--end` kept nothing: the report
     /// stands for part of what was given (exit code 3).
@@ -98,7 +101,7 @@ pub struct InputView {
     /// Entries no prefix explained: counted, their process, user, database and
     /// application unknown.
     pub unattributed_entries: u64,
-    /// `read`, `read_with_skips`, `partial`, `passed_over` or `unreadable`.
+    /// `read`, `read_with_skips`, `partial`, `passed_over`, `duplicate` or `unreadable`.
     pub verdict: String,
     /// The verdict in a sentence.
     pub verdict_note: String,
@@ -123,6 +126,9 @@ pub struct Span {
     pub begin: Option<String>,
     pub end: Option<String>,
     pub seconds: f64,
+    /// Entries dated far from the rest of the log (a clock set wrong): counted in the
+    /// totals, left out of the span and the timeline.
+    pub outliers: u64,
 }
 
 /// Whole-log totals.
@@ -345,14 +351,27 @@ pub fn ms(us: u64) -> f64 {
 
 impl Report {
     /// Builds the view model from the analysis.
-    pub fn build(inputs: &[InputResult], stats: Stats, run: Run, tz: DisplayTz) -> Report {
+    pub fn build(inputs: &[InputResult], mut stats: Stats, run: Run, tz: DisplayTz) -> Report {
+        // The timeline spans the bulk of the log: entries dated far from it (a clock
+        // set wrong) are counted, but would stretch it over years.
+        let bulk = std::mem::take(&mut stats.spread).bulk();
+        let (first_ts, last_ts) = match bulk {
+            Some(b) => (Some(b.begin), Some(b.end)),
+            None => (stats.first_ts, stats.last_ts),
+        };
+        let mut warnings = Vec::new();
+        if let Some(b) = bulk.filter(|b| b.outliers > 0) {
+            stats.windows.drop_outside(b.fence.0, b.fence.1);
+            warnings.push(super::warnings::outliers(&b));
+        }
         let span = Span {
-            begin: stats.first_ts.map(rfc3339),
-            end: stats.last_ts.map(rfc3339),
-            seconds: match (stats.first_ts, stats.last_ts) {
+            begin: first_ts.map(rfc3339),
+            end: last_ts.map(rfc3339),
+            seconds: match (first_ts, last_ts) {
                 (Some(b), Some(e)) => (e - b) as f64 / 1000.0,
                 _ => 0.0,
             },
+            outliers: bulk.map_or(0, |b| b.outliers),
         };
         let skipped_lines = inputs.iter().map(|i| i.stats.skipped_lines).sum();
         let c = stats.incidents.totals;
@@ -379,12 +398,18 @@ impl Report {
             .chain((stats.queries.folded().timed > 0).then_some(stats.queries.folded().min_us))
             .min();
         let mut series_windows = None;
+        let mut n_windows = 0;
         let mut peak = None;
         let mut pooler_windows = Vec::new();
-        let timeline = match (stats.first_ts, stats.last_ts) {
+        let timeline = match (first_ts, last_ts) {
             (Some(b), Some(e)) => {
+                let asked = stats.windows.is_fixed().then(|| stats.windows.width());
                 let (width, windows) = stats.windows.finish(b, e);
+                if let Some(asked) = asked.filter(|&a| a != width) {
+                    warnings.push(super::warnings::window_widened(asked, width, e - b));
+                }
                 series_windows = Some((b.div_euclid(width) * width, width));
+                n_windows = windows.len();
                 let counts: Vec<_> = windows.iter().map(|(s, w)| (*s, w.events)).collect();
                 pooler_windows = windows.iter().map(|(s, w)| (*s, w.pooler)).collect();
                 let open = open_sessions(&counts);
@@ -433,6 +458,10 @@ impl Report {
         order.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)).then(a.2.cmp(&b.2)));
         let listed: Vec<u64> = order.into_iter().take(MAX_QUERIES).map(|o| o.2).collect();
         let (mut map, mut series, folded) = stats.queries.into_parts(&listed, series_windows);
+        // Entries after the bulk (outliers) have no window.
+        for cells in series.values_mut() {
+            cells.retain(|c| (c.0 as usize) < n_windows);
+        }
         let sections = Sections::build(stats.incidents, &map, peak);
         let queries: Vec<QueryView> = listed
             .iter()
@@ -450,12 +479,14 @@ impl Report {
         let input_views: Vec<InputView> = inputs.iter().map(input_view).collect();
         let anomalies = super::anomaly::spans(&timeline);
         let folded = FoldedView::build(folded);
-        let mut warnings = super::warnings::of_inputs(&input_views);
-        warnings.extend(folded.as_ref().map(FoldedView::sentence));
+        let mut warnings_all = super::warnings::of_inputs(&input_views);
+        warnings_all.extend(warnings);
+        warnings_all.extend(folded.as_ref().map(FoldedView::sentence));
         Report {
             run,
+            fingerprint_version: crate::normalize::FINGERPRINT_VERSION,
             partial: input_views.iter().any(|i| i.incomplete),
-            warnings,
+            warnings: warnings_all,
             range: None,
             time_zone: tz.to_string(),
             inputs: input_views,

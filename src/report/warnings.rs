@@ -33,6 +33,55 @@ pub fn of_inputs(inputs: &[InputView]) -> Vec<String> {
     w
 }
 
+/// The warning for entries dated far from the rest of the log.
+pub fn outliers(b: &crate::aggregate::spread::Bulk) -> String {
+    let dates = match b.outlier_range {
+        Some((first, last)) if first.div_euclid(1000) == last.div_euclid(1000) => {
+            format!(", at {}", crate::parse::time::rfc3339(first))
+        }
+        Some((first, last)) => format!(
+            ", from {} to {}",
+            crate::parse::time::rfc3339(first),
+            crate::parse::time::rfc3339(last)
+        ),
+        None => String::new(),
+    };
+    let n = crate::report::text::thousands(b.outliers);
+    let (entries, are) = if b.outliers == 1 {
+        ("entry", "is")
+    } else {
+        ("entries", "are")
+    };
+    format!(
+        "{n} {entries} dated far from the rest of the log{dates} (a clock set wrong, or lines \
+         from another log?) {are} counted in the totals but left out of the span and the timeline"
+    )
+}
+
+/// The warning for a `--window` too narrow for the log's span.
+pub fn window_widened(asked_ms: i64, width_ms: i64, span_ms: i64) -> String {
+    format!(
+        "--window {} is too narrow for a log spanning {} (more than {} windows): windows of {} instead",
+        duration(asked_ms),
+        duration(span_ms),
+        crate::report::text::thousands(crate::aggregate::window::MAX_FIXED_WINDOWS as u64),
+        duration(width_ms)
+    )
+}
+
+/// `90 s`, `15 min`, `3 h`, `2.5 days`: a duration for people.
+fn duration(ms: i64) -> String {
+    let s = ms as f64 / 1000.0;
+    let (v, unit) = match s {
+        s if s < 120.0 => (s, "s"),
+        s if s < 7200.0 => (s / 60.0, "min"),
+        s if s < 172_800.0 => (s / 3600.0, "h"),
+        s => (s / 86_400.0, "days"),
+    };
+    let v = format!("{v:.1}");
+    format!("{} {unit}", v.strip_suffix(".0").unwrap_or(&v))
+}
+
 /// The verdict fields of an input's view.
 pub fn verdict_fields(i: &InputResult) -> (String, String, bool) {
     (

@@ -7,6 +7,7 @@ mod events;
 mod fingerprints;
 mod formats;
 mod formats_cloud;
+mod inputs_outputs;
 mod pgbouncer;
 mod prefixes;
 mod report;

@@ -1,0 +1,213 @@
+//! When the log's entries are: per-day counts, to tell the bulk of a log from a few
+//! entries dated far away (a clock set wrong, a line from another log).
+//!
+//! Three lines dated 1976 in a log of 2026 would otherwise stretch the timeline over 50
+//! years, in windows of 112 days that put the whole incident in one bar. The timeline
+//! spans the bulk instead, and the entries far from it are counted apart and reported.
+//!
+//! An entry is far when it is more than [`MIN_GAP_MS`] (30 days), and more than 10
+//! times the spread of the middle half of the entries, away from that middle half (a
+//! Tukey fence on the quartiles, robust while under a quarter of the entries are off).
+//! A log spanning months evenly has a wide middle half, so its own first and last
+//! days are never far.
+//!
+//! Counts per day, with each day's first and last instant, merge exactly in any order,
+//! so the bulk is the same for any chunking and thread count. The day being counted is
+//! kept apart, so the hot path adds to a counter without a map lookup.
+
+use crate::parse::Millis;
+use std::collections::BTreeMap;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Entries closer than this to the middle half of the log are never far.
+pub const MIN_GAP_MS: i64 = 30 * DAY_MS;
+
+/// How many times the middle half's spread an entry must be away to be far.
+const FENCE: i64 = 10;
+
+/// One day's entries: how many, the first and last instant.
+#[derive(Debug, Clone, Copy)]
+struct Day {
+    count: u64,
+    first: Millis,
+    last: Millis,
+}
+
+impl Day {
+    fn merge(&mut self, o: Day) {
+        self.count += o.count;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
+/// Entries per day.
+#[derive(Debug, Clone, Default)]
+pub struct Spread {
+    days: BTreeMap<i64, Day>,
+    /// The day being counted, not yet in `days`.
+    current: Option<(i64, Day)>,
+}
+
+/// The bulk of the log, and the entries left out of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bulk {
+    /// The first and last instant of the bulk.
+    pub begin: Millis,
+    /// Last instant.
+    pub end: Millis,
+    /// Entries far from the bulk.
+    pub outliers: u64,
+    /// The earliest and latest of them.
+    pub outlier_range: Option<(Millis, Millis)>,
+    /// Entries before the first or from the second of these instants are far.
+    pub fence: (Millis, Millis),
+}
+
+impl Spread {
+    /// Counts an entry at `ts`.
+    #[inline]
+    pub fn add(&mut self, ts: Millis) {
+        let day = ts.div_euclid(DAY_MS);
+        match &mut self.current {
+            Some((d, acc)) if *d == day => {
+                acc.count += 1;
+                acc.first = acc.first.min(ts);
+                acc.last = acc.last.max(ts);
+            }
+            _ => {
+                self.flush();
+                let acc = Day {
+                    count: 1,
+                    first: ts,
+                    last: ts,
+                };
+                self.current = Some((day, acc));
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some((d, acc)) = self.current.take() {
+            match self.days.get_mut(&d) {
+                Some(mine) => mine.merge(acc),
+                None => {
+                    self.days.insert(d, acc);
+                }
+            }
+        }
+    }
+
+    /// Adds `other`.
+    pub fn merge(&mut self, mut other: Spread) {
+        self.flush();
+        other.flush();
+        for (d, acc) in other.days {
+            match self.days.get_mut(&d) {
+                Some(mine) => mine.merge(acc),
+                None => {
+                    self.days.insert(d, acc);
+                }
+            }
+        }
+    }
+
+    /// The bulk of the entries and those far from it; `None` without entries.
+    pub fn bulk(mut self) -> Option<Bulk> {
+        self.flush();
+        let n: u64 = self.days.values().map(|d| d.count).sum();
+        if n == 0 {
+            return None;
+        }
+        // The days of the entries ranked n/4 and 3n/4 (1-based, rounded up).
+        let day_at = |rank: u64| {
+            let mut seen = 0;
+            self.days
+                .iter()
+                .find(|(_, d)| {
+                    seen += d.count;
+                    seen >= rank
+                })
+                .map_or(0, |(k, _)| *k)
+        };
+        let (q1, q3) = (day_at(n.div_ceil(4)), day_at((3 * n).div_ceil(4)));
+        let middle = (q3 - q1 + 1).saturating_mul(DAY_MS);
+        let gap = middle.saturating_mul(FENCE).max(MIN_GAP_MS);
+        let lo = (q1 * DAY_MS).saturating_sub(gap);
+        let hi = ((q3 + 1) * DAY_MS).saturating_add(gap);
+        let mut bulk: Option<(Millis, Millis)> = None;
+        let mut far: Option<(Millis, Millis)> = None;
+        let mut outliers = 0;
+        for d in self.days.values() {
+            let range = if d.first >= lo && d.last < hi {
+                &mut bulk
+            } else {
+                outliers += d.count;
+                &mut far
+            };
+            *range =
+                Some(range.map_or((d.first, d.last), |(a, b)| (a.min(d.first), b.max(d.last))));
+        }
+        let (begin, end) = bulk?;
+        Some(Bulk {
+            begin,
+            end,
+            outliers,
+            outlier_range: far,
+            fence: (lo, hi),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Millis = 1_795_495_225_000; // 2026-11-24
+
+    fn spread(ts: impl IntoIterator<Item = Millis>) -> Spread {
+        let mut s = Spread::default();
+        ts.into_iter().for_each(|t| s.add(t));
+        s
+    }
+
+    #[test]
+    fn a_few_entries_50_years_off_are_left_out() {
+        let far = T0 - 50 * 365 * DAY_MS;
+        let ts = (0..1000)
+            .map(|i| T0 + i * 300)
+            .chain([far, far + 5, T0 + 400 * DAY_MS]);
+        let b = spread(ts).bulk().unwrap();
+        assert_eq!((b.begin, b.end), (T0, T0 + 999 * 300));
+        assert_eq!(b.outliers, 3);
+        assert_eq!(b.outlier_range, Some((far, T0 + 400 * DAY_MS)));
+    }
+
+    #[test]
+    fn a_long_log_keeps_its_ends() {
+        // 90 days, even traffic, and a quiet first and last week.
+        let ts = (0..90 * 24).map(|h| T0 + h * 3_600_000);
+        let b = spread(ts.clone().chain([T0 - 7 * DAY_MS, T0 + 97 * DAY_MS]))
+            .bulk()
+            .unwrap();
+        assert_eq!(b.outliers, 0);
+        assert_eq!((b.begin, b.end), (T0 - 7 * DAY_MS, T0 + 97 * DAY_MS));
+        // A burst with a quiet tail hours later: one log.
+        let b = spread((0..1000).map(|i| T0 + i).chain([T0 + 5 * 3_600_000]))
+            .bulk()
+            .unwrap();
+        assert_eq!(b.outliers, 0);
+    }
+
+    #[test]
+    fn split_and_merged_equal_whole() {
+        let far = T0 + 20_000 * DAY_MS;
+        let ts: Vec<Millis> = (0..5000).map(|i| T0 + i * 7_919).chain([far]).collect();
+        let whole = spread(ts.iter().copied()).bulk();
+        let mut a = spread(ts.iter().copied().step_by(2));
+        a.merge(spread(ts.iter().copied().skip(1).step_by(2)));
+        assert_eq!(a.bulk(), whole);
+        assert_eq!(whole.unwrap().outliers, 1);
+    }
+}
