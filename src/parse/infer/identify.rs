@@ -273,6 +273,24 @@ const TAGS: &[&str] = &[
     "TRUNCATE TABLE",
 ];
 
+/// A test for times far from the others (a clock set wrong: more than 30 days, and
+/// more than 10 times the spread of the middle half, away from the middle half), when
+/// they are at most 1% of the times; otherwise nothing is far.
+fn far_off(ms: &[Option<i64>]) -> impl Fn(i64) -> bool {
+    const DAYS_30: i64 = 30 * 86_400_000;
+    let mut v: Vec<i64> = ms.iter().flatten().copied().collect();
+    v.sort_unstable();
+    let (lo, hi) = match v.len() {
+        0 => (0, 0),
+        n => (v[n / 4], v[(3 * n) / 4]),
+    };
+    let reach = DAYS_30.max((hi - lo).saturating_mul(10));
+    let is_far = move |t: i64| t < lo.saturating_sub(reach) || t > hi.saturating_add(reach);
+    let count = v.iter().filter(|&&t| is_far(t)).count();
+    let some = count * 100 <= v.len();
+    move |t| some && is_far(t)
+}
+
 fn is_int(v: &[u8]) -> bool {
     let d = v.strip_prefix(b"-").unwrap_or(v);
     !d.is_empty() && d.iter().all(u8::is_ascii_digit)
@@ -365,9 +383,10 @@ impl<'a> Ctx<'_, '_, 'a> {
                     }
                 })
                 .collect();
+            let far = far_off(&ms);
             let mut max = i64::MIN;
             let (mut n, mut back) = (0usize, 0usize);
-            for t in ms.iter().flatten() {
+            for t in ms.iter().flatten().filter(|t| !far(**t)) {
                 n += 1;
                 if *t <= max.saturating_sub(2000) {
                     back += 1;
@@ -375,8 +394,9 @@ impl<'a> Ctx<'_, '_, 'a> {
                 max = max.max(*t);
             }
             // The log's time never goes back by seconds (the logging collector only
-            // swaps lines milliseconds apart); a session's start does whenever a
-            // long-lived process logs after a newer session.
+            // swaps lines milliseconds apart; a few lines dated years off are a clock set
+            // wrong, left out here); a session's start does whenever a long-lived
+            // process logs after a newer session.
             // A time in seconds that never changes over many lines may as well be a
             // session's start (`%s`): it cannot be told from the log's time.
             let mut seen: Vec<i64> = ms.iter().flatten().copied().collect();
