@@ -41,6 +41,12 @@ impl CsvParser {
         None
     }
 
+    /// True when `rest` starts like a record (quote parity unknown: for finding one's
+    /// way again after passing over bytes).
+    pub fn is_record_start(&self, rest: &[u8]) -> bool {
+        is_record_line(rest)
+    }
+
     /// The last record boundary after `data`'s start (a record boundary) on a complete
     /// line, found with the same quote parity.
     pub fn last_boundary(&self, data: &[u8]) -> Option<usize> {
