@@ -132,10 +132,15 @@ fn best_shape(
     // free-text field swallowing what most lines write as several fields loses to the
     // shape of those lines, and a `%q` variant of a rare shape to a common one); then
     // fields filled.
-    let score = |p: &Prefix| {
+    // Scoring stops as soon as the lines left cannot lift `n` to `at_least` (the best
+    // so far): such a candidate loses whatever they hold, so the choice is the same.
+    let score = |p: &Prefix, at_least: usize| {
         let mut caps = Vec::new();
         let (mut n, mut filled) = (0usize, 0usize);
-        for &i in remaining {
+        for (k, &i) in remaining.iter().enumerate() {
+            if n + (remaining.len() - k) < at_least {
+                break;
+            }
             if p.match_capture(lines[i].0, &mut caps).is_some() {
                 n += 1;
                 filled += caps.iter().filter(|c| **c != prefix::ABSENT).count();
@@ -149,7 +154,8 @@ fn best_shape(
         let Ok(p) = Prefix::compile(&shape::render(&pieces)) else {
             return 0;
         };
-        let (n, filled) = score(&p);
+        let at_least = best.as_ref().map_or(0, |b| b.0 .0);
+        let (n, filled) = score(&p, at_least);
         let key = (n, freq, filled);
         if n > 0 && best.as_ref().is_none_or(|b| key > b.0) {
             *best = Some((key, pieces, p));
