@@ -84,6 +84,7 @@ impl CsvParser {
         let mut written = 0usize;
         let mut nends = 0usize;
         let mut too_many = false;
+        let mut last_skipped = None;
         loop {
             let input = &data[pos..];
             let (res, nin, nout, n) =
@@ -117,10 +118,13 @@ impl CsvParser {
                     &mut aux,
                     sink,
                 );
-            if !ok {
+            // csv-core also ends records at a lone `\r`: a line is skipped once, however
+            // many records it held.
+            if !ok && last_skipped != Some(start_line) {
                 let raw = &data[start..pos];
                 let first = raw.split(|&b| b == b'\n').next().unwrap_or(raw);
                 sink.skipped(start_line, first);
+                last_skipped = Some(start_line);
             }
             (start, start_line, written, nends, too_many) = (pos, line, 0, 0, false);
         }
