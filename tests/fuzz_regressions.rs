@@ -38,3 +38,35 @@ fn dollar_identifier_is_not_folded_into_the_closing_tag() {
         assert_eq!(fp2, fp, "text {text:?} from {sql:?}");
     }
 }
+
+/// A Cloud SQL export writes a DETAIL line as an entry of its own: a chunk cut before
+/// it made it an entry (7 entries instead of 6). Any chunk size gives the counters of
+/// one chunk.
+#[test]
+fn cloudsql_detail_line_is_no_chunk_boundary() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/cloudsql/postgresql.jsonl"
+    );
+    let all = std::fs::read(path).unwrap();
+    let head: Vec<u8> = all
+        .split_inclusive(|&b| b == b'\n')
+        .take(40)
+        .flatten()
+        .copied()
+        .collect();
+    assert!(head.windows(9).any(|w| w == b"DETAIL:  "));
+    let whole = analyze_bytes("t.jsonl", &head, &options(None));
+    assert_eq!(whole.inputs[0].format, "cloudsql");
+    for chunk in (1..head.len()).step_by(13) {
+        let opts = PipelineOptions {
+            chunk_size: chunk,
+            ..options(None)
+        };
+        let cut = analyze_bytes("t.jsonl", &head, &opts);
+        assert_eq!(
+            whole.inputs[0].stats, cut.inputs[0].stats,
+            "chunks of {chunk}"
+        );
+    }
+}

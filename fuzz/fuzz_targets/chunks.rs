@@ -15,6 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let (chunk, cap) = (v % 512 + 1, (v >> 9) + 1);
     let log = &data[2..];
     let whole = analyze(log, &options(None, usize::MAX));
+    // Cloud Logging exports are not in log order: their entries are sorted by
+    // timestamp within a chunk, so out-of-order times may pair differently when cut.
+    if whole.inputs[0].format == "cloudsql" {
+        return;
+    }
     let cut = analyze(log, &options(None, chunk));
     assert_eq!(
         whole.inputs[0].stats, cut.inputs[0].stats,
