@@ -604,11 +604,13 @@ fn parse_slice(
 fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions) -> Partial {
     let mut p = ChunkAgg::new(opts.agg, idx).finish(s.lines());
     p.input.skipped_lines = s.lines();
-    p.input.cut = CutEntries {
-        entries: 1,
-        first_line: Some(s.first_line()),
-        bytes: s.bytes,
-    };
+    if s.bytes > 0 {
+        p.input.cut = CutEntries {
+            entries: 1,
+            first_line: Some(s.first_line()),
+            bytes: s.bytes,
+        };
+    }
     p
 }
 

@@ -186,7 +186,9 @@ fn skip_from(
 ) -> (Skip, usize) {
     let mut skip = Skip::new(cut as u64, data[cut - 1] == b'\n');
     let mut at = cut;
-    let mut line_start = false;
+    // The cut may fall on a line start where an entry starts after all (its line was
+    // too short to judge when the boundary was looked for): then nothing is skipped.
+    let mut line_start = skip.after_line_end;
     while at < data.len() {
         let end = (at + SKIP_WINDOW).min(data.len());
         let (n, found) = skip_scan(&data[at..end], line_start, end == data.len(), b);

@@ -180,7 +180,8 @@ impl BlockReader {
     /// Reads and drops the rest of an over-long entry, up to the next entry start.
     fn skip(&mut self, b: &impl Boundaries) -> Block {
         let mut skip = self.skipping.take().unwrap_or_default();
-        let mut line_start = false;
+        // As for a mapped input (`chunks::skip_from`): the cut may fall where an entry starts.
+        let mut line_start = skip.after_line_end;
         loop {
             if self.carry.is_empty() && !self.eof {
                 self.fill(self.target);
