@@ -229,3 +229,43 @@ fn a_compressed_log_cut_in_half_keeps_what_decoded() {
         }
     }
 }
+
+/// Corrupt bytes in the middle of a gzip file: the verdict says the compressed data
+/// is corrupt (deflate may decode damaged bytes for a while: the gzip checksum is
+/// what tells, so the byte named is where decoding stopped, at or after the damage);
+/// the lines decoded before the damage are counted.
+#[test]
+fn a_corrupt_gzip_is_read_up_to_the_damage() {
+    let real = std::fs::read(log("a2_debian")).unwrap();
+    let mut gz = gzip(&real);
+    let at = gz.len() / 2;
+    gz[at..at + 200].fill(0xff);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.log.gz");
+    std::fs::write(&path, &gz).unwrap();
+    let (o, r) = run(&path, false, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(r["inputs"][0]["verdict"], "partial");
+    let said = regex::Regex::new(r"read up to byte (\d+) of the compressed file, then corrupt")
+        .unwrap()
+        .captures(&err)
+        .unwrap_or_else(|| panic!("{err}"))[1]
+        .parse::<usize>()
+        .unwrap();
+    assert!(
+        said >= at && said <= gz.len(),
+        "byte {said}, damage at {at}"
+    );
+    // Every statement of the lines decoded intact before the damage is counted.
+    let decoded = decoded_prefix("gz", &gz);
+    let same = decoded
+        .iter()
+        .zip(&real)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let clean = &real[..real[..same].iter().rposition(|&b| b == b'\n').unwrap() + 1];
+    assert!(clean.len() > real.len() / 4);
+    let n = r["totals"]["statements"].as_u64().unwrap();
+    assert!(n >= statements(clean) && n <= statements(&real), "{n}");
+}
