@@ -70,3 +70,34 @@ fn cloudsql_detail_line_is_no_chunk_boundary() {
         );
     }
 }
+
+/// A `"` inside an unquoted csv field is data to csv-core, but chunk boundaries were
+/// found by counting quotes: with one stray quote, a chunk started inside what the
+/// parser read as a record, or skipped a real one (0 entries in one chunk, 1 when
+/// cut at 84 bytes). Every chunk size gives the counters of one chunk.
+#[test]
+fn csv_stray_quote_in_an_unquoted_field_does_not_move_chunk_boundaries() {
+    let rec = |n: u32, tail: &str| {
+        format!("2026-11-30 22:53:21.{n:03} UTC,\"u\",\"d\",1,\"h:1\",6b.5,{n},\"BIND\",2026-11-30 22:53:20 UTC,3/9,0,LOG,00000,\"duration: 0.009 ms  statement: SELECT {n}\",,,,,,,,,\"a\",\"client backend\",,{tail}\n")
+    };
+    let log = [
+        rec(1, "-78p\",2"),
+        rec(2, "1"),
+        "2026-11-30 22:53:21.287 UTC,\"u\",\"d\",1,\"127.0.552972\n".to_string(),
+        rec(3, "2"),
+        rec(4, "3"),
+    ]
+    .concat();
+    let whole = analyze_bytes("t.csv", log.as_bytes(), &options(Some(LogFormat::Csv)));
+    for chunk in 1..log.len() {
+        let opts = PipelineOptions {
+            chunk_size: chunk,
+            ..options(Some(LogFormat::Csv))
+        };
+        let cut = analyze_bytes("t.csv", log.as_bytes(), &opts);
+        assert_eq!(
+            whole.inputs[0].stats, cut.inputs[0].stats,
+            "chunks of {chunk}"
+        );
+    }
+}
