@@ -101,3 +101,29 @@ fn csv_stray_quote_in_an_unquoted_field_does_not_move_chunk_boundaries() {
         );
     }
 }
+
+/// A `log_statement` line no prefix explains was counted as an execution without a
+/// duration but not as an execution: untimed exceeded all, and `timed_statements`
+/// (all minus untimed) overflowed in the report. It counts as an execution now.
+#[test]
+fn unattributed_logged_statement_is_an_untimed_execution() {
+    let log = b"2026-11-30 22:44:31.487 UTC [24523]: LOG:  statement: UPDATE t SET a = 1\n\
+        garbage that no prefix reads LOG:  statement: UPDATE t SET a = 2\n";
+    let opts = PipelineOptions {
+        prefix: Some(pgferret::parse::Prefix::compile("%m [%p]: ").unwrap()),
+        ..options(Some(LogFormat::Stderr))
+    };
+    let a = analyze_bytes("t.log", log, &opts);
+    assert_eq!(a.inputs[0].stats.unattributed_entries, 1);
+    let run = pgferret::report::model::Run {
+        version: "t".into(),
+        jobs: 1,
+        elapsed_ms: 0,
+    };
+    let r = pgferret::report::Report::build(&a.inputs, a.stats, run, Default::default());
+    let t = &r.totals;
+    assert_eq!(
+        (t.statements, t.untimed_statements, t.timed_statements),
+        (2, 2, 0)
+    );
+}

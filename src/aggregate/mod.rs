@@ -409,8 +409,12 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 self.timed_seen(pid, sql);
                 self.statement_seen(e, sql, o.fp, Some(us));
             }
-            // Without a pid a statement cannot be paired with its duration line.
-            Event::Logged { .. } if e.fields.unattributed => self.stats.untimed_statements += 1,
+            // Without a pid a statement cannot be paired with its duration line: it
+            // counts as an execution without one.
+            Event::Logged { sql } if e.fields.unattributed => {
+                let o = obs(sql, &mut self.norm);
+                self.stats.record_untimed(&mut self.norm, &o);
+            }
             Event::BareDuration { .. } if e.fields.unattributed => self.stats.orphan_durations += 1,
             Event::Logged { sql } => {
                 let o = obs(sql, &mut self.norm);
