@@ -13,6 +13,7 @@
 //! |---|---|
 //! | unquoted word (identifier or keyword) | `w`, length, its bytes ASCII lower-cased |
 //! | quoted identifier | `w`, length, the bytes between the quotes, `""` read as `"` |
+//! | quoted identifier whose name is a keyword as an unquoted one folds to (`"select"`) | `k`, length, the name |
 //! | operator, punctuation, other byte | `o`, length, its bytes |
 //! | literal kept as is (`ORDER BY 2`) | `n`, length, its bytes |
 //! | constant or parameter (`$n`) | `c` |
@@ -43,7 +44,8 @@ use std::hash::Hasher as _;
 use twox_hash::xxhash3_64::{RawHasher, SecretBuffer, DEFAULT_SECRET_LENGTH};
 use twox_hash::XxHash3_64;
 
-use super::lexer::{Kind, Token};
+use super::keywords::is_keyword;
+use super::lexer::{is_ident_cont, is_ident_start, Kind, Token};
 
 /// The version of the fingerprint algorithm, in the JSON report: fingerprints of
 /// different versions cannot be compared.
@@ -314,6 +316,9 @@ impl Hasher {
         let bytes = &src[t.span()];
         match t.kind {
             Kind::Word => self.bytes(b'w', bytes, true),
+            Kind::QIdent if quoted_keyword(bytes) => {
+                self.bytes(b'k', quoted_content(bytes).0, false)
+            }
             Kind::QIdent => {
                 let pieces = Pieces {
                     rest: quoted_content(bytes).0,
@@ -329,6 +334,25 @@ impl Hasher {
             _ => self.bytes(b'o', bytes, false),
         }
     }
+}
+
+/// The name of a quoted identifier token that an unquoted word folds to as well
+/// (`"orders"`, not `"Orders"`, `"a b"` or `U&"x"`): the same name either way.
+pub(crate) fn plain_name(tok: &[u8]) -> Option<&[u8]> {
+    // A truncated name (no closing quote) is the name so far.
+    let (name, _) = quoted_content(tok);
+    let plain = tok.first() == Some(&b'"')
+        && name.first().is_some_and(|&b| is_ident_start(b))
+        && name
+            .iter()
+            .all(|&b| is_ident_cont(b) && !b.is_ascii_uppercase());
+    plain.then_some(name)
+}
+
+/// A quoted identifier whose name is a keyword as written unquoted and folded
+/// (`"select"`): the same bytes as the keyword, but not the keyword.
+pub(crate) fn quoted_keyword(tok: &[u8]) -> bool {
+    plain_name(tok).is_some_and(is_keyword)
 }
 
 /// The name inside a quoted identifier token (which may start with `U&`, end with a

@@ -185,7 +185,7 @@ pub(crate) fn is_ident_start(b: u8) -> bool {
 }
 
 #[inline]
-fn is_ident_cont(b: u8) -> bool {
+pub(crate) fn is_ident_cont(b: u8) -> bool {
     CLASS[b as usize] & IDENT_CONT != 0
 }
 

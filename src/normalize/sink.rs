@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::hash::{quoted_content, Hasher};
+use super::hash::{plain_name, quoted_content, Hasher};
 use super::keywords::is_keyword;
 use super::lexer::{Kind, Token, MAX_DEPTH};
 
@@ -169,6 +169,11 @@ impl Sink for TextSink<'_> {
                 } else {
                     Prev::Operand
                 }
+            }
+            Kind::QIdent if plain_name(bytes).is_some_and(|n| !is_keyword(n)) => {
+                // `"orders"` is `orders`: one text for one name (and one fingerprint).
+                self.push_lossy(plain_name(bytes).unwrap_or(bytes));
+                Prev::Callable
             }
             Kind::QIdent => {
                 self.push_lossy(bytes);

@@ -32,6 +32,7 @@ def fp(tokens):
 
 W = lambda s: ("w", s if isinstance(s, bytes) else s.lower().encode())  # unquoted: lower-cased
 Q = lambda s: ("w", s.encode())  # quoted identifier: as is, "" already read as "
+K = lambda s: ("k", s.encode())  # quoted identifier named like a folded keyword
 O = lambda s: ("o", s.encode())
 N = lambda s: ("n", s.encode())
 C, L, BODY, END = ("c", None), ("l", None), ("q", None), ("Q", None)
@@ -69,6 +70,8 @@ CASES = [
     (r"/\xdb", [O("/"), W(b"\xdb")]),
     (r"select \xc3\xa9\xff\xfe x", [W("select"), W(b"\xc3\xa9\xff\xfe"), W("x")]),
     (r"select \xe2\x82X", [W("select"), W(b"\xe2\x82x")]),
+    # "orders" is orders; "select" is not the keyword select.
+    ('SELECT "select", "orders" FROM t', [W("select"), K("select"), O(","), Q("orders"), W("from"), W("t")]),
 ]
 
 for sql, tokens in CASES:
