@@ -126,10 +126,11 @@ impl Tokens {
     }
 
     /// The token of a value (without quotes): `<n3>` for a number, `<s7>` otherwise.
-    /// An empty value stays empty: it holds nothing.
+    /// An empty value stays empty, and the `…` pgferret writes for a value already
+    /// left out stays: they hold nothing.
     pub fn value(&mut self, v: &str) -> String {
-        if v.is_empty() {
-            return String::new();
+        if v.is_empty() || v == "…" {
+            return v.to_string();
         }
         if let Some(t) = self.values.get(v) {
             return t.clone();
@@ -414,12 +415,16 @@ fn names(r: &mut Report, t: &mut Tokens) {
         i.path = std::path::Path::new(&old)
             .file_name()
             .map_or_else(|| old.clone(), |f| f.to_string_lossy().into_owned());
+        for w in &mut r.warnings {
+            *w = w.replace(old.as_str(), &i.path);
+        }
         for ex in &mut i.skipped_examples {
             if let Some(rest) = ex.strip_prefix(old.as_str()) {
                 *ex = format!("{}{rest}", i.path);
             }
         }
     }
+    r.server = super::model::server_of(&r.inputs);
 }
 
 #[cfg(test)]
