@@ -353,6 +353,13 @@ pub fn apply(r: &mut Report, mode: Anonymize) {
         }
     }
     for i in &mut r.inputs {
+        // A passed-over input's verdict quotes its first line, and the warnings repeat it.
+        if let Some(note) = passed_over_note(&i.verdict_note, &mut t) {
+            for w in &mut r.warnings {
+                *w = w.replace(i.verdict_note.as_str(), &note);
+            }
+            i.verdict_note = note;
+        }
         let path = i.path.clone();
         for ex in &mut i.skipped_examples {
             // `path:line: text`: the text is the log's.
@@ -361,6 +368,19 @@ pub fn apply(r: &mut Report, mode: Anonymize) {
             *ex = format!("{}{line}: {}", i.path, t.message(text));
         }
     }
+}
+
+/// `... (line 3 reads "<the line>"); if it is one...` with the line's values replaced.
+fn passed_over_note(note: &str, t: &mut Tokens) -> Option<String> {
+    let open = note.find(" reads \"")? + " reads \"".len();
+    let close = note.rfind("\"); if it is one")?;
+    let line = note.get(open..close)?;
+    Some(format!(
+        "{}{}{}",
+        &note[..open],
+        t.message(line),
+        &note[close..]
+    ))
 }
 
 /// `--anonymize=names`: databases, users, applications and hosts, in the order of the
@@ -460,6 +480,16 @@ mod tests {
                 "Process 24931 waits for ShareLock on transaction 1234; blocked by process 24925."
             ),
             "Process 24931 waits for ShareLock on transaction 1234; blocked by process 24925."
+        );
+    }
+
+    #[test]
+    fn passed_over_line_anonymized() {
+        let mut t = Tokens::new(Anonymize::Values);
+        let note = "passed over: not a PostgreSQL log pgferret recognises (line 1 reads \"id=18300 name='Ann'\"); if it is one, pass --prefix '<log_line_prefix>' or --format";
+        assert_eq!(
+            passed_over_note(note, &mut t).unwrap(),
+            "passed over: not a PostgreSQL log pgferret recognises (line 1 reads \"id=<n1> name='<s1>'\"); if it is one, pass --prefix '<log_line_prefix>' or --format"
         );
     }
 
