@@ -95,6 +95,20 @@ pub struct AnalyzeArgs {
     /// totals stay exact.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_fingerprints: Option<u64>,
+    // Sharing the report (issue 13).
+    /// Replace every literal and parameter value in the report by a token (the same
+    /// value, the same token everywhere in the run): `--anonymize` or
+    /// `--anonymize=values`; `--anonymize=names` also maps database, user,
+    /// application and client host names, and cuts input paths to their file names.
+    #[arg(long, value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "values")]
+    pub anonymize: Option<String>,
+    /// A title for the report (HTML, text and JSON).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Rows of each top table in the HTML and the text summary (default: 20 in the HTML,
+    /// 10 in the text); the JSON lists every query (up to 1,000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub top: Option<u64>,
     /// Do not print the summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,

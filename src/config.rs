@@ -49,6 +49,9 @@ pub enum ConfigError {
     /// An unreadable `--max-entry`.
     #[error("--max-entry: cannot read '{0}' as a size (examples: 64MB, 512KB, 1GB, 1048576)")]
     MaxEntry(String),
+    /// An unknown `--anonymize` value.
+    #[error("--anonymize: unknown value '{0}' (use --anonymize, --anonymize=values or --anonymize=names)")]
+    Anonymize(String),
     /// Zero jobs.
     #[error("--jobs must be at least 1")]
     Jobs,
@@ -102,6 +105,21 @@ pub struct Config {
     pub max_entry: usize,
     /// `--year`: the year of a traditional syslog log's first line.
     pub year: Option<i64>,
+    /// How the report is shared: `--anonymize`, `--title`, `--top`.
+    pub share: Share,
+}
+
+/// How the report is shared (issue 13): applied to the view model once it is built.
+#[derive(Debug, Clone, Default)]
+pub struct Share {
+    /// `--anonymize`.
+    pub anonymize: Option<crate::report::anonymize::Anonymize>,
+    /// `--title`.
+    pub title: Option<String>,
+    /// `--top`.
+    pub top: Option<usize>,
+    /// The options that change what the report holds, as given (for its header).
+    pub options: Vec<String>,
 }
 
 /// The default report path.
@@ -204,8 +222,47 @@ impl Config {
                 Some(s) => parse_size(s).ok_or_else(|| ConfigError::MaxEntry(s.to_string()))?,
             },
             year: a.year,
+            share: share(a)?,
         })
     }
+}
+
+/// `--anonymize`, `--title`, `--top`, and the options the report's header names.
+fn share(a: &AnalyzeArgs) -> Result<Share, ConfigError> {
+    use crate::report::anonymize::Anonymize;
+    let anonymize = a
+        .anonymize
+        .as_deref()
+        .map(|v| Anonymize::from_name(v).ok_or_else(|| ConfigError::Anonymize(v.to_string())))
+        .transpose()?;
+    let mut options = Vec::new();
+    let mut say = |flag: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            options.push(format!("{flag} {v}"));
+        }
+    };
+    say("--begin", &a.begin);
+    say("--end", &a.end);
+    say("--log-tz", &a.log_tz);
+    say("--query-id", &a.query_id.map(|q| q.to_string()));
+    say("--window", &a.window);
+    say("--prefix", &a.prefix);
+    say("--format", &a.format);
+    say("--top", &a.top.map(|n| n.to_string()));
+    if a.tz != "UTC" {
+        options.push(format!("--tz {}", a.tz));
+    }
+    match anonymize {
+        Some(Anonymize::Values) => options.push("--anonymize".into()),
+        Some(Anonymize::Names) => options.push("--anonymize=names".into()),
+        None => {}
+    }
+    Ok(Share {
+        anonymize,
+        title: a.title.clone(),
+        top: a.top.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        options,
+    })
 }
 
 /// Checks that every output file can be written, before a long analysis: its directory

@@ -58,6 +58,12 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     if let Some(r) = &analysis.range {
         report.apply_range(r, &analysis.inputs);
     }
+    report.title = cfg.share.title.clone();
+    report.options = cfg.share.options.clone();
+    report.top = cfg.share.top;
+    if let Some(mode) = cfg.share.anonymize {
+        report::anonymize::apply(&mut report, mode);
+    }
     Ok(report)
 }
 

@@ -33,6 +33,7 @@ mod fold;
 mod hash;
 mod keywords;
 mod lexer;
+mod literals;
 mod sink;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,7 @@ mod tests;
 pub use command::write_fingerprints;
 pub use display::{display_tokens, TokenClass};
 pub use hash::FINGERPRINT_VERSION;
+pub use literals::{rewrite_literals, Literal};
 
 use lexer::Token;
 use sink::{HashSink, TextSink};

@@ -29,7 +29,7 @@ pub const SCRIPT: &str = include_str!("../../templates/report.js");
 /// fails (the script is blocked, the page logs a CSP error) if it does not match.
 pub const SCRIPT_SHA256: &str = "sha256-OakrzcWsLYRLuMruhIcLlTJJSLcdt+GHIlJ0nwU4Ndo=";
 
-/// Rows of each top table.
+/// Rows of each top table (`--top` sets it).
 const TOP_ROWS: usize = 20;
 /// Samples' SQL and parameters are cut here in the page (the JSON has them whole).
 const SAMPLE_CHARS: usize = 3000;
@@ -48,6 +48,8 @@ struct Page<'a> {
     tops: Vec<TopTable<'a>>,
     details: Vec<Detail<'a>>,
     hidden_queries: usize,
+    /// Where the queries no table lists are, in a sentence.
+    rest: String,
     groups: Vec<(&'static str, &'a [super::model::GroupView])>,
     sig: Signals<'a>,
 }
@@ -59,6 +61,8 @@ struct TopTable<'a> {
     title: &'static str,
     metric: Option<&'static str>,
     rows: Vec<Row<'a>>,
+    /// Queries this table could list (`rows` are the first of them).
+    of: usize,
 }
 
 struct Row<'a> {
@@ -113,6 +117,10 @@ mod filters {
 
     pub fn ms_from_s(v: &f64) -> askama::Result<String> {
         Ok(human_ms(*v * 1000.0))
+    }
+
+    pub fn numu(v: &usize) -> askama::Result<String> {
+        Ok(thousands(*v as u64))
     }
 
     pub fn num(v: &u64) -> askama::Result<String> {
@@ -284,11 +292,12 @@ fn top_table<'a>(
     metric: Option<Metric>,
 ) -> Option<TopTable<'a>> {
     let mut v: Vec<&QueryView> = r.queries.iter().filter(|q| key(q) > 0.0).collect();
+    let of = v.len();
     // Stable: ties keep the model's order (by total time).
     v.sort_by(|a, b| key(b).total_cmp(&key(a)));
     let rows: Vec<Row<'a>> = v
         .into_iter()
-        .take(TOP_ROWS)
+        .take(r.top.unwrap_or(TOP_ROWS))
         .map(|q| Row {
             q,
             sql: highlight(&q.query, Some(SHORT)),
@@ -299,6 +308,7 @@ fn top_table<'a>(
     (!rows.is_empty()).then_some(TopTable {
         id,
         title,
+        of,
         metric: metric.map(|m| m.header),
         rows,
     })
@@ -386,6 +396,20 @@ fn details<'a>(
         .collect()
 }
 
+/// Where the queries a top table leaves out are: in the JSON, which lists every query
+/// up to its own limit.
+fn rest_sentence(r: &Report) -> String {
+    let listed = r.queries.len();
+    if listed < super::model::MAX_QUERIES {
+        format!("the JSON report lists all {}", thousands(listed as u64))
+    } else {
+        format!(
+            "the JSON report lists the {} that cost most; the others are counted in its totals",
+            thousands(listed as u64)
+        )
+    }
+}
+
 /// Renders the report.
 pub fn render(r: &Report) -> anyhow::Result<String> {
     let n = r.timeline.windows.len();
@@ -449,6 +473,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         story,
         events,
         hidden_queries: r.queries.len() - details.len(),
+        rest: rest_sentence(r),
         tops,
         details,
         groups: vec![

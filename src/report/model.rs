@@ -25,6 +25,17 @@ pub const MAX_QUERIES: usize = 1000;
 #[allow(missing_docs)]
 pub struct Report {
     pub run: Run,
+    /// `--title`.
+    pub title: Option<String>,
+    /// The server, as its logs name it: the input paths.
+    pub server: String,
+    /// The options that changed what the report holds or shows (`--begin`, `--top`,
+    /// `--anonymize`...), as given.
+    pub options: Vec<String>,
+    /// `--top`: rows of each top table in the HTML and the text summary (the JSON
+    /// lists every query).
+    #[serde(skip)]
+    pub top: Option<usize>,
     /// The version of the fingerprint algorithm ([`crate::normalize::FINGERPRINT_VERSION`]):
     /// fingerprints of different versions cannot be compared.
     pub fingerprint_version: u32,
@@ -488,6 +499,10 @@ impl Report {
         warnings_all.extend(folded.as_ref().map(FoldedView::sentence));
         Report {
             run,
+            title: None,
+            server: server_of(&input_views),
+            options: Vec::new(),
+            top: None,
             fingerprint_version: crate::normalize::FINGERPRINT_VERSION,
             partial: input_views.iter().any(|i| i.incomplete),
             warnings: warnings_all,
@@ -515,6 +530,15 @@ impl Report {
             server_events: sections.server,
             pgbouncer: super::pgbouncer::PgbouncerView::build(stats.pgbouncer, &pooler_windows),
         }
+    }
+}
+
+/// The server as its logs name it: the input path, or the first and how many more.
+pub fn server_of(inputs: &[InputView]) -> String {
+    match inputs {
+        [] => String::new(),
+        [one] => one.path.clone(),
+        [first, more @ ..] => format!("{} and {} more", first.path, more.len()),
     }
 }
 

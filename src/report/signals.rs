@@ -151,11 +151,13 @@ pub fn build(r: &Report) -> Signals<'_> {
         },
     };
     let t = &r.totals.signals;
+    // `--top` sets every table's rows.
+    let rows = r.top.unwrap_or(ROWS);
     let blockers = r
         .locks
         .blockers
         .iter()
-        .take(ROWS)
+        .take(rows)
         .map(|b| BlockRow {
             waits: b.waits,
             blocking: qref(
@@ -174,7 +176,7 @@ pub fn build(r: &Report) -> Signals<'_> {
         .deadlocks
         .groups
         .iter()
-        .take(ROWS)
+        .take(rows)
         .map(|g| DeadlockRow {
             count: g.count,
             first: g.first.clone(),
@@ -199,7 +201,7 @@ pub fn build(r: &Report) -> Signals<'_> {
         .errors
         .by_message
         .iter()
-        .take(ROWS + 4)
+        .take(rows + 4)
         .map(|e| ErrorRow {
             e,
             name: sqlstate_name(&e.sqlstate),
@@ -210,7 +212,7 @@ pub fn build(r: &Report) -> Signals<'_> {
         .errors
         .by_query
         .iter()
-        .take(ROWS)
+        .take(rows)
         .map(|q| QueryRow {
             q: qref(Some(&q.fingerprint), Some(&q.query)),
             cells: vec![
@@ -224,7 +226,7 @@ pub fn build(r: &Report) -> Signals<'_> {
         .temp_files
         .by_query
         .iter()
-        .take(ROWS)
+        .take(rows)
         .map(|q| QueryRow {
             q: qref(Some(&q.fingerprint), Some(&q.query)),
             cells: vec![thousands(q.count), human_bytes(q.bytes)],
@@ -235,7 +237,7 @@ pub fn build(r: &Report) -> Signals<'_> {
         cards: cards(r),
         notes: notes(r),
         blockers,
-        relations: &r.locks.by_relation[..r.locks.by_relation.len().min(ROWS)],
+        relations: &r.locks.by_relation[..r.locks.by_relation.len().min(rows)],
         deadlocks,
         deadlock_example,
         errors,
@@ -248,7 +250,7 @@ pub fn build(r: &Report) -> Signals<'_> {
         cancellations: counted(r.errors.cancellations.iter()),
         error_queries,
         temp_queries,
-        tables: &r.maintenance.tables[..r.maintenance.tables.len().min(ROWS)],
+        tables: &r.maintenance.tables[..r.maintenance.tables.len().min(rows)],
         checkpoint_reasons: counted(r.checkpoints.by_reason.iter()),
         session_groups: [
             ("Database", &s.by_database),
@@ -258,7 +260,7 @@ pub fn build(r: &Report) -> Signals<'_> {
         ]
         .into_iter()
         .filter(|g| !g.1.is_empty())
-        .map(|(n, g)| (n, &g[..g.len().min(ROWS)]))
+        .map(|(n, g)| (n, &g[..g.len().min(rows)]))
         .collect(),
         server: r
             .server_events

@@ -35,10 +35,13 @@ pub fn human_ms(ms: f64) -> String {
     }
 }
 
-/// Formats a byte count for people: `512 B`, `12.3 kB`, `50.6 MB`, `1.23 GB`.
+/// Formats a byte count for people: `512 B`, `12.3 kB`, `50.6 MB`, `1.23 GB`,
+/// `120.66 TB` (decimal units, as `du --si`).
 pub fn human_bytes(v: u64) -> String {
     let v = v as f64;
-    if v >= 1e9 {
+    if v >= 1e12 {
+        format!("{:.2} TB", v / 1e12)
+    } else if v >= 1e9 {
         format!("{:.2} GB", v / 1e9)
     } else if v >= 1e6 {
         format!("{:.1} MB", v / 1e6)
@@ -57,8 +60,24 @@ fn one_line(q: &QueryView, width: usize) -> String {
     s
 }
 
+/// Queries the summary lists (`--top` sets it).
+const TOP_ROWS: usize = 10;
+
 /// Writes the summary.
 pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(title) = &r.title {
+        writeln!(out, "{title}")?;
+    }
+    writeln!(
+        out,
+        "server: {}; options: {}",
+        r.server,
+        if r.options.is_empty() {
+            "none".to_string()
+        } else {
+            r.options.join(" ")
+        }
+    )?;
     if r.partial {
         writeln!(
             out,
@@ -124,14 +143,14 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "signals: {} lock waits ({}), {} deadlocks, {} cancellations, {} errors, {} temp files ({} MB), {} checkpoints, {} autovacuums, {} connections",
+        "signals: {} lock waits ({}), {} deadlocks, {} cancellations, {} errors, {} temp files ({}), {} checkpoints, {} autovacuums, {} connections",
         thousands(t.signals.lock_waits),
         human_ms(t.signals.lock_wait_ms),
         thousands(t.signals.deadlocks),
         thousands(t.signals.cancellations),
         thousands(t.signals.errors),
         thousands(t.signals.temp_files),
-        thousands(t.signals.temp_bytes / 1_000_000),
+        human_bytes(t.signals.temp_bytes),
         thousands(t.signals.checkpoints),
         thousands(t.signals.autovacuums),
         thousands(t.signals.connections)
@@ -174,7 +193,7 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             }
         )?;
     }
-    for q in r.queries.iter().take(10) {
+    for q in r.queries.iter().take(r.top.unwrap_or(TOP_ROWS)) {
         writeln!(
             out,
             "  {:>10} {:>9} {:>10} {:>10}  {}",
@@ -187,6 +206,15 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             q.mean_ms.map_or("unknown".into(), human_ms),
             q.p99_ms.map_or("unknown".into(), human_ms),
             one_line(q, 70)
+        )?;
+    }
+    let shown = r.queries.len().min(r.top.unwrap_or(TOP_ROWS));
+    if r.queries.len() > shown && shown > 0 {
+        writeln!(
+            out,
+            "  (top {} of {} queries; the HTML and JSON reports have more)",
+            thousands(shown as u64),
+            thousands(r.queries.len() as u64)
         )?;
     }
     if let Some(f) = &r.folded {
@@ -218,5 +246,12 @@ mod tests {
         assert_eq!(human_ms(723_000.0), "12 min 3 s");
         assert_eq!(human_ms(779_990.0), "13 min 0 s");
         assert_eq!(human_ms(7_250_000.0), "2 h 1 min");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(12_345), "12.3 kB");
+        assert_eq!(human_bytes(50_600_000), "50.6 MB");
+        assert_eq!(human_bytes(1_234_000_000), "1.23 GB");
+        // Not "120,661 MB".
+        assert_eq!(human_bytes(120_661_000_000), "120.66 GB");
+        assert_eq!(human_bytes(120_661_000_000_000), "120.66 TB");
     }
 }

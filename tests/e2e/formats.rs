@@ -18,11 +18,14 @@ fn file(name: &str, f: &str) -> String {
 }
 
 /// The report without what legitimately differs between formats of one log: the
-/// inputs, and the query ids (only csv/json, or a prefix with %Q, carry them).
+/// inputs (and `server`, named by their paths), and the query ids (only csv/json, or a
+/// prefix with %Q, carry them).
 fn comparable(mut v: Value) -> Value {
     let o = v.as_object_mut().unwrap();
     o.remove("run");
     o.remove("inputs");
+    o.remove("server");
+    o.remove("options");
     for q in o["queries"].as_array_mut().unwrap() {
         q.as_object_mut().unwrap().remove("query_ids");
     }

@@ -129,13 +129,15 @@ fn pgbouncer_log_alone_equals_the_regex_counts() {
     assert_eq!(without_run(forced), without_run(r));
 }
 
-/// The report without what a second input may legitimately change: the inputs, the
-/// span and what is drawn over it (timeline, spans out of baseline), the pooler's part.
+/// The report without what a second input may legitimately change: the inputs (and
+/// `server`, named by them), the span and what is drawn over it (timeline, spans out of
+/// baseline), the pooler's part.
 fn server_part(mut v: Value) -> Value {
     let o = v.as_object_mut().unwrap();
     for k in [
         "run",
         "inputs",
+        "server",
         "span",
         "timeline",
         "anomalies",

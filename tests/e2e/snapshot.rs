@@ -18,6 +18,7 @@ fn view_model_of_a_small_real_log() {
     insta::assert_json_snapshot!("a4_colon_remote", r, {
         ".run" => "[run]",
         ".inputs[].path" => insta::dynamic_redaction(relative),
+        ".server" => insta::dynamic_redaction(relative),
         ".inputs[].skipped_examples[]" => insta::dynamic_redaction(relative),
     });
 }

@@ -52,7 +52,10 @@ pub fn json_report(args: &[&str], stdin: Option<&Path>) -> Value {
 /// The report without its run-specific part: what must be identical between runs.
 pub fn without_run(mut v: Value) -> String {
     v.as_object_mut().expect("object").remove("run");
-    // Input paths differ between a file and stdin; everything else must not.
+    // Input paths differ between a file and stdin (and `server` names the inputs by
+    // their paths), `options` records the flags given; everything else must not.
+    v.as_object_mut().expect("object").remove("server");
+    v.as_object_mut().expect("object").remove("options");
     if let Some(inputs) = v.get_mut("inputs").and_then(Value::as_array_mut) {
         for i in inputs {
             i.as_object_mut().expect("input").remove("path");
