@@ -46,6 +46,9 @@ pub enum ConfigError {
     /// An unknown `--log-tz`.
     #[error("--log-tz: {0}")]
     LogTz(String),
+    /// A bad filter.
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
     /// Zero jobs.
     #[error("--jobs must be at least 1")]
     Jobs,
@@ -188,7 +191,7 @@ impl Config {
                 begin: None,
                 end: None,
                 window_ms,
-                query_id: a.query_id,
+                filters: filters(&a.filters)?,
                 max_fingerprints: a
                     .max_fingerprints
                     .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -197,6 +200,33 @@ impl Config {
             year: a.year,
         })
     }
+}
+
+/// The filters, compiled (`None` when no filter is given).
+fn filters(
+    f: &crate::cli::FilterFlags,
+) -> Result<Option<std::sync::Arc<crate::filter::Filters>>, ConfigError> {
+    let args = crate::filter::FilterArgs {
+        include: [
+            f.db.clone(),
+            f.user.clone(),
+            f.app.clone(),
+            f.client.clone(),
+        ],
+        exclude: [
+            f.exclude_db.clone(),
+            f.exclude_user.clone(),
+            f.exclude_app.clone(),
+            f.exclude_client.clone(),
+        ],
+        query_id: f.query_id.clone(),
+        include_query: f.include_query.clone(),
+        exclude_query: f.exclude_query.clone(),
+        select_only: f.select_only,
+        include_time: f.include_time.clone(),
+        exclude_time: f.exclude_time.clone(),
+    };
+    Ok(crate::filter::Filters::build(&args)?.map(std::sync::Arc::new))
 }
 
 /// Checks that every output file can be written, before a long analysis: its directory

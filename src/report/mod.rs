@@ -2,6 +2,7 @@
 
 pub mod anomaly;
 pub mod facts;
+pub mod filters;
 pub mod html;
 pub mod incident;
 pub mod model;
