@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod corpus;
 mod events;
+mod filters;
 mod fingerprints;
 mod formats;
 mod formats_cloud;
