@@ -31,6 +31,16 @@ pub enum FilterError {
         /// The regex crate's reason.
         why: String,
     },
+    /// A glob that does not compile (`[z-a]`).
+    #[error("--{flag} {value}: not a glob pattern: {why}")]
+    Glob {
+        /// The flag.
+        flag: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        why: String,
+    },
     /// An unreadable time-of-day range.
     #[error("--{flag} {value}: cannot read it as a time-of-day range (use 'HH:MM-HH:MM', optionally followed by a zone: '02:00-03:00 UTC')")]
     TimeRange {
@@ -99,15 +109,23 @@ pub struct Globs(Regex);
 impl Globs {
     /// `shop`, `pg_dump*`, `app-?`, `[ab]*`: `*` any run, `?` one character, `[...]`
     /// a class; the rest literal.
-    pub fn new(globs: &[String]) -> Option<Globs> {
+    pub fn new(flag: &'static str, globs: &[String]) -> Result<Option<Globs>, FilterError> {
+        let bad = |g: &str, why: String| FilterError::Glob {
+            flag,
+            value: g.to_string(),
+            why,
+        };
+        for g in globs {
+            // A class like `[z-a]` does not compile: said, never dropped silently.
+            Regex::new(&glob_regex(g)).map_err(|e| bad(g, e.to_string()))?;
+        }
         if globs.is_empty() {
-            return None;
+            return Ok(None);
         }
         let alts: Vec<String> = globs.iter().map(|g| glob_regex(g)).collect();
-        // Every piece is escaped or a balanced class: this always compiles.
         Regex::new(&format!("^(?:{})$", alts.join("|")))
-            .ok()
-            .map(Globs)
+            .map(|r| Some(Globs(r)))
+            .map_err(|e| bad(&globs.join(" "), e.to_string()))
     }
 
     /// True when `v` matches one of the globs.
@@ -279,10 +297,18 @@ impl Filters {
         if applied.is_empty() {
             return Ok(None);
         }
-        let fields = std::array::from_fn(|i| FieldFilter {
-            include: Globs::new(&a.include[i]),
-            exclude: Globs::new(&a.exclude[i]),
-        });
+        let inc = ["db", "user", "app", "client"];
+        let exc = [
+            "exclude-db",
+            "exclude-user",
+            "exclude-app",
+            "exclude-client",
+        ];
+        let mut fields: [FieldFilter; 4] = Default::default();
+        for (i, f) in fields.iter_mut().enumerate() {
+            f.include = Globs::new(inc[i], &a.include[i])?;
+            f.exclude = Globs::new(exc[i], &a.exclude[i])?;
+        }
         let spans = |flag: &'static str, v: &[String]| {
             v.iter()
                 .map(|s| {
@@ -295,7 +321,7 @@ impl Filters {
         };
         Ok(Some(Filters {
             fields,
-            query_id: Globs::new(&a.query_id),
+            query_id: Globs::new("query-id", &a.query_id)?,
             include_query: regexes("include-query", &a.include_query)?,
             exclude_query: regexes("exclude-query", &a.exclude_query)?,
             select_only: a.select_only,
@@ -499,7 +525,8 @@ mod tests {
     use super::*;
 
     fn globs(g: &[&str]) -> Globs {
-        Globs::new(&g.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        let g: Vec<String> = g.iter().map(|s| s.to_string()).collect();
+        Globs::new("db", &g).unwrap().unwrap()
     }
 
     #[test]
@@ -516,6 +543,7 @@ mod tests {
         assert!(g.is_match(b"dy") && !g.is_match(b"cy"));
         assert!(g.is_match(b"a.b") && !g.is_match(b"aXb"));
         assert!(g.is_match(b"[oops"));
+        assert!(Globs::new("db", &["[z-a]".to_string()]).is_err());
     }
 
     #[test]

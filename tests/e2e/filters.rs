@@ -266,6 +266,7 @@ fn bad_filters_are_bad_arguments() {
         &["--exclude-query", "(unclosed"][..],
         &["--exclude-time", "2am-3am"][..],
         &["--include-time", "02:00-03:00 Mars/Olympus"][..],
+        &["--exclude-db", "[z-a]"][..],
     ] {
         let mut all = vec![l.as_str(), "-o", "-"];
         all.extend(args);
