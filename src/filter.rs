@@ -108,7 +108,8 @@ pub struct Globs(Regex);
 
 impl Globs {
     /// `shop`, `pg_dump*`, `app-?`, `[ab]*`: `*` any run, `?` one character, `[...]`
-    /// a class; the rest literal.
+    /// a class (`[!...]` negated), `\\` escapes the next character; the rest literal.
+    /// `[local]` alone is PostgreSQL's unix-socket client, literally.
     pub fn new(flag: &'static str, globs: &[String]) -> Result<Option<Globs>, FilterError> {
         let bad = |g: &str, why: String| FilterError::Glob {
             flag,
@@ -135,10 +136,18 @@ impl Globs {
 }
 
 fn glob_regex(g: &str) -> String {
+    // PostgreSQL's name for a unix socket client, not a class of one letter.
+    if g == "[local]" {
+        return regex::escape(g);
+    }
     let mut out = String::from("(?s:");
     let mut chars = g.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            '\\' => {
+                let next = chars.next().map_or("\\".to_string(), |c| c.to_string());
+                out.push_str(&regex::escape(&next));
+            }
             '*' => out.push_str(".*"),
             '?' => out.push('.'),
             '[' => {
@@ -544,6 +553,9 @@ mod tests {
         assert!(g.is_match(b"a.b") && !g.is_match(b"aXb"));
         assert!(g.is_match(b"[oops"));
         assert!(Globs::new("db", &["[z-a]".to_string()]).is_err());
+        let g = globs(&["[local]", r"\*x"]);
+        assert!(g.is_match(b"[local]") && !g.is_match(b"l"));
+        assert!(g.is_match(b"*x") && !g.is_match(b"ax"));
     }
 
     #[test]

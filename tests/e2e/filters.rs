@@ -394,3 +394,28 @@ fn the_html_and_text_reports_name_the_filters() {
         "{text}"
     );
 }
+
+#[test]
+fn client_hosts_by_name_and_unix_socket() {
+    // '%m|%p|%u|%d|%a|%h|': the host is the 6th field of each statement line.
+    let (dir, _) = prefixes("pipes");
+    let stmt = Regex::new(r"LOG:  duration: [0-9.]+ ms  (statement: |execute [^:]*: )").unwrap();
+    let text = std::fs::read_to_string(format!("{dir}/postgresql.log")).unwrap();
+    let by_host = |h: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with('\t') && stmt.is_match(l))
+            .filter(|l| l.split('|').nth(5) == Some(h))
+            .count() as u64
+    };
+    let (tcp, unix) = (by_host("127.0.0.1"), by_host("[local]"));
+    assert!(tcp > 0 && unix > 0);
+    for path in [
+        format!("{dir}/postgresql.log"),
+        format!("{dir}/postgresql.csv.gz"),
+    ] {
+        let p = path.as_str();
+        assert_eq!(statements(p, &["--client", "[local]"]), unix, "{p}");
+        assert_eq!(statements(p, &["--client", "127.*"]), tcp, "{p}");
+        assert_eq!(statements(p, &["--exclude-client", "[local]"]), tcp, "{p}");
+    }
+}
