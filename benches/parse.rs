@@ -67,6 +67,7 @@ fn benches(c: &mut Criterion) {
             agg: AggOptions::default(),
             range: Default::default(),
             chunk_size: CHUNK_SIZE,
+            max_entry: pgferret::input::MAX_ENTRY,
             jobs: 1,
             year: None,
         };

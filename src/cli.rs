@@ -98,6 +98,11 @@ pub struct AnalyzeArgs {
     /// Do not print the summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,
+    /// The longest log entry read whole (`64MB`, `512KB`, `1GB`, bytes); the rest of a
+    /// longer one (a log that ends in gigabytes of NUL bytes after a crash) is passed
+    /// over and reported. Default: 64MB.
+    #[arg(long, value_name = "SIZE")]
+    pub max_entry: Option<String>,
     /// Chunk size in bytes for parallel parsing (tuning and tests).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub chunk_size: Option<usize>,

@@ -2,7 +2,7 @@
 
 use crate::aggregate::AggOptions;
 use crate::cli::AnalyzeArgs;
-use crate::input::{Source, CHUNK_SIZE};
+use crate::input::{Source, CHUNK_SIZE, MAX_ENTRY};
 use crate::parse::format::LogFormat;
 use crate::parse::Prefix;
 use crate::range::{Range, UserTime};
@@ -49,6 +49,9 @@ pub enum ConfigError {
     /// A bad filter.
     #[error(transparent)]
     Filter(#[from] crate::filter::FilterError),
+    /// An unreadable `--max-entry`.
+    #[error("--max-entry: cannot read '{0}' as a size (examples: 64MB, 512KB, 1GB, 1048576)")]
+    MaxEntry(String),
     /// Zero jobs.
     #[error("--jobs must be at least 1")]
     Jobs,
@@ -98,6 +101,8 @@ pub struct Config {
     pub summary: bool,
     /// Chunk size in bytes.
     pub chunk_size: usize,
+    /// `--max-entry` in bytes.
+    pub max_entry: usize,
     /// `--year`: the year of a traditional syslog log's first line.
     pub year: Option<i64>,
 }
@@ -197,6 +202,10 @@ impl Config {
                     .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             },
             chunk_size: a.chunk_size.unwrap_or(CHUNK_SIZE).max(1),
+            max_entry: match a.max_entry.as_deref() {
+                None => MAX_ENTRY,
+                Some(s) => parse_size(s).ok_or_else(|| ConfigError::MaxEntry(s.to_string()))?,
+            },
             year: a.year,
         })
     }
@@ -286,9 +295,37 @@ pub fn parse_window(s: &str) -> Option<i64> {
     n.checked_mul(unit)
 }
 
+/// `64MB`, `64M`, `64MiB`, `512kb`, `1G`, `1048576` (bytes) → bytes; units are
+/// powers of 1024. Zero is refused.
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: usize = s[..split].parse().ok().filter(|&n| n > 0)?;
+    let shift = match s[split..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MB"), Some(64 << 20));
+        assert_eq!(parse_size("1m"), Some(1 << 20));
+        assert_eq!(parse_size("512KiB"), Some(512 << 10));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("1 TB"), None);
+        assert_eq!(parse_size("MB"), None);
+    }
 
     #[test]
     fn windows() {

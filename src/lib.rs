@@ -39,6 +39,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         agg: cfg.agg.clone(),
         range: cfg.range.clone(),
         chunk_size: cfg.chunk_size,
+        max_entry: cfg.max_entry,
         jobs: cfg.jobs,
         year: cfg.year,
     };

@@ -2,8 +2,11 @@
 //! the format and prefix, cut into chunks at entry boundaries, parse and aggregate the
 //! chunks in parallel, merge in order. Inputs are processed in parallel too.
 
-use crate::aggregate::{AggOptions, ChunkAgg, InputStats, Partial, Stats};
-use crate::input::{self, BlockReader, Compression, Data, Expanded, InputError, Source};
+use crate::aggregate::{AggOptions, ChunkAgg, CutEntries, InputStats, Partial, Stats};
+use crate::input::{
+    self, Block, BlockReader, Boundaries, Compression, Data, Expanded, InputError, Piece, Skip,
+    Source,
+};
 use crate::parse::cloudsql::{self, CloudSqlParser};
 use crate::parse::cnpg::CnpgParser;
 use crate::parse::csvlog::CsvParser;
@@ -80,10 +83,29 @@ pub struct PipelineOptions {
     pub range: Range,
     /// Chunk size in bytes.
     pub chunk_size: usize,
+    /// `--max-entry`: the longest entry read whole, in bytes; the rest of a longer one
+    /// is passed over.
+    pub max_entry: usize,
     /// Threads.
     pub jobs: usize,
     /// `--year`: the year of a traditional syslog log's first line.
     pub year: Option<i64>,
+}
+
+impl Default for PipelineOptions {
+    /// Format and prefix detected, no range, chunks of [`input::CHUNK_SIZE`], one thread.
+    fn default() -> Self {
+        PipelineOptions {
+            prefix: None,
+            format: None,
+            agg: AggOptions::default(),
+            range: Range::default(),
+            chunk_size: input::CHUNK_SIZE,
+            max_entry: input::MAX_ENTRY,
+            jobs: 1,
+            year: None,
+        }
+    }
 }
 
 /// One analysed input.
@@ -175,7 +197,7 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
             // Whether given or found in a directory, a file that is not a log is passed
             // over with a verdict; it never aborts the others.
             Expanded::Input(s) => {
-                open(&s, opts.chunk_size).map_err(|e| verdict_only(&s, Verdict::unreadable(&e)))
+                open(&s, opts).map_err(|e| verdict_only(&s, Verdict::unreadable(&e)))
             }
         });
     }
@@ -239,8 +261,12 @@ pub const UNRECOGNISED: &str = "unrecognised";
 
 /// The result of an input nothing was read from.
 fn verdict_only(source: &Source, verdict: Verdict) -> InputResult {
+    named_verdict(source.name(), verdict)
+}
+
+fn named_verdict(name: String, verdict: Verdict) -> InputResult {
     InputResult {
-        name: source.name(),
+        name,
         format: UNRECOGNISED,
         compression: None,
         prefix: None,
@@ -253,11 +279,18 @@ fn verdict_only(source: &Source, verdict: Verdict) -> InputResult {
     }
 }
 
-fn open(source: &Source, chunk_size: usize) -> Result<Opened, InputError> {
+fn open(source: &Source, opts: &PipelineOptions) -> Result<Opened, InputError> {
     let (compression, data) = input::open(source)?;
     let body = match data {
         Data::Mapped(m) => Body::Mapped(m),
-        Data::Stream(r) => Body::Stream(BlockReader::new(r, source.name(), chunk_size)),
+        Data::Stream(r, progress) => {
+            let blocks =
+                BlockReader::new(r, source.name(), opts.chunk_size).with_max_entry(opts.max_entry);
+            Body::Stream(match compression {
+                Compression::None => blocks,
+                _ => blocks.with_progress(progress),
+            })
+        }
     };
     Ok(Opened {
         source: source.clone(),
@@ -421,28 +454,116 @@ fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Opt
             (partial, bytes, verdict)
         }
     };
-    let (stats_in, stats) = partial.finish();
-    let res = InputResult {
-        name,
-        format: parser.format().name(),
-        compression: o.compression.name(),
-        prefix: parser.prefix().map(|p| p.as_str().to_string()),
-        prefix_inferred: inferred,
-        prefixes_more: parser
-            .stderr()
-            .map(|p| {
-                p.prefixes()[1..]
-                    .iter()
-                    .map(|p| p.as_str().to_string())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        bytes,
-        stats: stats_in,
-        verdict,
+    let compression = o.compression.name();
+    let parsed = Parsed {
+        parser,
+        inferred,
         warnings,
     };
-    (res, Some(stats))
+    parsed.result(name, compression, partial, bytes, verdict)
+}
+
+/// The parser chosen for an input.
+struct Parsed {
+    parser: LogParser,
+    inferred: bool,
+    warnings: Vec<String>,
+}
+
+impl Parsed {
+    /// The input's result once it has been parsed into `partial`.
+    fn result(
+        self,
+        name: String,
+        compression: Option<&'static str>,
+        partial: Partial,
+        bytes: u64,
+        verdict: Verdict,
+    ) -> (InputResult, Option<Stats>) {
+        let (stats_in, stats) = partial.finish();
+        let parser = &self.parser;
+        let res = InputResult {
+            name,
+            format: parser.format().name(),
+            compression,
+            prefix: parser.prefix().map(|p| p.as_str().to_string()),
+            prefix_inferred: self.inferred,
+            prefixes_more: parser
+                .stderr()
+                .map(|p| {
+                    p.prefixes()[1..]
+                        .iter()
+                        .map(|p| p.as_str().to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            bytes,
+            stats: stats_in,
+            verdict,
+            warnings: self.warnings,
+        };
+        (res, Some(stats))
+    }
+}
+
+/// Analyses one uncompressed input held in memory, in the calling thread: no file,
+/// no thread pool, no report. The same steps as a mapped file (format detection,
+/// prefix inference on the same sample, chunks cut at entry boundaries every
+/// `opts.chunk_size` bytes), so the result equals [`run`]'s for that file. For
+/// embedding, tests and fuzzing: thousands of small inputs a second.
+pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysis {
+    let mut opts = opts.clone();
+    let range = if opts.range.is_empty() {
+        None
+    } else {
+        opts.range
+            .resolve(detect_clock(&data[..data.len().min(SNIFF_BYTES)]).as_ref())
+            .ok()
+    };
+    opts.agg.begin = range.as_ref().and_then(|r| r.begin);
+    opts.agg.end = range.as_ref().and_then(|r| r.end);
+    if let Some(f) = opts.agg.filters.as_mut().filter(|f| f.on_time()) {
+        let clock = detect_clock(&data[..data.len().min(SNIFF_BYTES)]);
+        let (zone, name, origin) = crate::range::log_zone(opts.range.log_tz, clock.as_ref());
+        let f = std::sync::Arc::make_mut(f);
+        f.log_zone = zone;
+        f.zone_note = format!("times of day in {name} ({origin}) unless they carry a zone");
+    }
+    let (res, stats) = if data.is_empty() {
+        let mut res = named_verdict(name.to_string(), Verdict::Read);
+        res.format = opts.format.unwrap_or(LogFormat::Stderr).name();
+        (res, None)
+    } else {
+        match choose_parser(name, &sample(data), None, &opts) {
+            Ok((parser, inferred, warnings)) => {
+                let partial = parse_slice(0, data, &parser, &opts, false, |_| {});
+                let parsed = Parsed {
+                    parser,
+                    inferred,
+                    warnings,
+                };
+                parsed.result(name.into(), None, partial, data.len() as u64, Verdict::Read)
+            }
+            Err(AnalyzeError::UnknownPrefix { line, text, .. }) => {
+                let v = Verdict::passed_over(line, &text);
+                (named_verdict(name.to_string(), v), None)
+            }
+            Err(e) => {
+                let v = Verdict::Unreadable { why: e.to_string() };
+                (named_verdict(name.to_string(), v), None)
+            }
+        }
+    };
+    let mut all = Stats::new(&opts.agg);
+    if let Some(s) = stats {
+        all.merge(s);
+    }
+    Analysis {
+        inputs: vec![res],
+        stats: all,
+        range,
+        filters: opts.agg.filters.clone(),
+    }
 }
 
 /// What prefix inference reads of a mapped file: all of a small one; of a larger one
@@ -497,26 +618,42 @@ fn parse_mapped(
     parser: &LogParser,
     opts: &PipelineOptions,
 ) -> Partial {
-    let data: &[u8] = map;
-    let ranges = input::chunk_ranges(data, opts.chunk_size, |d, from| {
-        let found = parser.next_boundary(d, from);
-        // Finding csv boundaries reads every page (quote parity): let the scanned pages
-        // go until their chunk is parsed, so memory stays flat.
-        let start = d.as_ptr() as usize - data.as_ptr() as usize;
-        input::release(map, start..start + found.unwrap_or(d.len()));
-        found
-    });
+    parse_slice(idx, map, parser, opts, true, |r| input::release(map, r))
+}
+
+/// Parses `data` in chunks cut at entry boundaries, in parallel or not, and merges
+/// them in order. `release(range)` is told when a range will not be read again.
+fn parse_slice(
+    idx: u32,
+    data: &[u8],
+    parser: &LogParser,
+    opts: &PipelineOptions,
+    parallel: bool,
+    release: impl Fn(std::ops::Range<usize>) + Sync,
+) -> Partial {
+    let pieces = input::plan(data, opts.chunk_size, opts.max_entry, parser, &release);
+    let one = |p: Piece| match p {
+        Piece::Parse(r) => {
+            let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, &opts.agg);
+            release(r);
+            partial
+        }
+        Piece::Skip(s) => skipped(idx, &s, opts),
+    };
+    // Groups of a fixed number of pieces, capped after each (the same places whatever
+    // the threads); both ways keep the pieces' order: each merge appends the later part.
     let mut acc: Option<Partial> = None;
-    for group in ranges.chunks(GROUP_CHUNKS) {
-        let merged = group
-            .par_iter()
-            .map(|r| {
-                let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, &opts.agg);
-                input::release(map, r.clone());
-                partial
-            })
-            // `reduce_with` keeps the chunks' order: each merge appends the later part.
-            .reduce_with(merge_in_order);
+    let mut pieces = pieces.into_iter();
+    loop {
+        let group: Vec<Piece> = pieces.by_ref().take(GROUP_CHUNKS).collect();
+        if group.is_empty() {
+            break;
+        }
+        let merged = if parallel {
+            group.into_par_iter().map(&one).reduce_with(merge_in_order)
+        } else {
+            group.into_iter().map(&one).reduce(merge_in_order)
+        };
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
     }
     acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0))
@@ -533,6 +670,33 @@ fn append_capped(acc: &mut Option<Partial>, next: Option<Partial>, cap: usize) {
     *acc = Some(a);
 }
 
+/// The part of an input that the rest of an over-long entry stands for: its lines,
+/// counted as skipped, and the cut.
+fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions) -> Partial {
+    let mut p = ChunkAgg::new(opts.agg.clone(), idx).finish(s.lines());
+    p.input.skipped_lines = s.lines();
+    if s.bytes > 0 {
+        p.input.cut = CutEntries {
+            entries: 1,
+            first_line: Some(s.first_line()),
+            bytes: s.bytes,
+        };
+    }
+    p
+}
+
+impl Boundaries for LogParser {
+    fn next(&self, data: &[u8], from: usize) -> Option<usize> {
+        self.next_boundary(data, from)
+    }
+    fn last(&self, data: &[u8]) -> Option<usize> {
+        self.last_boundary(data)
+    }
+    fn is_start(&self, rest: &[u8]) -> bool {
+        self.is_boundary(rest)
+    }
+}
+
 fn parse_stream(
     idx: u32,
     blocks: &mut BlockReader,
@@ -545,7 +709,7 @@ fn parse_stream(
     loop {
         let mut batch_blocks = Vec::with_capacity(batch);
         while batch_blocks.len() < batch {
-            match blocks.next_block(|buf| parser.last_boundary(buf)) {
+            match blocks.next_block(parser) {
                 Some(b) => batch_blocks.push(b),
                 None => break,
             }
@@ -555,11 +719,17 @@ fn parse_stream(
         }
         bytes += batch_blocks
             .iter()
-            .map(|(_, b)| b.len() as u64)
+            .map(|b| match b {
+                Block::Data(_, b) => b.len() as u64,
+                Block::Skipped(s) => s.bytes,
+            })
             .sum::<u64>();
         let merged = batch_blocks
             .par_iter()
-            .map(|(base, block)| parse_chunk(idx, block, *base, parser, &opts.agg))
+            .map(|b| match b {
+                Block::Data(base, block) => parse_chunk(idx, block, *base, parser, &opts.agg),
+                Block::Skipped(s) => skipped(idx, s, opts),
+            })
             .reduce_with(merge_in_order);
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
     }

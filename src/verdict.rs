@@ -163,6 +163,12 @@ fn reason(e: &InputError) -> String {
     match e {
         InputError::Open { source, .. } => source.to_string(),
         InputError::Read { source, .. } => format!("read error: {source}"),
+        InputError::Decode {
+            at,
+            truncated,
+            source,
+            ..
+        } => crate::input::decode_failure(*at, *truncated, source),
     }
 }
 

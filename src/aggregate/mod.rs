@@ -93,6 +93,20 @@ pub struct InputStats {
     /// First and last timestamps of all entries, kept or filtered out (what the log
     /// covers, said when a range keeps nothing).
     pub seen: Option<(Millis, Millis)>,
+    /// Entries longer than `--max-entry`, cut there.
+    pub cut: CutEntries,
+}
+
+/// Entries longer than `--max-entry`: their heads are read, the rest of each passed
+/// over (its lines counted as skipped).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CutEntries {
+    /// How many.
+    pub entries: u64,
+    /// The line the first was cut at (1-based, relative to the part of the input).
+    pub first_line: Option<u64>,
+    /// Bytes passed over.
+    pub bytes: u64,
 }
 
 impl InputStats {
@@ -113,6 +127,12 @@ impl InputStats {
             (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
             (a, b) => a.or(b),
         };
+        self.cut.entries += next.cut.entries;
+        self.cut.bytes += next.cut.bytes;
+        if self.cut.first_line.is_none() {
+            // `self.lines` already counts `next`'s lines.
+            self.cut.first_line = next.cut.first_line.map(|l| l + self.lines - next.lines);
+        }
         let room = SKIPPED_EXAMPLES.saturating_sub(self.skipped_examples.len());
         self.skipped_examples
             .extend(next.skipped_examples.into_iter().take(room));
@@ -504,8 +524,12 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 self.timed_seen(pid, sql);
                 self.statement_seen(e, sql, o.fp, Some(us));
             }
-            // Without a pid a statement cannot be paired with its duration line.
-            Event::Logged { .. } if e.fields.unattributed => self.stats.untimed_statements += 1,
+            // Without a pid a statement cannot be paired with its duration line: it
+            // counts as an execution without one.
+            Event::Logged { sql } if e.fields.unattributed => {
+                let o = obs(sql, &mut self.norm);
+                self.stats.record_untimed(&mut self.norm, &o);
+            }
             Event::BareDuration { .. } if e.fields.unattributed => self.stats.orphan_durations += 1,
             Event::Logged { sql } => {
                 let o = obs(sql, &mut self.norm);

@@ -2,6 +2,8 @@
 //! in-process as a stream, by well-kept crates.
 
 use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// A compression format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,11 +54,67 @@ impl Compression {
     }
 }
 
-/// Peeks at `reader`'s first bytes and wraps it in the decoder they call for.
+/// How far a decoder got in its compressed input: the bytes it took, and whether it
+/// met the input's end. Shared between the decoder's reader and whoever reports a
+/// failure ("read up to byte N, then truncated").
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<(AtomicU64, AtomicBool)>);
+
+impl Progress {
+    /// Bytes of the underlying input the decoder has consumed.
+    pub fn consumed(&self) -> u64 {
+        self.0 .0.load(Ordering::Relaxed)
+    }
+
+    /// True once the underlying input has reached its end.
+    pub fn at_end(&self) -> bool {
+        self.0 .1.load(Ordering::Relaxed)
+    }
+}
+
+/// A buffered reader that counts what is consumed from it, by `read` or by
+/// `consume`, into its [`Progress`].
+struct Counted<R> {
+    inner: BufReader<R>,
+    progress: Progress,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.0 .0.fetch_add(n as u64, Ordering::Relaxed);
+        if n == 0 && !buf.is_empty() {
+            self.progress.0 .1.store(true, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let buf = self.inner.fill_buf()?;
+        if buf.is_empty() {
+            self.progress.0 .1.store(true, Ordering::Relaxed);
+        }
+        Ok(buf)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.progress.0 .0.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// Peeks at `reader`'s first bytes and wraps it in the decoder they call for; the
+/// [`Progress`] tells how much of `reader` the decoder has taken.
 pub fn auto_decode(
     reader: Box<dyn Read + Send>,
-) -> std::io::Result<(Compression, Box<dyn Read + Send>)> {
-    let mut buf = BufReader::with_capacity(1 << 16, reader);
+) -> std::io::Result<(Compression, Box<dyn Read + Send>, Progress)> {
+    let progress = Progress::default();
+    let mut buf = Counted {
+        inner: BufReader::with_capacity(1 << 16, reader),
+        progress: progress.clone(),
+    };
     let c = Compression::sniff(buf.fill_buf()?);
     let r: Box<dyn Read + Send> = match c {
         Compression::None => Box::new(buf),
@@ -66,7 +124,7 @@ pub fn auto_decode(
         Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buf)),
         Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(buf)),
     };
-    Ok((c, r))
+    Ok((c, r, progress))
 }
 
 #[cfg(test)]
@@ -77,7 +135,7 @@ mod tests {
     const TEXT: &[u8] = b"2026-11-24 04:34:31 UTC [1]: LOG:  hello\n";
 
     fn roundtrip(c: Compression, bytes: Vec<u8>) {
-        let (got, mut r) = auto_decode(Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let (got, mut r, _) = auto_decode(Box::new(std::io::Cursor::new(bytes))).unwrap();
         assert_eq!(got, c);
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();

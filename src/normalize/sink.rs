@@ -159,7 +159,9 @@ impl Sink for TextSink<'_> {
                 self.push_lossy(bytes);
                 if keyword {
                     self.out[start..].make_ascii_uppercase();
-                } else {
+                } else if !bytes.contains(&b'$') {
+                    // A name with `$` keeps its case: folded, `r$dO$` inside a body
+                    // quoted `$do$` would end it when the text is read again.
                     self.out[start..].make_ascii_lowercase();
                 }
                 if !keyword || callable_keyword(bytes) {

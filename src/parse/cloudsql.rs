@@ -80,9 +80,23 @@ impl CloudSqlParser {
         &self.inner
     }
 
-    /// A line that opens an object starts an entry (an array is never cut: it is one chunk).
-    pub fn is_entry_start(&self, rest: &[u8]) -> bool {
-        rest.first() == Some(&b'{')
+    /// A line that opens an object starts an entry (an array is never cut: it is one
+    /// chunk), unless its text payload continues the entry before it (a DETAIL,
+    /// STATEMENT... line, which Cloud Logging writes as an entry of its own).
+    pub fn is_entry_start(&self, line: &[u8]) -> bool {
+        if line.first() != Some(&b'{') {
+            return false;
+        }
+        match serde_json::from_slice::<Entry>(line.trim_ascii()) {
+            Ok(Entry {
+                text: Some(Text(t)),
+                ..
+            }) => {
+                let first = t.split('\n').next().unwrap_or_default().as_bytes();
+                !self.inner.continues_entry(first)
+            }
+            _ => true,
+        }
     }
 
     /// Parses the entries of `data` (at byte `base` of its file) into `arena` (at

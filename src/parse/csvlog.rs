@@ -21,42 +21,33 @@ pub struct CsvParser;
 
 impl CsvParser {
     /// The first record boundary at or after `from` in `data`, which starts at a
-    /// record boundary. A newline ends a record only outside quotes, that is when the
-    /// number of `"` before it (since `data`'s start) is even (`""` escapes keep the
-    /// parity); the next line must also start with a timestamp. A line inside a quoted
-    /// field is never taken, however much it looks like a record.
+    /// record boundary: a newline outside a quoted field, as csv-core reads quotes
+    /// from `data`'s start (see [`line_ends`]), followed by a line that starts with a
+    /// timestamp. A line inside a quoted field is never taken, however much it looks
+    /// like a record.
     pub fn next_boundary(&self, data: &[u8], from: usize) -> Option<usize> {
-        if data.is_empty() {
-            return None;
-        }
-        let from = from.clamp(1, data.len());
-        let mut even = memchr::memchr_iter(b'"', &data[..from - 1]).count() % 2 == 0;
-        for i in memchr::memchr2_iter(b'"', b'\n', &data[from - 1..]).map(|i| i + from - 1) {
-            if data[i] == b'"' {
-                even = !even;
-            } else if even && is_record_line(&data[i + 1..]) {
-                return Some(i + 1);
-            }
-        }
-        None
+        line_ends(data)
+            .map(|i| i + 1)
+            .find(|&p| p >= from && is_record_line(&data[p..]))
+    }
+
+    /// True when `rest` starts like a record (quote state unknown: for finding one's
+    /// way again after passing over bytes).
+    pub fn is_record_start(&self, rest: &[u8]) -> bool {
+        is_record_line(rest)
     }
 
     /// The last record boundary after `data`'s start (a record boundary) on a complete
-    /// line, found with the same quote parity.
+    /// line, found the same way.
     pub fn last_boundary(&self, data: &[u8]) -> Option<usize> {
-        let mut even = true;
         let mut last = None;
         let mut line_start: Option<usize> = None;
-        for i in memchr::memchr2_iter(b'"', b'\n', data) {
-            if data[i] == b'"' {
-                even = !even;
-            } else if even {
-                // A boundary counts once the line it starts is complete.
-                if line_start.is_some() {
-                    last = line_start;
-                }
-                line_start = is_record_line(&data[i + 1..]).then_some(i + 1);
+        for i in line_ends(data) {
+            // A boundary counts once the line it starts is complete.
+            if line_start.is_some() {
+                last = line_start;
             }
+            line_start = is_record_line(&data[i + 1..]).then_some(i + 1);
         }
         last
     }
@@ -78,6 +69,7 @@ impl CsvParser {
         let mut written = 0usize;
         let mut nends = 0usize;
         let mut too_many = false;
+        let mut last_skipped = None;
         loop {
             let input = &data[pos..];
             let (res, nin, nout, n) =
@@ -111,10 +103,13 @@ impl CsvParser {
                     &mut aux,
                     sink,
                 );
-            if !ok {
+            // csv-core also ends records at a lone `\r`: a line is skipped once, however
+            // many records it held.
+            if !ok && last_skipped != Some(start_line) {
                 let raw = &data[start..pos];
                 let first = raw.split(|&b| b == b'\n').next().unwrap_or(raw);
                 sink.skipped(start_line, first);
+                last_skipped = Some(start_line);
             }
             (start, start_line, written, nends, too_many) = (pos, line, 0, 0, false);
         }
@@ -132,6 +127,57 @@ pub fn is_record_line(rest: &[u8]) -> bool {
         None => (rest, &b","[..]),
     };
     parse_timestamp(rest, true).is_some_and(|t| rest[t.len..].starts_with(close))
+}
+
+/// Where csv-core stands in a field, as far as quotes go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    /// At a field's first byte: a `"` opens a quoted field.
+    Start,
+    /// In an unquoted field: a `"` is data.
+    Plain,
+    /// In a quoted field: newlines and commas are data.
+    Open,
+    /// Just after a `"` in a quoted field: `""` is an escaped quote, anything else
+    /// closes the field.
+    Closing,
+}
+
+/// The positions of the newlines of `data` (which starts at a record boundary) that
+/// end a record: those outside a quoted field, as csv-core reads quotes (a `"` opens
+/// a quoted field only as a field's first byte; in an unquoted field it is data, so
+/// counting quotes would disagree with the parser on a malformed line). `\r` ends a
+/// record too, as csv-core's CRLF terminator does.
+fn line_ends(data: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let (mut q, mut i) = (Quote::Start, 0usize);
+    std::iter::from_fn(move || {
+        while i < data.len() {
+            match q {
+                Quote::Open => match memchr::memchr(b'"', &data[i..]) {
+                    Some(k) => (q, i) = (Quote::Closing, i + k + 1),
+                    None => i = data.len(),
+                },
+                Quote::Plain => match memchr::memchr3(b',', b'\n', b'\r', &data[i..]) {
+                    Some(k) => (q, i) = (Quote::Start, i + k),
+                    None => i = data.len(),
+                },
+                Quote::Start | Quote::Closing => {
+                    let b = data[i];
+                    i += 1;
+                    q = match (q, b) {
+                        (_, b'\n') => {
+                            q = Quote::Start;
+                            return Some(i - 1);
+                        }
+                        (_, b',' | b'\r') => Quote::Start,
+                        (Quote::Start | Quote::Closing, b'"') => Quote::Open,
+                        _ => Quote::Plain,
+                    };
+                }
+            }
+        }
+        None
+    })
 }
 
 /// Builds the entry of one decoded record; false when it is not a csvlog record.

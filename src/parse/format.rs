@@ -219,6 +219,20 @@ impl LogParser {
         }
     }
 
+    /// True when an entry starts at the start of `rest`, a line start; for csv, when a
+    /// record looks like it starts there (the quote parity is not known).
+    pub fn is_boundary(&self, rest: &[u8]) -> bool {
+        match self {
+            LogParser::Stderr(p) => p.is_entry_start(first_line(rest)),
+            LogParser::Json(p) => p.is_entry_start(first_line(rest)),
+            LogParser::Syslog(p) => p.is_boundary(rest),
+            LogParser::Csv(p) => p.is_record_start(rest),
+            LogParser::CloudSql(p) => p.is_entry_start(first_line(rest)),
+            LogParser::Cnpg(p) => p.is_entry_start(first_line(rest)),
+            LogParser::Pgbouncer(_) => true,
+        }
+    }
+
     /// The last entry boundary after the start of `data` (which starts at one), on a
     /// complete line: where a block read from a stream is cut.
     pub fn last_boundary(&self, data: &[u8]) -> Option<usize> {

@@ -86,6 +86,15 @@ impl StderrParser {
                 .is_some_and(|m| !m.severity.is_auxiliary())
     }
 
+    /// True when `line` belongs to the entry before it: a continuation line, or an
+    /// auxiliary (DETAIL, STATEMENT...) line of the prefix.
+    pub fn continues_entry(&self, line: &[u8]) -> bool {
+        line.starts_with(b"\t")
+            || self
+                .match_line(trim_cr(line))
+                .is_some_and(|m| m.severity.is_auxiliary())
+    }
+
     /// Parses every line of `data` (a chunk that starts at an entry boundary and whose
     /// first byte is at `base` in the file), handing entries and skipped lines to `sink`.
     /// Returns the number of lines.

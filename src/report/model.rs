@@ -116,6 +116,10 @@ pub struct InputView {
     /// CloudNativePG's instance manager), passed over.
     #[serde(skip_serializing_if = "is_zero")]
     pub foreign_lines: u64,
+    /// The line the first entry longer than `--max-entry` was cut at, and what
+    /// became of it (said among the report's warnings as `path:line: ...`).
+    #[serde(skip)]
+    pub cut: Option<(u64, String)>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -547,6 +551,7 @@ fn input_view(i: &InputResult) -> InputView {
         unattributed_entries: i.stats.unattributed_entries,
         warnings: input_warnings(i),
         foreign_lines: i.stats.foreign_lines,
+        cut: cut_sentence(&i.stats),
     }
 }
 
@@ -561,6 +566,21 @@ fn input_warnings(i: &InputResult) -> Vec<String> {
         ));
     }
     w
+}
+
+/// What became of entries longer than `--max-entry`, if any was.
+pub fn cut_sentence(s: &crate::aggregate::InputStats) -> Option<(u64, String)> {
+    let c = s.cut;
+    let line = c.first_line?;
+    let more = match c.entries {
+        1 => String::new(),
+        n => format!(" ({} such entries in all)", super::text::thousands(n)),
+    };
+    let sentence = format!(
+        "an entry longer than --max-entry was cut there; the {} bytes after the cut were passed over, their lines counted as skipped{more}",
+        super::text::thousands(c.bytes)
+    );
+    Some((line, sentence))
 }
 
 fn query_view(fp: u64, q: QueryStats) -> QueryView {

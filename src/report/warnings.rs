@@ -29,6 +29,9 @@ pub fn of_inputs(inputs: &[InputView]) -> Vec<String> {
             w.push(format!("{}: {}", i.path, i.verdict_note));
         }
         w.extend(i.warnings.iter().map(|x| format!("{}: {x}", i.path)));
+        if let Some((line, why)) = &i.cut {
+            w.push(format!("{}:{line}: {why}", i.path));
+        }
     }
     w
 }

@@ -3,6 +3,7 @@
 mod browser;
 mod cli;
 mod corpus;
+mod damaged;
 mod events;
 mod filters;
 mod fingerprints;

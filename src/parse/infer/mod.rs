@@ -134,10 +134,15 @@ fn best_shape(
     // fewest values with a blank at an edge (PostgreSQL writes no name that way: the
     // `%q` of `%u - %q|` is not `%u %q- |`, which reads `' -'` as a user); then fields
     // filled.
-    let score = |p: &Prefix| {
+    // Scoring stops as soon as the lines left cannot lift `n` to `at_least` (the best
+    // so far): such a candidate loses whatever they hold, so the choice is the same.
+    let score = |p: &Prefix, at_least: usize| {
         let mut caps = Vec::new();
         let (mut n, mut edged, mut filled) = (0usize, 0usize, 0usize);
-        for &i in remaining {
+        for (k, &i) in remaining.iter().enumerate() {
+            if n + (remaining.len() - k) < at_least {
+                break;
+            }
             let line = lines[i].0;
             if p.match_capture(line, &mut caps).is_some() {
                 n += 1;
@@ -158,7 +163,8 @@ fn best_shape(
         let Ok(p) = Prefix::compile(&shape::render(&pieces)) else {
             return 0;
         };
-        let (n, edged, filled) = score(&p);
+        let at_least = best.as_ref().map_or(0, |b| b.0 .0);
+        let (n, edged, filled) = score(&p, at_least);
         let key = (n, freq, edged, filled);
         if n > 0 && best.as_ref().is_none_or(|b| key > b.0) {
             *best = Some((key, pieces, p));
