@@ -75,9 +75,9 @@ pub struct AnalyzeArgs {
     /// timestamps carry): a name (Europe/Berlin), UTC or an offset (+02:00).
     #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub log_tz: Option<String>,
-    /// Only statements with this query id (from %Q in the prefix, or csv/json query_id).
-    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
-    pub query_id: Option<i64>,
+    /// Filters (see [`FilterFlags`]).
+    #[command(flatten)]
+    pub filters: FilterFlags,
     /// Time zone the HTML and text reports show times in: a name (Europe/Berlin), UTC
     /// or an offset (+02:00). JSON times stay UTC.
     #[arg(
@@ -120,4 +120,55 @@ pub struct AnalyzeArgs {
     /// Chunk size in bytes for parallel parsing (tuning and tests).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub chunk_size: Option<usize>,
+}
+
+/// Filters: include and exclude by session field, statement and time of day. Globs
+/// (`*`, `?`, `[...]`) match whole values; every flag may repeat.
+#[derive(Debug, Args, Default)]
+pub struct FilterFlags {
+    /// Only entries of these databases (globs; repeatable: --db shop --db billing).
+    #[arg(long = "db", value_name = "GLOB")]
+    pub db: Vec<String>,
+    /// Only entries of these users (globs).
+    #[arg(long = "user", value_name = "GLOB")]
+    pub user: Vec<String>,
+    /// Only entries of these applications (globs).
+    #[arg(long = "app", value_name = "GLOB")]
+    pub app: Vec<String>,
+    /// Only entries from these client hosts (globs over %h/%r's host, `[local]` for
+    /// unix sockets).
+    #[arg(long = "client", value_name = "GLOB")]
+    pub client: Vec<String>,
+    /// Leave out entries of these databases (globs).
+    #[arg(long = "exclude-db", value_name = "GLOB")]
+    pub exclude_db: Vec<String>,
+    /// Leave out entries of these users (globs).
+    #[arg(long = "exclude-user", value_name = "GLOB")]
+    pub exclude_user: Vec<String>,
+    /// Leave out entries of these applications (globs: --exclude-app 'pg_dump*').
+    #[arg(long = "exclude-app", value_name = "GLOB")]
+    pub exclude_app: Vec<String>,
+    /// Leave out entries from these client hosts (globs).
+    #[arg(long = "exclude-client", value_name = "GLOB")]
+    pub exclude_client: Vec<String>,
+    /// Only statements with these query ids (globs over the decimal id, from %Q in the
+    /// prefix or csv/json query_id).
+    #[arg(long = "query-id", value_name = "ID", allow_hyphen_values = true)]
+    pub query_id: Vec<String>,
+    /// Only statements whose normalized text matches this regex.
+    #[arg(long = "include-query", value_name = "REGEX")]
+    pub include_query: Vec<String>,
+    /// Leave out statements whose normalized text matches this regex.
+    #[arg(long = "exclude-query", value_name = "REGEX")]
+    pub exclude_query: Vec<String>,
+    /// Only SELECT statements (WITH ... SELECT included).
+    #[arg(long = "select-only")]
+    pub select_only: bool,
+    /// Only entries in this time of day, every day: 'HH:MM-HH:MM' in the log's own
+    /// zone, or followed by a zone ('09:00-17:00 UTC').
+    #[arg(long = "include-time", value_name = "HH:MM-HH:MM")]
+    pub include_time: Vec<String>,
+    /// Leave out entries in this time of day, every day ('02:00-03:00').
+    #[arg(long = "exclude-time", value_name = "HH:MM-HH:MM")]
+    pub exclude_time: Vec<String>,
 }

@@ -46,6 +46,9 @@ pub enum ConfigError {
     /// An unknown `--log-tz`.
     #[error("--log-tz: {0}")]
     LogTz(String),
+    /// A bad filter.
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
     /// An unreadable `--max-entry`.
     #[error("--max-entry: cannot read '{0}' as a size (examples: 64MB, 512KB, 1GB, 1048576)")]
     MaxEntry(String),
@@ -211,7 +214,7 @@ impl Config {
                 begin: None,
                 end: None,
                 window_ms,
-                query_id: a.query_id,
+                filters: filters(&a.filters)?,
                 max_fingerprints: a
                     .max_fingerprints
                     .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -244,7 +247,6 @@ fn share(a: &AnalyzeArgs) -> Result<Share, ConfigError> {
     say("--begin", &a.begin);
     say("--end", &a.end);
     say("--log-tz", &a.log_tz);
-    say("--query-id", &a.query_id.map(|q| q.to_string()));
     say("--window", &a.window);
     say("--prefix", &a.prefix);
     say("--format", &a.format);
@@ -263,6 +265,33 @@ fn share(a: &AnalyzeArgs) -> Result<Share, ConfigError> {
         top: a.top.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         options,
     })
+}
+
+/// The filters, compiled (`None` when no filter is given).
+fn filters(
+    f: &crate::cli::FilterFlags,
+) -> Result<Option<std::sync::Arc<crate::filter::Filters>>, ConfigError> {
+    let args = crate::filter::FilterArgs {
+        include: [
+            f.db.clone(),
+            f.user.clone(),
+            f.app.clone(),
+            f.client.clone(),
+        ],
+        exclude: [
+            f.exclude_db.clone(),
+            f.exclude_user.clone(),
+            f.exclude_app.clone(),
+            f.exclude_client.clone(),
+        ],
+        query_id: f.query_id.clone(),
+        include_query: f.include_query.clone(),
+        exclude_query: f.exclude_query.clone(),
+        select_only: f.select_only,
+        include_time: f.include_time.clone(),
+        exclude_time: f.exclude_time.clone(),
+    };
+    Ok(crate::filter::Filters::build(&args)?.map(std::sync::Arc::new))
 }
 
 /// Checks that every output file can be written, before a long analysis: its directory

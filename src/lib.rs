@@ -11,6 +11,7 @@ pub mod aggregate;
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod filter;
 pub mod input;
 pub mod normalize;
 pub mod parse;
@@ -35,7 +36,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     let opts = PipelineOptions {
         prefix: cfg.prefix.clone(),
         format: cfg.format,
-        agg: cfg.agg,
+        agg: cfg.agg.clone(),
         range: cfg.range.clone(),
         chunk_size: cfg.chunk_size,
         max_entry: cfg.max_entry,
@@ -57,6 +58,9 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     let mut report = Report::build(&analysis.inputs, analysis.stats, run, cfg.tz);
     if let Some(r) = &analysis.range {
         report.apply_range(r, &analysis.inputs);
+    }
+    if let Some(f) = &analysis.filters {
+        report.apply_filters(f, &analysis.inputs);
     }
     report.title = cfg.share.title.clone();
     report.options = cfg.share.options.clone();
@@ -138,11 +142,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Exit code: the report was written, but stands for part of what was given.
 pub const EXIT_PARTIAL: u8 = 3;
 
+/// Exit code: the filters kept nothing (the report, written, says so).
+pub const EXIT_FILTERED_OUT: u8 = 5;
+
 /// The whole command line program: parses arguments, runs, maps errors to exit codes:
 /// 0 everything read; 1 nothing could be read (or a report could not be written);
 /// 2 bad arguments; 3 report written, but some input was passed over, unreadable or
 /// read in part, more than 1% of an input's lines were skipped, or `--begin`/`--end`
-/// kept nothing. (4 is kept for alert thresholds.)
+/// kept nothing; 5 the filters kept nothing. (4 is kept for alert thresholds.)
 pub fn cli_main() -> ExitCode {
     let cli = cli::Cli::parse();
     if let Some(cli::Command::Fingerprint(f)) = cli.command {
@@ -195,6 +202,10 @@ pub fn cli_main() -> ExitCode {
     }
     if !errors.is_empty() {
         return ExitCode::from(1);
+    }
+    if report.filters.as_ref().is_some_and(|f| f.kept_nothing) {
+        eprintln!("pgferret: the filters kept nothing (see the warning above)");
+        return ExitCode::from(EXIT_FILTERED_OUT);
     }
     if report.partial {
         eprintln!(

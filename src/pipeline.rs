@@ -144,6 +144,8 @@ pub struct Analysis {
     pub stats: Stats,
     /// `--begin`/`--end` on the log's clock, when given.
     pub range: Option<Resolved>,
+    /// The filters as applied (time-of-day spans placed in the log's zone).
+    pub filters: Option<std::sync::Arc<crate::filter::Filters>>,
 }
 
 /// An input opened. A stream's first bytes are read (and kept) only when needed, so
@@ -199,16 +201,27 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
             }
         });
     }
+    let timed_filters = opts.agg.filters.as_ref().is_some_and(|f| f.on_time());
+    let clock = if opts.range.is_empty() && !timed_filters {
+        None
+    } else {
+        slots
+            .iter_mut()
+            .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
+            .min_by_key(|c| c.first_ms)
+    };
     let range = if opts.range.is_empty() {
         None
     } else {
-        let clock = slots
-            .iter_mut()
-            .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
-            .min_by_key(|c| c.first_ms);
         Some(opts.range.resolve(clock.as_ref())?)
     };
     let mut opts = opts.clone();
+    if let Some(f) = opts.agg.filters.as_mut().filter(|_| timed_filters) {
+        let (zone, name, origin) = crate::range::log_zone(opts.range.log_tz, clock.as_ref());
+        let f = std::sync::Arc::make_mut(f);
+        f.log_zone = zone;
+        f.zone_note = format!("times of day in {name} ({origin}) unless they carry a zone");
+    }
     opts.agg.begin = range.as_ref().and_then(|r| r.begin);
     opts.agg.end = range.as_ref().and_then(|r| r.end);
     let results: Vec<(InputResult, Option<Stats>)> = slots
@@ -239,6 +252,7 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
         inputs,
         stats,
         range,
+        filters: opts.agg.filters.clone(),
     })
 }
 
@@ -508,6 +522,13 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
     };
     opts.agg.begin = range.as_ref().and_then(|r| r.begin);
     opts.agg.end = range.as_ref().and_then(|r| r.end);
+    if let Some(f) = opts.agg.filters.as_mut().filter(|f| f.on_time()) {
+        let clock = detect_clock(&data[..data.len().min(SNIFF_BYTES)]);
+        let (zone, name, origin) = crate::range::log_zone(opts.range.log_tz, clock.as_ref());
+        let f = std::sync::Arc::make_mut(f);
+        f.log_zone = zone;
+        f.zone_note = format!("times of day in {name} ({origin}) unless they carry a zone");
+    }
     let (res, stats) = if data.is_empty() {
         let mut res = named_verdict(name.to_string(), Verdict::Read);
         res.format = opts.format.unwrap_or(LogFormat::Stderr).name();
@@ -541,6 +562,7 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
         inputs: vec![res],
         stats: all,
         range,
+        filters: opts.agg.filters.clone(),
     }
 }
 
@@ -578,9 +600,9 @@ fn modified(source: &Source) -> Option<Millis> {
     i64::try_from(d.as_millis()).ok()
 }
 
-fn parse_chunk(idx: u32, data: &[u8], base: u64, parser: &LogParser, agg: AggOptions) -> Partial {
+fn parse_chunk(idx: u32, data: &[u8], base: u64, parser: &LogParser, agg: &AggOptions) -> Partial {
     let mut arena = vec![0u8; parser.arena_len(data.len())];
-    let mut sink = ChunkAgg::new(agg, idx);
+    let mut sink = ChunkAgg::new(agg.clone(), idx);
     let lines = parser.parse_chunk(data, &mut arena, base, &mut sink);
     sink.finish(lines)
 }
@@ -612,7 +634,7 @@ fn parse_slice(
     let pieces = input::plan(data, opts.chunk_size, opts.max_entry, parser, &release);
     let one = |p: Piece| match p {
         Piece::Parse(r) => {
-            let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, opts.agg);
+            let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, &opts.agg);
             release(r);
             partial
         }
@@ -634,7 +656,7 @@ fn parse_slice(
         };
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
     }
-    acc.unwrap_or_else(|| ChunkAgg::new(opts.agg, idx).finish(0))
+    acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0))
 }
 
 /// Appends `next` to `acc` and caps the fingerprints.
@@ -651,7 +673,7 @@ fn append_capped(acc: &mut Option<Partial>, next: Option<Partial>, cap: usize) {
 /// The part of an input that the rest of an over-long entry stands for: its lines,
 /// counted as skipped, and the cut.
 fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions) -> Partial {
-    let mut p = ChunkAgg::new(opts.agg, idx).finish(s.lines());
+    let mut p = ChunkAgg::new(opts.agg.clone(), idx).finish(s.lines());
     p.input.skipped_lines = s.lines();
     if s.bytes > 0 {
         p.input.cut = CutEntries {
@@ -705,14 +727,14 @@ fn parse_stream(
         let merged = batch_blocks
             .par_iter()
             .map(|b| match b {
-                Block::Data(base, block) => parse_chunk(idx, block, *base, parser, opts.agg),
+                Block::Data(base, block) => parse_chunk(idx, block, *base, parser, &opts.agg),
                 Block::Skipped(s) => skipped(idx, s, opts),
             })
             .reduce_with(merge_in_order);
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
     }
     (
-        acc.unwrap_or_else(|| ChunkAgg::new(opts.agg, idx).finish(0)),
+        acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0)),
         bytes,
     )
 }

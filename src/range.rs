@@ -197,21 +197,7 @@ impl Range {
     /// Places the bounds on the log's clock (`None` when the logs' first lines carry
     /// no timestamp with a zone: values are then read in UTC).
     pub fn resolve(&self, clock: Option<&LogClock>) -> Result<Resolved, RangeError> {
-        let (zone, zone_name, zone_origin) = match (self.log_tz, clock) {
-            (Some(tz), _) => (tz, tz.to_string(), "--log-tz"),
-            (None, Some(c)) => (
-                FixedOffset::east_opt(c.offset_s as i32)
-                    .map(DisplayTz::Fixed)
-                    .unwrap_or_default(),
-                c.zone.clone(),
-                "the log's zone",
-            ),
-            (None, None) => (
-                DisplayTz::default(),
-                "UTC".into(),
-                "the log's first lines show no zone",
-            ),
-        };
+        let (zone, zone_name, zone_origin) = log_zone(self.log_tz, clock);
         let first_day = clock.map(|c| local(&zone, c.first_ms).date());
         let place = |flag: &'static str, given: &(String, UserTime), day: Option<NaiveDate>| {
             match given.1 {
@@ -267,6 +253,29 @@ impl Range {
                 self.end.as_ref().map(|e| e.0.clone()),
             ),
         })
+    }
+}
+
+/// The zone of times given without one: `--log-tz`, else the log's own, else UTC;
+/// with its name and where it comes from.
+pub fn log_zone(
+    log_tz: Option<DisplayTz>,
+    clock: Option<&LogClock>,
+) -> (DisplayTz, String, &'static str) {
+    match (log_tz, clock) {
+        (Some(tz), _) => (tz, tz.to_string(), "--log-tz"),
+        (None, Some(c)) => (
+            FixedOffset::east_opt(c.offset_s as i32)
+                .map(DisplayTz::Fixed)
+                .unwrap_or_default(),
+            c.zone.clone(),
+            "the log's zone",
+        ),
+        (None, None) => (
+            DisplayTz::default(),
+            "UTC".into(),
+            "the log's first lines show no zone",
+        ),
     }
 }
 

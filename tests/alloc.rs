@@ -233,3 +233,64 @@ fn a_query_seen_once_holds_under_1_kb() {
     assert!(per < 1024, "{per} bytes per statement seen once");
     drop(p);
 }
+
+/// Every filter on: matching an entry (globs, regexes, times of day, query ids)
+/// allocates nothing; the statement filters decide once per fingerprint.
+#[test]
+fn filters_allocate_nothing_per_entry() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use pgferret::filter::{FilterArgs, Filters};
+    let path = format!(
+        "{}/testdata/c_incident/postgresql.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let data = std::fs::read(path).unwrap();
+    let parser = StderrParser::new(infer_prefix(&data).unwrap());
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let args = FilterArgs {
+        include: [
+            s(&["shop"]),
+            s(&["*"]),
+            s(&["orders-*", "metabase"]),
+            s(&["127.*"]),
+        ],
+        exclude: [s(&[]), s(&["post*"]), s(&["pg_dump*"]), s(&["10.*"])],
+        query_id: Vec::new(),
+        include_query: s(&["orders"]),
+        exclude_query: s(&["^COMMIT"]),
+        select_only: true,
+        include_time: s(&["04:00-05:00"]),
+        exclude_time: s(&["04:43-04:44 +01:00"]),
+    };
+    let filters = std::sync::Arc::new(Filters::build(&args).unwrap().unwrap());
+    let thrice = [&data[..], &data[..], &data[..]].concat();
+    let four = [&thrice[..], &data[..]].concat();
+    let count = |input: &[u8]| {
+        let opts = AggOptions {
+            filters: Some(filters.clone()),
+            ..AggOptions::default()
+        };
+        let before = allocs();
+        let mut agg = ChunkAgg::new(opts, 0);
+        let lines = parser.parse_chunk(input, 0, &mut agg);
+        let p = agg.finish(lines);
+        let n = allocs() - before;
+        let busy = p
+            .stats
+            .queries
+            .values()
+            .filter(|q| q.execs.is_busy())
+            .count() as u64;
+        (n, lines, p.input.filter, busy)
+    };
+    let (three, _, _, busy3) = count(&thrice);
+    let (four_n, lines, f, busy4) = count(&four);
+    assert!(f.removed > 0 && f.kept_statements > 0, "{f:?}");
+    let extra = four_n.saturating_sub(three);
+    let turned = busy4 - busy3;
+    eprintln!("filters: a 4th copy of c_incident adds {extra} allocations, {turned} fingerprints turned busy");
+    assert!(
+        extra.saturating_sub(turned * BUSY_ALLOCS) * 1000 < lines,
+        "the 4th copy added {extra} allocations for {lines} lines"
+    );
+}

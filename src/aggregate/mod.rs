@@ -21,6 +21,7 @@ pub mod table;
 pub mod window;
 
 use crate::events::{self, Event};
+use crate::filter::{Filters, Verdict};
 use crate::normalize::Normalizer;
 use crate::parse::{unfold, EntrySink, LogEntry, Millis};
 use incident::{Incidents, PidTrack};
@@ -34,7 +35,7 @@ use window::Windows;
 pub const SKIPPED_EXAMPLES: usize = 10;
 
 /// What aggregation needs to know from the configuration.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct AggOptions {
     /// Entries before this instant are ignored.
     pub begin: Option<Millis>,
@@ -42,10 +43,10 @@ pub struct AggOptions {
     pub end: Option<Millis>,
     /// Fixed window width, ms (`--window`); automatic when `None`.
     pub window_ms: Option<i64>,
-    /// Only statements with this query id (`--query-id`).
-    pub query_id: Option<i64>,
     /// `--max-fingerprints`; [`table::DEFAULT_MAX_FINGERPRINTS`] when `None`.
     pub max_fingerprints: Option<usize>,
+    /// `--db`, `--exclude-app`, `--exclude-time`, `--select-only`...
+    pub filters: Option<std::sync::Arc<Filters>>,
 }
 
 impl AggOptions {
@@ -84,6 +85,8 @@ pub struct InputStats {
     pub foreign_lines: u64,
     /// Entries outside `--begin`/`--end`.
     pub filtered_entries: u64,
+    /// What the filters removed (`--db`, `--exclude-time`...).
+    pub filter: FilterCounts,
     /// Entries no prefix explained, read from their severity marker on: counted, with
     /// their process, user, database and application unknown.
     pub unattributed_entries: u64,
@@ -118,6 +121,7 @@ impl InputStats {
         self.unknown_zone_lines += next.unknown_zone_lines;
         self.foreign_lines += next.foreign_lines;
         self.filtered_entries += next.filtered_entries;
+        self.filter.merge(&next.filter);
         self.unattributed_entries += next.unattributed_entries;
         self.seen = match (self.seen, next.seen) {
             (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
@@ -132,6 +136,33 @@ impl InputStats {
         let room = SKIPPED_EXAMPLES.saturating_sub(self.skipped_examples.len());
         self.skipped_examples
             .extend(next.skipped_examples.into_iter().take(room));
+    }
+}
+
+/// What the filters removed from one input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FilterCounts {
+    /// Entries removed (those below included), statements and their duration lines
+    /// among them.
+    pub removed: u64,
+    /// Entries removed because an include filter's field is unknown on them, by field
+    /// ([`crate::filter::Field::ALL`]).
+    pub unknown: crate::filter::FieldCounts,
+    /// Statements (timed, or logged by log_statement) the filters kept.
+    pub kept_statements: u64,
+    /// Entries the filters kept.
+    pub kept: u64,
+}
+
+impl FilterCounts {
+    /// Adds `o`.
+    pub fn merge(&mut self, o: &FilterCounts) {
+        self.removed += o.removed;
+        for (a, b) in self.unknown.iter_mut().zip(o.unknown) {
+            *a += b;
+        }
+        self.kept_statements += o.kept_statements;
+        self.kept += o.kept;
     }
 }
 
@@ -328,22 +359,31 @@ pub struct ChunkAgg<'a> {
     pids: FxHashMap<u32, signals::PidLocal>,
     waiting_on: FxHashMap<u32, Vec<incident::PendingWait>>,
     track: PidTrack,
+    /// The statement filters' decision per fingerprint (normalized once).
+    decided: FxHashMap<u64, bool>,
+    /// Processes whose last statement the filters removed: its duration line goes too.
+    dropped: rustc_hash::FxHashSet<u32>,
+    /// A reusable buffer for normalized text.
+    text: String,
 }
 
 impl<'a> ChunkAgg<'a> {
     /// An aggregator for a chunk of input number `file`.
     pub fn new(opts: AggOptions, file: u32) -> Self {
         ChunkAgg {
+            stats: Stats::new(&opts),
             opts,
             file,
             norm: Normalizer::new(),
             input: InputStats::default(),
-            stats: Stats::new(&opts),
             pending: FxHashMap::default(),
             pairing: Pairing::default(),
             pids: FxHashMap::default(),
             waiting_on: FxHashMap::default(),
             track: PidTrack::default(),
+            decided: FxHashMap::default(),
+            dropped: rustc_hash::FxHashSet::default(),
+            text: String::new(),
         }
     }
 
@@ -372,6 +412,56 @@ impl<'a> ChunkAgg<'a> {
     }
 }
 
+impl<'a> ChunkAgg<'a> {
+    /// Applies the statement filters to a statement, and removes the duration line of
+    /// a statement they removed; counts what they keep. False when `e` is removed.
+    fn filter_kept(&mut self, e: &LogEntry<'a, '_>, event: &Event<'a>) -> bool {
+        let Some(f) = self.opts.filters.clone() else {
+            return true;
+        };
+        let pid = e.fields.pid.unwrap_or(0);
+        let sql = match event {
+            Event::Timed { sql, .. } | Event::Logged { sql } => *sql,
+            Event::BareDuration { .. } if self.dropped.remove(&pid) => {
+                self.input.filter.removed += 1;
+                return false;
+            }
+            _ => {
+                self.input.filter.kept += 1;
+                return true;
+            }
+        };
+        self.dropped.remove(&pid);
+        let keep = f.query_id(e.fields.query_id) && (!f.on_text() || self.text_kept(&f, sql));
+        if keep {
+            self.input.filter.kept += 1;
+            self.input.filter.kept_statements += 1;
+            return true;
+        }
+        self.input.filter.removed += 1;
+        if matches!(event, Event::Logged { .. }) && !e.fields.unattributed {
+            // Its duration line, when log_duration writes one, is removed with it; a
+            // statement still waiting for one is settled first.
+            self.statement_removed(pid);
+            self.dropped.insert(pid);
+        }
+        false
+    }
+
+    /// The text filters' decision on `sql`, normalized once per fingerprint.
+    fn text_kept(&mut self, f: &Filters, sql: &[u8]) -> bool {
+        let fp = self.norm.fingerprint(sql);
+        if let Some(&k) = self.decided.get(&fp) {
+            return k;
+        }
+        self.text.clear();
+        self.norm.normalize_into(sql, &mut self.text);
+        let k = f.statement(&self.text);
+        self.decided.insert(fp, k);
+        k
+    }
+}
+
 impl<'a> EntrySink<'a> for ChunkAgg<'a> {
     fn entry(&mut self, e: &LogEntry<'a, '_>) {
         self.input.entries += 1;
@@ -393,8 +483,26 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             self.input.filtered_entries += 1;
             return;
         }
+        if let Some(f) = &self.opts.filters {
+            match f.entry(e) {
+                Verdict::Keep => {}
+                Verdict::Removed => {
+                    self.input.filter.removed += 1;
+                    return;
+                }
+                Verdict::Unknown(field) => {
+                    self.input.filter.removed += 1;
+                    self.input.filter.unknown[field as usize] += 1;
+                    return;
+                }
+            }
+        }
         if let Some(t) = ts {
             self.stats.saw(t);
+        }
+        let event = events::classify(e);
+        if self.opts.filters.is_some() && !self.filter_kept(e, &event) {
+            return;
         }
         let pid = e.fields.pid.unwrap_or(0);
         let obs = |sql: &'a [u8], norm: &mut Normalizer| Obs {
@@ -409,14 +517,6 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             order: (self.file, e.offset),
             ts,
         };
-        let event = events::classify(e);
-        if let Some(id) = self.opts.query_id {
-            let statement = matches!(event, Event::Timed { .. } | Event::Logged { .. });
-            if statement && e.fields.query_id != Some(id) {
-                self.input.filtered_entries += 1;
-                return;
-            }
-        }
         match event {
             Event::Timed { us, sql } => {
                 let o = obs(sql, &mut self.norm);

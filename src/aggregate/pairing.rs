@@ -201,6 +201,15 @@ impl<'a> ChunkAgg<'a> {
         self.pairing.touched.insert(pid);
     }
 
+    /// A statement the filters removed: the one still waiting is settled (untimed),
+    /// and a duration line at the start of the next chunk is not paired across it.
+    pub(super) fn statement_removed(&mut self, pid: u32) {
+        if let Some(prev) = self.pending.remove(&pid) {
+            self.stats.record_untimed(&mut self.norm, &prev);
+        }
+        self.pairing.touched.insert(pid);
+    }
+
     /// A duration without text: times the waiting statement of the process.
     pub(super) fn bare_duration(&mut self, pid: u32, us: u64, ts: Option<Millis>) {
         if let Some(o) = self.pending.remove(&pid) {

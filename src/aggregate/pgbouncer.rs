@@ -268,6 +268,13 @@ impl ChunkAgg<'_> {
             self.input.filtered_entries += 1;
             return;
         }
+        if let Some(f) = &self.opts.filters {
+            if !f.pool(l.ts, l.db, l.user) {
+                self.input.filter.removed += 1;
+                return;
+            }
+            self.input.filter.kept += 1;
+        }
         self.stats.saw(l.ts);
         let w = self.stats.pgbouncer.add(l);
         self.stats.windows.pooler(l.ts, |p| p.merge(&w));

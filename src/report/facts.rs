@@ -81,7 +81,7 @@ pub fn infer(
 }
 
 /// Said instead of what an absence would imply, when entries were left out.
-pub const FILTERED: &str = "Entries outside --begin/--end (or of another --query-id) were left out: \
+pub const FILTERED: &str = "Entries outside --begin/--end (or removed by the filters) were left out: \
      what is absent from the rest may be logged elsewhere, so it says nothing about the server's settings.";
 
 /// What the `log_line_prefix` leaves out: fields the report then cannot show.

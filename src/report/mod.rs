@@ -3,6 +3,7 @@
 pub mod anomaly;
 pub mod anonymize;
 pub mod facts;
+pub mod filters;
 pub mod html;
 pub mod incident;
 pub mod model;

@@ -47,6 +47,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// `--begin`/`--end` as placed on the log's clock.
     pub range: Option<super::warnings::RangeView>,
+    /// The filters applied (`--db`, `--exclude-time`...) and what they removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filters: Option<super::filters::FiltersView>,
     /// The zone the HTML and text reports show times in (`--tz`); JSON times are UTC.
     pub time_zone: String,
     pub inputs: Vec<InputView>,
@@ -486,7 +489,9 @@ impl Report {
         drop(map);
         // csvlog and jsonlog carry every field; only prefixes can leave some out.
         let prefixes: Vec<&str> = inputs.iter().filter_map(|i| i.prefix.as_deref()).collect();
-        let filtered = inputs.iter().any(|i| i.stats.filtered_entries > 0);
+        let filtered = inputs
+            .iter()
+            .any(|i| i.stats.filtered_entries > 0 || i.stats.filter.removed > 0);
         let mut log_facts = super::facts::infer(&totals, &queries, min_us, &prefixes, filtered);
         if super::pgbouncer::only_pgbouncer(inputs.iter().map(|i| i.format)) {
             log_facts.notes = vec![super::pgbouncer::ONLY_NOTE.to_string()];
@@ -507,6 +512,7 @@ impl Report {
             partial: input_views.iter().any(|i| i.incomplete),
             warnings: warnings_all,
             range: None,
+            filters: None,
             time_zone: tz.to_string(),
             inputs: input_views,
             span,

@@ -356,10 +356,13 @@ fn notes(r: &Report) -> Vec<String> {
     let t = &r.totals.signals;
     let mut v = Vec::new();
     // With entries left out (--begin/--end), an absence says nothing about a setting.
-    let filtered = r.inputs.iter().any(|i| i.filtered_entries > 0);
+    let filtered = r.inputs.iter().any(|i| i.filtered_entries > 0)
+        || r.filters.as_ref().is_some_and(|f| f.removed_entries > 0);
     let absent = |what: &str, claim: &str| {
         if filtered {
-            format!("No {what} among the entries kept (others were left out by --begin/--end).")
+            format!(
+                "No {what} among the entries kept (others were left out by --begin/--end or the filters)."
+            )
         } else {
             claim.to_string()
         }

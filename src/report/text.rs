@@ -126,6 +126,9 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(g) = &r.range {
         writeln!(out, "range: {}", g.reading)?;
     }
+    if let Some(f) = &r.filters {
+        writeln!(out, "{}", f.sentence())?;
+    }
     writeln!(
         out,
         "statements: {} in {} distinct queries, {}",

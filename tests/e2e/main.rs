@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod damaged;
 mod events;
+mod filters;
 mod fingerprints;
 mod formats;
 mod formats_cloud;
