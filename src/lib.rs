@@ -64,6 +64,10 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     }
     report.title = cfg.share.title.clone();
     report.options = cfg.share.options.clone();
+    // The filters are options that change what the report holds: the header names them.
+    if let Some(f) = &report.filters {
+        report.options.extend(f.applied.iter().cloned());
+    }
     report.top = cfg.share.top;
     if let Some(mode) = cfg.share.anonymize {
         report::anonymize::apply(&mut report, mode);

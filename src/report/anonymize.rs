@@ -303,6 +303,7 @@ fn key_values_end(b: &[u8], from: usize) -> usize {
 pub fn apply(r: &mut Report, mode: Anonymize) {
     let mut t = Tokens::new(mode);
     names(r, &mut t);
+    filter_flags(r, t.names.is_some());
     for q in &mut r.queries {
         q.query = t.sql(&q.query);
         for s in &mut q.samples {
@@ -381,6 +382,43 @@ fn passed_over_note(note: &str, t: &mut Tokens) -> Option<String> {
         t.message(line),
         &note[close..]
     ))
+}
+
+/// The filters as given name what the user typed: a query regex may hold values, and
+/// with `names` the database, user, application and client flags name names. Their
+/// values are withheld (the flag stays) in the header, the filters and the warnings.
+fn filter_flags(r: &mut Report, names: bool) {
+    const VALUES: [&str; 2] = ["--include-query", "--exclude-query"];
+    const NAMES: [&str; 8] = [
+        "--db",
+        "--user",
+        "--app",
+        "--client",
+        "--exclude-db",
+        "--exclude-user",
+        "--exclude-app",
+        "--exclude-client",
+    ];
+    let withhold = |o: &str| -> Option<String> {
+        let (flag, _) = o.split_once(' ')?;
+        (VALUES.contains(&flag) || (names && NAMES.contains(&flag)))
+            .then(|| format!("{flag} '\u{2026}'"))
+    };
+    let mut replaced: Vec<(String, String)> = Vec::new();
+    let lists = r
+        .options
+        .iter_mut()
+        .chain(r.filters.iter_mut().flat_map(|f| f.applied.iter_mut()));
+    for o in lists {
+        if let Some(w) = withhold(o) {
+            replaced.push((std::mem::replace(o, w.clone()), w));
+        }
+    }
+    for w in &mut r.warnings {
+        for (from, to) in &replaced {
+            *w = w.replace(from.as_str(), to);
+        }
+    }
 }
 
 /// `--anonymize=names`: databases, users, applications and hosts, in the order of the

@@ -257,6 +257,26 @@ fn anonymize_names_maps_databases_users_applications_hosts() {
 }
 
 #[test]
+fn anonymized_filters_do_not_name_what_they_filter() {
+    // The filter values are the user's, but name an application and hold a literal.
+    let flags = [
+        "--app",
+        "orders-api",
+        "--exclude-query",
+        "= 424242",
+        "--anonymize=names",
+    ];
+    let r = outputs("c_incident", &flags, "1");
+    let mut all = String::new();
+    json_strings(&r.json, &mut all);
+    let all = all + &html_text(&r.html) + &r.text;
+    for value in ["orders-api", "424242"] {
+        assert!(!all.contains(value), "{value} left in the report");
+    }
+    assert!(all.contains("--app") && all.contains("--exclude-query"));
+}
+
+#[test]
 fn title_server_period_options_top_in_every_header() {
     let r = outputs(
         "c_incident",
