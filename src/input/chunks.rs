@@ -216,11 +216,11 @@ pub fn chunk_ranges(data: &[u8], target: usize, b: &impl Boundaries) -> Vec<Rang
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    /// Entries start at lines beginning with `x`.
-    struct X;
+    /// Entries start at lines beginning with `x` (the stream tests use it too).
+    pub(in crate::input) struct X;
 
     impl Boundaries for X {
         fn next(&self, data: &[u8], from: usize) -> Option<usize> {

@@ -202,24 +202,8 @@ impl BlockReader {
 
 #[cfg(test)]
 mod tests {
+    use super::super::chunks::tests::X;
     use super::*;
-
-    /// Entries start at lines beginning with `x`.
-    struct X;
-
-    impl Boundaries for X {
-        fn next(&self, data: &[u8], from: usize) -> Option<usize> {
-            (from.max(1)..data.len()).find(|&i| data[i - 1] == b'\n' && data[i] == b'x')
-        }
-        fn last(&self, data: &[u8]) -> Option<usize> {
-            (1..data.len())
-                .rev()
-                .find(|&i| data[i - 1] == b'\n' && data[i] == b'x')
-        }
-        fn is_start(&self, rest: &[u8]) -> bool {
-            rest.first() == Some(&b'x')
-        }
-    }
 
     fn all_blocks(r: &mut BlockReader) -> (Vec<u8>, Vec<Skip>) {
         let (mut joined, mut skips) = (Vec::new(), Vec::new());
