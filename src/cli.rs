@@ -25,6 +25,25 @@ pub struct Cli {
 pub enum Command {
     /// Print the fingerprint and normalized text of SQL statements.
     Fingerprint(FingerprintArgs),
+    /// Compare two periods: `diff BEFORE AFTER` (two JSON reports pgferret wrote, or
+    /// two logs), `diff --before LOG... --after LOG...`, or `diff LOG... --baseline
+    /// TIME..TIME`. Text on stdout unless -o says otherwise.
+    Diff(DiffArgs),
+}
+
+/// `pgferret diff`: the positional arguments are BEFORE and AFTER (each a JSON report
+/// or a log), or the logs of `--baseline`; the analysis options apply to both sides.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The logs of the period before (files or directories; instead of BEFORE).
+    #[arg(long, num_args = 1.., value_name = "LOG")]
+    pub before: Vec<String>,
+    /// The logs of the period after (instead of AFTER).
+    #[arg(long, num_args = 1.., value_name = "LOG")]
+    pub after: Vec<String>,
+    /// BEFORE AFTER, the analysis options and -o.
+    #[command(flatten)]
+    pub analyze: AnalyzeArgs,
 }
 
 /// `pgferret fingerprint`.
@@ -38,7 +57,7 @@ pub struct FingerprintArgs {
 }
 
 /// Log analysis.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct AnalyzeArgs {
     /// Log files to read (any order); `-` reads stdin.
     #[arg(value_name = "LOG")]
@@ -109,6 +128,15 @@ pub struct AnalyzeArgs {
     /// 10 in the text); the JSON lists every query (up to 1,000).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub top: Option<u64>,
+    /// Compare instead of report: this window of the log is the reference period
+    /// (`14:00..14:30`, times as for --begin, either side may be empty), compared with
+    /// --compare, or else with the first incident span found outside it, or else the
+    /// rest of the log. Windows are half-open: an entry at 14:30 is in 14:30..15:00.
+    #[arg(long, value_name = "TIME..TIME", conflicts_with_all = ["begin", "end"])]
+    pub baseline: Option<String>,
+    /// The window compared with --baseline (`14:30..15:00`).
+    #[arg(long, value_name = "TIME..TIME", requires = "baseline")]
+    pub compare: Option<String>,
     /// Do not print the summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,
@@ -124,7 +152,7 @@ pub struct AnalyzeArgs {
 
 /// Filters: include and exclude by session field, statement and time of day. Globs
 /// (`*`, `?`, `[...]`) match whole values; every flag may repeat.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct FilterFlags {
     /// Only entries of these databases (globs; repeatable: --db shop --db billing).
     #[arg(long = "db", value_name = "GLOB")]

@@ -4,11 +4,13 @@
 //! text report.
 //!
 //! Data flows one way: [`input`] → [`parse`] → [`events`] → [`normalize`] →
-//! [`aggregate`] → [`report`]. The entry point is [`analyze`].
+//! [`aggregate`] → [`report`]. The entry point is [`analyze`]; [`compare`] compares
+//! two periods ([`run_diff`]).
 #![warn(missing_docs)]
 
 pub mod aggregate;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod events;
 pub mod filter;
@@ -170,6 +172,12 @@ pub fn cli_main() -> ExitCode {
             }
         };
     }
+    if let Some(cli::Command::Diff(d)) = cli.command {
+        return run_diff(&d.analyze, &d.before, &d.after);
+    }
+    if cli.analyze.baseline.is_some() {
+        return run_diff(&cli.analyze, &[], &[]);
+    }
     let cfg = match Config::from_args(&cli.analyze).and_then(|c| {
         config::check_outputs(&c.outputs)?;
         Ok(c)
@@ -218,4 +226,107 @@ pub fn cli_main() -> ExitCode {
         return ExitCode::from(EXIT_PARTIAL);
     }
     ExitCode::SUCCESS
+}
+
+/// `pgferret diff` (and `--baseline`): gets both sides, compares them, writes the
+/// outputs (text on stdout by default). Exit 2 for bad arguments or reports that
+/// cannot be compared, 1 when a side could not be read, 3 when a side stands for part
+/// of its input only.
+pub fn run_diff(args: &cli::AnalyzeArgs, before: &[String], after: &[String]) -> ExitCode {
+    use compare::sides::{self, SideInput};
+    let fail = |msg: String, code: u8| {
+        eprintln!("pgferret: {msg}");
+        ExitCode::from(code)
+    };
+    let outputs: Vec<String> = if args.outputs.is_empty() {
+        vec!["-".into()]
+    } else {
+        args.outputs.clone()
+    };
+    let mut outs = Vec::new();
+    for p in &outputs {
+        match report::Format::from_path(p) {
+            Some(format) => outs.push(config::Output {
+                path: p.clone(),
+                format,
+            }),
+            None => return fail(config::ConfigError::OutputFormat(p.clone()).to_string(), 2),
+        }
+    }
+    if let Err(e) = config::check_outputs(&outs) {
+        return fail(e.to_string(), 2);
+    }
+    let tz: report::tz::DisplayTz = match args.tz.parse() {
+        Ok(t) => t,
+        Err(e) => return fail(format!("--tz: {e}"), 2),
+    };
+    let got = if args.baseline.is_some() {
+        if !before.is_empty() || !after.is_empty() {
+            return fail(
+                "--baseline compares windows of one log: give the log, not --before/--after".into(),
+                2,
+            );
+        }
+        if args.inputs.is_empty() {
+            return fail("--baseline: no log file given".into(), 2);
+        }
+        sides::windows(args, &args.inputs)
+    } else {
+        let plan = match (before.is_empty(), after.is_empty(), args.inputs.as_slice()) {
+            (true, true, [b, a]) => (SideInput::of_path(b), SideInput::of_path(a)),
+            (false, false, []) => (logs_or_report(before), logs_or_report(after)),
+            _ => {
+                return fail(
+                    "diff needs two sides: BEFORE AFTER (two JSON reports or two logs), --before LOG... --after LOG..., or LOG... --baseline TIME..TIME".into(),
+                    2,
+                )
+            }
+        };
+        sides::side(args, &plan.0).and_then(|b| Ok((b, sides::side(args, &plan.1)?)))
+    };
+    let ((b, bo), (a, ao)) = match got {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string(), e.exit_code()),
+    };
+    let partial = b.partial || a.partial;
+    let diff = compare::compare((&b, bo), (&a, ao), args.title.clone());
+    let top = args.top.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let mut failed = false;
+    for o in &outs {
+        let res = if o.path == "-" {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            report::diff::render(&diff, o.format, tz, top, &mut lock)
+                .and_then(|()| Ok(lock.flush()?))
+        } else {
+            std::fs::File::create(&o.path)
+                .with_context(|| format!("cannot write {}", o.path))
+                .and_then(|f| {
+                    let mut w = std::io::BufWriter::new(f);
+                    report::diff::render(&diff, o.format, tz, top, &mut w)?;
+                    Ok(w.flush()?)
+                })
+                .with_context(|| format!("writing {}", o.path))
+        };
+        if let Some(e) = res.err().filter(|e| !is_broken_pipe(e)) {
+            eprintln!("pgferret: {e:#}");
+            failed = true;
+        }
+    }
+    if failed {
+        return ExitCode::from(1);
+    }
+    if partial {
+        eprintln!("pgferret: a side stands for part of its input only (see the warnings)");
+        return ExitCode::from(EXIT_PARTIAL);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `--before x.json` is a report; anything else is logs.
+fn logs_or_report(paths: &[String]) -> compare::sides::SideInput {
+    match paths {
+        [one] => compare::sides::SideInput::of_path(one),
+        more => compare::sides::SideInput::Logs(more.to_vec()),
+    }
 }

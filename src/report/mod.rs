@@ -2,6 +2,8 @@
 
 pub mod anomaly;
 pub mod anonymize;
+pub mod diff;
+pub mod diff_html;
 pub mod facts;
 pub mod filters;
 pub mod html;
