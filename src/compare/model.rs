@@ -166,7 +166,9 @@ pub struct QueryDiff {
     /// or `vanished` when absent from a side that logs every statement; `appeared` or
     /// `disappeared` when absent from a side that logs only statements slower than a
     /// threshold (it may have run there, faster); `unlisted_before`/`unlisted_after`
-    /// when absent from a side whose list is cut.
+    /// when absent from a side whose list is cut; `not_run` when it only failed or
+    /// waited on both sides (listed for its errors or lock waits). A side where it only
+    /// failed counts as absent.
     pub kind: &'static str,
     /// For an `appeared` query whose mean is now [`crate::compare::queries::RATIO`]×
     /// the before side's threshold or more: that threshold, ms. It is new, or every

@@ -93,10 +93,13 @@ fn one(fp: &str, b: Option<&QuerySnap>, a: Option<&QuerySnap>, sides: &[Whole; 2
     let lat = |q: Option<&QuerySnap>, f: fn(&QuerySnap) -> Option<f64>| q.and_then(f);
     let mean_ms = MsChange::new(lat(b, |q| q.mean_ms), lat(a, |q| q.mean_ms));
     let p95_ms = MsChange::new(lat(b, |q| q.p95_ms), lat(a, |q| q.p95_ms));
-    let kind = match (b, a) {
-        (None, _) => absent_kind(&sides[0], true),
-        (_, None) => absent_kind(&sides[1], false),
-        _ => latency_kind(&mean_ms, &p95_ms),
+    // A side where it only failed or waited (listed for its errors) did not run there.
+    let ran = |q: Option<&QuerySnap>| q.filter(|q| q.count > 0).is_some();
+    let kind = match (ran(b), ran(a)) {
+        (false, false) => "not_run",
+        (false, true) => absent_kind(&sides[0], true),
+        (true, false) => absent_kind(&sides[1], false),
+        (true, true) => latency_kind(&mean_ms, &p95_ms),
     };
     let text = a.or(b).map(|q| q.query.clone()).unwrap_or_default();
     QueryDiff {

@@ -51,7 +51,7 @@ pub fn sentences(d: &Diff) -> Vec<String> {
         let mut x = format!(
             "Lock waits: {} ({} waited).",
             counts(&d.locks.waits),
-            ms_pair(&d.locks.wait_ms)
+            crate::report::diff::total_pair(&d.locks.wait_ms)
         );
         if let Some(r) = d.locks.by_relation.first().filter(|r| r.count.change > 0) {
             x.pop();
@@ -66,7 +66,7 @@ fn totals(d: &Diff) -> String {
     let t = &d.totals;
     format!(
         "Query time {} ({}); statements {}{}.",
-        ms_pair(&t.total_ms),
+        crate::report::diff::total_pair(&t.total_ms),
         ratio(t.total_ms.ratio),
         counts(&t.statements),
         if d.counts_comparable {
@@ -191,10 +191,6 @@ pub fn counts(c: &CountChange) -> String {
 pub fn opt_pair(m: &MsChange) -> String {
     let one = |v: Option<f64>| v.map_or_else(|| "?".to_string(), human_ms);
     format!("{} → {}", one(m.before), one(m.after))
-}
-
-fn ms_pair(m: &MsChange) -> String {
-    opt_pair(m)
 }
 
 /// `×366`, `×0.50`, or `new` when there is no ratio.

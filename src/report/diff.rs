@@ -81,6 +81,16 @@ pub fn ms_pair(m: &MsChange) -> String {
     crate::compare::summary::opt_pair(m)
 }
 
+/// Total times: `0 → 12 min 53 s` (a zero is just `0`).
+pub fn total_pair(m: &MsChange) -> String {
+    let one = |v: Option<f64>| match v {
+        None => "?".to_string(),
+        Some(v) if v == 0.0 => "0".to_string(),
+        Some(v) => human_ms(v),
+    };
+    format!("{} → {}", one(m.before), one(m.after))
+}
+
 /// `900 → 1,200 (+300)`.
 pub fn count_pair(c: &CountChange) -> String {
     let sign = match c.change {
@@ -137,6 +147,7 @@ pub fn kind_words(q: &QueryDiff) -> &'static str {
         "improved" => "improved",
         "unlisted_before" => "not listed before",
         "unlisted_after" => "not listed after",
+        "not_run" => "failed or waited only",
         _ => "unchanged",
     }
 }

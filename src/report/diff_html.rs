@@ -8,7 +8,7 @@
 
 use super::diff::{count_pair, kind_words, ms_pair, ratio, side_figures, side_source, side_span};
 use super::sql::highlight;
-use super::text::{human_ms, thousands};
+use super::text::thousands;
 use super::tz::DisplayTz;
 use crate::compare::model::{CountChange, Diff, KeyChange, MsChange, QueryDiff};
 use askama::Template;
@@ -154,7 +154,7 @@ fn qrow(q: &QueryDiff) -> QRow<'_> {
         kind: kind_words(q),
         cls,
         delta: super::diff::signed_ms(q.total_ms.change),
-        total: ms_pair(&q.total_ms),
+        total: super::diff::total_pair(&q.total_ms),
         count: format!(
             "{} → {}",
             thousands(q.count.before),
@@ -192,13 +192,7 @@ fn krow(k: &KeyChange) -> KRow {
 }
 
 fn wait_pair(m: &MsChange) -> String {
-    let one = |v: Option<f64>| {
-        v.map_or_else(
-            || "?".into(),
-            |v| if v == 0.0 { "0".into() } else { human_ms(v) },
-        )
-    };
-    format!("{} → {}", one(m.before), one(m.after))
+    super::diff::total_pair(m)
 }
 
 fn key_tables(d: &Diff) -> Vec<KeyTable> {
