@@ -28,7 +28,7 @@ pub enum Command {
     /// Compare two periods: `diff BEFORE AFTER` (two JSON reports pgferret wrote, or
     /// two logs), `diff --before LOG... --after LOG...`, or `diff LOG... --baseline
     /// TIME..TIME`. Text on stdout unless -o says otherwise.
-    Diff(DiffArgs),
+    Diff(Box<DiffArgs>),
 }
 
 /// `pgferret diff`: the positional arguments are BEFORE and AFTER (each a JSON report

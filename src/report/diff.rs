@@ -85,7 +85,7 @@ pub fn ms_pair(m: &MsChange) -> String {
 pub fn total_pair(m: &MsChange) -> String {
     let one = |v: Option<f64>| match v {
         None => "?".to_string(),
-        Some(v) if v == 0.0 => "0".to_string(),
+        Some(0.0) => "0".to_string(),
         Some(v) => human_ms(v),
     };
     format!("{} → {}", one(m.before), one(m.after))
