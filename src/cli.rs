@@ -28,6 +28,13 @@ pub enum Command {
     /// Compare two periods: `diff BEFORE AFTER` (two JSON reports pgferret wrote, or
     /// two logs), `diff --before LOG... --after LOG...`, or `diff LOG... --baseline
     /// TIME..TIME`. Text on stdout unless -o says otherwise.
+    #[command(
+        mut_arg("inputs", |a| a
+            .value_name("BEFORE AFTER | LOG")
+            .help("BEFORE and AFTER: each a JSON report pgferret wrote or a log; with --baseline, the logs")),
+        mut_arg("outputs", |a| a
+            .help("Write the comparison here; the extension picks the format (.html, .json, .txt); `-` is the text on stdout. May repeat. Default: the text on stdout"))
+    )]
     Diff(Box<DiffArgs>),
 }
 

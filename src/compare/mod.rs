@@ -130,7 +130,11 @@ fn warnings(b: &Snapshot, a: &Snapshot) -> (bool, Vec<String>) {
         }
     };
     for (label, s) in [("before", b), ("after", a)] {
-        w.extend(s.warnings.iter().map(|x| format!("The {label} side's report: {x}")));
+        w.extend(
+            s.warnings
+                .iter()
+                .map(|x| format!("The {label} side's report: {x}")),
+        );
         if s.partial {
             w.push(format!(
                 "The {label} side stands for part of its input only (its report says why)."

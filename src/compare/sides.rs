@@ -161,10 +161,11 @@ fn found_window(
         let overlaps = bb.is_none_or(|bb| e >= bb) && be.is_none_or(|be| s <= be);
         if !overlaps {
             let w = (Some(rfc3339(s)), Some(rfc3339(e)));
+            let tz: crate::report::tz::DisplayTz = args.tz.parse().unwrap_or_default();
             let words = format!(
-                "the incident span found in the log, {}..{}",
-                rfc3339(s),
-                rfc3339(e)
+                "the incident span found in the log, {} – {} {tz}",
+                tz.show(&rfc3339(s)),
+                tz.show(&rfc3339(e))
             );
             return Ok((w, words));
         }
