@@ -274,7 +274,10 @@ pub fn run_diff(args: &cli::AnalyzeArgs, before: &[String], after: &[String]) ->
     } else {
         let plan = match (before.is_empty(), after.is_empty(), args.inputs.as_slice()) {
             (true, true, [b, a]) => (SideInput::of_path(b), SideInput::of_path(a)),
-            (false, false, []) => (logs_or_report(before), logs_or_report(after)),
+            (false, false, []) => match (logs_or_report(before), logs_or_report(after)) {
+                (Ok(b), Ok(a)) => (b, a),
+                (Err(e), _) | (_, Err(e)) => return fail(e, 2),
+            },
             _ => {
                 return fail(
                     "diff needs two sides: BEFORE AFTER (two JSON reports or two logs), --before LOG... --after LOG..., or LOG... --baseline TIME..TIME".into(),
@@ -323,10 +326,17 @@ pub fn run_diff(args: &cli::AnalyzeArgs, before: &[String], after: &[String]) ->
     ExitCode::SUCCESS
 }
 
-/// `--before x.json` is a report; anything else is logs.
-fn logs_or_report(paths: &[String]) -> compare::sides::SideInput {
+/// `--before x.json` is a report; anything else is logs, and a report among several
+/// paths is refused (a report is one side on its own).
+fn logs_or_report(paths: &[String]) -> Result<compare::sides::SideInput, String> {
+    use compare::sides::SideInput;
     match paths {
-        [one] => compare::sides::SideInput::of_path(one),
-        more => compare::sides::SideInput::Logs(more.to_vec()),
+        [one] => Ok(SideInput::of_path(one)),
+        more => match more.iter().find(|p| matches!(SideInput::of_path(p), SideInput::Json(_))) {
+            Some(r) => Err(format!(
+                "{r} is a JSON report: give it alone as a side (a report cannot be merged with other inputs)"
+            )),
+            None => Ok(SideInput::Logs(more.to_vec())),
+        },
     }
 }

@@ -32,7 +32,7 @@ pub struct Diff {
     /// Whole-period totals.
     pub totals: TotalsDiff,
     /// Every fingerprint listed on either side, by the size of the change in its
-    /// total time (largest first; ties by fingerprint).
+    /// total time (largest first; ties by the larger total, then by fingerprint).
     pub queries: Vec<QueryDiff>,
     /// The error profile.
     pub errors: ErrorsDiff,

@@ -19,7 +19,7 @@ pub const RATIO: f64 = 1.5;
 pub const MIN_CHANGE_MS: f64 = 1.0;
 
 /// Every fingerprint of either side, by |change in total time| (largest first), ties
-/// by fingerprint so the order is the same on every run.
+/// by the larger of its totals, then by fingerprint so the order is the same on every run.
 pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<QueryDiff> {
     let mut joined: BTreeMap<&str, (Option<&QuerySnap>, Option<&QuerySnap>)> = BTreeMap::new();
     for q in &before.queries {
@@ -33,9 +33,16 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<QueryDiff> {
         .into_iter()
         .map(|(fp, (b, a))| one(fp, b, a, &sides))
         .collect();
+    // Ties (no change at all, as in a report against itself) by the larger total, so
+    // the costly queries still come first.
+    let larger = |q: &QueryDiff| {
+        let t = q.total_ms;
+        t.before.unwrap_or(0.0).max(t.after.unwrap_or(0.0))
+    };
     out.sort_by(|x, y| {
         impact(y)
             .total_cmp(&impact(x))
+            .then_with(|| larger(y).total_cmp(&larger(x)))
             .then_with(|| x.fingerprint.cmp(&y.fingerprint))
     });
     out

@@ -79,7 +79,7 @@ pub fn side(args: &AnalyzeArgs, input: &SideInput) -> Result<Side, SidesError> {
         SideInput::Logs(paths) => {
             let r = analyse(args, paths, None)?;
             Ok((
-                Snapshot::from_report(&r),
+                Snapshot::from_report(&paths.join(", "), &r)?,
                 Origin {
                     source: "logs",
                     paths: paths.clone(),
@@ -132,8 +132,11 @@ pub fn windows(args: &AnalyzeArgs, logs: &[String]) -> Result<(Side, Side), Side
         window: Some(window),
     };
     Ok((
-        (Snapshot::from_report(&before), origin(base_words)),
-        (Snapshot::from_report(&after), origin(words)),
+        (
+            Snapshot::from_report("--baseline", &before)?,
+            origin(base_words),
+        ),
+        (Snapshot::from_report("--compare", &after)?, origin(words)),
     ))
 }
 

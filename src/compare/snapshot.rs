@@ -171,10 +171,16 @@ pub struct LockRelationSnap {
 }
 
 impl Snapshot {
-    /// The side of a report analysed in this run.
-    pub fn from_report(r: &Report) -> Snapshot {
-        let v = serde_json::to_value(r).expect("a report serializes to JSON");
-        serde_json::from_value(v).expect("a report reads back as a snapshot")
+    /// The side of a report analysed in this run (`name` names it in an error: a
+    /// value JSON cannot carry, such as a NaN, would fail here as in a JSON report).
+    pub fn from_report(name: &str, r: &Report) -> Result<Snapshot, SnapshotError> {
+        let not = |e: serde_json::Error| SnapshotError::NotAReport {
+            path: name.to_string(),
+            why: e.to_string(),
+        };
+        serde_json::to_value(r)
+            .and_then(serde_json::from_value)
+            .map_err(not)
     }
 
     /// Reads a JSON report, refusing one of another fingerprint version.
@@ -194,6 +200,11 @@ impl Snapshot {
             why,
         };
         let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| not(e.to_string()))?;
+        if v.get("diff_version").is_some() {
+            return Err(not(
+                "it is a comparison (pgferret diff), not a report: compare the reports it was made from".into(),
+            ));
+        }
         // The version first: a report of another version may also differ in shape, and
         // the version is what the user must be told.
         let found = v
@@ -258,6 +269,16 @@ mod tests {
             SnapshotError::FingerprintVersion { found: 999999, .. }
         ));
         assert!(e.to_string().contains("cannot be compared"), "{e}");
+    }
+
+    #[test]
+    fn a_diff_is_not_a_report() {
+        let e = Snapshot::from_json(
+            "d.json",
+            br#"{"diff_version": 1, "fingerprint_version": 2}"#,
+        )
+        .expect_err("not a report");
+        assert!(e.to_string().contains("pgferret diff"), "{e}");
     }
 
     #[test]

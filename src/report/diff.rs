@@ -127,6 +127,7 @@ pub fn mean_ratio(q: &QueryDiff) -> String {
 /// `+178 s`, `−2.00 ms`.
 pub fn signed_ms(v: Option<f64>) -> String {
     match v {
+        Some(0.0) => "0".into(),
         Some(v) if v < 0.0 => format!("−{}", human_ms(-v)),
         Some(v) => format!("+{}", human_ms(v)),
         None => "?".into(),
@@ -186,7 +187,7 @@ fn queries(d: &Diff, rows: usize, w: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         w,
-        "  {:<17} {:>13}  {:<24} {:<26} {:<26} query",
+        "  {:<21} {:>13}  {:<24} {:<26} {:<26} query",
         "kind", "Δ total", "runs", "mean", "p95"
     )?;
     for q in d.queries.iter().take(rows) {
@@ -199,7 +200,7 @@ fn query_row(q: &QueryDiff) -> String {
     let sql: String = q.query.split_whitespace().collect::<Vec<_>>().join(" ");
     let sql: String = sql.chars().take(70).collect();
     format!(
-        "{:<17} {:>13}  {:<24} {:<26} {:<26} {sql}",
+        "{:<21} {:>13}  {:<24} {:<26} {:<26} {sql}",
         kind_words(q),
         signed_ms(q.total_ms.change),
         count_pair(&q.count),
