@@ -51,7 +51,7 @@ pub fn sentences(d: &Diff) -> Vec<String> {
         let mut x = format!(
             "Lock waits: {} ({} waited).",
             counts(&d.locks.waits),
-            crate::report::diff::total_pair(&d.locks.wait_ms)
+            total_pair(&d.locks.wait_ms)
         );
         if let Some(r) = d.locks.by_relation.first().filter(|r| r.count.change > 0) {
             x.pop();
@@ -66,7 +66,7 @@ fn totals(d: &Diff) -> String {
     let t = &d.totals;
     format!(
         "Query time {} ({}); statements {}{}.",
-        crate::report::diff::total_pair(&t.total_ms),
+        total_pair(&t.total_ms),
         ratio(t.total_ms.ratio),
         counts(&t.statements),
         if d.counts_comparable {
@@ -190,6 +190,16 @@ pub fn counts(c: &CountChange) -> String {
 /// `0.41 ms → 150 ms`, `?` for an unknown side.
 pub fn opt_pair(m: &MsChange) -> String {
     let one = |v: Option<f64>| v.map_or_else(|| "?".to_string(), human_ms);
+    format!("{} → {}", one(m.before), one(m.after))
+}
+
+/// Total times: `0 → 12 min 53 s` (a zero is just `0`).
+pub fn total_pair(m: &MsChange) -> String {
+    let one = |v: Option<f64>| match v {
+        None => "?".to_string(),
+        Some(0.0) => "0".to_string(),
+        Some(v) => human_ms(v),
+    };
     format!("{} → {}", one(m.before), one(m.after))
 }
 

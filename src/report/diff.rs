@@ -83,12 +83,7 @@ pub fn ms_pair(m: &MsChange) -> String {
 
 /// Total times: `0 → 12 min 53 s` (a zero is just `0`).
 pub fn total_pair(m: &MsChange) -> String {
-    let one = |v: Option<f64>| match v {
-        None => "?".to_string(),
-        Some(0.0) => "0".to_string(),
-        Some(v) => human_ms(v),
-    };
-    format!("{} → {}", one(m.before), one(m.after))
+    crate::compare::summary::total_pair(m)
 }
 
 /// `900 → 1,200 (+300)`.

@@ -501,3 +501,21 @@ fn diff_html_escapes_every_value() {
     }
     assert!(html.contains("Content-Security-Policy") && html.contains("default-src"));
 }
+
+#[test]
+fn one_thread_and_many_give_the_same_diff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = util::log("c_incident");
+    let l = log.to_str().unwrap();
+    let base = format!("{}..{}", NORMAL.0, NORMAL.1);
+    let cmp = format!("{}..{}", INCIDENT.0, INCIDENT.1);
+    let args = |j: &'static str| vec![l, "--baseline", &base, "--compare", &cmp, "-j", j];
+    let one = diff_json(&args("1"), dir.path(), "1.json");
+    let four = diff_json(&args("4"), dir.path(), "4.json");
+    assert_eq!(one, four);
+    // And the text is the same bytes on every run.
+    let t1 = run(&args("1"), None).stdout;
+    let t4 = run(&args("4"), None).stdout;
+    assert!(!t1.is_empty());
+    assert_eq!(t1, t4);
+}
