@@ -139,6 +139,7 @@ pub struct AnalyzeArgs {
     /// (`14:00..14:30`, times as for --begin, either side may be empty), compared with
     /// --compare, or else with the first incident span found outside it, or else the
     /// rest of the log. Windows are half-open: an entry at 14:30 is in 14:30..15:00.
+    /// The comparison goes to stdout as text unless -o says otherwise.
     #[arg(long, value_name = "TIME..TIME", conflicts_with_all = ["begin", "end"])]
     pub baseline: Option<String>,
     /// The window compared with --baseline (`14:30..15:00`).
