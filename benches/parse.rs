@@ -2,7 +2,9 @@
 //!
 //! - `prefix_match`: the compiled log_line_prefix matcher alone, on every line;
 //! - `chunk`: parse + classify + fingerprint + aggregate of one whole log on one thread;
-//! - `pipeline`: the library entry (mmap, chunking, rayon, merge) on the current pool.
+//! - `pipeline`: the library entry (mmap, chunking, rayon, merge) on the current pool;
+//! - `infer/*`: prefix inference on 1 KB of a log (what a fuzz target feeds it), alone
+//!   and inside `analyze_bytes`.
 //!
 //! Run: `cargo bench --bench parse`. End-to-end figures on an inflated 1 GB log are in
 //! BENCHMARKS.md.
@@ -12,7 +14,7 @@ use pgferret::aggregate::{AggOptions, ChunkAgg};
 use pgferret::input::{Source, CHUNK_SIZE};
 use pgferret::parse::csvlog::CsvParser;
 use pgferret::parse::format::{LogFormat, LogParser};
-use pgferret::parse::infer::infer_prefix;
+use pgferret::parse::infer::{infer, infer_prefix};
 use pgferret::parse::jsonlog::JsonParser;
 use pgferret::parse::stderr::StderrParser;
 use pgferret::parse::syslog::{first_parts_text, SyslogParser};
@@ -122,5 +124,28 @@ fn formats(c: &mut Criterion) {
     }
 }
 
-criterion_group!(parse, benches, formats);
+/// Prefix inference on a small input: the first whole lines of a log up to 1 KB, as
+/// the fuzz targets run it (`-max_len=1024`), where inference is most of the work.
+fn inference(c: &mut Criterion) {
+    let mut g = c.benchmark_group("infer");
+    g.sample_size(50);
+    for (name, _) in &LOGS[..2] {
+        let data = std::fs::read(path(name)).expect("testdata log");
+        let end = memchr::memrchr(b'\n', &data[..1024]).expect("a line in 1 KB") + 1;
+        let small = &data[..end];
+        g.throughput(Throughput::Bytes(small.len() as u64));
+        g.bench_function(format!("{name}_1k"), |b| b.iter(|| infer(small)));
+        let opts = PipelineOptions {
+            format: Some(LogFormat::Stderr),
+            chunk_size: usize::MAX,
+            ..PipelineOptions::default()
+        };
+        g.bench_function(format!("{name}_1k_analyze_bytes"), |b| {
+            b.iter(|| pipeline::analyze_bytes("bench.log", small, &opts))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(parse, benches, formats, inference);
 criterion_main!(parse);

@@ -387,6 +387,14 @@ impl Prefix {
             .count()
     }
 
+    /// True when some escape is free text (`%u %d %a %h %r %b %i %?`): only then can
+    /// a line be read more than one way.
+    pub fn has_free_text(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Esc { esc, .. } if esc.is_free_text()))
+    }
+
     /// Like [`Prefix::match_capture`], with each free-text value as long as the line
     /// allows: where it differs from the first match, the line can be read two ways.
     pub fn match_capture_greedy<'a>(
@@ -548,11 +556,10 @@ impl Prefix {
             Some(Item::Lit(l)) => {
                 // Candidates: where the literal's first byte occurs (memchr), checked in
                 // full; cheaper than a substring search for the short literals prefixes have.
-                let candidates =
-                    memchr::memchr_iter(l[0], rest).filter(|&i| rest[i..].starts_with(l));
+                let fits = |&i: &usize| rest[i..].starts_with(l);
                 if greedy {
-                    let all: Vec<usize> = candidates.collect();
-                    for &end in all.iter().rev() {
+                    // The same candidates from the last, found without collecting them.
+                    for end in memchr::memrchr_iter(l[0], rest).filter(fits) {
                         if let Some(r) = try_end(end, f, budget) {
                             return Some(r);
                         }
@@ -562,7 +569,7 @@ impl Prefix {
                     }
                     return None;
                 }
-                for end in candidates {
+                for end in memchr::memchr_iter(l[0], rest).filter(fits) {
                     if let Some(r) = try_end(end, f, budget) {
                         return Some(r);
                     }
@@ -573,8 +580,10 @@ impl Prefix {
                 None
             }
             None | Some(Item::Stop { .. }) => {
-                // Ends where a severity starts: try each word boundary.
-                for end in (0..=rest.len()).filter(|&e| e == 0 || rest[e - 1] == b' ') {
+                // Ends where a severity starts: try each word boundary (the start, and
+                // after each blank, found with memchr rather than byte by byte).
+                let after_blanks = memchr::memchr_iter(b' ', rest).map(|b| b + 1);
+                for end in std::iter::once(0).chain(after_blanks) {
                     if Severity::parse(&rest[end..]).is_some() {
                         if let Some(r) = try_end(end, f, budget) {
                             return Some(r);

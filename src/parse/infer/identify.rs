@@ -555,10 +555,21 @@ impl<'a> Ctx<'_, '_, 'a> {
             }
             steps >= 10 && ones * 10 >= steps * 9
         };
+        // Whether each numeric field may be the pid: `kinds` does not change until the
+        // end, so it is worked out once per field, not once per use below.
+        let known: Vec<std::cell::OnceCell<bool>> =
+            numeric.iter().map(|_| Default::default()).collect();
+        let may_be_pid = |k: usize| {
+            let i = numeric
+                .iter()
+                .position(|&n| n == k)
+                .expect("a numeric field");
+            *known[i].get_or_init(|| self.may_be_pid(k, kinds))
+        };
         let mut pid = keyed_pid;
         let mut line = None;
         'find: for &p in &numeric {
-            if keyed_pid.is_some_and(|kp| kp != p) || !self.may_be_pid(p, kinds) {
+            if keyed_pid.is_some_and(|kp| kp != p) || !may_be_pid(p) {
                 continue;
             }
             for &l in &numeric {
@@ -573,16 +584,14 @@ impl<'a> Ctx<'_, '_, 'a> {
             // A new process logs `connection received` then `connection authorized`:
             // a field new on each and the same on both is its pid.
             pid = numeric.iter().copied().find(|&k| {
-                kinds[k] == Kind::Unknown
-                    && self.may_be_pid(k, kinds)
-                    && self.follows_connections(k)
+                kinds[k] == Kind::Unknown && may_be_pid(k) && self.follows_connections(k)
             });
         }
         if pid.is_none() {
             // No line counter to tell it by: a bracketed number, else none.
             pid = numeric.iter().copied().find(|&k| {
                 kinds[k] == Kind::Unknown
-                    && self.may_be_pid(k, kinds)
+                    && may_be_pid(k)
                     && self.lit_before(k).ends_with(b"[")
                     && self.distinct(k) > 1
                     && self
@@ -798,7 +807,7 @@ impl<'a> Ctx<'_, '_, 'a> {
                     match (user, db) {
                         (true, false) => Kind::User,
                         (false, true) => Kind::Db,
-                        _ => self.by_vocabulary(k, &ev),
+                        _ => vocabulary,
                     }
                 }
             };
@@ -873,6 +882,16 @@ impl<'a> Ctx<'_, '_, 'a> {
     /// separator that follows it, `%a %u` with `pgAdmin 4`): their values cannot be
     /// told, so they are not reported.
     fn ambiguous(&self, kinds: &mut [Kind]) -> Vec<String> {
+        let reported = |k: Kind| {
+            !matches!(
+                k,
+                Kind::Unknown | Kind::Ignored | Kind::Constant | Kind::OtherTime
+            )
+        };
+        // Only a reported field can be taken back: with none, there is nothing to read.
+        if !kinds.iter().any(|&k| reported(k)) {
+            return Vec::new();
+        }
         let ev = Evidence::gather(self.samples, kinds.iter().position(|&k| k == Kind::Pid));
         let slots: Vec<Kind> = kinds
             .iter()
@@ -890,7 +909,13 @@ impl<'a> Ctx<'_, '_, 'a> {
         };
         let (mut lazy, mut greedy) = (Vec::new(), Vec::new());
         let mut differs = vec![false; kinds.len()];
-        for s in self.samples {
+        // Without free text a line has one reading; and once every reported field
+        // differs, more lines cannot change the outcome.
+        let settled = |d: &[bool]| (0..d.len()).all(|k| d[k] || !reported(kinds[k]));
+        for s in self.samples.iter().filter(|_| p.has_free_text()) {
+            if settled(&differs) {
+                break;
+            }
             // Up to the message: a value does not run past the severity.
             let head = &s.line[..s.line.len() - s.message.len()];
             if p.match_capture(head, &mut lazy).is_none() {
@@ -908,11 +933,7 @@ impl<'a> Ctx<'_, '_, 'a> {
         }
         let mut notes = Vec::new();
         for k in 0..kinds.len() {
-            let reported = !matches!(
-                kinds[k],
-                Kind::Unknown | Kind::Ignored | Kind::Constant | Kind::OtherTime
-            );
-            if differs[k] && reported && !self.confirmed(k, kinds[k], &ev) {
+            if differs[k] && reported(kinds[k]) && !self.confirmed(k, kinds[k], &ev) {
                 notes.push(format!(
                     "prefix field {} can be read two ways on some lines (a value holds the text that follows it): not reported",
                     self.describe(k)

@@ -160,6 +160,16 @@ fn best_shape(
     type Best = Option<(Key, Vec<Piece>, Prefix)>;
     let mut best: Best = None;
     let consider = |pieces: Vec<Piece>, freq: usize, best: &mut Best| {
+        // Once a candidate matches every line, one from a rarer shape cannot beat it
+        // (no candidate matches more lines): it is not scored. What it would have
+        // returned only decides whether its `%q` variants are tried, and they cannot
+        // beat it either.
+        if best
+            .as_ref()
+            .is_some_and(|b| b.0 .0 == remaining.len() && freq < b.0 .1)
+        {
+            return 0;
+        }
         let Ok(p) = Prefix::compile(&shape::render(&pieces)) else {
             return 0;
         };
