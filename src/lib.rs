@@ -10,6 +10,7 @@
 pub mod aggregate;
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod events;
 pub mod filter;
 pub mod input;

@@ -51,6 +51,26 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// Adds `o` (another window of the same fingerprint, e.g. to sum a phase).
+    pub fn merge(&mut self, o: &Cell) {
+        self.count += o.count;
+        self.total_us = self.total_us.saturating_add(o.total_us);
+        self.hist.extend_from_slice(&o.hist);
+        self.hist.sort_unstable_by_key(|e| e.0);
+        self.hist.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                kept.1 += next.1;
+            }
+            same
+        });
+    }
+
+    /// Executions with a duration (those in the latency buckets).
+    pub fn timed(&self) -> u64 {
+        self.hist.iter().map(|e| e.1).sum()
+    }
+
     /// The latency at quantile `q` (0..=1), µs, from the buckets.
     pub fn quantile(&self, q: f64) -> u64 {
         let total: u64 = self.hist.iter().map(|e| e.1).sum();

@@ -13,12 +13,12 @@
 //! each query's detail. Without JavaScript every table is already in its most useful
 //! order and the tabs are CSS radio buttons; the script only adds sorting.
 
-use super::anomaly::AnomalySpan;
 use super::model::{QueryView, Report, SampleView};
 use super::signals::{self, EventRow, Signals};
 use super::sql::{highlight, SHORT};
 use super::svg::{self, Axis, Marker, Overlay};
 use super::text::{human_bytes, human_ms, thousands};
+use crate::diagnose::AnomalySpan;
 use askama::Template;
 use std::collections::BTreeSet;
 

@@ -1,6 +1,5 @@
 //! Reports: the view model and its renderings (JSON, HTML, text summary).
 
-pub mod anomaly;
 pub mod anonymize;
 pub mod facts;
 pub mod filters;

@@ -1,4 +1,9 @@
-//! Where the numbers leave their baseline: spans of the timeline worth a look.
+//! Incident spans: where the numbers leave their baseline.
+//!
+//! Spans are found on the windows of the automatic width (1 s for a log of minutes),
+//! whatever `--window` the report shows, so an onset is placed to the same second for
+//! every display width and does not move with where a display boundary falls; the span
+//! is then drawn on the display windows.
 //!
 //! The baseline of a signal is its median over the log's windows (robust as long as the
 //! incident covers less than half of the log). A window is out of line when the query
@@ -8,7 +13,8 @@
 //! hold [`MIN_WINDOWS`] slow windows), so a single slow statement or a few busy seconds
 //! of an ordinary workload do not shade the chart.
 
-use super::model::{Timeline, WindowView};
+use super::{Confidence, Detail, Finding, Inputs, Span, Win};
+use crate::parse::time::rfc3339;
 use serde::Serialize;
 
 /// How many times its baseline a signal must be.
@@ -75,27 +81,157 @@ impl Point {
     }
 }
 
-/// The spans of `t` where load or latency leave their baseline.
-pub fn spans(t: &Timeline) -> Vec<AnomalySpan> {
-    let secs = t.window_seconds.max(0.001);
-    let points: Vec<Point> = t
-        .windows
-        .iter()
-        .map(|w: &WindowView| Point {
-            busy: w.total_ms / 1000.0 / secs,
-            rate: w.statements as f64 / secs,
-            p95_ms: w.p95_ms,
-            statements: w.statements,
-        })
-        .collect();
+/// An incident span found: in time, on the display windows, and its figures.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// In time.
+    pub span: Span,
+    /// On the display windows (the report's `anomalies`).
+    pub view: AnomalySpan,
+    /// The incident finding's fields.
+    pub detail: IncidentDetail,
+}
+
+/// The fields of an `incident` finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentDetail {
+    /// End of the span, RFC 3339 UTC.
+    pub until: String,
+    /// Its length, ms.
+    pub duration_ms: i64,
+    /// Which signals left their baseline: `load`, `latency`.
+    pub signals: Vec<&'static str>,
+    /// Median query time per second over the log (busy sessions), and the peak.
+    pub baseline_busy: f64,
+    #[allow(missing_docs)]
+    pub peak_busy: f64,
+    /// Median window p95 over the log, ms, and the highest in the span.
+    pub baseline_p95_ms: f64,
+    #[allow(missing_docs)]
+    pub peak_p95_ms: f64,
+    /// Logged statements per second: median over the log, mean in the span.
+    pub rate_before: f64,
+    #[allow(missing_docs)]
+    pub rate_during: f64,
+    /// Width of the windows the span was found on, ms.
+    pub resolution_ms: i64,
+}
+
+fn point(w: &Win, secs: f64) -> Point {
+    Point {
+        busy: w.total_us as f64 / 1e6 / secs,
+        rate: w.statements as f64 / secs,
+        p95_ms: w.p95_us as f64 / 1000.0,
+        statements: w.statements,
+    }
+}
+
+/// The incident spans of the log.
+pub fn incidents(inp: &Inputs<'_>) -> Vec<Found> {
+    let secs = (inp.fine_width as f64 / 1000.0).max(0.001);
+    let points: Vec<Point> = inp.fine.iter().map(|w| point(w, secs)).collect();
     find(&points)
         .into_iter()
         .map(|mut s| {
-            s.begin = t.windows[s.first_window].start.clone();
-            s.last_window_start = t.windows[s.last_window].start.clone();
-            s
+            let span = Span {
+                at: inp.fine[s.first_window].start,
+                until: inp.fine[s.last_window].start + inp.fine_width,
+            };
+            let detail = IncidentDetail {
+                until: rfc3339(span.until),
+                duration_ms: span.until - span.at,
+                signals: s.signals.clone(),
+                baseline_busy: s.baseline_busy,
+                peak_busy: s.peak_busy,
+                baseline_p95_ms: s.baseline_p95_ms,
+                peak_p95_ms: s.peak_p95_ms,
+                rate_before: s.baseline_rate,
+                rate_during: s.span_rate,
+                resolution_ms: inp.fine_width,
+            };
+            let (first, last) = on_display(inp, span);
+            s.first_window = first;
+            s.last_window = last;
+            s.begin = inp
+                .display
+                .get(first)
+                .map_or_else(String::new, |w| rfc3339(w.start));
+            s.last_window_start = inp
+                .display
+                .get(last)
+                .map_or_else(String::new, |w| rfc3339(w.start));
+            Found {
+                span,
+                view: s,
+                detail,
+            }
         })
         .collect()
+}
+
+/// The display windows a span covers.
+fn on_display(inp: &Inputs<'_>, s: Span) -> (usize, usize) {
+    let Some(first) = inp.display.first() else {
+        return (0, 0);
+    };
+    let n = inp.display.len().max(1) - 1;
+    let width = inp.display_width.max(1);
+    let idx = |t: i64| (((t - first.start).max(0) / width) as usize).min(n);
+    (idx(s.at), idx(s.until - 1))
+}
+
+/// The `incident` finding of span number `n`.
+pub fn finding(inp: &Inputs<'_>, n: usize, f: &Found) -> Finding {
+    let d = &f.detail;
+    let mut parts = Vec::new();
+    let mut evidence = Vec::new();
+    if d.signals.contains(&"load") {
+        parts.push(format!(
+            "query time per second peaked at {:.2} against {:.2} normally",
+            d.peak_busy, d.baseline_busy
+        ));
+        evidence.push(format!(
+            "busy sessions (query time per second): median {:.3}, peak {:.3} in the span",
+            d.baseline_busy, d.peak_busy
+        ));
+    }
+    if d.signals.contains(&"latency") {
+        parts.push(format!(
+            "p95 latency peaked at {} against {} normally",
+            super::ms_text(d.peak_p95_ms),
+            super::ms_text(d.baseline_p95_ms)
+        ));
+        evidence.push(format!(
+            "window p95: median {:.3} ms, peak {:.3} ms in the span",
+            d.baseline_p95_ms, d.peak_p95_ms
+        ));
+    }
+    evidence.push(format!(
+        "found on {} windows ({} s each)",
+        (f.span.until - f.span.at) / inp.fine_width.max(1),
+        inp.fine_width as f64 / 1000.0
+    ));
+    let ratio = d.peak_busy / d.baseline_busy.max(1e-9);
+    let confidence = if d.signals.len() == 2 || ratio >= 10.0 {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    Finding {
+        kind: "incident",
+        incident: Some(n),
+        at: Some(rfc3339(f.span.at)),
+        confidence,
+        sentence: format!(
+            "Incident {n}: from {} to {} ({}): {}.",
+            (inp.clock)(f.span.at),
+            (inp.clock)(f.span.until),
+            super::ms_text(d.duration_ms as f64),
+            parts.join("; ")
+        ),
+        evidence,
+        detail: Detail::Incident(d.clone()),
+    }
 }
 
 fn find(w: &[Point]) -> Vec<AnomalySpan> {

@@ -1,0 +1,472 @@
+//! What changed just before or at an incident's onset, ranked by plausibility.
+//!
+//! Candidates come from a look-back of [`LOOKBACK_MS`] *or* [`LOOKBACK_WINDOWS`]
+//! display windows before the onset, whichever reaches further (never past the end of
+//! the previous incident), up to the end of the onset's first fine window: DDL, reloads
+//! and the settings they changed, restarts and crashes, promotions, replication
+//! conflicts, checkpoint storms, autovacuum, connection storms, query shapes and error
+//! kinds never seen before.
+//!
+//! Plausibility = the kind's weight × closeness (1 at the onset, ½ at [`HALF_LIFE_MS`]
+//! before it) × 2 when the cause acts on a table that regressed or was waited on. The
+//! weights say what usually breaks a database: a schema change or a setting before a
+//! restart, a restart before new traffic. With a logging threshold, a "new" query may
+//! be an old one that slowed down past it: its weight drops and the evidence says so.
+
+use super::regress::{Reg, MIN_COVERAGE_MS};
+use super::relations::{ddl_target, index_map, key};
+use super::{Confidence, Detail, Finding, Inputs, Span};
+use crate::events::signal::ServerEvent;
+use crate::parse::time::rfc3339;
+use crate::parse::Millis;
+use serde::Serialize;
+
+/// The fixed look-back, ms.
+pub const LOOKBACK_MS: i64 = 10 * 60_000;
+/// The look-back in display windows.
+pub const LOOKBACK_WINDOWS: i64 = 3;
+/// Closeness halves this long before the onset, ms.
+pub const HALF_LIFE_MS: f64 = 30_000.0;
+/// Causes kept per incident.
+const MAX: usize = 5;
+/// A window with this many times the median connections (and at least
+/// [`STORM_MIN`]) is a connection storm.
+const STORM_FACTOR: u64 = 4;
+const STORM_MIN: u64 = 10;
+/// Checkpoints in the look-back that make a storm.
+const CHECKPOINT_STORM: usize = 3;
+/// New query shapes with fewer executions in the span are left out.
+const NEW_QUERY_MIN: u64 = 5;
+
+/// A `{name, value}` pair of a configuration reload.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Parameter {
+    #[allow(missing_docs)]
+    pub name: String,
+    /// Empty when it was reset to its default.
+    pub value: String,
+}
+
+/// The fields of a `cause` finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseDetail {
+    /// `ddl`, `config_reload`, `restart`, `promotion`, `replication_conflict`,
+    /// `checkpoint_storm`, `autovacuum`, `connection_storm`, `new_query`, `new_error`.
+    pub cause: &'static str,
+    /// 1 = most plausible, per incident.
+    pub rank: usize,
+    /// Onset minus the cause's time, ms: positive when the cause came first.
+    pub lag_ms: i64,
+    /// The table it acts on, when known.
+    pub relation: Option<String>,
+    /// The DDL or query, normalized (or the error message).
+    pub statement: Option<String>,
+    /// Settings a reload changed.
+    pub parameters: Vec<Parameter>,
+    /// The plausibility score it was ranked by.
+    pub score: f64,
+}
+
+/// A candidate before ranking.
+struct Cand {
+    cause: &'static str,
+    ts: Millis,
+    relation: Option<String>,
+    statement: Option<String>,
+    parameters: Vec<Parameter>,
+    weight: f64,
+    what: String,
+    evidence: Vec<String>,
+}
+
+impl Cand {
+    fn new(cause: &'static str, ts: Millis, weight: f64, what: String) -> Cand {
+        Cand {
+            cause,
+            ts,
+            relation: None,
+            statement: None,
+            parameters: Vec::new(),
+            weight,
+            what,
+            evidence: Vec::new(),
+        }
+    }
+}
+
+/// The range causes are looked for in.
+fn window(inp: &Inputs<'_>, s: &Span, prev_end: Option<Millis>) -> (Millis, Millis) {
+    let back = LOOKBACK_MS.max(LOOKBACK_WINDOWS * inp.display_width);
+    let from = (s.at - back).max(prev_end.unwrap_or(i64::MIN));
+    (from, (s.at + inp.fine_width).min(s.until))
+}
+
+/// The ranked causes of incident `n`.
+pub fn causes(
+    inp: &Inputs<'_>,
+    n: usize,
+    s: &Span,
+    prev_end: Option<Millis>,
+    regs: &[Reg],
+    hot: &[String],
+) -> Vec<Finding> {
+    let range = window(inp, s, prev_end);
+    let inside = |t: Option<Millis>| t.is_some_and(|t| t >= range.0 && t < range.1);
+    let mut c = Vec::new();
+    ddl(inp, &inside, &mut c);
+    config(inp, &inside, &mut c);
+    server(inp, &inside, &mut c);
+    maintenance(inp, &inside, range, &mut c);
+    connections(inp, range, &mut c);
+    new_queries(inp, s, range, &mut c);
+    new_errors(inp, range, &mut c);
+    let regressed: Vec<&Reg> = regs.iter().collect();
+    let mut scored: Vec<(f64, Cand)> = c
+        .into_iter()
+        .map(|mut x| {
+            let lag = (s.at - x.ts).max(0) as f64;
+            let mut score = x.weight * HALF_LIFE_MS / (HALF_LIFE_MS + lag);
+            if let Some(rel) = x.relation.as_deref().map(key) {
+                let slow: Vec<&&Reg> = regressed
+                    .iter()
+                    .filter(|r| r.tables.contains(&rel))
+                    .collect();
+                if !slow.is_empty() {
+                    score *= 2.0;
+                    x.evidence.push(linked(&rel, &slow));
+                } else if hot.contains(&rel) {
+                    score *= 2.0;
+                    x.evidence
+                        .push(format!("{rel} is the most waited-on relation"));
+                }
+            }
+            ((score * 1000.0).round() / 1000.0, x)
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.ts.cmp(&a.1.ts))
+            .then(a.1.what.cmp(&b.1.what))
+    });
+    scored.truncate(MAX);
+    scored
+        .into_iter()
+        .enumerate()
+        .map(|(i, (score, x))| finding(inp, n, s, i + 1, score, x))
+        .collect()
+}
+
+/// "3 queries on orders 25–40× slower".
+fn linked(rel: &str, slow: &[&&Reg]) -> String {
+    let lo = slow.iter().map(|r| r.ratio).fold(f64::INFINITY, f64::min);
+    let hi = slow.iter().map(|r| r.ratio).fold(0.0, f64::max);
+    let range = if (hi - lo).abs() < 0.5 {
+        format!("{hi:.0}×")
+    } else {
+        format!("{lo:.0}–{hi:.0}×")
+    };
+    format!(
+        "{} quer{} on {rel} {range} slower during the incident",
+        slow.len(),
+        if slow.len() == 1 { "y" } else { "ies" }
+    )
+}
+
+fn ddl(inp: &Inputs<'_>, inside: &dyn Fn(Option<Millis>) -> bool, c: &mut Vec<Cand>) {
+    let text = |fp: u64| inp.queries.get(&fp).map_or("", |q| q.text.as_str());
+    let indexes = index_map(inp.incidents.ddl.iter().map(|e| text(e.fingerprint)));
+    for e in inp.incidents.ddl.iter().filter(|e| inside(e.ts)) {
+        let (Some(ts), sql) = (e.ts, text(e.fingerprint)) else {
+            continue;
+        };
+        let t = ddl_target(sql, &indexes);
+        let mut x = Cand::new("ddl", ts, 1.0, super::short(sql, 100));
+        if let (Some(i), Some(tb)) = (&t.index, &t.table) {
+            x.evidence.push(format!(
+                "index {i} is on {tb} (from the log's CREATE INDEX)"
+            ));
+        }
+        if let Some(us) = e.us {
+            x.evidence.push(format!(
+                "ran {} (logged at its end)",
+                super::ms_text(us as f64 / 1000.0)
+            ));
+        }
+        x.relation = t.table;
+        x.statement = Some(sql.to_string());
+        c.push(x);
+    }
+}
+
+fn config(inp: &Inputs<'_>, inside: &dyn Fn(Option<Millis>) -> bool, c: &mut Vec<Cand>) {
+    // The parameters a reload changed are logged right after it: one cause per reload,
+    // or per burst of parameter lines when the SIGHUP line itself is absent.
+    let changes: Vec<_> = inp
+        .incidents
+        .config_changes
+        .iter()
+        .filter(|e| inside(e.ts))
+        .collect();
+    let mut groups: Vec<(Millis, Vec<Parameter>)> = Vec::new();
+    for ch in changes {
+        let Some(ts) = ch.ts else { continue };
+        let p = Parameter {
+            name: ch.name.to_string(),
+            value: ch.value.to_string(),
+        };
+        match groups.last_mut() {
+            Some(g) if ts - g.0 <= 1000 => g.1.push(p),
+            _ => groups.push((ts, vec![p])),
+        }
+    }
+    for (ts, params) in groups {
+        let list: Vec<String> = params
+            .iter()
+            .map(|p| match p.value.is_empty() {
+                true => format!("{} reset to its default", p.name),
+                false => format!("{} = {}", p.name, p.value),
+            })
+            .collect();
+        let mut x = Cand::new(
+            "config_reload",
+            ts,
+            0.9,
+            format!("configuration reload: {}", list.join(", ")),
+        );
+        x.evidence = list
+            .iter()
+            .map(|l| format!("parameter changed: {l}"))
+            .collect();
+        x.parameters = params;
+        c.push(x);
+    }
+    let has_params = !c.iter().any(|x| x.cause == "config_reload");
+    for (ts, _, ev) in &inp.incidents.server_events {
+        if *ev == ServerEvent::Reload && inside(*ts) && has_params {
+            let x = Cand::new(
+                "config_reload",
+                ts.unwrap_or_default(),
+                0.4,
+                "configuration reload (no changed parameter logged)".into(),
+            );
+            c.push(x);
+        }
+    }
+}
+
+fn server(inp: &Inputs<'_>, inside: &dyn Fn(Option<Millis>) -> bool, c: &mut Vec<Cand>) {
+    let mut last: Option<(&str, Millis)> = None;
+    for (ts, _, ev) in &inp.incidents.server_events {
+        let (Some(t), true) = (*ts, inside(*ts)) else {
+            continue;
+        };
+        let (cause, weight, what) = match ev {
+            ServerEvent::Start => ("restart", 0.8, "server start"),
+            ServerEvent::Crash => ("restart", 0.9, "a server process crashed (crash restart)"),
+            ServerEvent::Promotion => ("promotion", 0.8, "standby promoted"),
+            ServerEvent::ReplicationConflict => (
+                "replication_conflict",
+                0.5,
+                "statements cancelled for conflicts with recovery",
+            ),
+            _ => continue,
+        };
+        // One candidate per burst of the same kind.
+        if last.is_some_and(|(k, lt)| k == cause && t - lt < 60_000) {
+            continue;
+        }
+        last = Some((cause, t));
+        c.push(Cand::new(cause, t, weight, what.into()));
+    }
+}
+
+fn maintenance(
+    inp: &Inputs<'_>,
+    inside: &dyn Fn(Option<Millis>) -> bool,
+    range: (Millis, Millis),
+    c: &mut Vec<Cand>,
+) {
+    let ev = &inp.incidents.maint_events;
+    let checkpoints: Vec<Millis> = ev
+        .iter()
+        .filter(|e| e.kind == "checkpoint" && inside(e.ts))
+        .filter_map(|e| e.ts)
+        .collect();
+    if checkpoints.len() >= CHECKPOINT_STORM {
+        let t = *checkpoints.last().unwrap_or(&range.0);
+        let mut x = Cand::new(
+            "checkpoint_storm",
+            t,
+            0.3,
+            format!("{} checkpoints in the look-back", checkpoints.len()),
+        );
+        x.evidence.push(format!(
+            "{} checkpoint starts from {} on",
+            checkpoints.len(),
+            rfc3339(checkpoints[0])
+        ));
+        c.push(x);
+    }
+    for e in ev.iter().filter(|e| e.kind == "autovacuum" && inside(e.ts)) {
+        let (Some(t), Some(table)) = (e.ts, e.table.as_deref()) else {
+            continue;
+        };
+        let mut x = Cand::new("autovacuum", t, 0.3, format!("autovacuum of {table}"));
+        x.relation = Some(key(table));
+        c.push(x);
+    }
+}
+
+fn connections(inp: &Inputs<'_>, range: (Millis, Millis), c: &mut Vec<Cand>) {
+    let mut v: Vec<u64> = inp.display.iter().map(|w| w.events.connections).collect();
+    v.sort_unstable();
+    let median = v.get(v.len() / 2).copied().unwrap_or(0);
+    let limit = (STORM_FACTOR * median).max(STORM_MIN);
+    let storm = inp.display.iter().find(|w| {
+        w.start + inp.display_width > range.0 && w.start < range.1 && w.events.connections >= limit
+    });
+    if let Some(w) = storm {
+        let mut x = Cand::new(
+            "connection_storm",
+            w.start.max(range.0),
+            0.4,
+            format!("{} connections in one window", w.events.connections),
+        );
+        x.evidence.push(format!(
+            "{} connections from {} (median {} per window)",
+            w.events.connections,
+            rfc3339(w.start),
+            median
+        ));
+        c.push(x);
+    }
+}
+
+/// Fingerprints first seen in the range, with enough log before it to call them new.
+fn new_queries(inp: &Inputs<'_>, s: &Span, range: (Millis, Millis), c: &mut Vec<Cand>) {
+    let threshold = inp.threshold_ms.filter(|t| *t > 0.0);
+    let mut found: Vec<(u64, Millis, &str)> = inp
+        .queries
+        .iter()
+        .filter_map(|(_, q)| {
+            let t = q.first_seen?;
+            let fresh = t >= range.0 && t < range.1 && t - inp.log.0 >= MIN_COVERAGE_MS;
+            let is_ddl = crate::events::ddl_command(q.text.as_bytes()).is_some();
+            (fresh && !is_ddl && q.count >= NEW_QUERY_MIN).then_some((q.count, t, q.text.as_str()))
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+    for (count, t, text) in found.into_iter().take(3) {
+        let weight = if threshold.is_some() { 0.15 } else { 0.5 };
+        let mut x = Cand::new(
+            "new_query",
+            t,
+            weight,
+            format!("a new query shape: {}", super::short(text, 80)),
+        );
+        x.evidence.push(format!(
+            "first logged {}, never before in {} of log; {count} executions in all",
+            rfc3339(t),
+            super::ms_text((t - inp.log.0) as f64)
+        ));
+        if let Some(th) = threshold {
+            x.evidence.push(format!(
+                "only statements slower than {} are logged: it may have run faster before",
+                super::ms_text(th)
+            ));
+        }
+        x.relation = super::relations::tables(text).into_iter().next();
+        x.statement = Some(text.to_string());
+        let _ = s;
+        c.push(x);
+    }
+}
+
+fn new_errors(inp: &Inputs<'_>, range: (Millis, Millis), c: &mut Vec<Cand>) {
+    let mut found: Vec<_> = inp
+        .incidents
+        .errors
+        .values()
+        .filter(|e| {
+            e.first
+                .is_some_and(|t| t >= range.0 && t < range.1 && t - inp.log.0 >= MIN_COVERAGE_MS)
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.first.cmp(&b.first))
+            .then(a.message.cmp(&b.message))
+    });
+    for e in found.into_iter().take(2) {
+        let t = e.first.unwrap_or_default();
+        let mut x = Cand::new(
+            "new_error",
+            t,
+            0.3,
+            format!("a new error: {}", super::short(&e.message, 80)),
+        );
+        x.evidence
+            .push(format!("{} times, first at {}", e.count, rfc3339(t)));
+        x.statement = Some(e.message.clone());
+        c.push(x);
+    }
+}
+
+fn finding(inp: &Inputs<'_>, n: usize, s: &Span, rank: usize, score: f64, x: Cand) -> Finding {
+    let lag = s.at - x.ts;
+    let when = if lag > 0 {
+        format!("{} before the onset", super::ms_text(lag as f64))
+    } else {
+        format!(
+            "within the onset's first {}",
+            super::ms_text(inp.fine_width as f64)
+        )
+    };
+    let on = x
+        .relation
+        .as_deref()
+        .filter(|_| x.cause == "ddl")
+        .map_or(String::new(), |r| format!(" on {r}"));
+    let mut sentence = format!(
+        "{} of incident {n}: {}{on}, at {} ({when}).",
+        if rank == 1 {
+            "Most plausible cause"
+        } else {
+            "Also changed before the onset"
+        },
+        x.what,
+        (inp.clock)(x.ts)
+    );
+    if let Some(l) = x
+        .evidence
+        .iter()
+        .find(|e| e.contains(" slower during the incident"))
+    {
+        sentence.pop();
+        sentence.push_str(&format!(": {l}."));
+    }
+    let confidence = match (score, x.cause) {
+        (s, _) if s >= 1.0 => Confidence::High,
+        (s, "ddl" | "config_reload" | "restart" | "promotion") if s >= 0.4 => Confidence::High,
+        (s, _) if s >= 0.2 => Confidence::Medium,
+        _ => Confidence::Low,
+    };
+    Finding {
+        kind: "cause",
+        incident: Some(n),
+        at: Some(rfc3339(x.ts)),
+        confidence,
+        sentence,
+        evidence: x.evidence,
+        detail: Detail::Cause(CauseDetail {
+            cause: x.cause,
+            rank,
+            lag_ms: lag,
+            relation: x.relation,
+            statement: x.statement,
+            parameters: x.parameters,
+            score,
+        }),
+    }
+}
