@@ -27,6 +27,10 @@ pub const LOOKBACK_MS: i64 = 10 * 60_000;
 pub const LOOKBACK_WINDOWS: i64 = 3;
 /// Closeness halves this long before the onset, ms.
 pub const HALF_LIFE_MS: f64 = 30_000.0;
+/// Normal activity between a change and the onset that makes the change less likely
+/// a cause, ms, and the factor its score is multiplied by then.
+const CALM_MS: i64 = 20_000;
+const CALM_FACTOR: f64 = 0.25;
 /// Causes kept per incident.
 const MAX: usize = 5;
 /// A window with this many times the median connections (and at least
@@ -126,7 +130,16 @@ pub fn causes(
         .map(|mut x| {
             let lag = (s.at - x.ts).max(0) as f64;
             let mut score = x.weight * HALF_LIFE_MS / (HALF_LIFE_MS + lag);
-            if let Some(rel) = x.relation.as_deref().map(key) {
+            let calm = normal_after(inp, x.ts, s.at);
+            if calm >= CALM_MS {
+                score *= CALM_FACTOR;
+                x.evidence.push(format!(
+                    "the workload ran normally for {} after it, before the onset",
+                    super::ms_text(calm as f64)
+                ));
+            }
+            let acts_on = x.cause != "new_query";
+            if let Some(rel) = x.relation.as_deref().map(key).filter(|_| acts_on) {
                 let slow: Vec<&&Reg> = regressed
                     .iter()
                     .filter(|r| r.tables.contains(&rel))
@@ -149,10 +162,11 @@ pub fn causes(
             .then(a.1.what.cmp(&b.1.what))
     });
     scored.truncate(MAX);
+    let top = scored.first().map_or(0.0, |x| x.0);
     scored
         .into_iter()
         .enumerate()
-        .map(|(i, (score, x))| finding(inp, n, s, i + 1, score, x))
+        .map(|(i, (score, x))| finding(inp, n, s, (i + 1, score, top), x))
         .collect()
 }
 
@@ -175,8 +189,13 @@ fn linked(rel: &str, slow: &[&&Reg]) -> String {
 fn ddl(inp: &Inputs<'_>, inside: &dyn Fn(Option<Millis>) -> bool, c: &mut Vec<Cand>) {
     let text = |fp: u64| inp.queries.get(&fp).map_or("", |q| q.text.as_str());
     let indexes = index_map(inp.incidents.ddl.iter().map(|e| text(e.fingerprint)));
-    for e in inp.incidents.ddl.iter().filter(|e| inside(e.ts)) {
-        let (Some(ts), sql) = (e.ts, text(e.fingerprint)) else {
+    // A DDL acts from when it starts (a migration queued for its lock is logged with
+    // its duration only when it finally runs).
+    let start = |e: &crate::aggregate::incident::DdlEvent| {
+        e.ts.map(|t| t - e.us.map_or(0, |us| (us / 1000) as i64))
+    };
+    for e in inp.incidents.ddl.iter().filter(|e| inside(start(e))) {
+        let (Some(ts), sql) = (start(e), text(e.fingerprint)) else {
             continue;
         };
         let t = ddl_target(sql, &indexes);
@@ -192,10 +211,50 @@ fn ddl(inp: &Inputs<'_>, inside: &dyn Fn(Option<Millis>) -> bool, c: &mut Vec<Ca
                 super::ms_text(us as f64 / 1000.0)
             ));
         }
-        x.relation = t.table;
+        x.relation = t.table.or_else(|| {
+            let i = t.index.as_deref()?;
+            let table = table_of_index_name(inp, i)?;
+            x.evidence.push(format!(
+                "index {i} is probably on {table}: its CREATE INDEX is not in the log, and its \
+                 name begins with that table's (PostgreSQL's default index names do)"
+            ));
+            Some(table)
+        });
         x.statement = Some(sql.to_string());
         c.push(x);
     }
+}
+
+/// The longest table the log's queries touch whose name starts `index` (`orders` for
+/// `orders_customer_id_idx`).
+fn table_of_index_name(inp: &Inputs<'_>, index: &str) -> Option<String> {
+    let mut best: Option<String> = None;
+    for q in inp.queries.values() {
+        for t in super::relations::tables(&q.text) {
+            let fits = index.len() > t.len() + 1
+                && index.starts_with(t.as_str())
+                && index.as_bytes()[t.len()] == b'_';
+            if fits
+                && best
+                    .as_ref()
+                    .is_none_or(|b| t.len() > b.len() || (t.len() == b.len() && t < *b))
+            {
+                best = Some(t);
+            }
+        }
+    }
+    best
+}
+
+/// How long the workload ran normally between `t` and the onset, ms: a change followed
+/// by a stretch of ordinary activity is a less likely cause.
+fn normal_after(inp: &Inputs<'_>, t: Millis, onset: Millis) -> i64 {
+    let active = inp
+        .fine
+        .iter()
+        .filter(|w| w.start > t && w.start + inp.fine_width <= onset && w.statements > 0)
+        .count();
+    active as i64 * inp.fine_width
 }
 
 fn config(inp: &Inputs<'_>, inside: &dyn Fn(Option<Millis>) -> bool, c: &mut Vec<Cand>) {
@@ -413,7 +472,13 @@ fn new_errors(inp: &Inputs<'_>, range: (Millis, Millis), c: &mut Vec<Cand>) {
     }
 }
 
-fn finding(inp: &Inputs<'_>, n: usize, s: &Span, rank: usize, score: f64, x: Cand) -> Finding {
+fn finding(
+    inp: &Inputs<'_>,
+    n: usize,
+    s: &Span,
+    (rank, score, top): (usize, f64, f64),
+    x: Cand,
+) -> Finding {
     let lag = s.at - x.ts;
     let when = if lag > 0 {
         format!("{} before the onset", super::ms_text(lag as f64))
@@ -451,6 +516,12 @@ fn finding(inp: &Inputs<'_>, n: usize, s: &Span, rank: usize, score: f64, x: Can
         (s, "ddl" | "config_reload" | "restart" | "promotion") if s >= 0.4 => Confidence::High,
         (s, _) if s >= 0.2 => Confidence::Medium,
         _ => Confidence::Low,
+    };
+    // Only the first can be sure; the others are what else changed.
+    let confidence = match rank {
+        1 => confidence,
+        _ if score < 0.5 * top => Confidence::Low,
+        _ => confidence.min(Confidence::Medium),
     };
     Finding {
         kind: "cause",

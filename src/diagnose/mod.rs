@@ -101,6 +101,8 @@ pub struct Win {
     pub statements: u64,
     /// Their total duration, µs.
     pub total_us: u64,
+    /// Time statements ran inside the window, µs (see `WindowAcc::run_us`).
+    pub run_us: u64,
     /// p95 latency, µs.
     pub p95_us: u64,
     /// Lock waits, connections, checkpoints... (display windows only).

@@ -3,7 +3,7 @@
 //! "Before" is the display windows from the end of the previous incident (or the log's
 //! start) to the onset's window; "during" is the span's windows. A fingerprint
 //! regressed when its mean latency during is [`FACTOR`] times its mean before (the
-//! `ratio` ranks by the mean). With a logging threshold, a fingerprint absent before
+//! `ratio` ranks by the mean), and at least [`MIN_GROWTH_MS`] slower. With a logging threshold, a fingerprint absent before
 //! the onset but slow during it ran faster than the threshold then, or did not run:
 //! its ratio is the lower bound `mean during / threshold`, said as such.
 
@@ -16,7 +16,9 @@ use crate::parse::Millis;
 use serde::Serialize;
 
 /// How many times slower (mean) makes a regression.
-pub const FACTOR: f64 = 3.0;
+pub const FACTOR: f64 = 2.0;
+/// ... and at least this much slower, ms (a 0.01 → 0.03 ms change is noise).
+const MIN_GROWTH_MS: f64 = 1.0;
 /// Executions during the incident below this are not judged.
 const MIN_DURING: u64 = 5;
 /// Executions before the onset below this give no baseline.

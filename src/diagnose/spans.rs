@@ -28,6 +28,8 @@ const MIN_P95_MS: f64 = 10.0;
 const MIN_STATEMENTS: u64 = 20;
 /// Windows of normal values bridged inside a span.
 const MAX_GAP: usize = 2;
+/// A span bridges gaps of up to its length so far divided by this.
+const GAP_DIVISOR: usize = 8;
 /// Shortest span, windows.
 const MIN_WINDOWS: usize = 3;
 
@@ -119,7 +121,7 @@ pub struct IncidentDetail {
 
 fn point(w: &Win, secs: f64) -> Point {
     Point {
-        busy: w.total_us as f64 / 1e6 / secs,
+        busy: w.run_us as f64 / 1e6 / secs,
         rate: w.statements as f64 / secs,
         p95_ms: w.p95_us as f64 / 1000.0,
         statements: w.statements,
@@ -187,11 +189,11 @@ pub fn finding(inp: &Inputs<'_>, n: usize, f: &Found) -> Finding {
     let mut evidence = Vec::new();
     if d.signals.contains(&"load") {
         parts.push(format!(
-            "query time per second peaked at {:.2} against {:.2} normally",
+            "{:.1} sessions busy at the peak against {:.2} normally",
             d.peak_busy, d.baseline_busy
         ));
         evidence.push(format!(
-            "busy sessions (query time per second): median {:.3}, peak {:.3} in the span",
+            "busy sessions (statement run time per second): median {:.3}, peak {:.3} in the span",
             d.baseline_busy, d.peak_busy
         ));
     }
@@ -250,7 +252,9 @@ fn find(w: &[Point]) -> Vec<AnomalySpan> {
         }
         let (first, mut last) = (i, i);
         let mut j = i + 1;
-        while j < w.len() && j - last <= MAX_GAP + 1 {
+        // A long incident with a short respite is one incident: the gap bridged grows
+        // with the run so far.
+        while j < w.len() && j - last <= MAX_GAP.max((last - first + 1) / GAP_DIVISOR) + 1 {
             if odd(&w[j]) {
                 last = j;
             }

@@ -371,6 +371,7 @@ fn win(start: i64, a: &crate::aggregate::window::WindowAcc) -> crate::diagnose::
         start,
         statements: a.statements,
         total_us: a.total_us,
+        run_us: a.run_us,
         p95_us: a.hist.quantile(0.95),
         events: a.events,
     }
