@@ -135,10 +135,11 @@ pub fn regressions(inp: &Inputs<'_>, n: usize, s: &Span, prev_end: Option<Millis
         }
         let during_mean = dur.total_us as f64 / dt as f64;
         let (ratio, lower) = if bt >= MIN_BEFORE {
-            (
-                during_mean / (pre.total_us as f64 / bt as f64).max(1.0),
-                false,
-            )
+            let before_mean = pre.total_us as f64 / bt as f64;
+            if during_mean - before_mean < MIN_GROWTH_MS * 1000.0 {
+                continue;
+            }
+            (during_mean / before_mean.max(1.0), false)
         } else if pre.count == 0 && before_ms >= MIN_COVERAGE_MS {
             match threshold {
                 Some(th) => (during_mean / (th * 1000.0), true),
