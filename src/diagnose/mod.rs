@@ -119,7 +119,7 @@ pub struct Inputs<'a> {
     pub display: &'a [Win],
     /// Their width, ms.
     pub display_width: i64,
-    /// Each listed fingerprint's cells, by display window index.
+    /// Each listed fingerprint's cells, by fine window index.
     pub series: &'a FxHashMap<u64, Vec<(u32, Cell)>>,
     /// Every fingerprint's statistics (text, first seen).
     pub queries: &'a QueryMap,

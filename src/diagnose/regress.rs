@@ -1,6 +1,7 @@
 //! What regressed: each fingerprint before an incident against during it.
 //!
-//! "Before" is the display windows from the end of the previous incident (or the log's
+//! Both are read on the fine windows (the automatic width, whatever `--window`).
+//! "Before" is the windows from the end of the previous incident (or the log's
 //! start) to the onset's window; "during" is the span's windows. A fingerprint
 //! regressed when its mean latency during is [`FACTOR`] times its mean before (the
 //! `ratio` ranks by the mean), and at least [`MIN_GROWTH_MS`] slower. With a logging threshold, a fingerprint absent before
@@ -90,15 +91,15 @@ fn side(c: &Cell, all_us: u64) -> Side {
     }
 }
 
-/// The display windows before and during `s` (indices), after `prev_end`.
+/// The fine windows before and during `s` (indices), after `prev_end`.
 pub fn phases(
     inp: &Inputs<'_>,
     s: &Span,
     prev_end: Option<Millis>,
 ) -> Option<(usize, usize, usize)> {
-    let first = inp.display.first()?.start;
-    let w = inp.display_width.max(1);
-    let n = inp.display.len();
+    let first = inp.fine.first()?.start;
+    let w = inp.fine_width.max(1);
+    let n = inp.fine.len();
     let idx = |t: Millis| (((t - first).max(0) / w) as usize).min(n.saturating_sub(1));
     let a = idx(s.at);
     let b = idx(s.until - 1);
@@ -111,11 +112,11 @@ pub fn regressions(inp: &Inputs<'_>, n: usize, s: &Span, prev_end: Option<Millis
     let Some((from, a, b)) = phases(inp, s, prev_end) else {
         return Vec::new();
     };
-    let before_ms = (a - from) as i64 * inp.display_width;
-    if a == from || before_ms < MIN_COVERAGE_MS.min(inp.display_width) {
+    let before_ms = (a - from) as i64 * inp.fine_width;
+    if a == from {
         return Vec::new();
     }
-    let total = |r: std::ops::Range<usize>| inp.display[r].iter().map(|w| w.total_us).sum::<u64>();
+    let total = |r: std::ops::Range<usize>| inp.fine[r].iter().map(|w| w.total_us).sum::<u64>();
     let (all_before, all_during) = (total(from..a), total(a..b + 1));
     let threshold = inp.threshold_ms.filter(|t| *t > 0.0);
     let mut out: Vec<Reg> = Vec::new();
@@ -228,10 +229,7 @@ fn finding(inp: &Inputs<'_>, n: usize, s: &Span, d: RegressionDetail, th: Option
     let evidence = vec![
         format!("before: {}", show(&d.before)),
         format!("during: {}", show(&d.during)),
-        format!(
-            "compared on {} s windows",
-            inp.display_width as f64 / 1000.0
-        ),
+        format!("compared on {} s windows", inp.fine_width as f64 / 1000.0),
     ];
     Finding {
         kind: "regression",

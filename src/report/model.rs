@@ -502,15 +502,20 @@ impl Report {
             .collect();
         order.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)).then(a.2.cmp(&b.2)));
         let listed: Vec<u64> = order.into_iter().take(MAX_QUERIES).map(|o| o.2).collect();
-        let (mut map, mut series, folded) = stats.queries.into_parts(&listed, series_windows);
+        let fine_at = match (&fine, first_ts) {
+            (Some((w, _)), Some(b)) => Some((b.div_euclid(*w) * *w, *w)),
+            _ => None,
+        };
+        let (mut map, mut series, folded, fine_series) =
+            stats.queries.into_parts(&listed, series_windows, fine_at);
         // Entries after the bulk (outliers) have no window.
         for cells in series.values_mut() {
             cells.retain(|c| (c.0 as usize) < n_windows);
         }
         let threshold_ms = super::facts::inferred_threshold(&totals, min_us);
-        let (fine_width, fine_windows) = match &fine {
-            Some((w, v)) => (*w, v.as_slice()),
-            None => (display_width, display.as_slice()),
+        let (fine_width, fine_windows, fine_series) = match &fine {
+            Some((w, v)) => (*w, v.as_slice(), &fine_series),
+            None => (display_width, display.as_slice(), &series),
         };
         let clock = |t: i64| tz.format_ms(t, "%H:%M:%S");
         let diagnosis = crate::diagnose::diagnose(&crate::diagnose::Inputs {
@@ -518,7 +523,7 @@ impl Report {
             fine_width,
             display: &display,
             display_width,
-            series: &series,
+            series: fine_series,
             queries: &map,
             incidents: &stats.incidents,
             threshold_ms,

@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod corpus;
 mod damaged;
+mod diagnose;
 mod events;
 mod filters;
 mod fingerprints;
