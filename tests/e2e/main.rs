@@ -7,6 +7,7 @@ mod corpus;
 mod damaged;
 mod events;
 mod filters;
+mod findings;
 mod fingerprints;
 mod formats;
 mod formats_cloud;
