@@ -195,19 +195,15 @@ fn index_drop() -> Truth {
     }
 }
 
-/// The log file of an incident directory (plain or gzip, stderr or csv).
+/// The log file of an incident directory (plain or gzip; stderr, csvlog or jsonlog).
 fn log_of(dir: &str) -> PathBuf {
     let d = root().join("testdata").join(dir);
-    [
-        "postgresql.log",
-        "postgresql.log.gz",
-        "postgresql.csv",
-        "postgresql.csv.gz",
-    ]
-    .iter()
-    .map(|n| d.join(n))
-    .find(|p| p.exists())
-    .unwrap_or_else(|| panic!("no log in {}", d.display()))
+    ["log", "log.gz", "csv", "csv.gz", "json", "json.gz"]
+        .iter()
+        .map(|ext| format!("postgresql.{ext}"))
+        .map(|n| d.join(n))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no log in {}", d.display()))
 }
 
 /// The text of a log, gzip or not.
