@@ -12,6 +12,10 @@
 #               idle in transaction; every query on the table queues behind the ALTER until a DBA
 #               terminates the idle session.  stderr, prefix '%m [%p] %q%u@%d app=%a ',
 #               log_min_duration_statement=100ms, pgbench -M prepared.
+#   index_drop  a migration drops the index on items(sku) CONCURRENTLY: every lookup and stock update
+#               by sku becomes a full scan; the index is rebuilt CONCURRENTLY.  jsonlog only,
+#               log_min_duration_statement=0, pgbench -M prepared.  Distractor: a new query shape
+#               (another service starts polling promotions) 20 s before the onset.
 #
 # Each incident starts a fresh cluster under $PGINC_WORK/<name> that listens only on a unix
 # socket in $PGINC_WORK/sock and on 127.0.0.1:$PGINC_PORT, runs a seeded workload (pgbench with
@@ -30,10 +34,10 @@ umask 022
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WL="$HERE/workload"
-ALL_INCIDENTS=(wm_reload ddl_lock)
+ALL_INCIDENTS=(wm_reload ddl_lock index_drop)
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    sed -n '2,27p' "$0"; exit 2
+    sed -n '2,31p' "$0"; exit 2
 fi
 OUT="$1"; shift
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
@@ -185,6 +189,7 @@ end_incident() {   # end_incident STORY CONCLUSION CAUSE_JSON
         [ -s "$f" ] || continue
         case "$f" in
             *.csv) cp "$f" "$DEST/postgresql.csv"; n=$((n + 1)) ;;
+            *.json) cp "$f" "$DEST/postgresql.json"; n=$((n + 1)) ;;
             *.log) grep -q "^log_destination = 'stderr'" "$SDIR/data/corpus.conf" && { cp "$f" "$DEST/postgresql.log"; n=$((n + 1)); } ;;
         esac
     done
@@ -380,6 +385,87 @@ SQL
         "A payments API (pgbench, 8 clients, 60 tps, prepared protocol) reads and updates accounts and reads transfers; a back office opens a new connection every 2 s for a balance lookup; a dashboard (metabase) runs a 100+ ms report on accounts every 8 s in its own transaction. 6 s before the onset an analyst (metabase-adhoc) runs the same report inside BEGIN and leaves the transaction idle, holding AccessShareLock on accounts. At incident_start a migration (flyway, no lock_timeout) runs ALTER TABLE accounts ADD COLUMN risk_score int: its AccessExclusiveLock request waits behind the idle transaction, and every later statement on accounts queues behind the ALTER (lock waits after deadlock_timeout = 200ms, durations of seconds). Queries on transfers alone keep running. At mitigation_start a DBA terminates the idle session; the ALTER gets its lock, finishes at once and the queue drains." \
         "The cause is the DDL ALTER TABLE accounts ADD COLUMN risk_score (issued at incident_start, logged with its duration when it finally ran) queued for AccessExclusiveLock behind the idle-in-transaction metabase-adhoc session; the lock hotspot is relation accounts; the statements on accounts (balance lookup, balance update) regressed from under 100 ms (not logged) to seconds. With log_min_duration_statement = 100ms the rise in logged statements is statements crossing the threshold, not more traffic." \
         '{"kind": "ddl", "event": "alter_issued", "relation": "accounts", "statement": "ALTER TABLE accounts ADD COLUMN risk_score int", "parameters": [], "lock_relation": "accounts", "lock_mode": "AccessExclusiveLock", "blocker_event": "blocker_begin"}'
+}
+
+# ---------------------------------------------------------------- index_drop
+incident_index_drop() {
+    begin_incident index_drop <<'EOF'
+log_destination = 'jsonlog'
+log_min_duration_statement = 0
+EOF
+    local T_NORMAL=35 T_INCIDENT=40 T_RECOVERY=30 RATE=25 T_TOTAL t0 end pids=()
+    T_TOTAL=$((T_NORMAL + T_INCIDENT + T_RECOVERY))
+    psql_admin <<'SQL'
+CREATE ROLE store_app LOGIN PASSWORD 'store_app_pw';
+CREATE ROLE promo_app LOGIN PASSWORD 'promo_app_pw';
+CREATE ROLE migrator  LOGIN PASSWORD 'migrator_pw';
+CREATE DATABASE store OWNER migrator;
+SQL
+    psql_admin -d store <<'SQL'
+CREATE TABLE items (
+    id          int PRIMARY KEY,
+    sku         text NOT NULL,
+    name        text NOT NULL,
+    category_id int NOT NULL,
+    price       numeric(10,2) NOT NULL,
+    stock       int NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+INSERT INTO items
+SELECT g, 'SKU-' || lpad(g::text, 7, '0'), 'item ' || g, 1 + (g * 31) % 500,
+       ((g::bigint * 7919) % 100000) / 100.0 + 1, 1000000, now()
+  FROM generate_series(1, 300000) g;
+CREATE INDEX items_sku_idx ON items (sku);
+CREATE INDEX items_category_id_idx ON items (category_id);
+CREATE TABLE promotions (code text PRIMARY KEY, percent int NOT NULL, active boolean NOT NULL);
+INSERT INTO promotions SELECT 'PROMO' || g, 5 + g % 30, g % 3 > 0 FROM generate_series(1, 200) g;
+ALTER TABLE items OWNER TO migrator;
+ALTER TABLE promotions OWNER TO migrator;
+GRANT SELECT, UPDATE ON items TO store_app;
+GRANT SELECT ON promotions TO promo_app;
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+    reset_stats store
+    WSTART="$(now_iso)"; event workload_start "pgbench store-api -c 4 -R $RATE -M prepared (lookups and stock updates by sku, category lists)"
+    t0=$(date +%s)
+    end=$(( t0 + T_TOTAL ))
+    ( cd "$SDIR" && PGAPPNAME=store-api PGPASSWORD=store_app_pw "$PGBIN/pgbench" -h 127.0.0.1 -U store_app \
+        -n -M prepared -c 4 -j 2 -T "$T_TOTAL" -R "$RATE" -P 5 --random-seed=7373 \
+        -f "$WL/ix_lookup.sql@60" -f "$WL/ix_reserve.sql@25" -f "$WL/ix_category.sql@15" \
+        store >"$SDIR/pgbench.out" 2>&1 ) &
+    pids+=($!); BG_PIDS+=($!)
+
+    # distractor: 20 s before the onset a new service starts polling promotions (a new query shape)
+    sleep_until $(( t0 + T_NORMAL - 20 ))
+    event distractor_new_query "promo-service starts: SELECT code, percent FROM promotions WHERE code = ... AND active, every second" promotions
+    ( i=0; while [ "$(date +%s)" -lt "$end" ]; do
+        psql_as promo_app store promo-service -c "SELECT code, percent FROM promotions WHERE code = 'PROMO$(( i % 200 + 1 ))' AND active" >/dev/null 2>&1 || true
+        i=$((i + 1)); sleep 1
+      done ) &
+    pids+=($!); BG_PIDS+=($!)
+
+    sleep_until $(( t0 + T_NORMAL ))
+    snapshot normal_end store
+    # ---- the incident: an "unused" index dropped by a cleanup migration ----
+    event incident_start "deploy: migration 0071 drops the 'unused' index items_sku_idx" items
+    event index_dropped "DROP INDEX CONCURRENTLY items_sku_idx" items
+    psql_as migrator store flyway -c "DROP INDEX CONCURRENTLY items_sku_idx" >/dev/null
+
+    sleep_until $(( t0 + T_NORMAL + T_INCIDENT ))
+    snapshot incident_end store
+    # ---- recovery: the index is rebuilt ----
+    event mitigation_start "hotfix: CREATE INDEX CONCURRENTLY items_sku_idx ON items (sku)" items
+    psql_as migrator store flyway -c "CREATE INDEX CONCURRENTLY items_sku_idx ON items (sku)" >/dev/null
+    event index_rebuilt "CREATE INDEX CONCURRENTLY items_sku_idx returned" items
+
+    wait_pids "${pids[@]}"; BG_PIDS=()
+    event workload_end
+    snapshot recovery_end store
+    end_incident \
+        "A store API (pgbench, 4 clients, 25 tps, prepared protocol) looks items up by sku, reserves stock by sku and lists categories on items (300k rows, indexes on sku and category_id). 20 s before the onset a new service (promo-service) starts polling promotions once a second: a new query shape that changes nothing (distractor). At incident_start a cleanup migration runs DROP INDEX CONCURRENTLY items_sku_idx: every lookup and stock update by sku becomes a sequential scan of items; category lists keep their index. At mitigation_start the index is rebuilt with CREATE INDEX CONCURRENTLY and the scans stop as soon as it is valid." \
+        "The cause is the DDL DROP INDEX CONCURRENTLY items_sku_idx at incident_start (an index of items; the log names the table only in the CREATE INDEX of the recovery and through the queries that slowed down), not the new promotions query before it: the lookups and stock updates by sku on items regressed by two orders of magnitude, the category lists did not. Every statement is logged (threshold 0)." \
+        '{"kind": "ddl", "event": "index_dropped", "relation": "items", "statement": "DROP INDEX CONCURRENTLY items_sku_idx", "parameters": [], "lock_relation": null, "distractors": ["distractor_new_query"]}'
 }
 
 # ---------------------------------------------------------------- main

@@ -8,6 +8,7 @@ mod damaged;
 mod diagnose;
 mod events;
 mod filters;
+mod findings;
 mod fingerprints;
 mod formats;
 mod formats_cloud;
