@@ -44,6 +44,7 @@ struct Page<'a> {
     toc: Vec<(&'static str, &'static str)>,
     timeline_svg: String,
     story: Vec<Story>,
+    first: super::first::FirstScreen,
     events: Vec<EventRow>,
     tops: Vec<TopTable<'a>>,
     details: Vec<Detail<'a>>,
@@ -447,7 +448,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
     let tops = top_tables(r, n);
     let details = details(r, &tops, &events, &sig.linked(), n);
     let story = stories(r);
-    let mut toc = vec![("overview", "Overview")];
+    let mut toc = vec![("findings", "Findings"), ("overview", "Overview")];
     if !story.is_empty() || !events.is_empty() {
         toc.push(("story", "What happened"));
     }
@@ -471,6 +472,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         toc,
         timeline_svg,
         story,
+        first: super::first::build(r),
         events,
         hidden_queries: r.queries.len() - details.len(),
         rest: rest_sentence(r),

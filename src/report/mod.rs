@@ -3,6 +3,7 @@
 pub mod anonymize;
 pub mod facts;
 pub mod filters;
+pub mod first;
 pub mod html;
 pub mod incident;
 pub mod model;
