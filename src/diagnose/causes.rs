@@ -175,9 +175,9 @@ fn linked(rel: &str, slow: &[&&Reg]) -> String {
     let lo = slow.iter().map(|r| r.ratio).fold(f64::INFINITY, f64::min);
     let hi = slow.iter().map(|r| r.ratio).fold(0.0, f64::max);
     let range = if (hi - lo).abs() < 0.5 {
-        format!("{hi:.0}×")
+        format!("{}×", super::times(hi))
     } else {
-        format!("{lo:.0}–{hi:.0}×")
+        format!("{}–{}×", super::times(lo), super::times(hi))
     };
     format!(
         "{} quer{} on {rel} {range} slower during the incident",

@@ -250,6 +250,15 @@ pub fn ms_text(ms: f64) -> String {
     }
 }
 
+/// A ratio for sentences: `2.7`, `25`.
+pub fn times(r: f64) -> String {
+    if r < 10.0 {
+        format!("{r:.1}")
+    } else {
+        format!("{r:.0}")
+    }
+}
+
 /// Rounds to microseconds, as the report's ms values.
 pub fn round_ms(us: f64) -> f64 {
     (us).round() / 1000.0

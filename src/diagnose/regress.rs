@@ -190,11 +190,11 @@ fn finding(inp: &Inputs<'_>, n: usize, s: &Span, d: RegressionDetail, th: Option
         (
             format!(
                 "{q}{on}: not in the log before incident {n} (faster than the {} threshold then, or not run), \
-                 {} executions averaging {} during it: at least {:.0}× slower if it ran before.",
+                 {} executions averaging {} during it: at least {}× slower if it ran before.",
                 super::ms_text(th),
                 d.during.count,
                 super::ms_text(during),
-                d.ratio
+                super::times(d.ratio)
             ),
             Confidence::Medium,
         )
@@ -202,10 +202,10 @@ fn finding(inp: &Inputs<'_>, n: usize, s: &Span, d: RegressionDetail, th: Option
         let before = d.before.mean_ms.unwrap_or(0.0);
         (
             format!(
-                "{q}{on}: {} → {} mean ({:.0}× slower), {} executions before, {} during incident {n}.",
+                "{q}{on}: {} → {} mean ({}× slower), {} executions before, {} during incident {n}.",
                 super::ms_text(before),
                 super::ms_text(during),
-                d.ratio,
+                super::times(d.ratio),
                 d.before.count,
                 d.during.count
             ),

@@ -58,17 +58,17 @@ fn before_during(d: &crate::diagnose::regress::RegressionDetail, threshold: Opti
     );
     if d.ratio_is_lower_bound {
         format!(
-            "not logged before (under {}) → {during}: ≥ {:.0}× slower",
+            "not logged before (under {}) → {during}: ≥ {}× slower",
             ms(threshold),
-            d.ratio
+            crate::diagnose::times(d.ratio)
         )
     } else {
         format!(
-            "{} → {during} (p95 {} → {}): {:.0}× slower",
+            "{} → {during} (p95 {} → {}): {}× slower",
             ms(d.before.mean_ms),
             ms(d.before.p95_ms),
             ms(d.during.p95_ms),
-            d.ratio
+            crate::diagnose::times(d.ratio)
         )
     }
 }
@@ -132,4 +132,44 @@ pub fn build(r: &Report) -> FirstScreen {
         lock,
         cannot_tell: r.log_facts.notes.first().cloned(),
     }
+}
+
+/// The same findings in the text summary: one line each, indented under a heading.
+pub fn write_text(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    if r.findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "findings:")?;
+    let first = build(r);
+    for b in &first.incidents {
+        writeln!(out, "  {}", b.span)?;
+        if let Some((c, conf)) = &b.cause {
+            writeln!(out, "    [{conf}] {c}")?;
+        }
+        for a in &b.also {
+            writeln!(out, "    {a}")?;
+        }
+        for (fp, _, said) in &b.regressions {
+            let q = r
+                .findings
+                .iter()
+                .find_map(|f| match &f.detail {
+                    Detail::Regression(d) if d.fingerprint == *fp => Some(d.query.as_str()),
+                    _ => None,
+                })
+                .unwrap_or("");
+            writeln!(
+                out,
+                "    slower: {} — {said}",
+                crate::diagnose::short(q, 70)
+            )?;
+        }
+        if let Some(t) = &b.threshold {
+            writeln!(out, "    note: {t}")?;
+        }
+    }
+    if let Some((l, _)) = &first.lock {
+        writeln!(out, "  waited on most: {l}")?;
+    }
+    Ok(())
 }
