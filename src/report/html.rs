@@ -276,6 +276,24 @@ fn story(r: &Report, a: &AnomalySpan) -> Story {
     }
 }
 
+/// A few words for a timeline flag: a DDL's command (`DROP INDEX`), else the kind.
+fn short_label(kind: &str, what: &str) -> String {
+    if kind != "ddl" {
+        return kind.to_string();
+    }
+    let words: Vec<&str> = what
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect();
+    let two = ["CREATE", "DROP", "ALTER", "REINDEX", "REFRESH", "COMMENT"];
+    match words.as_slice() {
+        [a, b] if two.iter().any(|k| k.eq_ignore_ascii_case(a)) => format!("{a} {b}"),
+        [a, ..] => a.to_string(),
+        [] => kind.to_string(),
+    }
+}
+
 /// The column a top table adds for its own metric (lock wait, errors, temp bytes...).
 #[derive(Clone, Copy)]
 struct Metric {
@@ -435,6 +453,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
                             at_ms: epoch_ms(&e.when)?,
                             kind: e.kind,
                             label: e.what.chars().take(60).collect(),
+                            short: short_label(e.kind, &e.what),
                         })
                     })
                     .collect(),
