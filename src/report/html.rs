@@ -102,6 +102,8 @@ struct SampleRow<'a> {
     s: &'a SampleView,
     query: String,
     parameters: Option<String>,
+    /// The statement with its parameters inlined, to run with EXPLAIN.
+    runnable: Option<String>,
 }
 
 mod filters {
@@ -402,6 +404,15 @@ fn details<'a>(
                     s,
                     query: cut(&s.query, SAMPLE_CHARS),
                     parameters: s.parameters.as_deref().map(|p| cut(p, SAMPLE_CHARS)),
+                    runnable: s
+                        .parameters
+                        .as_deref()
+                        .and_then(|p| super::replay::inline(&s.query, p))
+                        .filter(|x| x.len() <= 4 * SAMPLE_CHARS)
+                        .map(|x| match x.trim_end().ends_with(';') {
+                            true => x,
+                            false => format!("{};", x.trim_end()),
+                        }),
                 })
                 .collect(),
             caused: r

@@ -8,6 +8,7 @@ pub mod html;
 pub mod incident;
 pub mod model;
 pub mod pgbouncer;
+pub mod replay;
 pub mod series;
 pub mod signals;
 pub mod sql;
