@@ -207,8 +207,10 @@ fn ddl(inp: &Inputs<'_>, inside: &dyn Fn(Option<Millis>) -> bool, c: &mut Vec<Ca
         }
         if let Some(us) = e.us {
             x.evidence.push(format!(
-                "ran {} (logged at its end)",
-                super::ms_text(us as f64 / 1000.0)
+                "started at {}, ran {} (logged at its end, {})",
+                rfc3339(ts),
+                super::ms_text(us as f64 / 1000.0),
+                e.ts.map_or_else(String::new, rfc3339)
             ));
         }
         x.relation = t.table.or_else(|| {
