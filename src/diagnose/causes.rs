@@ -543,3 +543,104 @@ fn finding(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::incident::{ConfigChange, DdlEvent, Incidents};
+    use crate::aggregate::query::QueryStats;
+    use crate::aggregate::table::QueryMap;
+    use crate::diagnose::Win;
+
+    fn inputs<'a>(
+        fine: &'a [Win],
+        queries: &'a QueryMap,
+        inc: &'a Incidents,
+        series: &'a rustc_hash::FxHashMap<u64, Vec<(u32, crate::aggregate::series::Cell)>>,
+        clock: &'a dyn Fn(Millis) -> String,
+    ) -> Inputs<'a> {
+        Inputs {
+            fine,
+            fine_width: 1000,
+            display: fine,
+            display_width: 1000,
+            series,
+            queries,
+            incidents: inc,
+            threshold_ms: Some(0.0),
+            log: (0, 200_000),
+            clock,
+        }
+    }
+
+    #[test]
+    fn the_change_at_the_onset_ranks_before_one_followed_by_a_calm_stretch() {
+        let fine: Vec<Win> = (0..200)
+            .map(|i| Win {
+                start: i * 1000,
+                statements: 10,
+                ..Win::default()
+            })
+            .collect();
+        let mut queries = QueryMap::default();
+        queries.insert(
+            1,
+            Box::new(QueryStats::new("DROP INDEX orders_customer_id_idx".into())),
+        );
+        queries.insert(
+            2,
+            Box::new(QueryStats::new("CREATE TABLE t2(a int)".into())),
+        );
+        queries.insert(
+            3,
+            Box::new(QueryStats::new("SELECT * FROM orders WHERE id = $1".into())),
+        );
+        let mut inc = Incidents::default();
+        for (fp, ts) in [(2u64, 40_000i64), (1, 99_500)] {
+            inc.ddl.push(DdlEvent {
+                ts: Some(ts),
+                order: (0, ts as u64),
+                us: Some(20_000),
+                fingerprint: fp,
+                command: "DDL",
+            });
+        }
+        inc.config_changes.push(ConfigChange {
+            ts: Some(95_000),
+            order: (0, 95_000),
+            name: "work_mem".into(),
+            value: "64kB".into(),
+        });
+        let series = Default::default();
+        let clock = |t: Millis| t.to_string();
+        let inp = inputs(&fine, &queries, &inc, &series, &clock);
+        let span = Span {
+            at: 100_000,
+            until: 150_000,
+        };
+        let f = causes(&inp, 1, &span, None, &[], &["orders".to_string()]);
+        let got: Vec<(&str, i64, Option<&str>)> = f
+            .iter()
+            .map(|f| match &f.detail {
+                Detail::Cause(c) => (c.cause, c.lag_ms, c.relation.as_deref()),
+                _ => unreachable!(),
+            })
+            .collect();
+        // The DROP INDEX on the most waited-on table (its table from the index name),
+        // then the reload 5 s before, then the CREATE TABLE a calm minute earlier.
+        assert_eq!(
+            got,
+            [
+                ("ddl", 520, Some("orders")),
+                ("config_reload", 5000, None),
+                ("ddl", 60_020, Some("t2")),
+            ]
+        );
+        assert_eq!(f[0].confidence, Confidence::High);
+        assert_eq!(f[2].confidence, Confidence::Low);
+        assert!(f[2].evidence.iter().any(|e| e.contains("ran normally")));
+        // The look-back never reaches past the end of the previous incident.
+        let after = causes(&inp, 2, &span, Some(97_000), &[], &[]);
+        assert_eq!(after.len(), 1);
+    }
+}

@@ -326,4 +326,28 @@ mod tests {
         assert_eq!(s[0].signals, ["load", "latency"]);
         assert_eq!(s[0].peak_busy, 5.0);
     }
+
+    #[test]
+    fn a_long_incident_with_a_short_respite_is_one_incident() {
+        let mut windows: Vec<Point> = (0..150).map(|_| win(100, 100.0, 1.0)).collect();
+        for w in &mut windows[50..100] {
+            *w = win(100, 5000.0, 80.0);
+        }
+        // Four calm windows after 40 busy ones: bridged (40 / 8 = 5), not two incidents.
+        for w in &mut windows[90..94] {
+            *w = win(100, 100.0, 1.0);
+        }
+        let s = find(&windows);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!((s[0].first_window, s[0].last_window), (50, 99));
+        // The same respite after 5 busy windows splits them.
+        let mut short: Vec<Point> = (0..150).map(|_| win(100, 100.0, 1.0)).collect();
+        for w in &mut short[50..55] {
+            *w = win(100, 5000.0, 80.0);
+        }
+        for w in &mut short[59..64] {
+            *w = win(100, 5000.0, 80.0);
+        }
+        assert_eq!(find(&short).len(), 2);
+    }
 }
