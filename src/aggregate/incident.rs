@@ -251,8 +251,17 @@ pub struct MaintEvent {
     pub order: Order,
     /// `checkpoint`, `autovacuum` or `autoanalyze`.
     pub kind: &'static str,
-    /// The table vacuumed or analyzed (`db.schema.table` as logged).
-    pub table: Option<Box<str>>,
+    /// The table vacuumed or analyzed: [`table_key`] of its name (the name is a key of
+    /// [`Incidents::tables`]; a hash, so an event allocates nothing).
+    pub table: Option<u64>,
+}
+
+/// The key of a table name in [`MaintEvent::table`].
+pub fn table_key(name: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(name);
+    h.finish()
 }
 
 /// A `parameter "NAME" changed to "VALUE"` line (a reload that changed a setting).

@@ -317,7 +317,7 @@ impl<'a> ChunkAgg<'a> {
             ts: e.fields.ts,
             order: (self.file, e.offset),
             kind,
-            table: table.map(|t| String::from_utf8_lossy(t).into()),
+            table: table.map(super::incident::table_key),
         });
     }
 

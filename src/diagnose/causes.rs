@@ -16,6 +16,7 @@
 use super::regress::{Reg, MIN_COVERAGE_MS};
 use super::relations::{ddl_target, index_map, key};
 use super::{Confidence, Detail, Finding, Inputs, Span};
+use crate::aggregate::incident::table_key;
 use crate::events::signal::ServerEvent;
 use crate::parse::time::rfc3339;
 use crate::parse::Millis;
@@ -368,8 +369,14 @@ fn maintenance(
         ));
         c.push(x);
     }
+    let names: rustc_hash::FxHashMap<u64, String> = inp
+        .incidents
+        .tables
+        .keys()
+        .map(|k| (table_key(k), String::from_utf8_lossy(k).into_owned()))
+        .collect();
     for e in ev.iter().filter(|e| e.kind == "autovacuum" && inside(e.ts)) {
-        let (Some(t), Some(table)) = (e.ts, e.table.as_deref()) else {
+        let (Some(t), Some(table)) = (e.ts, e.table.and_then(|k| names.get(&k))) else {
             continue;
         };
         let mut x = Cand::new("autovacuum", t, 0.3, format!("autovacuum of {table}"));
