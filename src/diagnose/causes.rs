@@ -32,6 +32,8 @@ pub const HALF_LIFE_MS: f64 = 30_000.0;
 /// a cause, ms, and the factor its score is multiplied by then.
 const CALM_MS: i64 = 20_000;
 const CALM_FACTOR: f64 = 0.25;
+/// A strong kind of change this close before the onset is a sure cause, ms.
+const CLOSE_MS: i64 = 5_000;
 /// Causes kept per incident.
 const MAX: usize = 5;
 /// A window with this many times the median connections (and at least
@@ -520,10 +522,13 @@ fn finding(
         sentence.pop();
         sentence.push_str(&format!(": {l}."));
     }
-    let confidence = match (score, x.cause) {
-        (s, _) if s >= 1.0 => Confidence::High,
-        (s, "ddl" | "config_reload" | "restart" | "promotion") if s >= 0.4 => Confidence::High,
-        (s, _) if s >= 0.2 => Confidence::Medium,
+    // Sure when it acts on what slowed down, or is a strong kind of change right at
+    // the onset; a change a while before an unrelated slowdown is only possible.
+    let strong = matches!(x.cause, "ddl" | "config_reload" | "restart" | "promotion");
+    let confidence = match score {
+        s if s >= 1.0 => Confidence::High,
+        _ if strong && lag <= CLOSE_MS => Confidence::High,
+        s if s >= 0.3 => Confidence::Medium,
         _ => Confidence::Low,
     };
     // Only the first can be sure; the others are what else changed.
