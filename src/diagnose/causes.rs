@@ -417,8 +417,8 @@ fn new_queries(inp: &Inputs<'_>, s: &Span, range: (Millis, Millis), c: &mut Vec<
     let threshold = inp.threshold_ms.filter(|t| *t > 0.0);
     let mut found: Vec<(u64, Millis, &str)> = inp
         .queries
-        .iter()
-        .filter_map(|(_, q)| {
+        .values()
+        .filter_map(|q| {
             let t = q.first_seen?;
             let fresh = t >= range.0 && t < range.1 && t - inp.log.0 >= MIN_COVERAGE_MS;
             let is_ddl = crate::events::ddl_command(q.text.as_bytes()).is_some();

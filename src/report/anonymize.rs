@@ -413,7 +413,7 @@ fn findings(r: &mut Report, t: &mut Tokens) {
             Detail::Incident(_) | Detail::Threshold(_) => {}
         }
         // Longest first, so a whole text is replaced before its shortened forms.
-        swaps.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        swaps.sort_by_key(|b| std::cmp::Reverse(b.0.len()));
         for (from, to) in &swaps {
             f.sentence = f.sentence.replace(from.as_str(), to);
             for e in &mut f.evidence {
