@@ -92,6 +92,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+stop_stale_servers() {   # servers left behind by an interrupted earlier run of this script
+    local pidf d
+    for pidf in "$WORK"/*/data/postmaster.pid; do
+        [ -f "$pidf" ] || continue
+        d="$(dirname "$pidf")"
+        log "stopping server left over from an earlier run: $d"
+        as_server "$PGBIN/pg_ctl" -D "$d" -m fast -w -t 120 stop >/dev/null 2>&1 || true
+    done
+}
+
 # ---------------------------------------------------------------- cluster helpers
 QUIET_OPTS='-c log_min_duration_statement=-1 -c log_statement=none -c log_duration=off -c log_min_messages=panic -c log_min_error_statement=panic -c log_disconnections=off -c client_min_messages=warning'
 
@@ -470,6 +480,7 @@ SQL
 
 # ---------------------------------------------------------------- main
 mkdir -p "$WORK"
+stop_stale_servers
 for s in "${INCIDENTS[@]}"; do
     START=$(date +%s)
     "incident_$s"
