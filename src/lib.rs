@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod diagnose;
 pub mod events;
 pub mod filter;
 pub mod input;

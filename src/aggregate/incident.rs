@@ -120,6 +120,9 @@ pub struct LockAgg {
     pub max_us: u64,
     pub acquired: u64,
     pub deadlocks: u64,
+    /// The waiting statements' fingerprints and their `still waiting` counts (which
+    /// statements wait on this lock, and the tables they touch name an OID).
+    pub waiters: BTreeMap<u64, u64>,
 }
 
 /// How the statement of a lock's holder was found.
@@ -241,13 +244,35 @@ pub struct DdlEvent {
 
 /// When a checkpoint started or an autovacuum/autoanalyze run ended (the earliest
 /// [`MAX_EVENTS`] in input order), for the timeline's markers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub struct MaintEvent {
     pub ts: Option<Millis>,
     pub order: Order,
     /// `checkpoint`, `autovacuum` or `autoanalyze`.
     pub kind: &'static str,
+    /// The table vacuumed or analyzed: [`table_key`] of its name (the name is a key of
+    /// [`Incidents::tables`]; a hash, so an event allocates nothing).
+    pub table: Option<u64>,
+}
+
+/// The key of a table name in [`MaintEvent::table`].
+pub fn table_key(name: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(name);
+    h.finish()
+}
+
+/// A `parameter "NAME" changed to "VALUE"` line (a reload that changed a setting).
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct ConfigChange {
+    pub ts: Option<Millis>,
+    pub order: Order,
+    pub name: Box<str>,
+    /// Empty when the parameter was removed from the file (reset to its default).
+    pub value: Box<str>,
 }
 
 /// Everything about the signals that merges in any order.
@@ -278,6 +303,8 @@ pub struct Incidents {
     pub server_events: Vec<(Option<Millis>, Order, ServerEvent)>,
     pub ddl: Vec<DdlEvent>,
     pub maint_events: Vec<MaintEvent>,
+    /// Settings changed by reloads (the earliest [`MAX_EVENTS`] in input order).
+    pub config_changes: Vec<ConfigChange>,
 }
 
 impl Incidents {
@@ -295,6 +322,9 @@ impl Incidents {
                     e.max_us = e.max_us.max(v.max_us);
                     e.acquired += v.acquired;
                     e.deadlocks += v.deadlocks;
+                    for (fp, n) in v.waiters {
+                        *e.waiters.entry(fp).or_default() += n;
+                    }
                 }
                 None => {
                     self.locks.insert(k, v);
@@ -384,6 +414,9 @@ impl Incidents {
         self.maint_events.extend(o.maint_events);
         self.maint_events.sort_by_key(|e| e.order);
         self.maint_events.truncate(MAX_EVENTS);
+        self.config_changes.extend(o.config_changes);
+        self.config_changes.sort_by_key(|e| e.order);
+        self.config_changes.truncate(MAX_EVENTS);
     }
 
     /// Records a checkpoint start (counted in the totals by the caller).

@@ -178,6 +178,10 @@ pub struct Stats {
     pub by_user: FxHashMap<Box<[u8]>, GroupTotals>,
     pub by_application: FxHashMap<Box<[u8]>, GroupTotals>,
     pub windows: Windows,
+    /// With `--window`, windows of the automatic width as well: the findings place an
+    /// incident on these, so its onset does not depend on the width asked for (`None`
+    /// when `windows` are already automatic).
+    pub fine: Option<Windows>,
     pub first_ts: Option<Millis>,
     pub last_ts: Option<Millis>,
     /// Entries per day: the bulk of the log, and the entries dated far from it.
@@ -211,6 +215,7 @@ impl Stats {
             by_user: FxHashMap::default(),
             by_application: FxHashMap::default(),
             windows: Windows::new(opts.window_ms),
+            fine: opts.window_ms.map(|_| Windows::new(None)),
             first_ts: None,
             last_ts: None,
             spread: spread::Spread::default(),
@@ -250,6 +255,11 @@ impl Stats {
             }
         }
         self.windows.merge(o.windows);
+        match (&mut self.fine, o.fine) {
+            (Some(a), Some(b)) => a.merge(b),
+            (a @ None, b) => *a = b,
+            _ => {}
+        }
         self.first_ts = min_opt(self.first_ts, o.first_ts);
         self.last_ts = max_opt(self.last_ts, o.last_ts);
         self.spread.merge(o.spread);
@@ -288,6 +298,9 @@ impl Stats {
         self.count_groups(obs, us);
         if let Some(t) = ts {
             self.windows.add(t, us);
+            if let Some(f) = &mut self.fine {
+                f.add(t, us);
+            }
         }
     }
 

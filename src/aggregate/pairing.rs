@@ -135,6 +135,9 @@ impl Stats {
         self.count_groups(obs, 0);
         if let Some(t) = obs.ts {
             self.windows.add_untimed(t);
+            if let Some(f) = &mut self.fine {
+                f.add_untimed(t);
+            }
         }
     }
 

@@ -51,6 +51,26 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// Adds `o` (another window of the same fingerprint, e.g. to sum a phase).
+    pub fn merge(&mut self, o: &Cell) {
+        self.count += o.count;
+        self.total_us = self.total_us.saturating_add(o.total_us);
+        self.hist.extend_from_slice(&o.hist);
+        self.hist.sort_unstable_by_key(|e| e.0);
+        self.hist.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                kept.1 += next.1;
+            }
+            same
+        });
+    }
+
+    /// Executions with a duration (those in the latency buckets).
+    pub fn timed(&self) -> u64 {
+        self.hist.iter().map(|e| e.1).sum()
+    }
+
     /// The latency at quantile `q` (0..=1), µs, from the buckets.
     pub fn quantile(&self, q: f64) -> u64 {
         let total: u64 = self.hist.iter().map(|e| e.1).sum();
@@ -205,6 +225,10 @@ pub struct QuerySeries {
     width: i64,
     fixed: bool,
     map: FxHashMap<u64, Entries>,
+    /// With a fixed width, the same series at the automatic width too: the findings
+    /// compare a fingerprint before and during an incident on these, whatever width
+    /// the report shows.
+    fine: Option<Box<QuerySeries>>,
 }
 
 impl QuerySeries {
@@ -214,11 +238,20 @@ impl QuerySeries {
             width: fixed_width_ms.unwrap_or(LADDER_MS[0]).max(1),
             fixed: fixed_width_ms.is_some(),
             map: FxHashMap::default(),
+            fine: fixed_width_ms.map(|_| Box::new(QuerySeries::new(None))),
         }
+    }
+
+    /// The series at the automatic width, when the width is fixed (taken out).
+    pub fn take_fine(&mut self) -> Option<QuerySeries> {
+        self.fine.take().map(|b| *b)
     }
 
     /// Records an execution of fingerprint `fp` of `us` that completed at `ts`.
     pub fn add(&mut self, fp: u64, ts: Millis, us: u64) {
+        if let Some(f) = &mut self.fine {
+            f.add(fp, ts, us);
+        }
         let key = ts.div_euclid(self.width) * self.width;
         let e = self.map.entry(fp).or_default();
         let new_window = e.record(key, bucket(us), us);
@@ -229,6 +262,9 @@ impl QuerySeries {
 
     /// Records an execution of fingerprint `fp` logged without a duration at `ts`.
     pub fn add_untimed(&mut self, fp: u64, ts: Millis) {
+        if let Some(f) = &mut self.fine {
+            f.add_untimed(fp, ts);
+        }
         let key = ts.div_euclid(self.width) * self.width;
         let e = self.map.entry(fp).or_default();
         let new_window = e.record_untimed(key);
@@ -253,10 +289,18 @@ impl QuerySeries {
     /// Forgets the series of `fp` (folded away).
     pub fn remove(&mut self, fp: u64) {
         self.map.remove(&fp);
+        if let Some(f) = &mut self.fine {
+            f.remove(fp);
+        }
     }
 
     /// Adds `other` (same mode), coarsening to the wider of the two widths.
     pub fn merge(&mut self, mut other: QuerySeries) {
+        match (&mut self.fine, other.fine.take()) {
+            (Some(a), Some(b)) => a.merge(*b),
+            (a @ None, b) => *a = b,
+            _ => {}
+        }
         if other.width > self.width {
             self.coarsen_to(other.width);
         } else {

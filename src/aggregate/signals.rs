@@ -224,21 +224,19 @@ impl<'a> ChunkAgg<'a> {
             Signal::TempFile { bytes } => self.temp_file(ts, bytes, fp),
             Signal::CheckpointStart { reason } => {
                 self.stats.incidents.checkpoint_start(reason);
-                self.maint_event(e, "checkpoint");
+                self.maint_event(e, "checkpoint", None);
                 self.stats.bump(ts, |c| c.checkpoints += 1);
             }
             Signal::CheckpointDone(d) => self.stats.incidents.checkpoint_done(&d),
             Signal::CheckpointWarning => self.stats.incidents.checkpoints.warnings += 1,
             Signal::Maintenance(m) => {
                 self.stats.incidents.maintenance(&m);
-                self.maint_event(
-                    e,
-                    if m.analyze {
-                        "autoanalyze"
-                    } else {
-                        "autovacuum"
-                    },
-                );
+                let kind = if m.analyze {
+                    "autoanalyze"
+                } else {
+                    "autovacuum"
+                };
+                self.maint_event(e, kind, Some(m.table));
                 if let Some(t) = ts {
                     self.stats.windows.event(t, |c| match m.analyze {
                         true => c.autoanalyzes += 1,
@@ -270,6 +268,17 @@ impl<'a> ChunkAgg<'a> {
                 let order = (self.file, e.offset);
                 self.stats.incidents.server_event(ts, order, ev)
             }
+            Signal::ParameterChanged { name, value } => {
+                let inc = &mut self.stats.incidents;
+                if inc.config_changes.len() < super::incident::MAX_EVENTS {
+                    inc.config_changes.push(super::incident::ConfigChange {
+                        ts,
+                        order: (self.file, e.offset),
+                        name: String::from_utf8_lossy(name).into(),
+                        value: String::from_utf8_lossy(value).into(),
+                    });
+                }
+            }
             Signal::None => {}
         }
         if let Some(fp) = fp {
@@ -285,6 +294,11 @@ impl<'a> ChunkAgg<'a> {
     fn cancel(&mut self, e: &LogEntry<'a, '_>, kind: CancelKind, fp: Option<u64>) {
         self.stats.bump(e.fields.ts, |c| c.cancellations += 1);
         *self.stats.incidents.cancellations.entry(kind).or_default() += 1;
+        if kind == CancelKind::RecoveryConflict {
+            let order = (self.file, e.offset);
+            let ev = crate::events::signal::ServerEvent::ReplicationConflict;
+            self.stats.incidents.server_event(e.fields.ts, order, ev);
+        }
         if let Some(q) = fp.and_then(|fp| self.stats.queries.get_mut(&fp)) {
             q.signals.cancellations += 1;
         }
@@ -295,11 +309,15 @@ impl<'a> ChunkAgg<'a> {
         }
     }
 
-    fn maint_event(&mut self, e: &LogEntry<'a, '_>, kind: &'static str) {
+    fn maint_event(&mut self, e: &LogEntry<'a, '_>, kind: &'static str, table: Option<&[u8]>) {
+        if self.stats.incidents.maint_events.len() >= super::incident::MAX_EVENTS {
+            return;
+        }
         self.stats.incidents.maint_event(MaintEvent {
             ts: e.fields.ts,
             order: (self.file, e.offset),
             kind,
+            table: table.map(super::incident::table_key),
         });
     }
 
@@ -431,6 +449,9 @@ impl<'a> ChunkAgg<'a> {
         match w.phase {
             WaitPhase::Waiting => {
                 lock.waits += 1;
+                if let Some(fp) = fp {
+                    *lock.waiters.entry(fp).or_default() += 1;
+                }
                 lock.wait_us = lock.wait_us.saturating_add(w.us);
                 if let Some(q) = query {
                     q.signals.lock_waits += 1;

@@ -317,14 +317,21 @@ impl QueryTable {
     /// The rows, the series of the rows `listed` in the timeline's final windows
     /// (which start at `first` and are `width` ms wide, when the log had timestamps),
     /// and what was folded.
-    pub fn into_parts(self, listed: &[u64], windows: Option<(Millis, i64)>) -> Parts {
+    /// With a fixed width, `fine` places the automatic-width series the same way
+    /// (returned as the fourth part; empty without).
+    pub fn into_parts(
+        self,
+        listed: &[u64],
+        windows: Option<(Millis, i64)>,
+        fine: Option<(Millis, i64)>,
+    ) -> Parts {
         let QueryTable {
             map,
             mut series,
             folded,
         } = self;
         let Some((first, width)) = windows else {
-            return (map, FxHashMap::default(), folded);
+            return (map, FxHashMap::default(), folded, FxHashMap::default());
         };
         // The few rows listed get their series from their executions, as busy rows did.
         for &fp in listed {
@@ -335,13 +342,24 @@ impl QueryTable {
                 }
             }
         }
+        let fine_series = series.take_fine();
         let cells = series.finish(first, width);
-        (map, cells, folded)
+        let fine_cells = match (fine_series, fine) {
+            (Some(s), Some((first, width))) => s.finish(first, width),
+            _ => FxHashMap::default(),
+        };
+        (map, cells, folded, fine_cells)
     }
 }
 
-/// The rows, the series of the rows listed, and what was folded.
-pub type Parts = (QueryMap, FxHashMap<u64, Vec<(u32, Cell)>>, Folded);
+/// The rows, the series of the rows listed, what was folded, and the series at the
+/// automatic width (fixed widths only).
+pub type Parts = (
+    QueryMap,
+    FxHashMap<u64, Vec<(u32, Cell)>>,
+    Folded,
+    FxHashMap<u64, Vec<(u32, Cell)>>,
+);
 
 /// Adds row `o` of `fp` to `mine`.
 fn merge_rows(mine: &mut QueryStats, mut o: QueryStats, fp: u64, series: &mut QuerySeries) {

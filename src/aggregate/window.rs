@@ -35,6 +35,9 @@ pub(crate) const MAX_WINDOWS: usize = 2_000;
 /// Most windows a fixed `--window` width may produce; wider windows beyond.
 pub const MAX_FIXED_WINDOWS: i64 = 20_000;
 
+/// Most windows one statement's run time is spread over.
+const MAX_SPREAD: i64 = 600;
+
 /// Preferred upper bound of windows in a report.
 pub const TARGET_WINDOWS: i64 = 400;
 
@@ -47,6 +50,11 @@ pub struct WindowAcc {
     pub total_us: u64,
     /// Longest, µs.
     pub max_us: u64,
+    /// Time statements ran inside the window, µs: each timed statement's duration
+    /// spread over the windows it ran in (from its end minus its duration), so a
+    /// window's `run_us / width` is the mean number of busy sessions in it, even when
+    /// the statements that kept them busy end much later.
+    pub run_us: u64,
     /// Their latencies.
     pub hist: LatencyHist,
     /// Lock waits, errors, checkpoints... in the window.
@@ -60,6 +68,7 @@ impl WindowAcc {
         self.statements += o.statements;
         self.total_us = self.total_us.saturating_add(o.total_us);
         self.max_us = self.max_us.max(o.max_us);
+        self.run_us = self.run_us.saturating_add(o.run_us);
         self.hist.merge(&o.hist);
         self.events.merge(&o.events);
         self.pooler.merge(&o.pooler);
@@ -97,8 +106,37 @@ impl Windows {
         w.total_us = w.total_us.saturating_add(us);
         w.max_us = w.max_us.max(us);
         w.hist.record(us);
+        let start = ts - (us / 1000) as i64;
+        if start >= key {
+            w.run_us = w.run_us.saturating_add(us);
+        } else {
+            self.spread(start, ts, us);
+        }
         if self.map.len() > MAX_WINDOWS && !self.fixed {
             self.coarsen_to(next_width(self.width));
+        }
+    }
+
+    /// Spreads a statement that ran from `start` to `end` (`us` long) over the windows
+    /// it ran in; at most [`MAX_SPREAD`] windows back, the rest goes to the earliest.
+    fn spread(&mut self, start: Millis, end: Millis, us: u64) {
+        let w = self.width;
+        let last = end.div_euclid(w) * w;
+        let first = (start.div_euclid(w) * w).max(last - MAX_SPREAD * w);
+        let mut left = us;
+        let mut k = last;
+        while k >= first && left > 0 {
+            let from = if k == first { start.min(k) } else { k };
+            let ms = (end.min(k + w) - from.max(start)).max(0) as u64;
+            let part = if k == first {
+                left
+            } else {
+                (ms * 1000).min(left)
+            };
+            let acc = self.map.entry(k).or_default();
+            acc.run_us = acc.run_us.saturating_add(part);
+            left -= part;
+            k -= w;
         }
     }
 
@@ -201,7 +239,9 @@ impl Windows {
         // in the first window.
         let before: Vec<i64> = self.map.range(..first).map(|(k, _)| *k).collect();
         for k in before {
-            if let Some(w) = self.map.remove(&k) {
+            if let Some(mut w) = self.map.remove(&k) {
+                // Run time before the log began is not the first window's.
+                w.run_us = 0;
                 self.map.entry(first).or_default().merge(&w);
             }
         }
@@ -256,6 +296,21 @@ mod tests {
         );
         assert_eq!(width % 1000, 0);
         assert_eq!(out.iter().map(|w| w.1.statements).sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn run_time_is_spread_over_the_windows_a_statement_ran_in() {
+        let mut w = Windows::new(Some(1000));
+        // 2.5 s ending at 10.2 s: 0.3 s in [7,8), 1 s in [8,9) and [9,10), 0.2 s after.
+        w.add(10_200, 2_500_000);
+        w.add(10_500, 100); // within one window
+        let (_, v) = w.finish(7_000, 10_999);
+        let run: Vec<u64> = v.iter().map(|x| x.1.run_us).collect();
+        assert_eq!(run, [300_000, 1_000_000, 1_000_000, 200_100]);
+        assert_eq!(
+            v[3].1.total_us, 2_500_100,
+            "completions stay in the end window"
+        );
     }
 
     #[test]

@@ -114,6 +114,10 @@ pub enum ServerEvent {
     Reload,
     /// `out of memory` (an error or a failed fork).
     OutOfMemory,
+    /// A standby promoted (`received promote request`, `selected new timeline ID`).
+    Promotion,
+    /// A statement cancelled for a conflict with recovery on a standby.
+    ReplicationConflict,
 }
 
 impl ServerEvent {
@@ -128,6 +132,8 @@ impl ServerEvent {
             ServerEvent::Recovery => "recovery",
             ServerEvent::Reload => "reload",
             ServerEvent::OutOfMemory => "out_of_memory",
+            ServerEvent::Promotion => "promotion",
+            ServerEvent::ReplicationConflict => "replication_conflict",
         }
     }
 }
@@ -169,6 +175,12 @@ pub enum Signal<'a> {
     /// `password authentication failed`, `no pg_hba.conf entry`, ...
     AuthFailure,
     Server(ServerEvent),
+    /// `parameter "NAME" changed to "VALUE"` after a reload (`VALUE` empty for
+    /// `parameter "NAME" removed from configuration file, reset to default`).
+    ParameterChanged {
+        name: &'a [u8],
+        value: &'a [u8],
+    },
     None,
 }
 
@@ -196,6 +208,7 @@ fn log_signal<'a>(entry: &LogEntry<'a, '_>, m: &'a [u8]) -> Signal<'a> {
         Some(b'r') if m.starts_with(b"restartpoint ") => checkpoint(&m[b"restartpoint ".len()..]),
         Some(b'a') if m.starts_with(b"automatic ") => maintenance(entry, m),
         Some(b'd') if m.starts_with(b"disconnection: ") => disconnection(m),
+        Some(b'p') if m.starts_with(b"parameter \"") => parameter_changed(m),
         _ => server_event(m).map_or(Signal::None, Signal::Server),
     }
 }
@@ -289,6 +302,24 @@ fn disconnection(m: &[u8]) -> Signal<'_> {
     }
 }
 
+/// `parameter "NAME" changed to "VALUE"`, or `... removed from configuration file,
+/// reset to default` (an empty value).
+fn parameter_changed(m: &[u8]) -> Signal<'_> {
+    let rest = &m[b"parameter \"".len()..];
+    let Some(end) = memchr::memchr(b'"', rest) else {
+        return Signal::None;
+    };
+    let (name, after) = (&rest[..end], &rest[end + 1..]);
+    if let Some(v) = after.strip_prefix(b" changed to \"") {
+        let value = v.strip_suffix(b"\"").unwrap_or(v);
+        return Signal::ParameterChanged { name, value };
+    }
+    if after.starts_with(b" removed from configuration file") {
+        return Signal::ParameterChanged { name, value: b"" };
+    }
+    Signal::None
+}
+
 fn server_event(m: &[u8]) -> Option<ServerEvent> {
     const TABLE: &[(&[u8], ServerEvent, bool)] = &[
         (b"starting PostgreSQL ", ServerEvent::Start, true),
@@ -336,6 +367,7 @@ fn server_event(m: &[u8]) -> Option<ServerEvent> {
             true,
         ),
         (b"out of memory", ServerEvent::OutOfMemory, false),
+        (b"received promote request", ServerEvent::Promotion, true),
     ];
     TABLE.iter().find_map(|&(head, ev, prefix)| {
         let hit = if prefix {

@@ -345,6 +345,7 @@ pub fn apply(r: &mut Report, mode: Anonymize) {
     for e in &mut r.ddl.events {
         e.query = t.sql(&e.query);
     }
+    findings(r, &mut t);
     if let Some(p) = &mut r.pgbouncer {
         for m in &mut p.messages {
             m.message = t.message(&m.message);
@@ -367,6 +368,57 @@ pub fn apply(r: &mut Report, mode: Anonymize) {
             let rest = ex.strip_prefix(path.as_str()).unwrap_or(ex);
             let (line, text) = rest.split_once(": ").unwrap_or((rest, ""));
             *ex = format!("{}{line}: {}", i.path, t.message(text));
+        }
+    }
+}
+
+/// The findings' SQL and settings values replaced, in their fields and wherever their
+/// sentences and evidence quote them (whole or shortened).
+fn findings(r: &mut Report, t: &mut Tokens) {
+    use crate::diagnose::{short, Detail};
+    for f in &mut r.findings {
+        let mut swaps: Vec<(String, String)> = Vec::new();
+        let sql = |t: &mut Tokens, q: &mut String, swaps: &mut Vec<(String, String)>| {
+            let a = t.sql(q);
+            if a != *q {
+                for n in [70, 80, 100] {
+                    swaps.push((short(q, n), short(&a, n)));
+                }
+                swaps.push((q.clone(), a.clone()));
+                *q = a;
+            }
+        };
+        match &mut f.detail {
+            Detail::Cause(c) => {
+                if let Some(q) = &mut c.statement {
+                    sql(t, q, &mut swaps);
+                }
+                for p in &mut c.parameters {
+                    let v = t.value(&p.value);
+                    swaps.push((
+                        format!("{} = {}", p.name, p.value),
+                        format!("{} = {v}", p.name),
+                    ));
+                    p.value = v;
+                }
+            }
+            Detail::Regression(d) => sql(t, &mut d.query, &mut swaps),
+            Detail::LockHotspot(h) => {
+                for b in &mut h.blockers {
+                    if let Some(q) = &mut b.query {
+                        sql(t, q, &mut swaps);
+                    }
+                }
+            }
+            Detail::Incident(_) | Detail::Threshold(_) => {}
+        }
+        // Longest first, so a whole text is replaced before its shortened forms.
+        swaps.sort_by_key(|b| std::cmp::Reverse(b.0.len()));
+        for (from, to) in &swaps {
+            f.sentence = f.sentence.replace(from.as_str(), to);
+            for e in &mut f.evidence {
+                *e = e.replace(from.as_str(), to);
+            }
         }
     }
 }

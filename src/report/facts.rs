@@ -80,6 +80,16 @@ pub fn infer(
     f
 }
 
+/// The `log_min_duration_statement` the durations suggest, ms (`0` when even
+/// sub-millisecond statements are logged), from the fastest timed statement `min_us`;
+/// `None` when too few statements are timed to tell.
+pub fn inferred_threshold(t: &Totals, min_us: Option<u64>) -> Option<f64> {
+    min_us
+        .filter(|_| t.timed_statements >= MIN_STATEMENTS_FOR_THRESHOLD)
+        .map(super::model::ms)
+        .map(threshold)
+}
+
 /// Said instead of what an absence would imply, when entries were left out.
 pub const FILTERED: &str = "Entries outside --begin/--end (or removed by the filters) were left out: \
      what is absent from the rest may be logged elsewhere, so it says nothing about the server's settings.";

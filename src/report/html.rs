@@ -13,12 +13,12 @@
 //! each query's detail. Without JavaScript every table is already in its most useful
 //! order and the tabs are CSS radio buttons; the script only adds sorting.
 
-use super::anomaly::AnomalySpan;
 use super::model::{QueryView, Report, SampleView};
 use super::signals::{self, EventRow, Signals};
 use super::sql::{highlight, SHORT};
 use super::svg::{self, Axis, Marker, Overlay};
 use super::text::{human_bytes, human_ms, thousands};
+use crate::diagnose::AnomalySpan;
 use askama::Template;
 use std::collections::BTreeSet;
 
@@ -44,6 +44,7 @@ struct Page<'a> {
     toc: Vec<(&'static str, &'static str)>,
     timeline_svg: String,
     story: Vec<Story>,
+    first: super::first::FirstScreen,
     events: Vec<EventRow>,
     tops: Vec<TopTable<'a>>,
     details: Vec<Detail<'a>>,
@@ -101,6 +102,8 @@ struct SampleRow<'a> {
     s: &'a SampleView,
     query: String,
     parameters: Option<String>,
+    /// The statement with its parameters inlined, to run with EXPLAIN.
+    runnable: Option<String>,
 }
 
 mod filters {
@@ -275,6 +278,24 @@ fn story(r: &Report, a: &AnomalySpan) -> Story {
     }
 }
 
+/// A few words for a timeline flag: a DDL's command (`DROP INDEX`), else the kind.
+fn short_label(kind: &str, what: &str) -> String {
+    if kind != "ddl" {
+        return kind.to_string();
+    }
+    let words: Vec<&str> = what
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect();
+    let two = ["CREATE", "DROP", "ALTER", "REINDEX", "REFRESH", "COMMENT"];
+    match words.as_slice() {
+        [a, b] if two.iter().any(|k| k.eq_ignore_ascii_case(a)) => format!("{a} {b}"),
+        [a, ..] => a.to_string(),
+        [] => kind.to_string(),
+    }
+}
+
 /// The column a top table adds for its own metric (lock wait, errors, temp bytes...).
 #[derive(Clone, Copy)]
 struct Metric {
@@ -383,6 +404,15 @@ fn details<'a>(
                     s,
                     query: cut(&s.query, SAMPLE_CHARS),
                     parameters: s.parameters.as_deref().map(|p| cut(p, SAMPLE_CHARS)),
+                    runnable: s
+                        .parameters
+                        .as_deref()
+                        .and_then(|p| super::replay::inline(&s.query, p))
+                        .filter(|x| x.len() <= 4 * SAMPLE_CHARS)
+                        .map(|x| match x.trim_end().ends_with(';') {
+                            true => x,
+                            false => format!("{};", x.trim_end()),
+                        }),
                 })
                 .collect(),
             caused: r
@@ -434,6 +464,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
                             at_ms: epoch_ms(&e.when)?,
                             kind: e.kind,
                             label: e.what.chars().take(60).collect(),
+                            short: short_label(e.kind, &e.what),
                         })
                     })
                     .collect(),
@@ -447,7 +478,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
     let tops = top_tables(r, n);
     let details = details(r, &tops, &events, &sig.linked(), n);
     let story = stories(r);
-    let mut toc = vec![("overview", "Overview")];
+    let mut toc = vec![("findings", "Findings"), ("overview", "Overview")];
     if !story.is_empty() || !events.is_empty() {
         toc.push(("story", "What happened"));
     }
@@ -471,6 +502,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         toc,
         timeline_svg,
         story,
+        first: super::first::build(r),
         events,
         hidden_queries: r.queries.len() - details.len(),
         rest: rest_sentence(r),

@@ -1,15 +1,16 @@
 //! Reports: the view model and its renderings (JSON, HTML, text summary).
 
-pub mod anomaly;
 pub mod anonymize;
 pub mod diff;
 pub mod diff_html;
 pub mod facts;
 pub mod filters;
+pub mod first;
 pub mod html;
 pub mod incident;
 pub mod model;
 pub mod pgbouncer;
+pub mod replay;
 pub mod series;
 pub mod signals;
 pub mod sql;

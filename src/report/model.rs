@@ -66,7 +66,10 @@ pub struct Report {
     /// What the log can and cannot tell (settings inferred from what it holds).
     pub log_facts: super::facts::LogFacts,
     /// Spans of the timeline where the numbers leave their baseline.
-    pub anomalies: Vec<super::anomaly::AnomalySpan>,
+    pub anomalies: Vec<crate::diagnose::AnomalySpan>,
+    /// What the log says happened: incident spans, their causes, regressions, lock
+    /// hotspots (see [`crate::diagnose`] for the schema).
+    pub findings: Vec<crate::diagnose::Finding>,
     pub locks: LocksView,
     pub deadlocks: DeadlocksView,
     pub errors: ErrorsView,
@@ -362,6 +365,18 @@ pub struct WindowView {
     pub sessions: Option<i64>,
 }
 
+/// A finished window as the findings read it.
+fn win(start: i64, a: &crate::aggregate::window::WindowAcc) -> crate::diagnose::Win {
+    crate::diagnose::Win {
+        start,
+        statements: a.statements,
+        total_us: a.total_us,
+        run_us: a.run_us,
+        p95_us: a.hist.quantile(0.95),
+        events: a.events,
+    }
+}
+
 /// Microseconds as milliseconds.
 pub fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
@@ -380,6 +395,9 @@ impl Report {
         let mut warnings = Vec::new();
         if let Some(b) = bulk.filter(|b| b.outliers > 0) {
             stats.windows.drop_outside(b.fence.0, b.fence.1);
+            if let Some(f) = &mut stats.fine {
+                f.drop_outside(b.fence.0, b.fence.1);
+            }
             warnings.push(super::warnings::outliers(&b));
         }
         let span = Span {
@@ -419,10 +437,19 @@ impl Report {
         let mut n_windows = 0;
         let mut peak = None;
         let mut pooler_windows = Vec::new();
+        let mut display: Vec<crate::diagnose::Win> = Vec::new();
+        let mut fine: Option<(i64, Vec<crate::diagnose::Win>)> = None;
+        let mut display_width = 1000;
         let timeline = match (first_ts, last_ts) {
             (Some(b), Some(e)) => {
                 let asked = stats.windows.is_fixed().then(|| stats.windows.width());
+                if let Some(f) = stats.fine.take() {
+                    let (w, v) = f.finish(b, e);
+                    fine = Some((w, v.iter().map(|(s, a)| win(*s, a)).collect()));
+                }
                 let (width, windows) = stats.windows.finish(b, e);
+                display = windows.iter().map(|(s, a)| win(*s, a)).collect();
+                display_width = width;
                 if let Some(asked) = asked.filter(|&a| a != width) {
                     warnings.push(super::warnings::window_widened(asked, width, e - b));
                 }
@@ -475,11 +502,34 @@ impl Report {
             .collect();
         order.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)).then(a.2.cmp(&b.2)));
         let listed: Vec<u64> = order.into_iter().take(MAX_QUERIES).map(|o| o.2).collect();
-        let (mut map, mut series, folded) = stats.queries.into_parts(&listed, series_windows);
+        let fine_at = match (&fine, first_ts) {
+            (Some((w, _)), Some(b)) => Some((b.div_euclid(*w) * *w, *w)),
+            _ => None,
+        };
+        let (mut map, mut series, folded, fine_series) =
+            stats.queries.into_parts(&listed, series_windows, fine_at);
         // Entries after the bulk (outliers) have no window.
         for cells in series.values_mut() {
             cells.retain(|c| (c.0 as usize) < n_windows);
         }
+        let threshold_ms = super::facts::inferred_threshold(&totals, min_us);
+        let (fine_width, fine_windows, fine_series) = match &fine {
+            Some((w, v)) => (*w, v.as_slice(), &fine_series),
+            None => (display_width, display.as_slice(), &series),
+        };
+        let clock = |t: i64| tz.format_ms(t, "%H:%M:%S");
+        let diagnosis = crate::diagnose::diagnose(&crate::diagnose::Inputs {
+            fine: fine_windows,
+            fine_width,
+            display: &display,
+            display_width,
+            series: fine_series,
+            queries: &map,
+            incidents: &stats.incidents,
+            threshold_ms,
+            log: (first_ts.unwrap_or(0), last_ts.unwrap_or(0)),
+            clock: &clock,
+        });
         let sections = Sections::build(stats.incidents, &map, peak);
         let queries: Vec<QueryView> = listed
             .iter()
@@ -497,7 +547,6 @@ impl Report {
             log_facts.notes = vec![super::pgbouncer::ONLY_NOTE.to_string()];
         }
         let input_views: Vec<InputView> = inputs.iter().map(input_view).collect();
-        let anomalies = super::anomaly::spans(&timeline);
         let folded = FoldedView::build(folded);
         let mut warnings_all = super::warnings::of_inputs(&input_views);
         warnings_all.extend(warnings);
@@ -524,7 +573,8 @@ impl Report {
             applications: groups(stats.by_application),
             timeline,
             log_facts,
-            anomalies,
+            anomalies: diagnosis.anomalies,
+            findings: diagnosis.findings,
             locks: sections.locks,
             deadlocks: sections.deadlocks,
             errors: sections.errors,

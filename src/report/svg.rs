@@ -69,8 +69,10 @@ pub struct Marker {
     /// CSS class and kind shown in the tooltip: `ddl`, `checkpoint`, `autovacuum`,
     /// `deadlock`, `restart` (each has its colour in style.css).
     pub kind: &'static str,
-    /// Short label (log text: escaped when drawn).
+    /// Label of the tooltip (log text: escaped when drawn).
     pub label: String,
+    /// A few words drawn beside the flag (`DROP INDEX`, `checkpoint`), escaped too.
+    pub short: String,
 }
 
 /// The shared time axis: `n` windows of `width_ms` from `first_ms`.
@@ -323,25 +325,60 @@ fn hover_columns(s: &mut String, p: &Panel<'_>, windows: &[WindowView], axis: &A
 }
 
 /// The lane above the timeline: one numbered flag per marker (the number of its row in
-/// the events table), moved down a row when it would cover its neighbour.
+/// the events table) with its short label beside it when there is room, moved down a
+/// row when it would cover its neighbour.
 fn marker_lane(axis: &Axis, o: &Overlay) -> String {
     const ROWS: usize = 4;
     const H: f64 = 16.0 * ROWS as f64 + 6.0;
+    /// Width of one label character in the bold 11 px label, with room to spare.
+    const CHAR_W: f64 = 7.5;
     let mut s = String::new();
     open_svg(&mut s, "chart lane", W, H, "Events");
-    let mut last_x = [f64::NEG_INFINITY; ROWS];
-    for (k, m) in o.markers.iter().enumerate() {
+    // Rows first (a flag moves down when it would cover its neighbour), then a label
+    // wherever it fits before the next flag of its row.
+    // Each row's occupied spans: a flag takes its circle, and its label when it has
+    // room. DDL first: their labels matter most when the lane is crowded.
+    let mut taken: Vec<Vec<(f64, f64)>> = vec![Vec::new(); ROWS];
+    let free = |taken: &[Vec<(f64, f64)>], r: usize, a: f64, b: f64| {
+        taken[r].iter().all(|&(x0, x1)| b <= x0 || a >= x1)
+    };
+    let mut order: Vec<usize> = (0..o.markers.len()).collect();
+    order.sort_by_key(|&k| (o.markers[k].kind != "ddl", k));
+    let mut placed = vec![(0.0, 0); o.markers.len()];
+    for k in order {
+        let m = &o.markers[k];
         let x = axis.x_of_ms(m.at_ms);
-        // The first row where the flag fits, else the one whose last flag is farthest.
-        let row = (0..ROWS)
-            .find(|&r| x - last_x[r] >= 16.0)
-            .or_else(|| (0..ROWS).min_by(|&a, &b| last_x[a].total_cmp(&last_x[b])))
+        let end = x + 10.0 + m.short.chars().count() as f64 * CHAR_W + 4.0;
+        let with_label = (0..ROWS).find(|&r| end <= W && free(&taken, r, x - 8.0, end));
+        let row = with_label
+            .or_else(|| (0..ROWS).find(|&r| free(&taken, r, x - 8.0, x + 8.0)))
             .unwrap_or(k % ROWS);
-        last_x[row] = x;
+        taken[row].push((x - 8.0, if with_label.is_some() { end } else { x + 8.0 }));
+        placed[k] = (x, row);
+    }
+    for (k, m) in o.markers.iter().enumerate() {
+        let (x, row) = placed[k];
+        let label_w = m.short.chars().count() as f64 * CHAR_W + 4.0;
+        let end = x + 10.0 + label_w;
+        let labelled = end <= W
+            && placed
+                .iter()
+                .enumerate()
+                .all(|(j, p)| j == k || p.1 != row || p.0 + 8.0 <= x - 8.0 || p.0 - 8.0 >= end);
         let cy = 9.0 + row as f64 * 16.0;
+        let text = if labelled {
+            format!(
+                r#"<text class="lbl" x="{:.1}" y="{:.1}">{}</text>"#,
+                x + 10.0,
+                cy + 4.0,
+                esc(&m.short)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             s,
-            r#"<g class="mk {}"><title>{} {}: {}</title><line x1="{x:.1}" x2="{x:.1}" y1="{cy:.1}" y2="{H}"/><circle cx="{x:.1}" cy="{cy:.1}" r="7.5"/><text x="{x:.1}" y="{:.1}">{}</text></g>"#,
+            r#"<g class="mk {}"><title>{} {}: {}</title><line x1="{x:.1}" x2="{x:.1}" y1="{cy:.1}" y2="{H}"/><circle cx="{x:.1}" cy="{cy:.1}" r="7.5"/><text x="{x:.1}" y="{:.1}">{}</text>{text}</g>"#,
             m.kind,
             k + 1,
             m.kind,
@@ -660,6 +697,7 @@ mod tests {
                 at_ms: 2500,
                 kind: "ddl",
                 label: "<script>x</script>".into(),
+                short: "<b>".into(),
             }],
         };
         let s = timeline(&[], &axis, &o, &[]);

@@ -161,6 +161,7 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(p) = &r.pgbouncer {
         p.write_summary(out)?;
     }
+    super::first::write_text(r, out)?;
     if let Some(b) = r.locks.blockers.first() {
         let text = |q: &Option<String>| {
             q.as_deref()

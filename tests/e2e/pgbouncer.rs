@@ -141,6 +141,8 @@ fn server_part(mut v: Value) -> Value {
         "span",
         "timeline",
         "anomalies",
+        // Found on the timeline's windows, which PgBouncer's lines extend, like anomalies.
+        "findings",
         "pgbouncer",
     ] {
         o.remove(k);

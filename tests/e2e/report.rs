@@ -334,12 +334,14 @@ fn an_incident_is_one_shaded_span_told_in_words() {
     let r = json_report(&[p.to_str().unwrap()], None);
     let spans = r["anomalies"].as_array().unwrap();
     assert_eq!(spans.len(), 1, "{spans:?}");
-    assert_eq!(spans[0]["begin"], "2026-11-24T04:01:00.000Z");
+    // The first slow statements are logged at 04:01:00.000 after 300 ms: sessions are
+    // busy with them from 04:00:59.700, so the load leaves its baseline in that window.
+    assert_eq!(spans[0]["begin"], "2026-11-24T04:00:59.000Z");
     assert_eq!(spans[0]["last_window_start"], "2026-11-24T04:01:39.000Z");
     assert_eq!(spans[0]["signals"], serde_json::json!(["load", "latency"]));
     let (_, html) = html_report(&[p.to_str().unwrap()], dir.path());
     let story = &html[html.find("id=\"story\"").expect("story section")..];
-    assert!(story.contains("2026-11-24 04:01:00.000 – 2026-11-24 04:01:40.000"));
+    assert!(story.contains("2026-11-24 04:00:59.000 – 2026-11-24 04:01:40.000"));
     assert!(
         story.contains("customer_id"),
         "the query that took the time"

@@ -21,7 +21,8 @@ fn feed(t: &mut QueryTable, range: std::ops::Range<u64>) {
 fn view(t: QueryTable) -> Vec<String> {
     let mut fps: Vec<u64> = t.keys().copied().collect();
     fps.sort();
-    let (map, cells, folded) = t.into_parts(&fps, Some((T0 - T0.rem_euclid(60_000), 60_000)));
+    let (map, cells, folded, _) =
+        t.into_parts(&fps, Some((T0 - T0.rem_euclid(60_000), 60_000)), None);
     let mut out: Vec<String> = fps
         .iter()
         .map(|fp| {
