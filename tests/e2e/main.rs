@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod damaged;
 mod events;
+mod filter_sessions;
 mod filters;
 mod fingerprints;
 mod formats;
