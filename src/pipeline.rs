@@ -147,6 +147,8 @@ pub struct Analysis {
     pub range: Option<Resolved>,
     /// The filters as applied (time-of-day spans placed in the log's zone).
     pub filters: Option<std::sync::Arc<crate::filter::Filters>>,
+    /// The log's clock: its first timestamp with a zone (of the earliest input).
+    pub clock: Option<crate::range::LogClock>,
 }
 
 /// An input opened. A stream's first bytes are read (and kept) only when needed, so
@@ -203,14 +205,12 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
         });
     }
     let timed_filters = opts.agg.filters.as_ref().is_some_and(|f| f.on_time());
-    let clock = if opts.range.is_empty() && !timed_filters {
-        None
-    } else {
-        slots
-            .iter_mut()
-            .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
-            .min_by_key(|c| c.first_ms)
-    };
+    // The log's zone places --begin/--end and times of day, and is the report's zone
+    // unless --tz says otherwise.
+    let clock = slots
+        .iter_mut()
+        .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
+        .min_by_key(|c| c.first_ms);
     let range = if opts.range.is_empty() {
         None
     } else {
@@ -254,6 +254,7 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
         stats,
         range,
         filters: opts.agg.filters.clone(),
+        clock,
     })
 }
 
@@ -564,6 +565,7 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
         stats: all,
         range,
         filters: opts.agg.filters.clone(),
+        clock: detect_clock(&data[..data.len().min(SNIFF_BYTES)]),
     }
 }
 

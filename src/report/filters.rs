@@ -67,8 +67,8 @@ impl Report {
             self.warnings.push(format!(
                 "{flag} could not be applied to {} entries whose session could not be \
                  matched: they carry no {} and no connection line of their process tells it \
-                 (a background process, a session that began before the log, or a log \
-                 without log_connections): they were left out",
+                 (a background process, a line before its session's authorization, a \
+                 session that began before the log, or a log without log_connections): they were left out",
                 thousands(n),
                 field.noun()
             ));

@@ -451,15 +451,13 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
     if !story.is_empty() || !events.is_empty() {
         toc.push(("story", "What happened"));
     }
-    toc.extend([
-        ("timeline", "Timeline"),
-        ("top", "Top queries"),
-        ("queries", "Query details"),
-    ]);
-    toc.extend(sig.toc());
+    toc.extend([("timeline", "Timeline"), ("top", "Top queries")]);
     if r.pgbouncer.is_some() {
         toc.push(("pgbouncer", "PgBouncer"));
     }
+    // Locks, errors and the other signals come before the long per-query details.
+    toc.extend(sig.toc());
+    toc.push(("queries", "Query details"));
     toc.push(("groups", "Databases, users, applications"));
     let page = Page {
         r,
