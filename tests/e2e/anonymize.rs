@@ -120,16 +120,27 @@ fn leaks(text: &str, quoted: &BTreeSet<String>, bare: &BTreeSet<String>) -> Vec<
     found
 }
 
+/// Markdown as read: its backslash escapes and entities undone, so a value shows as
+/// it would in a ticket.
+fn md_text(md: &str) -> String {
+    let unescaped = Regex::new(r"\\(.)").unwrap().replace_all(md, "$1");
+    unescaped
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 struct Outputs {
     json: Value,
     html: String,
     text: String,
+    md: String,
 }
 
 fn outputs(name: &str, extra: &[&str], jobs: &str) -> Outputs {
     let dir = tempfile::tempdir().unwrap();
     let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
-    let (j, h, t) = (p("r.json"), p("r.html"), p("r.txt"));
+    let (j, h, t, m) = (p("r.json"), p("r.html"), p("r.txt"), p("r.md"));
     let l = log(name);
     let mut args = vec![
         l.to_str().unwrap(),
@@ -141,6 +152,8 @@ fn outputs(name: &str, extra: &[&str], jobs: &str) -> Outputs {
         &h,
         "-o",
         &t,
+        "-o",
+        &m,
     ];
     args.extend(extra);
     let o = run(&args, None);
@@ -150,6 +163,7 @@ fn outputs(name: &str, extra: &[&str], jobs: &str) -> Outputs {
         json: serde_json::from_str(&read(&j)).unwrap(),
         html: read(&h),
         text: read(&t),
+        md: md_text(&read(&m)),
     }
 }
 
@@ -172,6 +186,7 @@ fn no_value_left(name: &str, mode: &str) {
         ("JSON", anon_json),
         ("HTML", html_text(&anon.html)),
         ("text", anon.text.clone()),
+        ("Markdown", anon.md.clone()),
     ] {
         let left = leaks(&text, &quoted, &bare);
         assert!(left.is_empty(), "{name} {mode}: {format} shows {left:?}");
@@ -243,7 +258,7 @@ fn anonymize_names_maps_databases_users_applications_hosts() {
     let r = outputs("c_incident", &["--anonymize=names"], "1");
     let mut all = String::new();
     json_strings(&r.json, &mut all);
-    let all = all + &html_text(&r.html) + &r.text;
+    let all = all + &html_text(&r.html) + &r.text + &r.md;
     // Names from the log's prefix (grep 'user=orders_app,db=shop,app=orders-api').
     for name in [
         "orders_app",
@@ -269,7 +284,7 @@ fn anonymized_filters_do_not_name_what_they_filter() {
     let r = outputs("c_incident", &flags, "1");
     let mut all = String::new();
     json_strings(&r.json, &mut all);
-    let all = all + &html_text(&r.html) + &r.text;
+    let all = all + &html_text(&r.html) + &r.text + &r.md;
     for value in ["orders-api", "424242"] {
         assert!(!all.contains(value), "{value} left in the report");
     }

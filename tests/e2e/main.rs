@@ -15,6 +15,7 @@ mod inputs_outputs;
 mod pgbouncer;
 mod prefixes;
 mod report;
+mod share;
 mod snapshot;
 mod statement_only;
 mod util;
