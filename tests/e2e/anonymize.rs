@@ -326,3 +326,38 @@ fn title_server_period_options_top_in_every_header() {
     let shown = format!("temp files ({:.1} MB)", bytes as f64 / 1e6);
     assert!(r.text.contains(&shown), "{shown}");
 }
+
+#[test]
+fn anonymize_names_maps_tables_and_columns_in_queries_samples_and_locks() {
+    // The tables and columns of the log's statements, as grep finds them.
+    let text = std::fs::read_to_string(log("c_incident")).unwrap();
+    let re = Regex::new(r"(?i)\b(?:from|join|update|into)\s+([a-z_][a-z0-9_]*)").unwrap();
+    let mut idents: BTreeSet<String> = re
+        .captures_iter(&text)
+        .map(|c| c[1].to_string())
+        .filter(|w| !["on", "table"].contains(&w.as_str()))
+        .collect();
+    idents.extend(["customer_id".to_string(), "order_ref".to_string()]);
+    assert!(idents.contains("orders") && idents.len() >= 5, "{idents:?}");
+    let word = |w: &str| Regex::new(&format!(r"\b{w}\b")).unwrap();
+    let plain = outputs("c_incident", &["--anonymize"], "1");
+    let plain_json = plain.json.to_string();
+    for w in &idents {
+        assert!(word(w).is_match(&plain_json), "{w}: kept without =names");
+    }
+    let r = outputs("c_incident", &["--anonymize=names"], "2");
+    let mut all = String::new();
+    json_strings(&r.json, &mut all);
+    let all = all + &html_text(&r.html) + &r.text + &r.md;
+    for w in &idents {
+        assert!(!word(w).is_match(&all), "{w} left in the report");
+    }
+    // The lock relation is the token the queries use for that table.
+    let rel = r.json["locks"]["by_relation"][0]["relation"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(rel.starts_with("obj"), "{rel}");
+    let queries = r.json["queries"].to_string();
+    assert!(queries.contains(&format!("FROM {rel} ")), "{rel}");
+}
