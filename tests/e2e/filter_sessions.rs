@@ -11,7 +11,6 @@ use std::collections::HashMap;
 /// One entry of c_incident.
 #[derive(Debug, Clone)]
 struct Entry {
-    pid: String,
     /// `app=` of the prefix (`[unknown]` before authentication, empty for background
     /// processes).
     app: String,
@@ -56,7 +55,6 @@ fn entries(lines: &[&str]) -> Vec<Entry> {
             sessions.remove(&pid);
         }
         out.push(Entry {
-            pid,
             app,
             session_app,
             rest,
