@@ -32,8 +32,11 @@ pub enum ConfigError {
     #[error("--window: cannot read '{0}' as a duration (examples: 30s, 1m, 5m, 1h)")]
     Window(String),
     /// An output with an unknown extension.
-    #[error("-o {0}: unknown report format (use .html, .json, .txt, .md or -; --output-format: html, json, text or md)")]
+    #[error("-o {0}: unknown report format (use .html, .json, .txt, .md or -)")]
     OutputFormat(String),
+    /// An unknown `--output-format`.
+    #[error("--output-format {0}: unknown report format (use html, json, text or md)")]
+    StdoutFormat(String),
     /// `--begin` after `--end`.
     #[error("--begin is after --end")]
     EmptyRange,
@@ -186,7 +189,7 @@ impl Config {
         let stdout_format = a
             .output_format
             .as_deref()
-            .map(|f| Format::from_name(f).ok_or_else(|| ConfigError::OutputFormat(f.to_string())))
+            .map(|f| Format::from_name(f).ok_or_else(|| ConfigError::StdoutFormat(f.to_string())))
             .transpose()?;
         let outputs = outputs
             .iter()
