@@ -90,6 +90,8 @@ struct Story {
 struct Detail<'a> {
     q: &'a QueryView,
     sql: String,
+    /// The start of the SQL, for the collapsed detail's one line.
+    short: String,
     hist: String,
     spark: String,
     samples: Vec<SampleRow<'a>>,
@@ -374,6 +376,7 @@ fn details<'a>(
         .map(|q| Detail {
             q,
             sql: highlight(&q.query, None),
+            short: highlight(&q.query, Some(SHORT)),
             hist: svg::histogram(&q.histogram),
             spark: svg::sparkline(&q.series, n, 200, true, (600.0, 48.0)),
             samples: q
