@@ -69,8 +69,9 @@ pub struct AnalyzeArgs {
     /// Log files to read (any order); `-` reads stdin.
     #[arg(value_name = "LOG")]
     pub inputs: Vec<String>,
-    /// Write a report here; the extension picks the format (.html, .json, .txt); `-` is
-    /// the text summary on stdout. May repeat. Default: pgferret-report.html.
+    /// Write a report here; the extension picks the format (.html, .json, .txt, .md);
+    /// `-` is the text summary on stdout (see --output-format). May repeat. Default:
+    /// pgferret-report.html.
     #[arg(short, long = "output", value_name = "PATH")]
     pub outputs: Vec<String>,
     /// The server's log_line_prefix; inferred from the log when absent.
@@ -104,15 +105,11 @@ pub struct AnalyzeArgs {
     /// Filters (see [`FilterFlags`]).
     #[command(flatten)]
     pub filters: FilterFlags,
-    /// Time zone the HTML and text reports show times in: a name (Europe/Berlin), UTC
-    /// or an offset (+02:00). JSON times stay UTC.
-    #[arg(
-        long,
-        value_name = "ZONE",
-        default_value = "UTC",
-        allow_hyphen_values = true
-    )]
-    pub tz: String,
+    /// Time zone the HTML, text and Markdown reports show times in: a name
+    /// (Europe/Berlin), UTC or an offset (+02:00). Default: the log's own zone, from
+    /// its first timestamps (UTC when they show none). JSON times stay UTC.
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    pub tz: Option<String>,
     /// Width of the timeline windows (`30s`, `1m`, `5m`, `1h`); automatic by default.
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
@@ -145,7 +142,10 @@ pub struct AnalyzeArgs {
     /// The window compared with --baseline (`14:30..15:00`).
     #[arg(long, value_name = "TIME..TIME", requires = "baseline")]
     pub compare: Option<String>,
-    /// Do not print the summary on the terminal.
+    /// The format written to stdout by `-o -`: text (default), md, json or html.
+    #[arg(long, value_name = "FORMAT")]
+    pub output_format: Option<String>,
+    /// Do not print the summary on the terminal, nor where the reports were written.
     #[arg(short, long)]
     pub quiet: bool,
     /// The longest log entry read whole (`64MB`, `512KB`, `1GB`, bytes); the rest of a

@@ -32,8 +32,11 @@ pub enum ConfigError {
     #[error("--window: cannot read '{0}' as a duration (examples: 30s, 1m, 5m, 1h)")]
     Window(String),
     /// An output with an unknown extension.
-    #[error("-o {0}: unknown report format (use .html, .json, .txt or -)")]
+    #[error("-o {0}: unknown report format (use .html, .json, .txt, .md or -)")]
     OutputFormat(String),
+    /// An unknown `--output-format`.
+    #[error("--output-format {0}: unknown report format (use html, json, text or md)")]
+    StdoutFormat(String),
     /// `--begin` after `--end`.
     #[error("--begin is after --end")]
     EmptyRange,
@@ -91,8 +94,8 @@ pub struct Config {
     pub prefix: Option<Prefix>,
     /// The user's format.
     pub format: Option<LogFormat>,
-    /// The display time zone.
-    pub tz: DisplayTz,
+    /// The display time zone (`--tz`); the log's own when `None`.
+    pub tz: Option<DisplayTz>,
     /// Threads.
     pub jobs: usize,
     /// Aggregation options (`begin`/`end` are placed from `range` once the log's
@@ -102,6 +105,8 @@ pub struct Config {
     pub range: Range,
     /// Print a summary on stderr.
     pub summary: bool,
+    /// `--quiet`: nothing on stderr but warnings and errors.
+    pub quiet: bool,
     /// Chunk size in bytes.
     pub chunk_size: usize,
     /// `--max-entry` in bytes.
@@ -181,15 +186,24 @@ impl Config {
         } else {
             &a.outputs
         };
+        let stdout_format = a
+            .output_format
+            .as_deref()
+            .map(|f| Format::from_name(f).ok_or_else(|| ConfigError::StdoutFormat(f.to_string())))
+            .transpose()?;
         let outputs = outputs
             .iter()
             .map(|p| {
-                Format::from_path(p)
-                    .map(|format| Output {
-                        path: p.clone(),
-                        format,
-                    })
-                    .ok_or_else(|| ConfigError::OutputFormat(p.clone()))
+                let by_path = Format::from_path(p);
+                match stdout_format {
+                    Some(f) if p == "-" => Some(f),
+                    _ => by_path,
+                }
+                .map(|format| Output {
+                    path: p.clone(),
+                    format,
+                })
+                .ok_or_else(|| ConfigError::OutputFormat(p.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let jobs = match a.jobs {
@@ -200,9 +214,14 @@ impl Config {
         Ok(Config {
             inputs: a.inputs.iter().map(|s| Source::from_arg(s)).collect(),
             summary: !a.quiet && a.outputs.is_empty(),
+            quiet: a.quiet,
             outputs,
             prefix: a.prefix.as_deref().map(Prefix::compile).transpose()?,
-            tz: a.tz.parse().map_err(ConfigError::Tz)?,
+            tz: a
+                .tz
+                .as_deref()
+                .map(|z| z.parse().map_err(ConfigError::Tz))
+                .transpose()?,
             format: a
                 .format
                 .as_deref()
@@ -251,8 +270,8 @@ fn share(a: &AnalyzeArgs) -> Result<Share, ConfigError> {
     say("--prefix", &a.prefix);
     say("--format", &a.format);
     say("--top", &a.top.map(|n| n.to_string()));
-    if a.tz != "UTC" {
-        options.push(format!("--tz {}", a.tz));
+    if let Some(tz) = &a.tz {
+        options.push(format!("--tz {tz}"));
     }
     match anonymize {
         Some(Anonymize::Values) => options.push("--anonymize".into()),

@@ -1,11 +1,14 @@
 //! Filters: which entries and statements the report stands for.
 //!
 //! Session filters (`--db`, `--user`, `--app`, `--client` and their `--exclude-`
-//! twins) look at the fields each entry carries, so every signal of a session —
-//! statement, lock wait, error, temp file — is kept or removed alike. An entry whose
-//! field is unknown (the prefix has no such escape, a background process, or
-//! PostgreSQL's `[unknown]`) matches no include filter: it is removed and counted
-//! apart, so the report can say the filter could not be applied to it. Time-of-day
+//! twins) look at the fields each entry carries, and where it lacks one (the prefix has
+//! no such escape, or PostgreSQL's `[unknown]`) at its session's, read from the
+//! process's connection lines ([`crate::aggregate::session`]); so every signal of a
+//! session — statement, lock wait, error, temp file — is kept or removed alike. An
+//! entry whose field is unknown and whose session could not be matched (a background
+//! process, a session that began before the log) matches no include filter: it is
+//! removed and counted apart, so the report can say the filter could not be applied to
+//! it; an exclude filter keeps it, counted too. Time-of-day
 //! filters (`--include-time`, `--exclude-time`) are read in the log's own zone unless
 //! they carry one. Statement filters (`--query-id`, `--include-query`,
 //! `--exclude-query`, `--select-only`) look at statements only, and decide once per
@@ -14,6 +17,7 @@
 //! Everything is compiled once, in [`Filters::build`]; matching an entry allocates
 //! nothing.
 
+use crate::aggregate::session::Session;
 use crate::parse::{LogEntry, Millis};
 use crate::report::tz::DisplayTz;
 use regex::bytes::Regex;
@@ -86,6 +90,17 @@ impl Field {
             Field::Client => e.fields.host,
         }
     }
+
+    /// The session's value; before authorization only the client host is known.
+    fn of_session(self, s: &Session) -> Option<&[u8]> {
+        match self {
+            Field::Client => (!s.host.is_empty()).then_some(&s.host[..]),
+            _ if !s.authorized => None,
+            Field::Db => Some(&s.db),
+            Field::User => Some(&s.user),
+            Field::App => Some(&s.app),
+        }
+    }
 }
 
 /// Per-field counts, in the order of [`Field::ALL`].
@@ -98,8 +113,12 @@ pub enum Verdict {
     Keep,
     /// Removed by a filter on a known value, or by a time filter.
     Removed,
-    /// Removed because an include filter's field is unknown on this entry.
+    /// Removed because an include filter's field is unknown on this entry and its
+    /// session could not be matched.
     Unknown(Field),
+    /// Kept, but an exclude filter's field is unknown on this entry and its session
+    /// could not be matched: the filter could not be applied to it.
+    KeptUnknown(Field),
 }
 
 /// Globs compiled into one anchored regex.
@@ -361,27 +380,46 @@ impl Filters {
         std::array::from_fn(|i| self.fields[i].include.is_some())
     }
 
-    /// Whether entry `e` is kept by the session and time filters.
-    pub fn entry(&self, e: &LogEntry<'_, '_>) -> Verdict {
+    /// True when a filter looks at the session fields (database, user, application,
+    /// client): entries are then matched to their sessions.
+    pub fn on_sessions(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| f.include.is_some() || f.exclude.is_some())
+    }
+
+    /// Whether entry `e` of session `session` (when its connection lines were read) is
+    /// kept by the session and time filters. A field the entry carries is its own; one
+    /// it lacks is its session's.
+    pub fn entry(&self, e: &LogEntry<'_, '_>, session: Option<&Session>) -> Verdict {
         if e.fields.ts.is_some_and(|t| !self.time_kept(t)) {
             return Verdict::Removed;
         }
+        let mut verdict = Verdict::Keep;
         for (f, filter) in Field::ALL.iter().zip(&self.fields) {
-            let v = f.of(e);
-            let known = !(v.is_empty() || v == b"[unknown]");
+            if filter.include.is_none() && filter.exclude.is_none() {
+                continue;
+            }
+            let own = f.of(e);
+            let v = if !(own.is_empty() || own == b"[unknown]") {
+                Some(own)
+            } else {
+                session.and_then(|s| f.of_session(s))
+            };
             if let Some(inc) = &filter.include {
-                if !known {
-                    return Verdict::Unknown(*f);
-                }
-                if !inc.is_match(v) {
-                    return Verdict::Removed;
+                match v {
+                    None => return Verdict::Unknown(*f),
+                    Some(v) if !inc.is_match(v) => return Verdict::Removed,
+                    Some(_) => {}
                 }
             }
-            if known && filter.exclude.as_ref().is_some_and(|x| x.is_match(v)) {
-                return Verdict::Removed;
+            match (v, &filter.exclude) {
+                (Some(v), Some(x)) if x.is_match(v) => return Verdict::Removed,
+                (None, Some(_)) if verdict == Verdict::Keep => verdict = Verdict::KeptUnknown(*f),
+                _ => {}
             }
         }
-        Verdict::Keep
+        verdict
     }
 
     /// Whether instant `t` is kept by the time-of-day filters.

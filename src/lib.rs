@@ -58,7 +58,12 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         jobs: cfg.jobs,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    let mut report = Report::build(&analysis.inputs, analysis.stats, run, cfg.tz);
+    let (tz, origin) = match cfg.tz {
+        Some(tz) => (tz, "--tz"),
+        None => report::tz::DisplayTz::of_log(analysis.clock.as_ref()),
+    };
+    let mut report = Report::build(&analysis.inputs, analysis.stats, run, tz);
+    report.time_zone_origin = origin.to_string();
     if let Some(r) = &analysis.range {
         report.apply_range(r, &analysis.inputs);
     }
@@ -209,7 +214,10 @@ pub fn cli_main() -> ExitCode {
     if cfg.summary {
         let mut err = std::io::stderr();
         let _ = report::text::write_summary(&report, &mut err);
-        for path in &written {
+    }
+    // Where the reports went, for a person at a terminal; a cron job's mail stays quiet.
+    if cfg.summary || (!cfg.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())) {
+        for path in written.iter().filter(|p| *p != "-") {
             eprintln!("report written to {path}");
         }
     }

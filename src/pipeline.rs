@@ -2,6 +2,7 @@
 //! the format and prefix, cut into chunks at entry boundaries, parse and aggregate the
 //! chunks in parallel, merge in order. Inputs are processed in parallel too.
 
+use crate::aggregate::session::{Live, SessionScan};
 use crate::aggregate::{AggOptions, ChunkAgg, CutEntries, InputStats, Partial, Stats};
 use crate::input::{
     self, Block, BlockReader, Boundaries, Compression, Data, Expanded, InputError, Piece, Skip,
@@ -146,6 +147,8 @@ pub struct Analysis {
     pub range: Option<Resolved>,
     /// The filters as applied (time-of-day spans placed in the log's zone).
     pub filters: Option<std::sync::Arc<crate::filter::Filters>>,
+    /// The log's clock: its first timestamp with a zone (of the earliest input).
+    pub clock: Option<crate::range::LogClock>,
 }
 
 /// An input opened. A stream's first bytes are read (and kept) only when needed, so
@@ -202,14 +205,12 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
         });
     }
     let timed_filters = opts.agg.filters.as_ref().is_some_and(|f| f.on_time());
-    let clock = if opts.range.is_empty() && !timed_filters {
-        None
-    } else {
-        slots
-            .iter_mut()
-            .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
-            .min_by_key(|c| c.first_ms)
-    };
+    // The log's zone places --begin/--end and times of day, and is the report's zone
+    // unless --tz says otherwise.
+    let clock = slots
+        .iter_mut()
+        .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
+        .min_by_key(|c| c.first_ms);
     let range = if opts.range.is_empty() {
         None
     } else {
@@ -253,6 +254,7 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
         stats,
         range,
         filters: opts.agg.filters.clone(),
+        clock,
     })
 }
 
@@ -563,6 +565,7 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
         stats: all,
         range,
         filters: opts.agg.filters.clone(),
+        clock: detect_clock(&data[..data.len().min(SNIFF_BYTES)]),
     }
 }
 
@@ -600,11 +603,54 @@ fn modified(source: &Source) -> Option<Millis> {
     i64::try_from(d.as_millis()).ok()
 }
 
-fn parse_chunk(idx: u32, data: &[u8], base: u64, parser: &LogParser, agg: &AggOptions) -> Partial {
+fn parse_chunk(
+    idx: u32,
+    data: &[u8],
+    base: u64,
+    parser: &LogParser,
+    agg: &AggOptions,
+    sessions: Live,
+) -> Partial {
     let mut arena = vec![0u8; parser.arena_len(data.len())];
-    let mut sink = ChunkAgg::new(agg.clone(), idx);
+    let mut sink = ChunkAgg::new(agg.clone(), idx).with_sessions(sessions);
     let lines = parser.parse_chunk(data, &mut arena, base, &mut sink);
     sink.finish(lines)
+}
+
+/// The sessions a chunk leaves open or ended (its connection lines only).
+fn scan_sessions(data: &[u8], base: u64, parser: &LogParser) -> Live {
+    let mut arena = vec![0u8; parser.arena_len(data.len())];
+    let mut scan = SessionScan::default();
+    parser.parse_chunk(data, &mut arena, base, &mut scan);
+    scan.ends
+}
+
+/// The sessions open at the start of each of a group's chunks, given those open at the
+/// start of the group (`live`, moved on to the group's end), when the session filters
+/// need them: each chunk's connection lines are scanned (in parallel or not), then
+/// folded in file order. Without session filters, nothing is scanned.
+fn session_starts<T: Sync>(
+    group: &[T],
+    live: &mut Live,
+    wanted: bool,
+    parallel: bool,
+    scan: impl Fn(&T) -> Live + Sync + Send,
+) -> Vec<Live> {
+    if !wanted {
+        return vec![Live::default(); group.len()];
+    }
+    let ends: Vec<Live> = if parallel {
+        group.par_iter().map(&scan).collect()
+    } else {
+        group.iter().map(&scan).collect()
+    };
+    ends.iter()
+        .map(|e| {
+            let start = live.clone();
+            live.apply(e);
+            start
+        })
+        .collect()
 }
 
 fn merge_in_order(mut a: Partial, b: Partial) -> Partial {
@@ -632,14 +678,27 @@ fn parse_slice(
     release: impl Fn(std::ops::Range<usize>) + Sync,
 ) -> Partial {
     let pieces = input::plan(data, opts.chunk_size, opts.max_entry, parser, &release);
-    let one = |p: Piece| match p {
+    let one = |(p, live): (Piece, Live)| match p {
         Piece::Parse(r) => {
-            let partial = parse_chunk(idx, &data[r.clone()], r.start as u64, parser, &opts.agg);
+            let partial = parse_chunk(
+                idx,
+                &data[r.clone()],
+                r.start as u64,
+                parser,
+                &opts.agg,
+                live,
+            );
             release(r);
             partial
         }
         Piece::Skip(s) => skipped(idx, &s, opts),
     };
+    let scan = |p: &Piece| match p {
+        Piece::Parse(r) => scan_sessions(&data[r.clone()], r.start as u64, parser),
+        Piece::Skip(_) => Live::default(),
+    };
+    let wanted = wants_sessions(opts);
+    let mut live = Live::default();
     // Groups of a fixed number of pieces, capped after each (the same places whatever
     // the threads); both ways keep the pieces' order: each merge appends the later part.
     let mut acc: Option<Partial> = None;
@@ -649,6 +708,8 @@ fn parse_slice(
         if group.is_empty() {
             break;
         }
+        let starts = session_starts(&group, &mut live, wanted, parallel, scan);
+        let group: Vec<(Piece, Live)> = group.into_iter().zip(starts).collect();
         let merged = if parallel {
             group.into_par_iter().map(&one).reduce_with(merge_in_order)
         } else {
@@ -657,6 +718,11 @@ fn parse_slice(
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
     }
     acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0))
+}
+
+/// True when the session filters need each entry's session.
+fn wants_sessions(opts: &PipelineOptions) -> bool {
+    opts.agg.filters.as_ref().is_some_and(|f| f.on_sessions())
 }
 
 /// Appends `next` to `acc` and caps the fingerprints.
@@ -706,6 +772,8 @@ fn parse_stream(
     let mut acc: Option<Partial> = None;
     let mut bytes = 0u64;
     let batch = GROUP_CHUNKS;
+    let wanted = wants_sessions(opts);
+    let mut live = Live::default();
     loop {
         let mut batch_blocks = Vec::with_capacity(batch);
         while batch_blocks.len() < batch {
@@ -724,10 +792,16 @@ fn parse_stream(
                 Block::Skipped(s) => s.bytes,
             })
             .sum::<u64>();
+        let scan = |b: &Block| match b {
+            Block::Data(base, block) => scan_sessions(block, *base, parser),
+            Block::Skipped(_) => Live::default(),
+        };
+        let starts = session_starts(&batch_blocks, &mut live, wanted, true, scan);
         let merged = batch_blocks
             .par_iter()
-            .map(|b| match b {
-                Block::Data(base, block) => parse_chunk(idx, block, *base, parser, &opts.agg),
+            .zip(starts)
+            .map(|(b, live)| match b {
+                Block::Data(base, block) => parse_chunk(idx, block, *base, parser, &opts.agg, live),
                 Block::Skipped(s) => skipped(idx, s, opts),
             })
             .reduce_with(merge_in_order);

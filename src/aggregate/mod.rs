@@ -15,6 +15,7 @@ mod pairing;
 pub mod pgbouncer;
 pub mod query;
 pub mod series;
+pub mod session;
 mod signals;
 pub mod spread;
 pub mod table;
@@ -148,6 +149,9 @@ pub struct FilterCounts {
     /// Entries removed because an include filter's field is unknown on them, by field
     /// ([`crate::filter::Field::ALL`]).
     pub unknown: crate::filter::FieldCounts,
+    /// Entries kept because an exclude filter's field is unknown on them (and their
+    /// session could not be matched), by field.
+    pub unknown_kept: crate::filter::FieldCounts,
     /// Statements (timed, or logged by log_statement) the filters kept.
     pub kept_statements: u64,
     /// Entries the filters kept.
@@ -161,6 +165,10 @@ impl FilterCounts {
         for (a, b) in self.unknown.iter_mut().zip(o.unknown) {
             *a += b;
         }
+        for (a, b) in self.unknown_kept.iter_mut().zip(o.unknown_kept) {
+            *a += b;
+        }
+
         self.kept_statements += o.kept_statements;
         self.kept += o.kept;
     }
@@ -378,6 +386,8 @@ pub struct ChunkAgg<'a> {
     dropped: rustc_hash::FxHashSet<u32>,
     /// A reusable buffer for normalized text.
     text: String,
+    /// The sessions open, for the session filters.
+    sessions: session::Live,
 }
 
 impl<'a> ChunkAgg<'a> {
@@ -397,7 +407,14 @@ impl<'a> ChunkAgg<'a> {
             decided: FxHashMap::default(),
             dropped: rustc_hash::FxHashSet::default(),
             text: String::new(),
+            sessions: session::Live::default(),
         }
+    }
+
+    /// Starts the chunk with the sessions open at its start (see [`session`]).
+    pub fn with_sessions(mut self, live: session::Live) -> Self {
+        self.sessions = live;
+        self
     }
 
     /// Ends the chunk, which had `lines` lines.
@@ -439,6 +456,14 @@ impl<'a> ChunkAgg<'a> {
                 self.input.filter.removed += 1;
                 return false;
             }
+            Event::Other if f.on_statements() => {
+                let keep = self.signal_kept(&f, e, pid);
+                match keep {
+                    true => self.input.filter.kept += 1,
+                    false => self.input.filter.removed += 1,
+                }
+                return keep;
+            }
             _ => {
                 self.input.filter.kept += 1;
                 return true;
@@ -459,6 +484,24 @@ impl<'a> ChunkAgg<'a> {
             self.dropped.insert(pid);
         }
         false
+    }
+
+    /// The statement filters' decision on an entry that is not a statement (an error,
+    /// a lock wait, a temp file, a cancellation): it goes with the statement it was
+    /// logged for — its `STATEMENT:` line, else the statement its process is running
+    /// (its query id under `%Q`, or the statement logged by log_statement that is
+    /// still waiting for its end). An entry that names no statement (a checkpoint, a
+    /// connection) is kept.
+    fn signal_kept(&mut self, f: &Filters, e: &LogEntry<'a, '_>, pid: u32) -> bool {
+        if let Some(sql) = e.aux_text(crate::parse::Severity::Statement, b"") {
+            return f.query_id(e.fields.query_id) && (!f.on_text() || self.text_kept(f, sql));
+        }
+        if let Some(id) = e.fields.query_id.filter(|&id| id != 0) {
+            if !f.query_id(Some(id)) {
+                return false;
+            }
+        }
+        e.fields.unattributed || !self.dropped.contains(&pid)
     }
 
     /// The text filters' decision on `sql`, normalized once per fingerprint.
@@ -497,8 +540,13 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             return;
         }
         if let Some(f) = &self.opts.filters {
-            match f.entry(e) {
+            let session = match f.on_sessions() {
+                true => self.sessions.observe(e),
+                false => None,
+            };
+            match f.entry(e, session.as_deref()) {
                 Verdict::Keep => {}
+                Verdict::KeptUnknown(field) => self.input.filter.unknown_kept[field as usize] += 1,
                 Verdict::Removed => {
                     self.input.filter.removed += 1;
                     return;

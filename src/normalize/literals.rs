@@ -21,7 +21,31 @@ pub enum Literal<'a> {
 /// `sql` with every literal replaced by `replace(literal)`: a string's replacement is
 /// quoted (`'…'`), a number's is written bare.
 pub fn rewrite_literals(sql: &str, replace: &mut dyn FnMut(Literal<'_>) -> String) -> String {
+    rewrite_sql(sql, replace, None)
+}
+
+/// Words before a `(` that name a table, not call a function (`INSERT INTO t (a, b)`).
+const BEFORE_TABLE: &[&str] = &[
+    "into",
+    "table",
+    "references",
+    "join",
+    "from",
+    "update",
+    "only",
+    "on",
+];
+
+/// Like [`rewrite_literals`], and with `rename`, every identifier (table, column,
+/// alias; unquoted ones case-folded, quoted ones as written) replaced by `rename(name)`:
+/// keywords, function names (a word before `(`) and type names (after `::`) are kept.
+pub fn rewrite_sql(
+    sql: &str,
+    replace: &mut dyn FnMut(Literal<'_>) -> String,
+    mut rename: Option<&mut dyn FnMut(&str) -> String>,
+) -> String {
     let src = sql.as_bytes();
+    let mut prev = "";
     let mut lexer = Lexer::new(src);
     let mut out = String::with_capacity(sql.len());
     let mut last = 0;
@@ -50,8 +74,20 @@ pub fn rewrite_literals(sql: &str, replace: &mut dyn FnMut(Literal<'_>) -> Strin
                 out.push('\'');
             }
             Kind::Num => out.push_str(&replace(Literal::Num(text))),
+            Kind::Word if rename.is_some() && is_identifier(text, prev, &sql[span.end..]) => {
+                let rename = rename.as_mut().expect("checked");
+                out.push_str(&rename(&text.to_lowercase()));
+            }
+            Kind::QIdent if rename.is_some() && text.starts_with('"') => {
+                let rename = rename.as_mut().expect("checked");
+                let inner = text.trim_matches('"').replace("\"\"", "\"");
+                out.push('"');
+                out.push_str(&rename(&inner));
+                out.push('"');
+            }
             _ => out.push_str(text),
         }
+        prev = text;
         last = span.end;
     }
     let rest = sql.get(last..).unwrap_or("");
@@ -59,6 +95,16 @@ pub fn rewrite_literals(sql: &str, replace: &mut dyn FnMut(Literal<'_>) -> Strin
         out.push_str(" /* … */");
     }
     out
+}
+
+/// True when the word `w`, after the token `prev` and before `rest`, names a table,
+/// column or alias (not a keyword, a function or a type).
+fn is_identifier(w: &str, prev: &str, rest: &str) -> bool {
+    if super::keywords::is_keyword(w.as_bytes()) || prev == "::" {
+        return false;
+    }
+    let call = rest.trim_start().starts_with('(');
+    !call || BEFORE_TABLE.iter().any(|k| prev.eq_ignore_ascii_case(k))
 }
 
 /// `E'abc'` → `abc`; an unterminated string runs to the end.
@@ -107,5 +153,24 @@ mod tests {
         );
         assert_eq!(mark("x = 'unterminated"), "x = 'S[unterminated]'");
         assert_eq!(mark("\"Quoted Id\" = 'é'"), "\"Quoted Id\" = 'S[é]'");
+    }
+
+    #[test]
+    fn identifiers_renamed_keywords_functions_and_types_kept() {
+        let mut names = Vec::new();
+        let out = rewrite_sql(
+            "INSERT INTO Orders (id, \"Amount\") SELECT count(o.id)::int FROM orders o",
+            &mut |_| "L".into(),
+            Some(&mut |n: &str| {
+                if !names.iter().any(|x| x == n) {
+                    names.push(n.to_string());
+                }
+                format!("n{}", names.iter().position(|x| x == n).unwrap() + 1)
+            }),
+        );
+        assert_eq!(
+            out,
+            "INSERT INTO n1 (n2, \"n3\") SELECT count(n4.n2)::int FROM n1 n4"
+        );
     }
 }

@@ -41,7 +41,7 @@ mod tests;
 pub use command::write_fingerprints;
 pub use display::{display_tokens, TokenClass};
 pub use hash::FINGERPRINT_VERSION;
-pub use literals::{rewrite_literals, Literal};
+pub use literals::{rewrite_literals, rewrite_sql, Literal};
 
 use lexer::Token;
 use sink::{HashSink, TextSink};

@@ -57,9 +57,11 @@ enum NameKind {
     User = 1,
     Application = 2,
     Host = 3,
+    /// A table, column or alias in SQL, or a relation a lock was waited on.
+    Ident = 4,
 }
 
-const NAME_PREFIX: [&str; 4] = ["db", "user", "app", "host"];
+const NAME_PREFIX: [&str; 5] = ["db", "user", "app", "host", "obj"];
 
 /// Words after which a double-quoted name in a message is an identifier, not a value.
 const IDENT_WORDS: &[&str] = &[
@@ -113,7 +115,7 @@ pub struct Tokens {
     values: FxHashMap<String, String>,
     numbers: usize,
     strings: usize,
-    names: Option<[FxHashMap<String, String>; 4]>,
+    names: Option<[FxHashMap<String, String>; 5]>,
 }
 
 impl Tokens {
@@ -146,11 +148,30 @@ impl Tokens {
         t
     }
 
-    /// SQL text with its literals replaced.
+    /// SQL text with its literals replaced, and with `names` its identifiers too.
     pub fn sql(&mut self, sql: &str) -> String {
-        rewrite_literals(sql, &mut |l| match l {
-            Literal::Str(s) | Literal::Num(s) => self.value(s),
-        })
+        if self.names.is_none() {
+            return rewrite_literals(sql, &mut |l| match l {
+                Literal::Str(s) | Literal::Num(s) => self.value(s),
+            });
+        }
+        // One pass; the two callbacks take turns with the tokens.
+        let tokens = std::cell::RefCell::new(self);
+        crate::normalize::rewrite_sql(
+            sql,
+            &mut |l| match l {
+                Literal::Str(s) | Literal::Num(s) => tokens.borrow_mut().value(s),
+            },
+            Some(&mut |n: &str| tokens.borrow_mut().name(NameKind::Ident, n)),
+        )
+    }
+
+    /// A relation's name (`orders`, `public.orders`) with `names`.
+    fn relation(&mut self, rel: &str) -> String {
+        rel.split('.')
+            .map(|p| self.name(NameKind::Ident, &p.to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     fn name(&mut self, kind: NameKind, v: &str) -> String {
@@ -188,7 +209,8 @@ impl Tokens {
                 let q = c as char;
                 out.push(q);
                 if c == b'"' && last_word_in(&m[..i], IDENT_WORDS) {
-                    out.push_str(&self.known_name(inner).unwrap_or_else(|| inner.into()));
+                    let known = self.known_name(inner);
+                    out.push_str(&known.unwrap_or_else(|| self.name(NameKind::Ident, inner)));
                 } else {
                     out.push_str(&self.value(inner));
                 }
@@ -313,6 +335,23 @@ pub fn apply(r: &mut Report, mode: Anonymize) {
         }
         for p in &mut q.plans {
             p.plan = t.plan(&p.plan);
+        }
+    }
+    if t.names.is_some() {
+        for l in r
+            .locks
+            .by_relation
+            .iter_mut()
+            .filter(|l| !l.relation_is_oid)
+        {
+            l.relation = t.relation(&l.relation);
+        }
+        // `db1.public.orders`: the database is mapped already, schema and table here.
+        for m in &mut r.maintenance.tables {
+            m.table = match m.table.split_once('.') {
+                Some((db, rel)) => format!("{db}.{}", t.relation(rel)),
+                None => t.relation(&m.table),
+            };
         }
     }
     for q in &mut r.locks.by_query {

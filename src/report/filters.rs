@@ -1,6 +1,6 @@
 //! What the filters did, said in the report: which were applied, how many entries
-//! they removed, the entries an include filter could not be applied to (their field
-//! is unknown), and a warning when they kept nothing (exit code 5), so an empty
+//! they removed, the entries a filter could not be applied to (their field is
+//! unknown and their session could not be matched), and a warning when they kept nothing (exit code 5), so an empty
 //! report is never read as a quiet server or a setting that was off.
 
 use super::model::Report;
@@ -17,8 +17,13 @@ pub struct FiltersView {
     pub applied: Vec<String>,
     /// Entries the filters removed (statements and their duration lines among them).
     pub removed_entries: u64,
-    /// Entries removed because an include filter's field is unknown on them.
+    /// Entries whose session could not be matched, removed because an include
+    /// filter's field is unknown on them.
     pub unknown_field: Vec<UnknownField>,
+    /// Entries whose session could not be matched, kept because an exclude filter's
+    /// field is unknown on them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_kept: Vec<UnknownField>,
     /// How times of day were read, when a time filter is given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub times: Option<String>,
@@ -60,13 +65,32 @@ impl Report {
                 continue;
             }
             self.warnings.push(format!(
-                "{flag} could not be applied to {} entries that carry no {} (a prefix \
-                 without it, a background process, or [unknown] before authentication): they \
-                 were left out",
+                "{flag} could not be applied to {} entries whose session could not be \
+                 matched: they carry no {} and no connection line of their process tells it \
+                 (a background process, a line before its session's authorization, a \
+                 session that began before the log, or a log without log_connections): they were left out",
                 thousands(n),
                 field.noun()
             ));
             unknown_field.push(UnknownField {
+                field: field.noun(),
+                entries: n,
+            });
+        }
+        let mut unknown_kept = Vec::new();
+        for ((field, n), flag) in Field::ALL.iter().zip(c.unknown_kept).zip(flags) {
+            if n == 0 {
+                continue;
+            }
+            self.warnings.push(format!(
+                "--exclude-{} could not be applied to {} entries whose session could not be \
+                 matched (no {} on them, no connection line of their process): they were \
+                 kept",
+                &flag[2..],
+                thousands(n),
+                field.noun()
+            ));
+            unknown_kept.push(UnknownField {
                 field: field.noun(),
                 entries: n,
             });
@@ -90,6 +114,7 @@ impl Report {
             applied: f.applied.clone(),
             removed_entries: c.removed,
             unknown_field,
+            unknown_kept,
             times: (!f.zone_note.is_empty()).then(|| f.zone_note.clone()),
             kept_nothing: no_entry || no_statement,
         });

@@ -91,6 +91,8 @@ struct Story {
 struct Detail<'a> {
     q: &'a QueryView,
     sql: String,
+    /// The start of the SQL, for the collapsed detail's one line.
+    short: String,
     hist: String,
     spark: String,
     samples: Vec<SampleRow<'a>>,
@@ -395,6 +397,7 @@ fn details<'a>(
         .map(|q| Detail {
             q,
             sql: highlight(&q.query, None),
+            short: highlight(&q.query, Some(SHORT)),
             hist: svg::histogram(&q.histogram),
             spark: svg::sparkline(&q.series, n, 200, true, (600.0, 48.0)),
             samples: q
@@ -482,15 +485,13 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
     if !story.is_empty() || !events.is_empty() {
         toc.push(("story", "What happened"));
     }
-    toc.extend([
-        ("timeline", "Timeline"),
-        ("top", "Top queries"),
-        ("queries", "Query details"),
-    ]);
-    toc.extend(sig.toc());
+    toc.extend([("timeline", "Timeline"), ("top", "Top queries")]);
     if r.pgbouncer.is_some() {
         toc.push(("pgbouncer", "PgBouncer"));
     }
+    // Locks, errors and the other signals come before the long per-query details.
+    toc.extend(sig.toc());
+    toc.push(("queries", "Query details"));
     toc.push(("groups", "Databases, users, applications"));
     let page = Page {
         r,

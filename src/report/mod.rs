@@ -1,4 +1,4 @@
-//! Reports: the view model and its renderings (JSON, HTML, text summary).
+//! Reports: the view model and its renderings (JSON, HTML, text summary, Markdown).
 
 pub mod anonymize;
 pub mod diff;
@@ -8,6 +8,7 @@ pub mod filters;
 pub mod first;
 pub mod html;
 pub mod incident;
+pub mod markdown;
 pub mod model;
 pub mod pgbouncer;
 pub mod replay;
@@ -16,6 +17,7 @@ pub mod signals;
 pub mod sql;
 pub mod svg;
 pub mod text;
+pub mod text_sections;
 pub mod tz;
 pub mod warnings;
 
@@ -33,6 +35,8 @@ pub enum Format {
     Json,
     /// `.txt`, or `-` (stdout)
     Text,
+    /// `.md`
+    Markdown,
 }
 
 impl Format {
@@ -46,6 +50,18 @@ impl Format {
             "html" | "htm" => Some(Format::Html),
             "json" => Some(Format::Json),
             "txt" | "text" => Some(Format::Text),
+            "md" | "markdown" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+
+    /// A format by name (`--output-format`): html, json, text (txt), md (markdown).
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "html" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            "text" | "txt" => Some(Format::Text),
+            "md" | "markdown" => Some(Format::Markdown),
             _ => None,
         }
     }
@@ -59,6 +75,7 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::R
             out.write_all(b"\n")?;
         }
         Format::Text => text::write_summary(report, out)?,
+        Format::Markdown => markdown::write_markdown(report, out)?,
         Format::Html => out.write_all(html::render(report)?.as_bytes())?,
     }
     Ok(())

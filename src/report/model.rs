@@ -50,8 +50,11 @@ pub struct Report {
     /// The filters applied (`--db`, `--exclude-time`...) and what they removed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<super::filters::FiltersView>,
-    /// The zone the HTML and text reports show times in (`--tz`); JSON times are UTC.
+    /// The zone the HTML and text reports show times in (`--tz`, else the log's own);
+    /// JSON times are UTC.
     pub time_zone: String,
+    /// Where that zone comes from: `--tz`, `the log's zone`, or why it is UTC.
+    pub time_zone_origin: String,
     pub inputs: Vec<InputView>,
     pub span: Span,
     pub totals: Totals,
@@ -563,6 +566,7 @@ impl Report {
             range: None,
             filters: None,
             time_zone: tz.to_string(),
+            time_zone_origin: String::new(),
             inputs: input_views,
             span,
             totals,

@@ -162,6 +162,9 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         p.write_summary(out)?;
     }
     super::first::write_text(r, out)?;
+    super::text_sections::write_spans(r, out)?;
+    super::text_sections::write_locks(r, out)?;
+    super::text_sections::write_errors(r, out)?;
     if let Some(b) = r.locks.blockers.first() {
         let text = |q: &Option<String>| {
             q.as_deref()

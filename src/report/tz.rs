@@ -21,6 +21,35 @@ impl Default for DisplayTz {
     }
 }
 
+impl DisplayTz {
+    /// The zone of a log whose clock is `clock` (its first timestamp with a zone), and
+    /// where it comes from: the tz database zone its abbreviation names when that
+    /// agrees with the logged offset (`CET`, which turns CEST in summer), else that
+    /// offset; UTC when the log shows no zone.
+    pub fn of_log(clock: Option<&crate::range::LogClock>) -> (DisplayTz, &'static str) {
+        let Some(c) = clock else {
+            return (DisplayTz::default(), "UTC: the log shows no zone");
+        };
+        let named = c
+            .zone
+            .parse::<chrono_tz::Tz>()
+            .ok()
+            .map(DisplayTz::Named)
+            .filter(|tz| tz.offset_ms(c.first_ms) == c.offset_s * 1000);
+        let fixed = || {
+            FixedOffset::east_opt(c.offset_s as i32)
+                .map(DisplayTz::Fixed)
+                .unwrap_or_default()
+        };
+        let tz = match named {
+            Some(tz) => tz,
+            None if c.offset_s == 0 => DisplayTz::default(),
+            None => fixed(),
+        };
+        (tz, "the log's zone")
+    }
+}
+
 impl FromStr for DisplayTz {
     type Err = String;
 

@@ -120,16 +120,27 @@ fn leaks(text: &str, quoted: &BTreeSet<String>, bare: &BTreeSet<String>) -> Vec<
     found
 }
 
+/// Markdown as read: its backslash escapes and entities undone, so a value shows as
+/// it would in a ticket.
+fn md_text(md: &str) -> String {
+    let unescaped = Regex::new(r"\\(.)").unwrap().replace_all(md, "$1");
+    unescaped
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 struct Outputs {
     json: Value,
     html: String,
     text: String,
+    md: String,
 }
 
 fn outputs(name: &str, extra: &[&str], jobs: &str) -> Outputs {
     let dir = tempfile::tempdir().unwrap();
     let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
-    let (j, h, t) = (p("r.json"), p("r.html"), p("r.txt"));
+    let (j, h, t, m) = (p("r.json"), p("r.html"), p("r.txt"), p("r.md"));
     let l = log(name);
     let mut args = vec![
         l.to_str().unwrap(),
@@ -141,6 +152,8 @@ fn outputs(name: &str, extra: &[&str], jobs: &str) -> Outputs {
         &h,
         "-o",
         &t,
+        "-o",
+        &m,
     ];
     args.extend(extra);
     let o = run(&args, None);
@@ -150,6 +163,7 @@ fn outputs(name: &str, extra: &[&str], jobs: &str) -> Outputs {
         json: serde_json::from_str(&read(&j)).unwrap(),
         html: read(&h),
         text: read(&t),
+        md: md_text(&read(&m)),
     }
 }
 
@@ -172,6 +186,7 @@ fn no_value_left(name: &str, mode: &str) {
         ("JSON", anon_json),
         ("HTML", html_text(&anon.html)),
         ("text", anon.text.clone()),
+        ("Markdown", anon.md.clone()),
     ] {
         let left = leaks(&text, &quoted, &bare);
         assert!(left.is_empty(), "{name} {mode}: {format} shows {left:?}");
@@ -243,7 +258,7 @@ fn anonymize_names_maps_databases_users_applications_hosts() {
     let r = outputs("c_incident", &["--anonymize=names"], "1");
     let mut all = String::new();
     json_strings(&r.json, &mut all);
-    let all = all + &html_text(&r.html) + &r.text;
+    let all = all + &html_text(&r.html) + &r.text + &r.md;
     // Names from the log's prefix (grep 'user=orders_app,db=shop,app=orders-api').
     for name in [
         "orders_app",
@@ -269,7 +284,7 @@ fn anonymized_filters_do_not_name_what_they_filter() {
     let r = outputs("c_incident", &flags, "1");
     let mut all = String::new();
     json_strings(&r.json, &mut all);
-    let all = all + &html_text(&r.html) + &r.text;
+    let all = all + &html_text(&r.html) + &r.text + &r.md;
     for value in ["orders-api", "424242"] {
         assert!(!all.contains(value), "{value} left in the report");
     }
@@ -310,4 +325,39 @@ fn title_server_period_options_top_in_every_header() {
     assert!(bytes > 1_000_000, "{bytes}");
     let shown = format!("temp files ({:.1} MB)", bytes as f64 / 1e6);
     assert!(r.text.contains(&shown), "{shown}");
+}
+
+#[test]
+fn anonymize_names_maps_tables_and_columns_in_queries_samples_and_locks() {
+    // The tables and columns of the log's statements, as grep finds them.
+    let text = std::fs::read_to_string(log("c_incident")).unwrap();
+    let re = Regex::new(r"(?i)\b(?:from|join|update|into)\s+([a-z_][a-z0-9_]*)").unwrap();
+    let mut idents: BTreeSet<String> = re
+        .captures_iter(&text)
+        .map(|c| c[1].to_string())
+        .filter(|w| !["on", "table"].contains(&w.as_str()))
+        .collect();
+    idents.extend(["customer_id".to_string(), "order_ref".to_string()]);
+    assert!(idents.contains("orders") && idents.len() >= 5, "{idents:?}");
+    let word = |w: &str| Regex::new(&format!(r"\b{w}\b")).unwrap();
+    let plain = outputs("c_incident", &["--anonymize"], "1");
+    let plain_json = plain.json.to_string();
+    for w in &idents {
+        assert!(word(w).is_match(&plain_json), "{w}: kept without =names");
+    }
+    let r = outputs("c_incident", &["--anonymize=names"], "2");
+    let mut all = String::new();
+    json_strings(&r.json, &mut all);
+    let all = all + &html_text(&r.html) + &r.text + &r.md;
+    for w in &idents {
+        assert!(!word(w).is_match(&all), "{w} left in the report");
+    }
+    // The lock relation is the token the queries use for that table.
+    let rel = r.json["locks"]["by_relation"][0]["relation"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(rel.starts_with("obj"), "{rel}");
+    let queries = r.json["queries"].to_string();
+    assert!(queries.contains(&format!("FROM {rel} ")), "{rel}");
 }

@@ -325,7 +325,7 @@ fn tz_shows_times_in_the_stated_zone_and_json_stays_utc() {
         "{out}"
     );
     let berlin = json_report(&[l, "--tz", "Europe/Berlin"], None);
-    let utc = json_report(&[l], None);
+    let utc = json_report(&[l, "--tz", "UTC"], None);
     assert_eq!(berlin["time_zone"], "Europe/Berlin");
     assert_eq!(utc["time_zone"], "UTC");
     assert_eq!(berlin["span"], utc["span"]);
