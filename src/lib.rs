@@ -265,7 +265,9 @@ pub fn run_diff(args: &cli::AnalyzeArgs, before: &[String], after: &[String]) ->
     if let Err(e) = config::check_outputs(&outs) {
         return fail(e.to_string(), 2);
     }
-    let tz: report::tz::DisplayTz = match args.tz.parse() {
+    // Two sides may come from logs in different zones: a diff is shown in UTC unless
+    // --tz names a zone.
+    let tz: report::tz::DisplayTz = match args.tz.as_deref().unwrap_or("UTC").parse() {
         Ok(t) => t,
         Err(e) => return fail(format!("--tz: {e}"), 2),
     };

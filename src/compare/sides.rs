@@ -164,7 +164,12 @@ fn found_window(
         let overlaps = bb.is_none_or(|bb| e >= bb) && be.is_none_or(|be| s <= be);
         if !overlaps {
             let w = (Some(rfc3339(s)), Some(rfc3339(e)));
-            let tz: crate::report::tz::DisplayTz = args.tz.parse().unwrap_or_default();
+            let tz: crate::report::tz::DisplayTz = args
+                .tz
+                .as_deref()
+                .unwrap_or("UTC")
+                .parse()
+                .unwrap_or_default();
             let words = format!(
                 "the incident span found in the log, {} – {} {tz}",
                 tz.show(&rfc3339(s)),

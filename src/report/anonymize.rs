@@ -189,6 +189,34 @@ impl Tokens {
             .clone()
     }
 
+    /// `text` with every word that is an identifier already mapped replaced by its
+    /// token (a relation's `public.orders` word by word).
+    fn known_words(&self, text: &str) -> String {
+        let Some(maps) = &self.names else {
+            return text.to_string();
+        };
+        let ident = &maps[NameKind::Ident as usize];
+        let mut out = String::with_capacity(text.len());
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            match ident.get(word.as_str()) {
+                Some(t) => out.push_str(t),
+                None => out.push_str(word),
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_alphanumeric() || c == '_' {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+
     /// A name already mapped, of any kind (for names quoted in messages).
     fn known_name(&self, v: &str) -> Option<String> {
         self.names.as_ref()?.iter().find_map(|m| m.get(v).cloned())
@@ -432,6 +460,9 @@ fn findings(r: &mut Report, t: &mut Tokens) {
                 if let Some(q) = &mut c.statement {
                     sql(t, q, &mut swaps);
                 }
+                if let Some(n) = &mut c.relation {
+                    *n = t.relation(n);
+                }
                 for p in &mut c.parameters {
                     let v = t.value(&p.value);
                     swaps.push((
@@ -441,8 +472,14 @@ fn findings(r: &mut Report, t: &mut Tokens) {
                     p.value = v;
                 }
             }
-            Detail::Regression(d) => sql(t, &mut d.query, &mut swaps),
+            Detail::Regression(d) => {
+                sql(t, &mut d.query, &mut swaps);
+                for n in &mut d.tables {
+                    *n = t.relation(n);
+                }
+            }
             Detail::LockHotspot(h) => {
+                h.relation = t.relation(&h.relation);
                 for b in &mut h.blockers {
                     if let Some(q) = &mut b.query {
                         sql(t, q, &mut swaps);
@@ -457,6 +494,13 @@ fn findings(r: &mut Report, t: &mut Tokens) {
             f.sentence = f.sentence.replace(from.as_str(), to);
             for e in &mut f.evidence {
                 *e = e.replace(from.as_str(), to);
+            }
+        }
+        // With `names`, the tables and indexes the sentences name in words.
+        if t.names.is_some() {
+            f.sentence = t.known_words(&f.sentence);
+            for e in &mut f.evidence {
+                *e = t.known_words(e);
             }
         }
     }

@@ -29,6 +29,16 @@ pub fn render(
         }
         Format::Text => write_text(d, tz, top.unwrap_or(TEXT_ROWS), out)?,
         Format::Html => out.write_all(super::diff_html::render(d, tz, top)?.as_bytes())?,
+        Format::Markdown => {
+            // The text comparison in a fenced block, longer than any run of backticks in
+            // it, so nothing from a log renders as Markdown.
+            let mut text = Vec::new();
+            write_text(d, tz, top.unwrap_or(TEXT_ROWS), &mut text)?;
+            let text = String::from_utf8_lossy(&text);
+            let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            writeln!(out, "{fence}text\n{}{fence}", text)?;
+        }
     }
     Ok(())
 }
