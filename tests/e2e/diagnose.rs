@@ -10,28 +10,6 @@ use std::collections::BTreeMap;
 /// Window widths the findings must not depend on.
 const WIDTHS: &[&str] = &["1s", "5s", "10s", "1m"];
 
-fn timeline(dir: &str) -> Value {
-    let p = root().join("testdata").join(dir).join("timeline.json");
-    serde_json::from_slice(&std::fs::read(p).expect("timeline.json")).expect("valid JSON")
-}
-
-/// Milliseconds since the epoch of an RFC 3339 time.
-fn ms(t: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(t)
-        .unwrap_or_else(|e| panic!("{t}: {e}"))
-        .timestamp_millis()
-}
-
-fn event_ms(t: &Value, name: &str) -> i64 {
-    let e = t["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|e| e["event"] == name)
-        .unwrap_or_else(|| panic!("no event {name}"));
-    ms(e["time"].as_str().expect("time"))
-}
-
 fn findings<'a>(r: &'a Value, kind: &str, incident: Option<u64>) -> Vec<&'a Value> {
     r["findings"]
         .as_array()

@@ -13,7 +13,7 @@
 //! function is pinned by an independent reference in tests/e2e/fingerprints.rs and
 //! testdata/normalize).
 
-use crate::util::{json_report, root, run};
+use crate::util::{event_ms, json_report, ms, root, run, timeline};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -69,27 +69,6 @@ struct Truth {
     cause_parameters: Vec<(&'static str, &'static str)>,
     /// The relation waited on most, for lock incidents.
     lock_relation: Option<&'static str>,
-}
-
-fn timeline(dir: &str) -> Value {
-    let p = root().join("testdata").join(dir).join("timeline.json");
-    serde_json::from_slice(&std::fs::read(p).expect("timeline.json")).expect("JSON")
-}
-
-fn ms(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .unwrap_or_else(|e| panic!("not RFC 3339: {rfc3339}: {e}"))
-        .timestamp_millis()
-}
-
-fn event_ms(t: &Value, name: &str) -> i64 {
-    let e = t["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|e| e["event"] == name)
-        .unwrap_or_else(|| panic!("no event {name} in timeline.json"));
-    ms(e["time"].as_str().expect("time"))
 }
 
 fn phase(t: &Value, name: &str) -> (i64, i64) {

@@ -142,3 +142,27 @@ pub fn expected_events(name: &str) -> Value {
         .join("expected_events.json");
     serde_json::from_slice(&std::fs::read(p).expect("expected_events.json")).expect("JSON")
 }
+
+/// `testdata/<dir>/timeline.json`: the truth of a made incident.
+pub fn timeline(dir: &str) -> Value {
+    let p = root().join("testdata").join(dir).join("timeline.json");
+    serde_json::from_slice(&std::fs::read(p).expect("timeline.json")).expect("JSON")
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time.
+pub fn ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("not RFC 3339: {rfc3339}: {e}"))
+        .timestamp_millis()
+}
+
+/// The time of the event `name` of a timeline.json, ms since the epoch.
+pub fn event_ms(t: &Value, name: &str) -> i64 {
+    let e = t["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["event"] == name)
+        .unwrap_or_else(|| panic!("no event {name} in timeline.json"));
+    ms(e["time"].as_str().expect("time"))
+}
