@@ -330,15 +330,15 @@ fn run_merge(args: &cli::AnalyzeArgs) -> ExitCode {
 
 /// Writes the outputs of a report and says how it went: the exit code of a run.
 fn deliver(cfg: &Config, report: &Report) -> ExitCode {
-    warn_skipped(&report, cfg.summary);
-    let (written, errors) = write_outputs(&cfg, &report);
+    warn_skipped(report, cfg.summary);
+    let (written, errors) = write_outputs(cfg, report);
     let errors: Vec<_> = errors.into_iter().filter(|e| !is_broken_pipe(e)).collect();
     for e in &errors {
         eprintln!("pgferret: {e:#}");
     }
     if cfg.summary {
         let mut err = std::io::stderr();
-        let _ = report::text::write_summary(&report, &mut err);
+        let _ = report::text::write_summary(report, &mut err);
     }
     // Where the reports went, for a person at a terminal; a cron job's mail stays quiet.
     if cfg.summary || (!cfg.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())) {
