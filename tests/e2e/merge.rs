@@ -338,6 +338,19 @@ fn hosts_side_by_side_and_only_host_picks_one() {
         assert_eq!(h["deadlocks"], own["totals"]["deadlocks"]);
         assert_eq!(h["begin"], own["span"]["begin"]);
     }
+    // --anonymize=names numbers the hosts.
+    let anon: Value = serde_json::from_str(&json_of(
+        &["merge", s(&db2), s(&db1), "--anonymize=names"],
+        &dir.path().join("anon.json"),
+    ))
+    .unwrap();
+    let names: Vec<&str> = anon["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["server1", "server2"]);
     // --only-host db2 over the merge is db2's own report.
     let only = cut_run(&json_of(
         &["merge", s(&db1), s(&db2), "--only-host", "db2"],
