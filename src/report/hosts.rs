@@ -2,6 +2,7 @@
 //! (a merge of states saved on several servers, or a run with `--host`/syslog hosts).
 
 use super::model::ms;
+use super::text::{human_ms, thousands};
 use crate::aggregate::hosts::HostTotals;
 use crate::parse::time::rfc3339;
 
@@ -58,19 +59,19 @@ pub fn write_text(hosts: &[HostView], out: &mut dyn std::io::Write) -> std::io::
     let width = hosts.iter().map(|h| h.host.len()).max().unwrap_or(4).max(4);
     writeln!(
         out,
-        "  {:<width$}  {:>12}  {:>14}  {:>8}  {:>10}  {:>9}  span",
-        "host", "statements", "duration ms", "errors", "lock waits", "deadlocks"
+        "  {:<width$}  {:>12}  {:>14}  {:>8}  {:>10}  {:>9}  span (UTC)",
+        "host", "statements", "total time", "errors", "lock waits", "deadlocks"
     )?;
     for h in hosts {
         writeln!(
             out,
-            "  {:<width$}  {:>12}  {:>14.1}  {:>8}  {:>10}  {:>9}  {} .. {}",
+            "  {:<width$}  {:>12}  {:>14}  {:>8}  {:>10}  {:>9}  {} .. {}",
             h.host,
-            h.statements,
-            h.total_ms,
-            h.errors,
-            h.lock_waits,
-            h.deadlocks,
+            thousands(h.statements),
+            human_ms(h.total_ms),
+            thousands(h.errors),
+            thousands(h.lock_waits),
+            thousands(h.deadlocks),
             h.begin.as_deref().unwrap_or("-"),
             h.end.as_deref().unwrap_or("-"),
         )?;
