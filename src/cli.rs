@@ -36,6 +36,22 @@ pub enum Command {
             .help("Write the comparison here; the extension picks the format (.html, .json, .txt); `-` is the text on stdout. May repeat. Default: the text on stdout"))
     )]
     Diff(Box<DiffArgs>),
+    /// Merge states saved by `--save FILE.pgf` (any number, any order) into one
+    /// report: the same report as one run over all their logs.
+    #[command(
+        mut_arg("inputs", |a| a
+            .value_name("STATE")
+            .help("States written by --save (FILE.pgf), in any order")))]
+    Merge(Box<MergeArgs>),
+}
+
+/// `pgferret merge`: the positional arguments are saved states; the output options
+/// (-o, --tz, --title, --top, --anonymize, --only-host, --save) apply.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The states and the output options.
+    #[command(flatten)]
+    pub analyze: AnalyzeArgs,
 }
 
 /// `pgferret diff`: the positional arguments are BEFORE and AFTER (each a JSON report
@@ -153,6 +169,17 @@ pub struct AnalyzeArgs {
     /// over and reported. Default: 64MB.
     #[arg(long, value_name = "SIZE")]
     pub max_entry: Option<String>,
+    /// Also write the run's mergeable state here (FILE.pgf), for `pgferret merge`.
+    #[arg(long, value_name = "FILE.pgf")]
+    pub save: Option<String>,
+    /// The host the logs come from (all of them); else a syslog header's hostname,
+    /// else the file's name. A merged report shows hosts side by side.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Report on the logs of this host only (as --host, the syslog hostname or the
+    /// file's name tell it).
+    #[arg(long, value_name = "NAME")]
+    pub only_host: Option<String>,
     /// Chunk size in bytes for parallel parsing (tuning and tests).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub chunk_size: Option<usize>,

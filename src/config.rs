@@ -15,6 +15,9 @@ pub enum ConfigError {
     /// No input given.
     #[error("no log file given (use '-' to read stdin)")]
     NoInput,
+    /// `--save` with an option a saved state does not carry yet.
+    #[error("--save cannot be combined with {0} (a state holds whole logs; filter when merging is not supported yet)")]
+    SaveFiltered(&'static str),
     /// `--prefix` does not compile.
     #[error("--prefix: {0}")]
     Prefix(#[from] crate::parse::prefix::PrefixError),
@@ -115,6 +118,8 @@ pub struct Config {
     pub year: Option<i64>,
     /// How the report is shared: `--anonymize`, `--title`, `--top`.
     pub share: Share,
+    /// Where, machines and hosts: `--save`, `--host`, `--only-host`.
+    pub fleet: Fleet,
 }
 
 /// How the report is shared (issue 13): applied to the view model once it is built.
@@ -128,6 +133,17 @@ pub struct Share {
     pub top: Option<usize>,
     /// The options that change what the report holds, as given (for its header).
     pub options: Vec<String>,
+}
+
+/// `--save`, `--host`, `--only-host`.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    /// `--save FILE.pgf`.
+    pub save: Option<String>,
+    /// `--host NAME`.
+    pub host: Option<String>,
+    /// `--only-host NAME`.
+    pub only_host: Option<String>,
 }
 
 /// The default report path.
@@ -211,6 +227,17 @@ impl Config {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let filters = filters(&a.filters)?;
+        if a.save.is_some() {
+            if range.begin.is_some() || range.end.is_some() {
+                return Err(ConfigError::SaveFiltered("--begin/--end"));
+            }
+            if filters.is_some() {
+                return Err(ConfigError::SaveFiltered(
+                    "the filters (--db, --exclude-time...)",
+                ));
+            }
+        }
         Ok(Config {
             inputs: a.inputs.iter().map(|s| Source::from_arg(s)).collect(),
             summary: !a.quiet && a.outputs.is_empty(),
@@ -233,7 +260,7 @@ impl Config {
                 begin: None,
                 end: None,
                 window_ms,
-                filters: filters(&a.filters)?,
+                filters,
                 max_fingerprints: a
                     .max_fingerprints
                     .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -245,6 +272,11 @@ impl Config {
             },
             year: a.year,
             share: share(a)?,
+            fleet: Fleet {
+                save: a.save.clone(),
+                host: a.host.clone(),
+                only_host: a.only_host.clone(),
+            },
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod range;
 pub mod report;
+pub mod state;
 pub mod verdict;
 
 use anyhow::Context;
@@ -49,10 +50,87 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
         .build();
-    let analysis = match pool {
-        Ok(pool) => pool.install(|| pipeline::run(&cfg.inputs, &opts))?,
-        Err(_) => pipeline::run(&cfg.inputs, &opts)?,
+    let host = cfg.fleet.host.as_deref();
+    let reading = match pool {
+        Ok(pool) => pool.install(|| pipeline::read(&cfg.inputs, &opts, host))?,
+        Err(_) => pipeline::read(&cfg.inputs, &opts, host)?,
     };
+    let pipeline::Reading {
+        inputs,
+        range,
+        filters,
+    } = reading;
+    let analysis = combine_saved(cfg, inputs, &opts.agg)?;
+    Ok(finish(cfg, analysis, range, filters, started))
+}
+
+/// `pgferret merge`: reads the states saved in `paths` and builds the report over all
+/// their inputs, the way [`analyze`] builds it over the inputs it reads.
+pub fn merge(cfg: &Config, paths: &[String]) -> Result<Report, AnalyzeError> {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs)
+        .build();
+    let saved = match pool {
+        Ok(pool) => pool.install(|| state::read_all(paths))?,
+        Err(_) => state::read_all(paths)?,
+    };
+    let given = (cfg.agg.window_ms, cfg.agg.max_fingerprints);
+    if given.0.is_some_and(|w| Some(w) != saved.window_ms)
+        || given.1.is_some_and(|m| Some(m) != saved.max_fingerprints)
+    {
+        return Err(AnalyzeError::State(state::StateError::Options {
+            path: "pgferret merge".into(),
+            what: "--window or --max-fingerprints".into(),
+            first:
+                "the states, which were aggregated without them: give them to the runs that --save"
+                    .into(),
+        }));
+    }
+    let agg = aggregate::AggOptions {
+        window_ms: saved.window_ms,
+        max_fingerprints: saved.max_fingerprints,
+        ..aggregate::AggOptions::default()
+    };
+    let analysis = combine_saved(cfg, saved.inputs, &agg)?;
+    Ok(finish(cfg, analysis, None, None, started))
+}
+
+/// Saves the inputs (`--save`), keeps those of `--only-host`, merges them.
+fn combine_saved(
+    cfg: &Config,
+    inputs: Vec<pipeline::ReadInput>,
+    agg: &aggregate::AggOptions,
+) -> Result<pipeline::Combined, AnalyzeError> {
+    let inputs = match &cfg.fleet.save {
+        Some(path) => {
+            let saved = state::State {
+                pgferret: env!("CARGO_PKG_VERSION").to_string(),
+                window_ms: agg.window_ms,
+                max_fingerprints: agg.max_fingerprints,
+                inputs,
+            };
+            state::write(path, &saved)?;
+            saved.inputs
+        }
+        None => inputs,
+    };
+    let inputs = match &cfg.fleet.only_host {
+        Some(h) => pipeline::only_host(inputs, h)?,
+        None => inputs,
+    };
+    pipeline::combine(inputs, agg)
+}
+
+/// The report over merged inputs: every decision about the whole run (time zone,
+/// windows, findings, top-N) is taken here, once, for a run and for a merge alike.
+fn finish(
+    cfg: &Config,
+    analysis: pipeline::Combined,
+    range: Option<range::Resolved>,
+    filters: Option<std::sync::Arc<filter::Filters>>,
+    started: Instant,
+) -> Report {
     let run = Run {
         version: env!("CARGO_PKG_VERSION").to_string(),
         jobs: cfg.jobs,
@@ -64,10 +142,11 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     };
     let mut report = Report::build(&analysis.inputs, analysis.stats, run, tz);
     report.time_zone_origin = origin.to_string();
-    if let Some(r) = &analysis.range {
+    report.hosts = report::hosts::views(&analysis.hosts);
+    if let Some(r) = &range {
         report.apply_range(r, &analysis.inputs);
     }
-    if let Some(f) = &analysis.filters {
+    if let Some(f) = &filters {
         report.apply_filters(f, &analysis.inputs);
     }
     report.title = cfg.share.title.clone();
@@ -80,7 +159,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     if let Some(mode) = cfg.share.anonymize {
         report::anonymize::apply(&mut report, mode);
     }
-    Ok(report)
+    report
 }
 
 /// Writes every requested output, each attempted even when another failed; the
@@ -181,6 +260,9 @@ pub fn cli_main() -> ExitCode {
     if let Some(cli::Command::Diff(d)) = cli.command {
         return run_diff(&d.analyze, &d.before, &d.after);
     }
+    if let Some(cli::Command::Merge(m)) = &cli.command {
+        return run_merge(&m.analyze);
+    }
     if cli.analyze.baseline.is_some() {
         return run_diff(&cli.analyze, &[], &[]);
     }
@@ -194,26 +276,69 @@ pub fn cli_main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match analyze(&cfg) {
-        Ok(r) => r,
-        Err(e @ AnalyzeError::Range(_)) => {
-            eprintln!("pgferret: {e}");
-            return ExitCode::from(2);
-        }
+    match analyze(&cfg) {
+        Ok(report) => deliver(&cfg, &report),
         Err(e) => {
             eprintln!("pgferret: {e}");
-            return ExitCode::from(1);
+            ExitCode::from(analyze_exit_code(&e))
         }
+    }
+}
+
+/// 2 for a bad argument, 1 when nothing could be read (or saved).
+fn analyze_exit_code(e: &AnalyzeError) -> u8 {
+    match e {
+        AnalyzeError::Range(_) | AnalyzeError::NoSuchHost { .. } => 2,
+        AnalyzeError::State(s) => s.exit_code(),
+        _ => 1,
+    }
+}
+
+/// `pgferret merge STATE...`: the states merged into one report, written as a run's.
+fn run_merge(args: &cli::AnalyzeArgs) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("pgferret: {msg}");
+        ExitCode::from(2)
     };
-    warn_skipped(&report, cfg.summary);
-    let (written, errors) = write_outputs(&cfg, &report);
+    if args.inputs.is_empty() {
+        return fail("merge: no state given (write them with --save FILE.pgf)".into());
+    }
+    if args.begin.is_some() || args.end.is_some() || args.baseline.is_some() {
+        return fail(
+            "merge: --begin/--end/--baseline apply when the logs are read, not to saved states"
+                .into(),
+        );
+    }
+    let cfg = match Config::from_args(args).and_then(|c| {
+        config::check_outputs(&c.outputs)?;
+        Ok(c)
+    }) {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    if cfg.agg.filters.is_some() || cfg.fleet.host.is_some() {
+        return fail("merge: filters and --host apply when the logs are read (give them to the runs that --save); --only-host picks a host".into());
+    }
+    match merge(&cfg, &args.inputs) {
+        Ok(report) => deliver(&cfg, &report),
+        Err(e) => {
+            eprintln!("pgferret: {e}");
+            ExitCode::from(analyze_exit_code(&e))
+        }
+    }
+}
+
+/// Writes the outputs of a report and says how it went: the exit code of a run.
+fn deliver(cfg: &Config, report: &Report) -> ExitCode {
+    warn_skipped(report, cfg.summary);
+    let (written, errors) = write_outputs(cfg, report);
     let errors: Vec<_> = errors.into_iter().filter(|e| !is_broken_pipe(e)).collect();
     for e in &errors {
         eprintln!("pgferret: {e:#}");
     }
     if cfg.summary {
         let mut err = std::io::stderr();
-        let _ = report::text::write_summary(&report, &mut err);
+        let _ = report::text::write_summary(report, &mut err);
     }
     // Where the reports went, for a person at a terminal; a cron job's mail stays quiet.
     if cfg.summary || (!cfg.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())) {

@@ -2,6 +2,8 @@
 //! the format and prefix, cut into chunks at entry boundaries, parse and aggregate the
 //! chunks in parallel, merge in order. Inputs are processed in parallel too.
 
+use crate::aggregate::hosts::HostTotals;
+use crate::aggregate::interned::Name;
 use crate::aggregate::session::{Live, SessionScan};
 use crate::aggregate::{AggOptions, ChunkAgg, CutEntries, InputStats, Partial, Stats};
 use crate::input::{
@@ -56,6 +58,17 @@ pub enum AnalyzeError {
     /// `--begin`/`--end` cannot be placed on the log's clock (a bad argument).
     #[error(transparent)]
     Range(#[from] RangeError),
+    /// A saved state that cannot be written or read (`--save`, `pgferret merge`).
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// `--only-host` names no host of the inputs (a bad argument).
+    #[error("--only-host {host}: no input is from that host (hosts: {known})")]
+    NoSuchHost {
+        /// The host asked for.
+        host: String,
+        /// The hosts of the inputs.
+        known: String,
+    },
 }
 
 fn nothing_parsed(verdicts: &[(String, String)]) -> String {
@@ -110,14 +123,19 @@ impl Default for PipelineOptions {
 }
 
 /// One analysed input.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InputResult {
     /// Path, or `-`.
     pub name: String,
+    /// The host it came from: `--host`, else the syslog header's hostname; `None`
+    /// when neither tells ([`InputResult::host_label`] then names it by its file).
+    pub host: Option<String>,
     /// Log format.
-    pub format: &'static str,
+    #[serde(with = "crate::aggregate::interned")]
+    pub format: Name,
     /// Compression, if any.
-    pub compression: Option<&'static str>,
+    #[serde(with = "crate::aggregate::interned::option")]
+    pub compression: Option<Name>,
     /// The log_line_prefix used (stderr).
     pub prefix: Option<String>,
     /// True when the prefix was inferred.
@@ -136,6 +154,30 @@ pub struct InputResult {
     pub warnings: Vec<String>,
 }
 
+impl InputResult {
+    /// The host this input stands for: its host, else its file's name without the
+    /// directory and the usual extensions (`/var/log/db1.log.gz` → `db1`).
+    pub fn host_label(&self) -> String {
+        if let Some(h) = &self.host {
+            return h.clone();
+        }
+        let base = std::path::Path::new(&self.name)
+            .file_name()
+            .map_or_else(|| self.name.clone(), |f| f.to_string_lossy().into_owned());
+        let mut stem = base.as_str();
+        for ext in [
+            ".gz", ".bz2", ".xz", ".zst", ".lz4", ".log", ".csv", ".json", ".pgf",
+        ] {
+            stem = stem.strip_suffix(ext).unwrap_or(stem);
+        }
+        if stem.is_empty() {
+            base
+        } else {
+            stem.to_string()
+        }
+    }
+}
+
 /// What [`run`] found: each input, the merged statistics, and the range as placed.
 #[derive(Debug)]
 pub struct Analysis {
@@ -149,6 +191,8 @@ pub struct Analysis {
     pub filters: Option<std::sync::Arc<crate::filter::Filters>>,
     /// The log's clock: its first timestamp with a zone (of the earliest input).
     pub clock: Option<crate::range::LogClock>,
+    /// Totals per host, when there is more than one ([`hosts_shown`]).
+    pub hosts: Vec<(String, HostTotals)>,
 }
 
 /// An input opened. A stream's first bytes are read (and kept) only when needed, so
@@ -174,10 +218,146 @@ impl Opened {
     }
 }
 
+/// One input as read, before it is merged with the others: what `--save` writes and
+/// `pgferret merge` reads back. It holds everything the report is built from, and no
+/// decision about the whole run: those (the fingerprint cap across inputs, the log's
+/// clock, then the window width and the findings) are taken after [`combine`], the
+/// same way for a run and for a merge.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ReadInput {
+    /// Verdict, counters, host...
+    pub result: InputResult,
+    /// Its statistics, when something was read.
+    pub stats: Option<Stats>,
+    /// Its clock: its first timestamp with a zone.
+    pub clock: Option<crate::range::LogClock>,
+}
+
+/// Every input as read ([`read`]), with the range and filters as placed.
+#[derive(Debug)]
+pub struct Reading {
+    /// Every input, in order, whatever became of it.
+    pub inputs: Vec<ReadInput>,
+    /// `--begin`/`--end` on the log's clock, when given.
+    pub range: Option<Resolved>,
+    /// The filters as applied.
+    pub filters: Option<std::sync::Arc<crate::filter::Filters>>,
+}
+
+/// Inputs merged ([`combine`]).
+#[derive(Debug)]
+pub struct Combined {
+    /// Every input's result, in order.
+    pub inputs: Vec<InputResult>,
+    /// Their statistics merged, capped after each input.
+    pub stats: Stats,
+    /// The log's clock: the earliest of the inputs'.
+    pub clock: Option<crate::range::LogClock>,
+    /// Totals per host, by host (empty unless [`hosts_shown`] says they are worth a table).
+    pub hosts: Vec<(String, HostTotals)>,
+}
+
 /// Analyses every input: per-input verdicts and counters, and the merged statistics
 /// of what could be read. An input that cannot be read is a verdict, not an error;
 /// the run fails only when nothing at all could be read.
 pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, AnalyzeError> {
+    let r = read(sources, opts, None)?;
+    let c = combine(r.inputs, &opts.agg)?;
+    Ok(Analysis {
+        inputs: c.inputs,
+        stats: c.stats,
+        range: r.range,
+        filters: r.filters,
+        clock: c.clock,
+        hosts: c.hosts,
+    })
+}
+
+/// Merges inputs read by [`read`] (in this run, or saved by others) in their order,
+/// capping the fingerprints after each as a single run does; fails when none held a
+/// log entry.
+pub fn combine(inputs: Vec<ReadInput>, agg: &AggOptions) -> Result<Combined, AnalyzeError> {
+    let clock = inputs
+        .iter()
+        .filter_map(|i| i.clock.as_ref())
+        .min_by_key(|c| c.first_ms)
+        .cloned();
+    let shown = hosts_shown(inputs.iter().map(|i| &i.result));
+    let mut hosts: std::collections::BTreeMap<String, HostTotals> = Default::default();
+    let mut stats = Stats::new(agg);
+    let mut results = Vec::with_capacity(inputs.len());
+    for (
+        file,
+        ReadInput {
+            result, stats: s, ..
+        },
+    ) in inputs.into_iter().enumerate()
+    {
+        if let Some(mut s) = s {
+            if shown {
+                hosts
+                    .entry(result.host_label())
+                    .or_default()
+                    .add(&s, &result);
+            }
+            // Samples are ordered by (input, offset): an input read elsewhere (a
+            // saved state) takes its place among these.
+            s.set_file(file as u32);
+            stats.merge(s);
+            stats.queries.cap(agg.max_fingerprints());
+        }
+        results.push(result);
+    }
+    if results.iter().all(|r| r.stats.entries == 0) {
+        let verdicts = results
+            .iter()
+            .map(|r| (r.name.clone(), r.verdict.sentence(&r.stats)))
+            .collect();
+        return Err(AnalyzeError::NothingParsed(verdicts));
+    }
+    Ok(Combined {
+        inputs: results,
+        stats,
+        clock,
+        hosts: hosts.into_iter().collect(),
+    })
+}
+
+/// True when the inputs name more than one host and at least one by `--host` or its
+/// syslog header: a run over many files of one server shows no hosts table.
+pub fn hosts_shown<'a>(inputs: impl Iterator<Item = &'a InputResult> + Clone) -> bool {
+    let named = inputs.clone().any(|i| i.host.is_some());
+    let mut labels: Vec<String> = inputs.map(InputResult::host_label).collect();
+    labels.sort();
+    labels.dedup();
+    named && labels.len() > 1
+}
+
+/// Keeps the inputs of host `host` (by [`InputResult::host_label`]).
+pub fn only_host(inputs: Vec<ReadInput>, host: &str) -> Result<Vec<ReadInput>, AnalyzeError> {
+    let mut known: Vec<String> = inputs.iter().map(|i| i.result.host_label()).collect();
+    let kept: Vec<ReadInput> = inputs
+        .into_iter()
+        .filter(|i| i.result.host_label() == host)
+        .collect();
+    if kept.is_empty() {
+        known.sort();
+        known.dedup();
+        return Err(AnalyzeError::NoSuchHost {
+            host: host.to_string(),
+            known: known.join(", "),
+        });
+    }
+    Ok(kept)
+}
+
+/// Reads every input (in parallel, each in chunks), each to its own statistics;
+/// `host` (`--host`) names the host of all of them.
+pub fn read(
+    sources: &[Source],
+    opts: &PipelineOptions,
+    host: Option<&str>,
+) -> Result<Reading, AnalyzeError> {
     let mut slots: Vec<Result<Opened, InputResult>> = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for e in input::expand_dirs(sources) {
@@ -207,10 +387,11 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
     let timed_filters = opts.agg.filters.as_ref().is_some_and(|f| f.on_time());
     // The log's zone places --begin/--end and times of day, and is the report's zone
     // unless --tz says otherwise.
-    let clock = slots
+    let clocks: Vec<_> = slots
         .iter_mut()
-        .filter_map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
-        .min_by_key(|c| c.first_ms);
+        .map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
+        .collect();
+    let clock = clocks.iter().flatten().min_by_key(|c| c.first_ms).cloned();
     let range = if opts.range.is_empty() {
         None
     } else {
@@ -225,36 +406,29 @@ pub fn run(sources: &[Source], opts: &PipelineOptions) -> Result<Analysis, Analy
     }
     opts.agg.begin = range.as_ref().and_then(|r| r.begin);
     opts.agg.end = range.as_ref().and_then(|r| r.end);
-    let results: Vec<(InputResult, Option<Stats>)> = slots
+    let inputs: Vec<ReadInput> = slots
         .into_par_iter()
+        .zip(clocks)
         .enumerate()
-        .map(|(idx, slot)| match slot {
-            Err(res) => (res, None),
-            Ok(o) => run_one(idx as u32, o, &opts),
+        .map(|(idx, (slot, clock))| {
+            let (mut result, stats) = match slot {
+                Err(res) => (res, None),
+                Ok(o) => run_one(idx as u32, o, &opts),
+            };
+            if let Some(h) = host {
+                result.host = Some(h.to_string());
+            }
+            ReadInput {
+                result,
+                stats,
+                clock,
+            }
         })
         .collect();
-    let mut stats = Stats::new(&opts.agg);
-    let mut inputs = Vec::with_capacity(results.len());
-    for (res, s) in results {
-        inputs.push(res);
-        if let Some(s) = s {
-            stats.merge(s);
-            stats.queries.cap(opts.agg.max_fingerprints());
-        }
-    }
-    if inputs.iter().all(|r| r.stats.entries == 0) {
-        let verdicts = inputs
-            .iter()
-            .map(|r| (r.name.clone(), r.verdict.sentence(&r.stats)))
-            .collect();
-        return Err(AnalyzeError::NothingParsed(verdicts));
-    }
-    Ok(Analysis {
+    Ok(Reading {
         inputs,
-        stats,
         range,
         filters: opts.agg.filters.clone(),
-        clock,
     })
 }
 
@@ -269,6 +443,7 @@ fn verdict_only(source: &Source, verdict: Verdict) -> InputResult {
 fn named_verdict(name: String, verdict: Verdict) -> InputResult {
     InputResult {
         name,
+        host: None,
         format: UNRECOGNISED,
         compression: None,
         prefix: None,
@@ -457,12 +632,17 @@ fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Opt
         }
     };
     let compression = o.compression.name();
+    let syslog = matches!(parser.format(), LogFormat::Syslog);
     let parsed = Parsed {
         parser,
         inferred,
         warnings,
     };
-    parsed.result(name, compression, partial, bytes, verdict)
+    let (mut res, stats) = parsed.result(name, compression, partial, bytes, verdict);
+    if syslog {
+        res.host = crate::parse::syslog::first_host(&head);
+    }
+    (res, stats)
 }
 
 /// The parser chosen for an input.
@@ -486,6 +666,7 @@ impl Parsed {
         let parser = &self.parser;
         let res = InputResult {
             name,
+            host: None,
             format: parser.format().name(),
             compression,
             prefix: parser.prefix().map(|p| p.as_str().to_string()),
@@ -566,6 +747,7 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
         range,
         filters: opts.agg.filters.clone(),
         clock: detect_clock(&data[..data.len().min(SNIFF_BYTES)]),
+        hosts: Vec::new(),
     }
 }
 

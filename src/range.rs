@@ -92,7 +92,7 @@ fn zone_of(s: &[u8], frac: bool) -> Option<&[u8]> {
 }
 
 /// The log's clock, from its first timestamp that carries a zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogClock {
     /// That timestamp's instant.
     pub first_ms: Millis,

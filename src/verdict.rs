@@ -17,7 +17,7 @@ pub const SKIPPED_SHARE_LIMIT: f64 = 0.01;
 const PREVIEW_CHARS: usize = 80;
 
 /// What became of one input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Read to its end (its skipped lines, if any, are in its counters).
     Read,

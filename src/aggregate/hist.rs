@@ -6,8 +6,11 @@
 use hdrhistogram::Histogram;
 
 /// Latencies in microseconds; exact minimum and maximum kept beside the buckets
-/// (HdrHistogram reports them rounded to their bucket).
-#[derive(Debug, Clone)]
+/// (HdrHistogram reports them rounded to their bucket). Saved (`--save`) as its
+/// non-empty buckets, each by a value inside it and its count: re-recorded, they
+/// land in the same buckets, so every figure read from it is the same.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "SavedHist", from = "SavedHist")]
 pub struct LatencyHist {
     h: Histogram<u64>,
     min: u64,
@@ -75,6 +78,41 @@ impl LatencyHist {
     }
 }
 
+/// A [`LatencyHist`] as saved: exact bounds and (value, count) per non-empty bucket.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedHist {
+    min: u64,
+    max: u64,
+    buckets: Vec<(u64, u64)>,
+}
+
+impl From<LatencyHist> for SavedHist {
+    fn from(h: LatencyHist) -> Self {
+        let buckets =
+            h.h.iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect();
+        SavedHist {
+            min: h.min,
+            max: h.max,
+            buckets,
+        }
+    }
+}
+
+impl From<SavedHist> for LatencyHist {
+    fn from(s: SavedHist) -> Self {
+        let mut h = LatencyHist::default();
+        for (v, n) in s.buckets {
+            // Auto-resize makes every u64 recordable, as in `record`.
+            let _ = h.h.record_n(v, n);
+        }
+        h.min = s.min;
+        h.max = s.max;
+        h
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +131,20 @@ mod tests {
             );
         }
         assert_eq!(h.quantile(1.0), 700_000);
+    }
+
+    #[test]
+    fn saved_and_read_back_gives_the_same_figures() {
+        let mut h = LatencyHist::default();
+        for v in [3u64, 17, 17, 250, 9_999, 1_234_567, 88_000_000_000] {
+            h.record(v);
+        }
+        let back: LatencyHist = SavedHist::from(h.clone()).into();
+        for q in [0.0, 0.25, 0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(back.quantile(q), h.quantile(q), "q={q}");
+        }
+        assert_eq!(back.len(), h.len());
+        assert_eq!(back.log2_buckets(), h.log2_buckets());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub const MAX_EVENTS: usize = 1000;
 pub const MAX_DEADLOCK_SAMPLES: usize = 10;
 
 /// Counts of the signals, for the totals and each time window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct EventCounts {
     /// `still waiting for` lock messages.
@@ -68,7 +68,7 @@ impl EventCounts {
 }
 
 /// Per-fingerprint counters of the signals (kept in `QueryStats`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct QuerySignals {
     pub lock_waits: u64,
@@ -105,7 +105,7 @@ impl QuerySignals {
 pub type LockKey = u64;
 
 /// Waits on one relation in one mode.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct LockAgg {
     /// The relation's name (from CONTEXT), else its OID, else empty.
@@ -126,7 +126,9 @@ pub struct LockAgg {
 }
 
 /// How the statement of a lock's holder was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub enum Attribution {
     /// The log has no statement of the holder's session to tell.
     Unknown,
@@ -155,7 +157,7 @@ impl Attribution {
 pub type BlockKey = (Option<u64>, Option<u64>, Attribution);
 
 /// One kind of error: severity, SQLSTATE and normalized message.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 #[allow(missing_docs)]
 pub struct ErrorKind {
     pub severity: Severity,
@@ -172,7 +174,7 @@ pub struct ErrorKind {
 }
 
 /// The processes of one deadlock.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 #[allow(missing_docs)]
 pub struct DeadlockSample {
     pub ts: Option<Millis>,
@@ -182,7 +184,7 @@ pub struct DeadlockSample {
 }
 
 /// Deadlocks between the same set of fingerprints.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
 #[allow(missing_docs)]
 pub struct DeadlockGroup {
     pub fingerprints: Vec<u64>,
@@ -192,7 +194,7 @@ pub struct DeadlockGroup {
 }
 
 /// Checkpoint figures.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
 #[allow(missing_docs)]
 pub struct Checkpoints {
     pub starts_by_reason: BTreeMap<Box<[u8]>, u64>,
@@ -208,7 +210,7 @@ pub struct Checkpoints {
 }
 
 /// Autovacuum and autoanalyze of one table.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default)]
 #[allow(missing_docs)]
 pub struct TableMaint {
     pub vacuums: u64,
@@ -222,7 +224,7 @@ pub struct TableMaint {
 }
 
 /// Sessions of one database, user, application or host.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default)]
 #[allow(missing_docs)]
 pub struct SessionGroup {
     pub connections: u64,
@@ -231,7 +233,7 @@ pub struct SessionGroup {
 }
 
 /// A DDL or maintenance statement.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy)]
 #[allow(missing_docs)]
 pub struct DdlEvent {
     pub ts: Option<Millis>,
@@ -239,18 +241,20 @@ pub struct DdlEvent {
     /// Its duration when logged with it.
     pub us: Option<u64>,
     pub fingerprint: u64,
-    pub command: &'static str,
+    #[serde(with = "super::interned")]
+    pub command: super::interned::Name,
 }
 
 /// When a checkpoint started or an autovacuum/autoanalyze run ended (the earliest
 /// [`MAX_EVENTS`] in input order), for the timeline's markers.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 #[allow(missing_docs)]
 pub struct MaintEvent {
     pub ts: Option<Millis>,
     pub order: Order,
     /// `checkpoint`, `autovacuum` or `autoanalyze`.
-    pub kind: &'static str,
+    #[serde(with = "super::interned")]
+    pub kind: super::interned::Name,
     /// The table vacuumed or analyzed: [`table_key`] of its name (the name is a key of
     /// [`Incidents::tables`]; a hash, so an event allocates nothing).
     pub table: Option<u64>,
@@ -265,7 +269,7 @@ pub fn table_key(name: &[u8]) -> u64 {
 }
 
 /// A `parameter "NAME" changed to "VALUE"` line (a reload that changed a setting).
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 #[allow(missing_docs)]
 pub struct ConfigChange {
     pub ts: Option<Millis>,
@@ -276,7 +280,7 @@ pub struct ConfigChange {
 }
 
 /// Everything about the signals that merges in any order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
 #[allow(missing_docs)]
 pub struct Incidents {
     pub totals: EventCounts,
@@ -308,6 +312,20 @@ pub struct Incidents {
 }
 
 impl Incidents {
+    /// See [`super::Stats::set_file`].
+    pub fn set_file(&mut self, file: u32) {
+        self.errors.values_mut().for_each(|e| e.example.0 .0 = file);
+        self.deadlock_samples
+            .iter_mut()
+            .for_each(|s| s.order.0 = file);
+        self.server_events.iter_mut().for_each(|e| e.1 .0 = file);
+        self.ddl.iter_mut().for_each(|e| e.order.0 = file);
+        self.maint_events.iter_mut().for_each(|e| e.order.0 = file);
+        self.config_changes
+            .iter_mut()
+            .for_each(|e| e.order.0 = file);
+    }
+
     /// Adds `o`.
     pub fn merge(&mut self, o: Incidents) {
         self.totals.merge(&o.totals);

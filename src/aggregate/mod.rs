@@ -10,7 +10,9 @@
 
 mod blockers;
 pub mod hist;
+pub mod hosts;
 pub mod incident;
+pub mod interned;
 mod pairing;
 pub mod pgbouncer;
 pub mod query;
@@ -60,7 +62,7 @@ impl AggOptions {
 }
 
 /// Totals of one database, user or application.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupTotals {
     /// Statements.
     pub count: u64,
@@ -69,7 +71,7 @@ pub struct GroupTotals {
 }
 
 /// Per-input counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default, PartialEq, Eq)]
 pub struct InputStats {
     /// Lines read.
     pub lines: u64,
@@ -100,7 +102,7 @@ pub struct InputStats {
 
 /// Entries longer than `--max-entry`: their heads are read, the rest of each passed
 /// over (its lines counted as skipped).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CutEntries {
     /// How many.
     pub entries: u64,
@@ -141,7 +143,7 @@ impl InputStats {
 }
 
 /// What the filters removed from one input.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FilterCounts {
     /// Entries removed (those below included), statements and their duration lines
     /// among them.
@@ -175,7 +177,7 @@ impl FilterCounts {
 }
 
 /// Statistics that merge in any order.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 #[allow(missing_docs)]
 pub struct Stats {
     pub statements: u64,
@@ -279,6 +281,14 @@ impl Stats {
         self.orphan_durations += o.orphan_durations;
         self.incidents.merge(o.incidents);
         self.pgbouncer.merge(o.pgbouncer);
+    }
+
+    /// Places everything ordered by (input, offset) in input `file`: statistics of one
+    /// input read on its own (a saved state) take their place among the inputs they
+    /// are merged with, so ties between samples break as in a single run.
+    pub fn set_file(&mut self, file: u32) {
+        self.queries.set_file(file);
+        self.incidents.set_file(file);
     }
 
     /// Records one timed execution.

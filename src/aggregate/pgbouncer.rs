@@ -14,7 +14,7 @@ use crate::parse::Millis;
 use std::collections::BTreeMap;
 
 /// Whole-log PgBouncer figures.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default, PartialEq, Eq)]
 pub struct PoolerStats {
     /// PgBouncer lines read (within `--begin/--end`).
     pub lines: u64,
@@ -40,7 +40,7 @@ pub struct PoolerStats {
 }
 
 /// What happened to one pool's connections.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct PoolCounts {
     pub logins: u64,
@@ -103,7 +103,9 @@ fn merge_kinds(mine: &mut Kinds, theirs: Kinds) {
 }
 
 /// Which side a closing was on (serializable, ordered).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 pub enum Side {
     /// A client connection.
     Client,
@@ -112,7 +114,7 @@ pub enum Side {
 }
 
 /// Sums over `stats:` lines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct StatsSums {
     pub lines: u64,
@@ -156,7 +158,7 @@ impl StatsSums {
 }
 
 /// PgBouncer figures of one time window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct PoolerWindow {
     pub lines: u64,

@@ -13,7 +13,7 @@ pub const SAMPLES: usize = 3;
 pub type Order = (u32, u64);
 
 /// One execution kept as an example.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct Sample {
     pub duration_us: u64,
@@ -30,7 +30,7 @@ pub struct Sample {
 }
 
 /// An auto_explain plan of a fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct PlanSample {
     pub duration_us: u64,
@@ -42,7 +42,7 @@ pub struct PlanSample {
 }
 
 /// Statistics of one fingerprint.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 #[allow(missing_docs)]
 pub struct QueryStats {
     /// Normalized text.

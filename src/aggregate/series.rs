@@ -40,7 +40,7 @@ fn bucket_mid(b: u16) -> u64 {
 }
 
 /// One window of one fingerprint, as the report reads it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default, PartialEq, Eq)]
 pub struct Cell {
     /// Executions that completed in the window.
     pub count: u64,
@@ -103,7 +103,7 @@ const UNTIMED: u16 = u16::MAX - 1;
 /// A flat sorted vector rather than a map of maps: statements come mostly in time
 /// order, so inserts land at the end, and the vector allocates only when it doubles
 /// (the hot path's allocation budget is per new thing, not per line).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
 struct Entries(Vec<(i64, u16, u64)>);
 
 impl Entries {
@@ -220,7 +220,7 @@ fn too_many_windows(e: &Entries, fixed: bool) -> bool {
 }
 
 /// The series of every fingerprint, at one shared width.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 pub struct QuerySeries {
     width: i64,
     fixed: bool,

@@ -27,7 +27,7 @@ pub const MIN_GAP_MS: i64 = 30 * DAY_MS;
 const FENCE: i64 = 10;
 
 /// One day's entries: how many, the first and last instant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy)]
 struct Day {
     count: u64,
     first: Millis,
@@ -43,7 +43,7 @@ impl Day {
 }
 
 /// Entries per day.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
 pub struct Spread {
     days: BTreeMap<i64, Day>,
     /// The day being counted, not yet in `days`.

@@ -37,14 +37,16 @@ const NO_TS: Millis = Millis::MIN;
 const UNTIMED: u64 = u64::MAX;
 
 /// One execution of a fingerprint that is still few.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub struct Exec {
     ts: Millis,
     us: u64,
 }
 
 /// A fingerprint's executions: exactly while few, summarised once busy.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 pub enum Execs {
     /// Up to [`FEW`] executions with a timestamp or a duration.
     Few(Vec<Exec>),
@@ -117,7 +119,7 @@ fn add_execs(execs: &mut Execs, series: &mut QuerySeries, fp: u64, new: &[Exec])
 }
 
 /// The fingerprints folded into one row.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
 pub struct Folded {
     /// The cap that folded them (`--max-fingerprints`).
     pub cap: u64,
@@ -199,11 +201,21 @@ impl Folded {
 pub type QueryMap = FxHashMap<u64, Box<QueryStats>>;
 
 /// Every fingerprint's statistics and series, and the rows folded away.
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 pub struct QueryTable {
     map: QueryMap,
     series: QuerySeries,
     folded: Folded,
+}
+
+impl QueryTable {
+    /// See [`super::Stats::set_file`].
+    pub fn set_file(&mut self, file: u32) {
+        for q in self.map.values_mut() {
+            q.samples.iter_mut().for_each(|s| s.order.0 = file);
+            q.plans.iter_mut().for_each(|p| p.order.0 = file);
+        }
+    }
 }
 
 impl std::ops::Deref for QueryTable {

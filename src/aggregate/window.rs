@@ -42,7 +42,7 @@ const MAX_SPREAD: i64 = 600;
 pub const TARGET_WINDOWS: i64 = 400;
 
 /// Statistics of one window.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
 pub struct WindowAcc {
     /// Statements that completed in the window (timed or not).
     pub statements: u64,
@@ -76,7 +76,7 @@ impl WindowAcc {
 }
 
 /// Windows keyed by their start (ms since the epoch).
-#[derive(Debug, Clone)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 pub struct Windows {
     width: i64,
     fixed: bool,

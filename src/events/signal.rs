@@ -39,7 +39,9 @@ pub struct LockWait<'a> {
 }
 
 /// Why a statement or session was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[allow(missing_docs)]
 pub enum CancelKind {
     StatementTimeout,
@@ -94,7 +96,7 @@ pub struct Maintenance<'a> {
 }
 
 /// Server-wide events worth placing on the timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq, Eq)]
 pub enum ServerEvent {
     /// `starting PostgreSQL`.
     Start,

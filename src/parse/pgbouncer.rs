@@ -16,7 +16,9 @@ use super::time::{parse_timestamp, Millis};
 use super::EntrySink;
 
 /// A PgBouncer log level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 #[allow(missing_docs)]
 pub enum PoolerLevel {
     Noise,

@@ -12,7 +12,9 @@ use super::time::{parse_epoch, parse_timestamp, Millis};
 use std::fmt;
 
 /// A message severity, as PostgreSQL writes it after the prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, serde::Serialize, serde::Deserialize, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 #[allow(missing_docs)]
 pub enum Severity {
     Debug,

@@ -132,6 +132,22 @@ pub fn split_line(line: &[u8]) -> Option<SyslogLine<'_>> {
     })
 }
 
+/// The hostname of the first syslog header in `head` that [`split_line`] reads: the
+/// field after the timestamp (`Nov 24 06:11:57 db1 postgres[8344]: ...` → `db1`).
+pub fn first_host(head: &[u8]) -> Option<String> {
+    head.split(|&b| b == b'\n').find_map(|line| {
+        split_line(line)?;
+        let after_ts = if line.first()?.is_ascii_digit() {
+            memchr::memchr(b' ', line)? + 1
+        } else {
+            16
+        };
+        let rest = &line[after_ts..];
+        let host = &rest[..memchr::memchr(b' ', rest)?];
+        (!host.is_empty() && host != b"-").then(|| String::from_utf8_lossy(host).into_owned())
+    })
+}
+
 /// The `[N-k] ` tag of `syslog_sequence_numbers` at the start of `text`:
 /// (N, k, the text after it); (None, 1, text) without one.
 pub(super) fn sequence_tag(text: &[u8]) -> (Option<u64>, u32, &[u8]) {

@@ -366,6 +366,11 @@ pub fn apply(r: &mut Report, mode: Anonymize) {
         }
     }
     if t.names.is_some() {
+        // Server names (`--host`, syslog hostnames, file names): numbered in the
+        // table's order, as the other names are.
+        for (i, h) in r.hosts.iter_mut().enumerate() {
+            h.host = format!("server{}", i + 1);
+        }
         for l in r
             .locks
             .by_relation

@@ -65,6 +65,7 @@ pub fn write_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     header(r, out)?;
     warnings(r, out)?;
     spans(r, out)?;
+    hosts(r, out)?;
     queries(r, out)?;
     locks(r, out)?;
     errors(r, out)?;
@@ -158,6 +159,33 @@ fn spans(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             a.baseline_busy,
             human_ms(a.peak_p95_ms),
             human_ms(a.baseline_p95_ms)
+        )?;
+    }
+    Ok(())
+}
+
+fn hosts(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if r.hosts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n## Hosts\n")?;
+    writeln!(
+        out,
+        "| Host | Statements | Total | Errors | Lock waits | Deadlocks | First | Last |"
+    )?;
+    writeln!(out, "|---|--:|--:|--:|--:|--:|---|---|")?;
+    for h in &r.hosts {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            h.host.replace('|', "\\|"),
+            thousands(h.statements),
+            human_ms(h.total_ms),
+            thousands(h.errors),
+            thousands(h.lock_waits),
+            thousands(h.deadlocks),
+            h.begin.as_deref().unwrap_or("–"),
+            h.end.as_deref().unwrap_or("–"),
         )?;
     }
     Ok(())

@@ -6,6 +6,7 @@ pub mod diff_html;
 pub mod facts;
 pub mod filters;
 pub mod first;
+pub mod hosts;
 pub mod html;
 pub mod incident;
 pub mod markdown;

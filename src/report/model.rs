@@ -29,6 +29,10 @@ pub struct Report {
     pub title: Option<String>,
     /// The server, as its logs name it: the input paths.
     pub server: String,
+    /// Each host's totals, when the inputs come from more than one (`--host`, syslog
+    /// hostnames, merged states).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<super::hosts::HostView>,
     /// The options that changed what the report holds or shows (`--begin`, `--top`,
     /// `--anonymize`...), as given.
     pub options: Vec<String>,
@@ -558,6 +562,7 @@ impl Report {
             run,
             title: None,
             server: server_of(&input_views),
+            hosts: Vec::new(),
             options: Vec::new(),
             top: None,
             fingerprint_version: crate::normalize::FINGERPRINT_VERSION,

@@ -161,6 +161,7 @@ pub fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(p) = &r.pgbouncer {
         p.write_summary(out)?;
     }
+    super::hosts::write_text(&r.hosts, out)?;
     super::first::write_text(r, out)?;
     super::text_sections::write_spans(r, out)?;
     super::text_sections::write_locks(r, out)?;

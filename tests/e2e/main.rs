@@ -15,6 +15,7 @@ mod fingerprints;
 mod formats;
 mod formats_cloud;
 mod inputs_outputs;
+mod merge;
 mod pgbouncer;
 mod prefixes;
 mod report;
