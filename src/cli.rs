@@ -145,6 +145,13 @@ pub struct AnalyzeArgs {
     /// The format written to stdout by `-o -`: text (default), md, json or html.
     #[arg(long, value_name = "FORMAT")]
     pub output_format: Option<String>,
+    /// Exit 4, with one line per threshold crossed on stderr, when the report crosses
+    /// one of these thresholds (once the report is written): `p95>500ms`,
+    /// `p99[FINGERPRINT]>2s`, `lock_wait>30s` (longest wait), `lock_wait_total>5m`,
+    /// `deadlocks>0`, `errors>100`, `errors[class 40]>0`, `temp_bytes>1GB`,
+    /// `refused>0`, `incident`; comma-separated, may repeat.
+    #[arg(long, value_name = "EXPR")]
+    pub fail_on: Vec<String>,
     /// Do not print the summary on the terminal, nor where the reports were written.
     #[arg(short, long)]
     pub quiet: bool,

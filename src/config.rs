@@ -52,6 +52,9 @@ pub enum ConfigError {
     /// A bad filter.
     #[error(transparent)]
     Filter(#[from] crate::filter::FilterError),
+    /// A bad `--fail-on` expression.
+    #[error(transparent)]
+    FailOn(#[from] crate::diagnose::alerts::AlertError),
     /// An unreadable `--max-entry`.
     #[error("--max-entry: cannot read '{0}' as a size (examples: 64MB, 512KB, 1GB, 1048576)")]
     MaxEntry(String),
@@ -64,6 +67,9 @@ pub enum ConfigError {
     /// `-` given more than once: standard input can be read only once.
     #[error("'-' (standard input) is given more than once; it can be read only once")]
     StdinTwice,
+    /// Stdout named by more than one `-o`.
+    #[error("-o -: standard output is given more than once; give it once")]
+    StdoutTwice,
     /// An output that cannot be written (checked before the analysis).
     #[error("-o {path}: cannot write the report there: {why}")]
     Unwritable {
@@ -115,6 +121,8 @@ pub struct Config {
     pub year: Option<i64>,
     /// How the report is shared: `--anonymize`, `--title`, `--top`.
     pub share: Share,
+    /// `--fail-on`: the alert thresholds (exit 4 when one is crossed).
+    pub fail_on: Vec<crate::diagnose::alerts::Threshold>,
 }
 
 /// How the report is shared (issue 13): applied to the view model once it is built.
@@ -245,6 +253,12 @@ impl Config {
             },
             year: a.year,
             share: share(a)?,
+            fail_on: a
+                .fail_on
+                .iter()
+                .map(|e| crate::diagnose::alerts::parse(e))
+                .collect::<Result<Vec<_>, _>>()?
+                .concat(),
         })
     }
 }
@@ -318,7 +332,18 @@ fn filters(
 /// Nothing is left behind: a file created to check is removed, an existing one is not
 /// truncated.
 pub fn check_outputs(outputs: &[Output]) -> Result<(), ConfigError> {
-    for o in outputs.iter().filter(|o| o.path != "-") {
+    if outputs
+        .iter()
+        .filter(|o| crate::report::is_stdout(&o.path))
+        .count()
+        > 1
+    {
+        return Err(ConfigError::StdoutTwice);
+    }
+    for o in outputs
+        .iter()
+        .filter(|o| !crate::report::is_stdout(&o.path))
+    {
         check_writable(std::path::Path::new(&o.path)).map_err(|why| ConfigError::Unwritable {
             path: o.path.clone(),
             why,

@@ -67,6 +67,12 @@ impl Format {
     }
 }
 
+/// True for an output that goes to stdout: `-`, or `-.json`, `-.md`... (`-` with an
+/// extension naming the format).
+pub fn is_stdout(path: &str) -> bool {
+    path == "-" || (path.starts_with("-.") && !path.contains(['/', '\\']))
+}
+
 /// Renders `report` in `format` into `out`.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
     match format {

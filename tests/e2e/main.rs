@@ -1,5 +1,6 @@
 //! End-to-end tests: the pgferret binary on real PostgreSQL logs from testdata/.
 
+mod alerts;
 mod anonymize;
 mod browser;
 mod cli;
