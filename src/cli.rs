@@ -70,9 +70,9 @@ pub struct AnalyzeArgs {
     #[arg(value_name = "LOG")]
     pub inputs: Vec<String>,
     /// Write a report here; the extension picks the format (.html, .json, .txt, .md);
-    /// `-` is the text summary on stdout (see --output-format). May repeat. Default:
-    /// pgferret-report.html.
-    #[arg(short, long = "output", value_name = "PATH")]
+    /// `-` is the text summary on stdout (see --output-format), `-.json` (`-.md`,
+    /// `-.html`) that format on stdout. May repeat. Default: pgferret-report.html.
+    #[arg(short, long = "output", value_name = "PATH", allow_hyphen_values = true)]
     pub outputs: Vec<String>,
     /// The server's log_line_prefix; inferred from the log when absent.
     #[arg(long, value_name = "LOG_LINE_PREFIX", allow_hyphen_values = true)]

@@ -19,6 +19,7 @@ pub mod input;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
+pub mod progress;
 pub mod range;
 pub mod report;
 pub mod verdict;
@@ -45,14 +46,19 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         max_entry: cfg.max_entry,
         jobs: cfg.jobs,
         year: cfg.year,
+        progress: progress::Progress::for_terminal(progress::total_size(&cfg.inputs), cfg.quiet),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
         .build();
     let analysis = match pool {
-        Ok(pool) => pool.install(|| pipeline::run(&cfg.inputs, &opts))?,
-        Err(_) => pipeline::run(&cfg.inputs, &opts)?,
+        Ok(pool) => pool.install(|| pipeline::run(&cfg.inputs, &opts)),
+        Err(_) => pipeline::run(&cfg.inputs, &opts),
     };
+    if let Some(p) = &opts.progress {
+        p.finish();
+    }
+    let analysis = analysis?;
     let run = Run {
         version: env!("CARGO_PKG_VERSION").to_string(),
         jobs: cfg.jobs,

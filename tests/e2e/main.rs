@@ -5,6 +5,7 @@ mod anonymize;
 mod browser;
 mod cli;
 mod corpus;
+mod cron;
 mod damaged;
 mod diagnose;
 mod diff;
