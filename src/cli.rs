@@ -72,7 +72,12 @@ pub struct AnalyzeArgs {
     /// Write a report here; the extension picks the format (.html, .json, .txt, .md);
     /// `-` is the text summary on stdout (see --output-format), `-.json` (`-.md`,
     /// `-.html`) that format on stdout. May repeat. Default: pgferret-report.html.
-    #[arg(short, long = "output", value_name = "PATH", allow_hyphen_values = true)]
+    #[arg(
+        short,
+        long = "output",
+        value_name = "PATH",
+        allow_hyphen_values = true
+    )]
     pub outputs: Vec<String>,
     /// The server's log_line_prefix; inferred from the log when absent.
     #[arg(long, value_name = "LOG_LINE_PREFIX", allow_hyphen_values = true)]

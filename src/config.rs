@@ -32,7 +32,7 @@ pub enum ConfigError {
     #[error("--window: cannot read '{0}' as a duration (examples: 30s, 1m, 5m, 1h)")]
     Window(String),
     /// An output with an unknown extension.
-    #[error("-o {0}: unknown report format (use .html, .json, .txt, .md or -)")]
+    #[error("-o {0}: unknown report format (use .html, .json, .txt, .md, .parquet or -)")]
     OutputFormat(String),
     /// An unknown `--output-format`.
     #[error("--output-format {0}: unknown report format (use html, json, text or md)")]
@@ -67,6 +67,9 @@ pub enum ConfigError {
     /// `-` given more than once: standard input can be read only once.
     #[error("'-' (standard input) is given more than once; it can be read only once")]
     StdinTwice,
+    /// `--anonymize` with a Parquet export (its rows carry the names and texts).
+    #[error("--anonymize does not apply to a Parquet export (its rows carry names as logged): leave out -o {0} or --anonymize")]
+    AnonymizedExport(String),
     /// Stdout named by more than one `-o`.
     #[error("-o -: standard output is given more than once; give it once")]
     StdoutTwice,
@@ -214,6 +217,12 @@ impl Config {
                 .ok_or_else(|| ConfigError::OutputFormat(p.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(o) = outputs.iter().find(|o| o.format == Format::Parquet) {
+            if a.anonymize.is_some() {
+                return Err(ConfigError::AnonymizedExport(o.path.clone()));
+            }
+        }
+        let rows = outputs.iter().any(|o| o.format == Format::Parquet);
         let jobs = match a.jobs {
             Some(0) => return Err(ConfigError::Jobs),
             Some(n) => n,
@@ -242,6 +251,7 @@ impl Config {
                 end: None,
                 window_ms,
                 filters: filters(&a.filters)?,
+                rows,
                 max_fingerprints: a
                     .max_fingerprints
                     .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -339,6 +349,15 @@ pub fn check_outputs(outputs: &[Output]) -> Result<(), ConfigError> {
         > 1
     {
         return Err(ConfigError::StdoutTwice);
+    }
+    if let Some(o) = outputs
+        .iter()
+        .find(|o| crate::report::is_stdout(&o.path) && o.format == Format::Parquet)
+    {
+        return Err(ConfigError::Unwritable {
+            path: o.path.clone(),
+            why: "a Parquet export is written to a file, not to stdout".into(),
+        });
     }
     for o in outputs
         .iter()

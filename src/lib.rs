@@ -111,6 +111,10 @@ fn write_output(out: &config::Output, report: &Report) -> anyhow::Result<()> {
         let mut lock = stdout.lock();
         report::render(report, out.format, &mut lock)?;
         lock.flush()?;
+    } else if out.format == report::Format::Parquet {
+        let file = std::fs::File::create(&out.path)
+            .with_context(|| format!("cannot write {}", out.path))?;
+        report::parquet::write(report, file).with_context(|| format!("writing {}", out.path))?;
     } else {
         let file = std::fs::File::create(&out.path)
             .with_context(|| format!("cannot write {}", out.path))?;

@@ -10,6 +10,7 @@ pub mod html;
 pub mod incident;
 pub mod markdown;
 pub mod model;
+pub mod parquet;
 pub mod pgbouncer;
 pub mod replay;
 pub mod series;
@@ -37,6 +38,8 @@ pub enum Format {
     Text,
     /// `.md`
     Markdown,
+    /// `.parquet`: the rows of every execution and event (a file only).
+    Parquet,
 }
 
 impl Format {
@@ -51,6 +54,7 @@ impl Format {
             "json" => Some(Format::Json),
             "txt" | "text" => Some(Format::Text),
             "md" | "markdown" => Some(Format::Markdown),
+            "parquet" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -83,6 +87,7 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::R
         Format::Text => text::write_summary(report, out)?,
         Format::Markdown => markdown::write_markdown(report, out)?,
         Format::Html => out.write_all(html::render(report)?.as_bytes())?,
+        Format::Parquet => anyhow::bail!("a Parquet export is written to a file (-o FILE.parquet)"),
     }
     Ok(())
 }

@@ -89,6 +89,9 @@ pub struct Report {
     /// Percentiles over every timed execution, for `--fail-on` (not in the JSON).
     #[serde(skip)]
     pub latency: Option<Latency>,
+    /// The rows of the Parquet export, when one is asked for (not in the JSON).
+    #[serde(skip)]
+    pub export: Option<std::sync::Arc<super::parquet::Export>>,
 }
 
 /// Facts about this run, not about the log.
@@ -537,6 +540,10 @@ impl Report {
             _ => None,
         };
         let latency = Latency::of(&stats.queries);
+        let export = stats
+            .rows
+            .take()
+            .map(|rows| std::sync::Arc::new(super::parquet::Export::new(rows, &stats.queries)));
         let (mut map, mut series, folded, fine_series) =
             stats.queries.into_parts(&listed, series_windows, fine_at);
         // Entries after the bulk (outliers) have no window.
@@ -618,6 +625,7 @@ impl Report {
             server_events: sections.server,
             pgbouncer: super::pgbouncer::PgbouncerView::build(stats.pgbouncer, &pooler_windows),
             latency,
+            export,
         }
     }
 }

@@ -10,6 +10,7 @@ mod damaged;
 mod diagnose;
 mod diff;
 mod events;
+mod export;
 mod filter_sessions;
 mod filters;
 mod findings;
