@@ -313,7 +313,7 @@ impl Stats {
         self.statements += 1;
         self.total_us = self.total_us.saturating_add(us);
         self.count_groups(obs, us);
-        self.row_of(obs, Some(us));
+        self.row_of(obs, Some(us), ts);
         if let Some(t) = ts {
             self.windows.add(t, us);
             if let Some(f) = &mut self.fine {
@@ -323,10 +323,11 @@ impl Stats {
     }
 
     /// The export's row of an execution (timed or not), when rows are kept.
-    fn row_of(&mut self, obs: &Obs<'_>, us: Option<u64>) {
+    /// Its time is the report's: the duration line's for a paired execution.
+    fn row_of(&mut self, obs: &Obs<'_>, us: Option<u64>, ts: Option<Millis>) {
         let Some(rows) = &mut self.rows else { return };
         rows.push(rows::Row {
-            ts: obs.ts,
+            ts,
             kind: "statement",
             duration_us: us,
             fingerprint: Some(obs.fp),

@@ -138,7 +138,7 @@ impl Stats {
         if let Some(id) = obs.query_id {
             q.query_ids.insert(id);
         }
-        self.row_of(obs, None);
+        self.row_of(obs, None, obs.ts);
         self.statements += 1;
         self.untimed_statements += 1;
         self.count_groups(obs, 0);
