@@ -72,6 +72,7 @@ fn benches(c: &mut Criterion) {
             max_entry: pgferret::input::MAX_ENTRY,
             jobs: 1,
             year: None,
+            progress: None,
         };
         let sources = [Source::Path(path(name))];
         g.bench_function("pipeline", |b| {

@@ -86,9 +86,14 @@ pub struct AnalyzeArgs {
     #[arg(value_name = "LOG")]
     pub inputs: Vec<String>,
     /// Write a report here; the extension picks the format (.html, .json, .txt, .md);
-    /// `-` is the text summary on stdout (see --output-format). May repeat. Default:
-    /// pgferret-report.html.
-    #[arg(short, long = "output", value_name = "PATH")]
+    /// `-` is the text summary on stdout (see --output-format), `-.json` (`-.md`,
+    /// `-.html`) that format on stdout. May repeat. Default: pgferret-report.html.
+    #[arg(
+        short,
+        long = "output",
+        value_name = "PATH",
+        allow_hyphen_values = true
+    )]
     pub outputs: Vec<String>,
     /// The server's log_line_prefix; inferred from the log when absent.
     #[arg(long, value_name = "LOG_LINE_PREFIX", allow_hyphen_values = true)]
@@ -161,6 +166,13 @@ pub struct AnalyzeArgs {
     /// The format written to stdout by `-o -`: text (default), md, json or html.
     #[arg(long, value_name = "FORMAT")]
     pub output_format: Option<String>,
+    /// Exit 4, with one line per threshold crossed on stderr, when the report crosses
+    /// one of these thresholds (once the report is written): `p95>500ms`,
+    /// `p99[FINGERPRINT]>2s`, `lock_wait>30s` (longest wait), `lock_wait_total>5m`,
+    /// `deadlocks>0`, `errors>100`, `errors[class 40]>0`, `temp_bytes>1GB`,
+    /// `refused>0`, `incident`; comma-separated, may repeat.
+    #[arg(long, value_name = "EXPR")]
+    pub fail_on: Vec<String>,
     /// Do not print the summary on the terminal, nor where the reports were written.
     #[arg(short, long)]
     pub quiet: bool,

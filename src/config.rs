@@ -35,7 +35,7 @@ pub enum ConfigError {
     #[error("--window: cannot read '{0}' as a duration (examples: 30s, 1m, 5m, 1h)")]
     Window(String),
     /// An output with an unknown extension.
-    #[error("-o {0}: unknown report format (use .html, .json, .txt, .md or -)")]
+    #[error("-o {0}: unknown report format (use .html, .json, .txt, .md, .parquet or -)")]
     OutputFormat(String),
     /// An unknown `--output-format`.
     #[error("--output-format {0}: unknown report format (use html, json, text or md)")]
@@ -55,6 +55,9 @@ pub enum ConfigError {
     /// A bad filter.
     #[error(transparent)]
     Filter(#[from] crate::filter::FilterError),
+    /// A bad `--fail-on` expression.
+    #[error(transparent)]
+    FailOn(#[from] crate::diagnose::alerts::AlertError),
     /// An unreadable `--max-entry`.
     #[error("--max-entry: cannot read '{0}' as a size (examples: 64MB, 512KB, 1GB, 1048576)")]
     MaxEntry(String),
@@ -67,6 +70,12 @@ pub enum ConfigError {
     /// `-` given more than once: standard input can be read only once.
     #[error("'-' (standard input) is given more than once; it can be read only once")]
     StdinTwice,
+    /// `--anonymize` with a Parquet export (its rows carry the names and texts).
+    #[error("--anonymize does not apply to a Parquet export (its rows carry names as logged): leave out -o {0} or --anonymize")]
+    AnonymizedExport(String),
+    /// Stdout named by more than one `-o`.
+    #[error("-o -: standard output is given more than once; give it once")]
+    StdoutTwice,
     /// An output that cannot be written (checked before the analysis).
     #[error("-o {path}: cannot write the report there: {why}")]
     Unwritable {
@@ -120,6 +129,8 @@ pub struct Config {
     pub share: Share,
     /// Where, machines and hosts: `--save`, `--host`, `--only-host`.
     pub fleet: Fleet,
+    /// `--fail-on`: the alert thresholds (exit 4 when one is crossed).
+    pub fail_on: Vec<crate::diagnose::alerts::Threshold>,
 }
 
 /// How the report is shared (issue 13): applied to the view model once it is built.
@@ -222,6 +233,12 @@ impl Config {
                 .ok_or_else(|| ConfigError::OutputFormat(p.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(o) = outputs.iter().find(|o| o.format == Format::Parquet) {
+            if a.anonymize.is_some() {
+                return Err(ConfigError::AnonymizedExport(o.path.clone()));
+            }
+        }
+        let rows = outputs.iter().any(|o| o.format == Format::Parquet);
         let jobs = match a.jobs {
             Some(0) => return Err(ConfigError::Jobs),
             Some(n) => n,
@@ -261,6 +278,7 @@ impl Config {
                 end: None,
                 window_ms,
                 filters,
+                rows,
                 max_fingerprints: a
                     .max_fingerprints
                     .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -277,6 +295,12 @@ impl Config {
                 host: a.host.clone(),
                 only_host: a.only_host.clone(),
             },
+            fail_on: a
+                .fail_on
+                .iter()
+                .map(|e| crate::diagnose::alerts::parse(e))
+                .collect::<Result<Vec<_>, _>>()?
+                .concat(),
         })
     }
 }
@@ -350,7 +374,27 @@ fn filters(
 /// Nothing is left behind: a file created to check is removed, an existing one is not
 /// truncated.
 pub fn check_outputs(outputs: &[Output]) -> Result<(), ConfigError> {
-    for o in outputs.iter().filter(|o| o.path != "-") {
+    if outputs
+        .iter()
+        .filter(|o| crate::report::is_stdout(&o.path))
+        .count()
+        > 1
+    {
+        return Err(ConfigError::StdoutTwice);
+    }
+    if let Some(o) = outputs
+        .iter()
+        .find(|o| crate::report::is_stdout(&o.path) && o.format == Format::Parquet)
+    {
+        return Err(ConfigError::Unwritable {
+            path: o.path.clone(),
+            why: "a Parquet export is written to a file, not to stdout".into(),
+        });
+    }
+    for o in outputs
+        .iter()
+        .filter(|o| !crate::report::is_stdout(&o.path))
+    {
         check_writable(std::path::Path::new(&o.path)).map_err(|why| ConfigError::Unwritable {
             path: o.path.clone(),
             why,

@@ -19,6 +19,7 @@ pub mod input;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
+pub mod progress;
 pub mod range;
 pub mod report;
 pub mod state;
@@ -46,15 +47,20 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         max_entry: cfg.max_entry,
         jobs: cfg.jobs,
         year: cfg.year,
+        progress: progress::Progress::for_terminal(progress::total_size(&cfg.inputs), cfg.quiet),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
         .build();
     let host = cfg.fleet.host.as_deref();
     let reading = match pool {
-        Ok(pool) => pool.install(|| pipeline::read(&cfg.inputs, &opts, host))?,
-        Err(_) => pipeline::read(&cfg.inputs, &opts, host)?,
+        Ok(pool) => pool.install(|| pipeline::read(&cfg.inputs, &opts, host)),
+        Err(_) => pipeline::read(&cfg.inputs, &opts, host),
     };
+    if let Some(p) = &opts.progress {
+        p.finish();
+    }
+    let reading = reading?;
     let pipeline::Reading {
         inputs,
         range,
@@ -163,10 +169,13 @@ fn finish(
 }
 
 /// Writes every requested output, each attempted even when another failed; the
-/// paths written, and one error per output that could not be.
+/// paths written, and one error per output that could not be. Files are written
+/// before stdout, so a reader that stops early (`| head`) loses no file.
 pub fn write_outputs(cfg: &Config, report: &Report) -> (Vec<String>, Vec<anyhow::Error>) {
     let (mut written, mut errors) = (Vec::new(), Vec::new());
-    for out in &cfg.outputs {
+    let (stdout, files): (Vec<_>, Vec<_>) =
+        cfg.outputs.iter().partition(|o| report::is_stdout(&o.path));
+    for out in files.into_iter().chain(stdout) {
         match write_output(out, report) {
             Ok(()) => written.push(out.path.clone()),
             Err(e) => errors.push(e),
@@ -176,11 +185,15 @@ pub fn write_outputs(cfg: &Config, report: &Report) -> (Vec<String>, Vec<anyhow:
 }
 
 fn write_output(out: &config::Output, report: &Report) -> anyhow::Result<()> {
-    if out.path == "-" {
+    if report::is_stdout(&out.path) {
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
         report::render(report, out.format, &mut lock)?;
         lock.flush()?;
+    } else if out.format == report::Format::Parquet {
+        let file = std::fs::File::create(&out.path)
+            .with_context(|| format!("cannot write {}", out.path))?;
+        report::parquet::write(report, file).with_context(|| format!("writing {}", out.path))?;
     } else {
         let file = std::fs::File::create(&out.path)
             .with_context(|| format!("cannot write {}", out.path))?;
@@ -233,6 +246,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Exit code: the report was written, but stands for part of what was given.
 pub const EXIT_PARTIAL: u8 = 3;
 
+/// Exit code: the report was written and crosses a `--fail-on` threshold.
+pub const EXIT_THRESHOLD: u8 = 4;
+
 /// Exit code: the filters kept nothing (the report, written, says so).
 pub const EXIT_FILTERED_OUT: u8 = 5;
 
@@ -240,7 +256,8 @@ pub const EXIT_FILTERED_OUT: u8 = 5;
 /// 0 everything read; 1 nothing could be read (or a report could not be written);
 /// 2 bad arguments; 3 report written, but some input was passed over, unreadable or
 /// read in part, more than 1% of an input's lines were skipped, or `--begin`/`--end`
-/// kept nothing; 5 the filters kept nothing. (4 is kept for alert thresholds.)
+/// kept nothing; 4 report written and a `--fail-on` threshold crossed (4 wins over 3
+/// and 5); 5 the filters kept nothing.
 pub fn cli_main() -> ExitCode {
     let cli = cli::Cli::parse();
     if let Some(cli::Command::Fingerprint(f)) = cli.command {
@@ -316,6 +333,9 @@ fn run_merge(args: &cli::AnalyzeArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),
     };
+    if cfg.agg.rows {
+        return fail("merge: a Parquet export is made from the logs as they are read, not from saved states: give -o FILE.parquet to the runs".into());
+    }
     if cfg.agg.filters.is_some() || cfg.fleet.host.is_some() {
         return fail("merge: filters and --host apply when the logs are read (give them to the runs that --save); --only-host picks a host".into());
     }
@@ -342,21 +362,35 @@ fn deliver(cfg: &Config, report: &Report) -> ExitCode {
     }
     // Where the reports went, for a person at a terminal; a cron job's mail stays quiet.
     if cfg.summary || (!cfg.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())) {
-        for path in written.iter().filter(|p| *p != "-") {
+        for path in written.iter().filter(|p| !report::is_stdout(p)) {
             eprintln!("report written to {path}");
         }
     }
     if !errors.is_empty() {
         return ExitCode::from(1);
     }
-    if report.filters.as_ref().is_some_and(|f| f.kept_nothing) {
+    let kept_nothing = report.filters.as_ref().is_some_and(|f| f.kept_nothing);
+    if kept_nothing {
         eprintln!("pgferret: the filters kept nothing (see the warning above)");
-        return ExitCode::from(EXIT_FILTERED_OUT);
     }
     if report.partial {
         eprintln!(
             "pgferret: the report stands for part of the input only (see the warnings above)"
         );
+    }
+    // A crossed threshold says more to whoever is paged than a partial input does: 4
+    // wins over 3 and 5, whose warnings are on stderr all the same.
+    let crossed = diagnose::alerts::evaluate(&report, &cfg.fail_on);
+    for c in &crossed {
+        eprintln!("pgferret: {}", c.message);
+    }
+    if !crossed.is_empty() {
+        return ExitCode::from(EXIT_THRESHOLD);
+    }
+    if kept_nothing {
+        return ExitCode::from(EXIT_FILTERED_OUT);
+    }
+    if report.partial {
         return ExitCode::from(EXIT_PARTIAL);
     }
     ExitCode::SUCCESS
@@ -372,6 +406,12 @@ pub fn run_diff(args: &cli::AnalyzeArgs, before: &[String], after: &[String]) ->
         eprintln!("pgferret: {msg}");
         ExitCode::from(code)
     };
+    if !args.fail_on.is_empty() {
+        return fail(
+            "--fail-on applies to a report, not to a comparison".into(),
+            2,
+        );
+    }
     let outputs: Vec<String> = if args.outputs.is_empty() {
         vec!["-".into()]
     } else {
@@ -432,7 +472,7 @@ pub fn run_diff(args: &cli::AnalyzeArgs, before: &[String], after: &[String]) ->
     let top = args.top.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let mut failed = false;
     for o in &outs {
-        let res = if o.path == "-" {
+        let res = if report::is_stdout(&o.path) {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
             report::diff::render(&diff, o.format, tz, top, &mut lock)

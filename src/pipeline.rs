@@ -104,6 +104,8 @@ pub struct PipelineOptions {
     pub jobs: usize,
     /// `--year`: the year of a traditional syslog log's first line.
     pub year: Option<i64>,
+    /// The progress bar on a terminal, told of the bytes read.
+    pub progress: Option<crate::progress::Progress>,
 }
 
 impl Default for PipelineOptions {
@@ -115,6 +117,7 @@ impl Default for PipelineOptions {
             agg: AggOptions::default(),
             range: Range::default(),
             chunk_size: input::CHUNK_SIZE,
+            progress: None,
             max_entry: input::MAX_ENTRY,
             jobs: 1,
             year: None,
@@ -627,6 +630,10 @@ fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Opt
         }
         Body::Stream(mut blocks) => {
             let (partial, bytes) = parse_stream(idx, &mut blocks, &parser, opts);
+            // A stream's size on disk (compressed) is counted once it is read.
+            if let (Some(p), Source::Path(path)) = (&opts.progress, &o.source) {
+                p.advance(std::fs::metadata(path).map_or(0, |m| m.len()));
+            }
             let verdict = blocks.error().map_or(Verdict::Read, Verdict::partial);
             (partial, bytes, verdict)
         }
@@ -870,6 +877,9 @@ fn parse_slice(
                 &opts.agg,
                 live,
             );
+            if let Some(p) = &opts.progress {
+                p.advance(r.len() as u64);
+            }
             release(r);
             partial
         }

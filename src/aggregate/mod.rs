@@ -16,6 +16,7 @@ pub mod interned;
 mod pairing;
 pub mod pgbouncer;
 pub mod query;
+pub mod rows;
 pub mod series;
 pub mod session;
 mod signals;
@@ -50,6 +51,8 @@ pub struct AggOptions {
     pub max_fingerprints: Option<usize>,
     /// `--db`, `--exclude-app`, `--exclude-time`, `--select-only`...
     pub filters: Option<std::sync::Arc<Filters>>,
+    /// Keep a row per execution and event (for `-o FILE.parquet`).
+    pub rows: bool,
 }
 
 impl AggOptions {
@@ -184,6 +187,10 @@ pub struct Stats {
     pub total_us: u64,
     /// Per-fingerprint statistics and time series.
     pub queries: QueryTable,
+    /// The export's rows, when asked for ([`rows`]); in no particular order. Not in a
+    /// saved state (`--save`): an export is made from the logs as they are read.
+    #[serde(skip)]
+    pub rows: Option<Vec<rows::Row>>,
     pub by_database: FxHashMap<Box<[u8]>, GroupTotals>,
     pub by_user: FxHashMap<Box<[u8]>, GroupTotals>,
     pub by_application: FxHashMap<Box<[u8]>, GroupTotals>,
@@ -221,6 +228,7 @@ impl Stats {
             statements: 0,
             total_us: 0,
             queries: QueryTable::new(opts.window_ms),
+            rows: opts.rows.then(Vec::new),
             by_database: FxHashMap::default(),
             by_user: FxHashMap::default(),
             by_application: FxHashMap::default(),
@@ -249,7 +257,10 @@ impl Stats {
     }
 
     /// Adds `o`.
-    pub fn merge(&mut self, o: Stats) {
+    pub fn merge(&mut self, mut o: Stats) {
+        if let (Some(a), Some(b)) = (&mut self.rows, o.rows.take()) {
+            a.extend(b);
+        }
         self.statements += o.statements;
         self.total_us = self.total_us.saturating_add(o.total_us);
         self.queries.merge(o.queries);
@@ -314,12 +325,38 @@ impl Stats {
         self.statements += 1;
         self.total_us = self.total_us.saturating_add(us);
         self.count_groups(obs, us);
+        self.row_of(obs, Some(us), ts);
         if let Some(t) = ts {
             self.windows.add(t, us);
             if let Some(f) = &mut self.fine {
                 f.add(t, us);
             }
         }
+    }
+
+    /// The export's row of an execution (timed or not), when rows are kept.
+    /// Its time is the report's: the duration line's for a paired execution.
+    fn row_of(&mut self, obs: &Obs<'_>, us: Option<u64>, ts: Option<Millis>) {
+        let Some(rows) = &mut self.rows else { return };
+        rows.push(rows::Row {
+            ts,
+            kind: "statement",
+            duration_us: us,
+            fingerprint: Some(obs.fp),
+            query_id: obs.query_id,
+            database: rows::text(obs.db),
+            user: rows::text(obs.user),
+            application: rows::text(obs.app),
+            host: rows::text(obs.host),
+            session: rows::text(obs.session),
+            pid: obs.pid,
+            sqlstate: Box::default(),
+            lock_mode: Box::default(),
+            lock_object: Box::default(),
+            lock_relation: Box::default(),
+            temp_bytes: None,
+            order: obs.order,
+        });
     }
 
     /// Counts one execution of `us` (0 when untimed) in its database, user and application.
@@ -583,6 +620,8 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             db: e.fields.db,
             user: e.fields.user,
             app: e.fields.app,
+            host: e.fields.host,
+            session: e.fields.session,
             query_id: e.fields.query_id,
             pid: e.fields.pid,
             order: (self.file, e.offset),

@@ -34,6 +34,8 @@ pub(super) struct Obs<'a> {
     pub(super) db: &'a [u8],
     pub(super) user: &'a [u8],
     pub(super) app: &'a [u8],
+    pub(super) host: &'a [u8],
+    pub(super) session: &'a [u8],
     pub(super) query_id: Option<i64>,
     pub(super) pid: Option<u32>,
     pub(super) order: Order,
@@ -50,6 +52,8 @@ pub(super) struct Pending {
     db: Vec<u8>,
     user: Vec<u8>,
     app: Vec<u8>,
+    host: Vec<u8>,
+    session: Vec<u8>,
     query_id: Option<i64>,
     pid: Option<u32>,
     order: Order,
@@ -65,6 +69,8 @@ impl Pending {
             db: o.db.to_vec(),
             user: o.user.to_vec(),
             app: o.app.to_vec(),
+            host: o.host.to_vec(),
+            session: o.session.to_vec(),
             query_id: o.query_id,
             pid: o.pid,
             order: o.order,
@@ -80,6 +86,8 @@ impl Pending {
             db: &self.db,
             user: &self.user,
             app: &self.app,
+            host: &self.host,
+            session: &self.session,
             query_id: self.query_id,
             pid: self.pid,
             order: self.order,
@@ -130,6 +138,7 @@ impl Stats {
         if let Some(id) = obs.query_id {
             q.query_ids.insert(id);
         }
+        self.row_of(obs, None, obs.ts);
         self.statements += 1;
         self.untimed_statements += 1;
         self.count_groups(obs, 0);

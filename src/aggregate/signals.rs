@@ -192,6 +192,71 @@ impl<'a> ChunkAgg<'a> {
         }
     }
 
+    /// The export's row of an event: its kind from the signal, else the severity;
+    /// entries that are neither (checkpoints, connections...) have none.
+    fn event_row(&mut self, e: &LogEntry<'a, '_>, sig: &Signal<'_>, fp: Option<u64>) {
+        use crate::aggregate::rows::{text, Row};
+        let (mut duration_us, mut temp_bytes) = (None, None);
+        let mut lock: [&[u8]; 3] = [b"", b"", b""];
+        let kind = match sig {
+            Signal::LockWait(w) => {
+                duration_us = Some(w.us);
+                lock = [w.mode, w.object, w.relation_oid.unwrap_or(b"")];
+                match w.phase {
+                    WaitPhase::Waiting => "lock_wait",
+                    WaitPhase::Acquired => "lock_acquired",
+                    WaitPhase::Deadlock => "lock_deadlock",
+                    WaitPhase::Avoided => "lock_avoided",
+                }
+            }
+            Signal::Deadlock { .. } => "deadlock",
+            Signal::Cancel(_) => "cancel",
+            Signal::TempFile { bytes } => {
+                temp_bytes = Some(*bytes);
+                "temp_file"
+            }
+            Signal::ConnectionLimit => "connection_refused",
+            Signal::AuthFailure => "auth_failure",
+            _ => match e.severity {
+                Severity::Error => "error",
+                Severity::Fatal => "fatal",
+                Severity::Panic => "panic",
+                Severity::Warning => "warning",
+                _ => return,
+            },
+        };
+        let f = &e.fields;
+        let row = Row {
+            ts: f.ts,
+            kind,
+            duration_us,
+            fingerprint: fp,
+            query_id: f.query_id,
+            database: text(f.db),
+            user: text(f.user),
+            application: text(f.app),
+            host: text(f.host),
+            session: text(f.session),
+            pid: f.pid,
+            // The log's SQLSTATE, else the one the message text implies (as the
+            // report's error tables do); none for an event that is not an error.
+            sqlstate: match (f.sqlstate, e.severity) {
+                (b"", Severity::Error | Severity::Fatal | Severity::Panic) => {
+                    sqlstate_from_text(e.message).unwrap_or("").into()
+                }
+                (s, _) => text(s),
+            },
+            lock_mode: text(lock[0]),
+            lock_object: text(lock[1]),
+            lock_relation: text(lock[2]),
+            temp_bytes,
+            order: (self.file, e.offset),
+        };
+        if let Some(rows) = &mut self.stats.rows {
+            rows.push(row);
+        }
+    }
+
     /// Records every signal of `e`.
     pub(super) fn signals(&mut self, e: &LogEntry<'a, '_>) {
         let sig = signal::classify_signal(e);
@@ -216,6 +281,9 @@ impl<'a> ChunkAgg<'a> {
         };
         if is_error || is_warning {
             self.error(e, fp);
+        }
+        if self.stats.rows.is_some() {
+            self.event_row(e, &sig, fp);
         }
         match sig {
             Signal::LockWait(w) => self.lock_wait(e, &w, fp),

@@ -17,6 +17,7 @@
 //! null when log-wide), `at` (RFC 3339 UTC), `confidence` (`high`, `medium`, `low`),
 //! `sentence`, `evidence` (strings), and the fields of its kind (see [`Detail`]).
 
+pub mod alerts;
 pub mod causes;
 pub mod locks;
 pub mod regress;

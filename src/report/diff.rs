@@ -29,6 +29,9 @@ pub fn render(
         }
         Format::Text => write_text(d, tz, top.unwrap_or(TEXT_ROWS), out)?,
         Format::Html => out.write_all(super::diff_html::render(d, tz, top)?.as_bytes())?,
+        Format::Parquet => {
+            anyhow::bail!("a comparison has no Parquet form (use .json, .html, .txt or .md)")
+        }
         Format::Markdown => {
             // The text comparison in a fenced block, longer than any run of backticks in
             // it, so nothing from a log renders as Markdown.

@@ -11,6 +11,7 @@ pub mod html;
 pub mod incident;
 pub mod markdown;
 pub mod model;
+pub mod parquet;
 pub mod pgbouncer;
 pub mod replay;
 pub mod series;
@@ -38,6 +39,8 @@ pub enum Format {
     Text,
     /// `.md`
     Markdown,
+    /// `.parquet`: the rows of every execution and event (a file only).
+    Parquet,
 }
 
 impl Format {
@@ -52,6 +55,7 @@ impl Format {
             "json" => Some(Format::Json),
             "txt" | "text" => Some(Format::Text),
             "md" | "markdown" => Some(Format::Markdown),
+            "parquet" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -68,6 +72,12 @@ impl Format {
     }
 }
 
+/// True for an output that goes to stdout: `-`, or `-.json`, `-.md`... (`-` with an
+/// extension naming the format).
+pub fn is_stdout(path: &str) -> bool {
+    path == "-" || (path.starts_with("-.") && !path.contains(['/', '\\']))
+}
+
 /// Renders `report` in `format` into `out`.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
     match format {
@@ -78,6 +88,7 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::R
         Format::Text => text::write_summary(report, out)?,
         Format::Markdown => markdown::write_markdown(report, out)?,
         Format::Html => out.write_all(html::render(report)?.as_bytes())?,
+        Format::Parquet => anyhow::bail!("a Parquet export is written to a file (-o FILE.parquet)"),
     }
     Ok(())
 }

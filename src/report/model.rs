@@ -90,6 +90,12 @@ pub struct Report {
     /// PgBouncer's log, when one was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pgbouncer: Option<super::pgbouncer::PgbouncerView>,
+    /// Percentiles over every timed execution, for `--fail-on` (not in the JSON).
+    #[serde(skip)]
+    pub latency: Option<Latency>,
+    /// The rows of the Parquet export, when one is asked for (not in the JSON).
+    #[serde(skip)]
+    pub export: Option<std::sync::Arc<super::parquet::Export>>,
 }
 
 /// Facts about this run, not about the log.
@@ -384,6 +390,30 @@ fn win(start: i64, a: &crate::aggregate::window::WindowAcc) -> crate::diagnose::
     }
 }
 
+/// Percentiles over every timed execution of every fingerprint (folded ones too).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[allow(missing_docs)]
+pub struct Latency {
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Latency {
+    fn of(queries: &crate::aggregate::table::QueryTable) -> Option<Latency> {
+        let mut all = crate::aggregate::hist::LatencyHist::default();
+        for (_, q) in queries.iter().filter(|(_, q)| q.timed > 0) {
+            all.merge(&q.execs.latencies());
+        }
+        if let Some(h) = &queries.folded().hist {
+            all.merge(h);
+        }
+        (!all.is_empty()).then(|| Latency {
+            p95_ms: ms(all.quantile(0.95)),
+            p99_ms: ms(all.quantile(0.99)),
+        })
+    }
+}
+
 /// Microseconds as milliseconds.
 pub fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
@@ -513,6 +543,11 @@ impl Report {
             (Some((w, _)), Some(b)) => Some((b.div_euclid(*w) * *w, *w)),
             _ => None,
         };
+        let latency = Latency::of(&stats.queries);
+        let export = stats
+            .rows
+            .take()
+            .map(|rows| std::sync::Arc::new(super::parquet::Export::new(rows, &stats.queries)));
         let (mut map, mut series, folded, fine_series) =
             stats.queries.into_parts(&listed, series_windows, fine_at);
         // Entries after the bulk (outliers) have no window.
@@ -594,6 +629,8 @@ impl Report {
             ddl: sections.ddl,
             server_events: sections.server,
             pgbouncer: super::pgbouncer::PgbouncerView::build(stats.pgbouncer, &pooler_windows),
+            latency,
+            export,
         }
     }
 }

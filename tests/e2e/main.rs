@@ -1,13 +1,16 @@
 //! End-to-end tests: the pgferret binary on real PostgreSQL logs from testdata/.
 
+mod alerts;
 mod anonymize;
 mod browser;
 mod cli;
 mod corpus;
+mod cron;
 mod damaged;
 mod diagnose;
 mod diff;
 mod events;
+mod export;
 mod filter_sessions;
 mod filters;
 mod findings;
