@@ -67,7 +67,7 @@ wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", t).g
 parts = [float(x) for x in wall.split(":")]
 secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
 cpu = float(re.search(r"User time \(seconds\): (\S+)", t).group(1)) + float(re.search(r"System time \(seconds\): (\S+)", t).group(1))
-print(f"| {label} | {b/1e6:,.0f} MB | {secs:.2f} s | {cpu:.2f} s | {b/1e6/secs:,.0f} MB/s | {rss/1024:,.0f} MB |")
+print(f"| {label} | {b/1e6:,.0f} MB | {secs:.2f} s | {cpu:.2f} s | {b/1e6/secs:,.1f} MB/s | {rss/1024:,.0f} MB |")
 PY
 }
 
