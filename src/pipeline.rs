@@ -912,6 +912,42 @@ fn parse_slice(
     acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0))
 }
 
+/// The next [`GROUP_CHUNKS`] blocks of a stream (fewer at its end).
+fn read_batch(blocks: &mut BlockReader, parser: &LogParser) -> Vec<Block> {
+    let mut batch = Vec::with_capacity(GROUP_CHUNKS);
+    while batch.len() < GROUP_CHUNKS {
+        match blocks.next_block(parser) {
+            Some(b) => batch.push(b),
+            None => break,
+        }
+    }
+    batch
+}
+
+/// Parses a batch of a stream's blocks in parallel, merged in order.
+fn parse_batch(
+    idx: u32,
+    batch: &[Block],
+    live: &mut Live,
+    wanted: bool,
+    parser: &LogParser,
+    opts: &PipelineOptions,
+) -> Option<Partial> {
+    let scan = |b: &Block| match b {
+        Block::Data(base, block) => scan_sessions(block, *base, parser),
+        Block::Skipped(_) => Live::default(),
+    };
+    let starts = session_starts(batch, live, wanted, true, scan);
+    batch
+        .par_iter()
+        .zip(starts)
+        .map(|(b, live)| match b {
+            Block::Data(base, block) => parse_chunk(idx, block, *base, parser, &opts.agg, live),
+            Block::Skipped(s) => skipped(idx, s, opts),
+        })
+        .reduce_with(merge_in_order)
+}
+
 /// True when the session filters need each entry's session.
 fn wants_sessions(opts: &PipelineOptions) -> bool {
     opts.agg.filters.as_ref().is_some_and(|f| f.on_sessions())
@@ -963,41 +999,26 @@ fn parse_stream(
 ) -> (Partial, u64) {
     let mut acc: Option<Partial> = None;
     let mut bytes = 0u64;
-    let batch = GROUP_CHUNKS;
     let wanted = wants_sessions(opts);
     let mut live = Live::default();
-    loop {
-        let mut batch_blocks = Vec::with_capacity(batch);
-        while batch_blocks.len() < batch {
-            match blocks.next_block(parser) {
-                Some(b) => batch_blocks.push(b),
-                None => break,
-            }
-        }
-        if batch_blocks.is_empty() {
-            break;
-        }
-        bytes += batch_blocks
+    // Pipelined: the next batch is read (decompressed) on one thread while the
+    // current one is parsed on the others. The batches are the same either way, so
+    // is the result; two batches are in memory at a time.
+    let mut batch = read_batch(blocks, parser);
+    while !batch.is_empty() {
+        bytes += batch
             .iter()
             .map(|b| match b {
                 Block::Data(_, b) => b.len() as u64,
                 Block::Skipped(s) => s.bytes,
             })
             .sum::<u64>();
-        let scan = |b: &Block| match b {
-            Block::Data(base, block) => scan_sessions(block, *base, parser),
-            Block::Skipped(_) => Live::default(),
-        };
-        let starts = session_starts(&batch_blocks, &mut live, wanted, true, scan);
-        let merged = batch_blocks
-            .par_iter()
-            .zip(starts)
-            .map(|(b, live)| match b {
-                Block::Data(base, block) => parse_chunk(idx, block, *base, parser, &opts.agg, live),
-                Block::Skipped(s) => skipped(idx, s, opts),
-            })
-            .reduce_with(merge_in_order);
+        let (next, merged) = rayon::join(
+            || read_batch(blocks, parser),
+            || parse_batch(idx, &batch, &mut live, wanted, parser, opts),
+        );
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
+        batch = next;
     }
     (
         acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0)),

@@ -444,7 +444,7 @@ impl<'a> ChunkAgg<'a> {
             stats: Stats::new(&opts),
             opts,
             file,
-            norm: Normalizer::new(),
+            norm: Normalizer::cached(),
             input: InputStats::default(),
             pending: FxHashMap::default(),
             pairing: Pairing::default(),

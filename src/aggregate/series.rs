@@ -102,52 +102,63 @@ const UNTIMED: u16 = u16::MAX - 1;
 ///
 /// A flat sorted vector rather than a map of maps: statements come mostly in time
 /// order, so inserts land at the end, and the vector allocates only when it doubles
-/// (the hot path's allocation budget is per new thing, not per line).
+/// (the hot path's allocation budget is per new thing, not per line). The number of
+/// windows (of [`TOTAL`] entries) is kept beside it, so the bound is checked without
+/// a scan of the whole series.
 #[derive(Debug, serde::Serialize, serde::Deserialize, Clone, Default)]
-struct Entries(Vec<(i64, u16, u64)>);
+struct Entries {
+    v: Vec<(i64, u16, u64)>,
+    windows: usize,
+}
+
+fn key(e: &(i64, u16, u64)) -> (i64, u16) {
+    (e.0, e.1)
+}
 
 impl Entries {
     fn add(&mut self, window: i64, bucket: u16, v: u64) {
         let v_key = (window, bucket);
-        let at = match self.0.last() {
-            Some(last) if (last.0, last.1) < v_key => self.0.len(),
-            _ => match self.0.binary_search_by(|e| (e.0, e.1).cmp(&v_key)) {
+        let at = match self.v.last() {
+            Some(last) if key(last) < v_key => self.v.len(),
+            _ => match self.v.binary_search_by(|e| key(e).cmp(&v_key)) {
                 Ok(i) => {
-                    self.0[i].2 += v;
+                    self.v[i].2 += v;
                     return;
                 }
                 Err(i) => i,
             },
         };
-        self.0.insert(at, (window, bucket, v));
+        self.v.insert(at, (window, bucket, v));
+        self.windows += usize::from(bucket == TOTAL);
     }
 
-    /// Sorts and sums entries with equal keys (after a merge or a change of width).
+    /// Sorts and sums entries with equal keys (after a change of width).
     fn normalize(&mut self) {
-        self.0.sort_unstable_by_key(|e| (e.0, e.1));
-        self.0.dedup_by(|next, kept| {
-            let same = (next.0, next.1) == (kept.0, kept.1);
+        self.v.sort_unstable_by_key(key);
+        self.v.dedup_by(|next, kept| {
+            let same = key(next) == key(kept);
             if same {
                 kept.2 += next.2;
             }
             same
         });
+        self.windows = count_windows(&self.v);
     }
 
     /// Records one execution of `us` (in `bucket`) in the window starting at `window`;
     /// true when the window is new.
     fn record(&mut self, window: i64, bucket: u16, us: u64) -> bool {
-        let v = &mut self.0;
+        let v = &mut self.v;
         match v.last_mut() {
             // The usual case: the latest window again. Its run of entries is short
             // (a few buckets and its total, last), so scan it from the end.
-            Some(last) if (last.0, last.1) == (window, TOTAL) => {
+            Some(last) if key(last) == (window, TOTAL) => {
                 last.2 += us;
                 let mut i = v.len() - 1;
                 while i > 0 && v[i - 1].0 == window && v[i - 1].1 > bucket {
                     i -= 1;
                 }
-                if i > 0 && (v[i - 1].0, v[i - 1].1) == (window, bucket) {
+                if i > 0 && key(&v[i - 1]) == (window, bucket) {
                     v[i - 1].2 += 1;
                 } else {
                     v.insert(i, (window, bucket, 1));
@@ -155,12 +166,10 @@ impl Entries {
                 false
             }
             _ => {
-                let new = v
-                    .binary_search_by(|x| (x.0, x.1).cmp(&(window, TOTAL)))
-                    .is_err();
+                let before = self.windows;
                 self.add(window, bucket, 1);
                 self.add(window, TOTAL, us);
-                new
+                self.windows > before
             }
         }
     }
@@ -168,55 +177,59 @@ impl Entries {
     /// Records one execution without a duration in the window starting at `window`;
     /// true when the window is new. Every window keeps a [`TOTAL`] entry (here 0 µs).
     fn record_untimed(&mut self, window: i64) -> bool {
-        let new = self
-            .0
-            .binary_search_by(|x| (x.0, x.1).cmp(&(window, TOTAL)))
-            .is_err();
+        let before = self.windows;
         self.add(window, UNTIMED, 1);
         self.add(window, TOTAL, 0);
-        new
+        self.windows > before
     }
 
-    /// Adds the entries of `other` (sorted as well). Chunks come mostly in time order,
-    /// so the usual case is an append; otherwise a linear merge of the two runs.
+    /// Adds the entries of `other` (sorted as well). Chunks come in time order, so
+    /// the usual case is an append, or an overlap of the window a chunk boundary cut:
+    /// only the entries of `self` from `other`'s first key on are merged, so the cost
+    /// is that of `other` (and the overlap), not of the whole series so far.
     fn merge(&mut self, other: Entries) {
-        let key = |e: &(i64, u16, u64)| (e.0, e.1);
-        match (self.0.last(), other.0.first()) {
-            (_, None) => {}
-            (None, _) => self.0 = other.0,
-            (Some(a), Some(b)) if key(a) < key(b) => self.0.extend(other.0),
-            _ => {
-                let mine = std::mem::take(&mut self.0);
-                let mut out = Vec::with_capacity(mine.len() + other.0.len());
-                let (mut a, mut b) = (mine.into_iter().peekable(), other.0.into_iter().peekable());
-                loop {
-                    let next = match (a.peek(), b.peek()) {
-                        (Some(x), Some(y)) if key(x) <= key(y) => a.next(),
-                        (Some(_), Some(_)) => b.next(),
-                        (Some(_), None) => a.next(),
-                        (None, Some(_)) => b.next(),
-                        (None, None) => break,
-                    };
-                    let Some(e) = next else { break };
-                    match out.last_mut() {
-                        Some(l) if key(l) == key(&e) => l.2 += e.2,
-                        _ => out.push(e),
-                    }
-                }
-                self.0 = out;
+        let Some(first) = other.v.first().map(key) else {
+            return;
+        };
+        let from = self.v.partition_point(|e| key(e) < first);
+        if from == self.v.len() {
+            self.v.extend(other.v);
+            self.windows += other.windows;
+            return;
+        }
+        let tail = self.v.split_off(from);
+        self.windows -= count_windows(&tail);
+        self.v.reserve(tail.len() + other.v.len());
+        let (mut a, mut b) = (tail.into_iter().peekable(), other.v.into_iter().peekable());
+        let start = self.v.len();
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if key(x) <= key(y) => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            let Some(e) = next else { break };
+            let merged = self.v.len() > start;
+            match self.v.last_mut() {
+                Some(l) if merged && key(l) == key(&e) => l.2 += e.2,
+                _ => self.v.push(e),
             }
         }
+        self.windows += count_windows(&self.v[start..]);
     }
+}
 
-    fn windows(&self) -> usize {
-        self.0.iter().filter(|e| e.1 == TOTAL).count()
-    }
+/// The number of windows among `v`: one [`TOTAL`] entry each.
+fn count_windows(v: &[(i64, u16, u64)]) -> usize {
+    v.iter().filter(|e| e.1 == TOTAL).count()
 }
 
 /// True when a series with a window just added passes the bound. Counting windows is
 /// linear, so only past the bound in entries (each window has at least two).
 fn too_many_windows(e: &Entries, fixed: bool) -> bool {
-    !fixed && e.0.len() > 2 * MAX_WINDOWS && e.windows() > MAX_WINDOWS
+    !fixed && e.windows > MAX_WINDOWS
 }
 
 /// The series of every fingerprint, at one shared width.
@@ -279,7 +292,7 @@ impl QuerySeries {
         }
         self.width = width;
         for e in self.map.values_mut() {
-            for x in &mut e.0 {
+            for x in &mut e.v {
                 x.0 = x.0.div_euclid(width) * width;
             }
             e.normalize();
@@ -306,12 +319,17 @@ impl QuerySeries {
         } else {
             other.coarsen_to(self.width);
         }
+        // Only the series `other` touched can have passed the bound.
+        let mut over = false;
         for (fp, e) in other.map {
-            self.map.entry(fp).or_default().merge(e);
+            let mine = self.map.entry(fp).or_default();
+            mine.merge(e);
+            over |= mine.windows > MAX_WINDOWS;
         }
-        while !self.fixed && self.map.values().any(|e| e.windows() > MAX_WINDOWS) {
+        while over && !self.fixed {
             let next = next_width(self.width);
             self.coarsen_to(next);
+            over = self.map.values().any(|e| e.windows > MAX_WINDOWS);
         }
     }
 
@@ -325,7 +343,7 @@ impl QuerySeries {
             .into_iter()
             .map(|(fp, e)| {
                 let mut cells: Vec<(u32, Cell)> = Vec::new();
-                for (w, b, v) in e.0 {
+                for (w, b, v) in e.v {
                     if w < first {
                         continue;
                     }
@@ -388,6 +406,40 @@ mod tests {
         assert_eq!(ma[&0].iter().map(|c| c.1.count).sum::<u64>(), 10_000);
         assert!(ma[&1].len() <= 49);
         assert!(ma[&1][3].1.quantile(0.95) > 0);
+    }
+
+    #[test]
+    fn consecutive_chunks_merged_in_order_equal_whole() {
+        // Chunks cut inside windows (the boundary's window is in both), a few lines
+        // out of order across the cuts, and enough windows to coarsen on the way.
+        let t0 = 1_700_000_000_000i64;
+        let obs: Vec<(u64, i64, u64)> = (0..40_000i64)
+            .map(|i| {
+                let jitter = if i % 5 == 0 { -3 } else { 0 };
+                (
+                    (i % 4) as u64,
+                    t0 + i * 733 + jitter,
+                    (i * 31 % 9_001) as u64,
+                )
+            })
+            .collect();
+        let mut whole = QuerySeries::new(None);
+        for &(fp, ts, us) in &obs {
+            whole.add(fp, ts, us);
+        }
+        let mut merged = QuerySeries::new(None);
+        for part in obs.chunks(377) {
+            let mut p = QuerySeries::new(None);
+            for &(fp, ts, us) in part {
+                p.add(fp, ts, us);
+            }
+            merged.merge(p);
+        }
+        for e in merged.map.values() {
+            assert_eq!(e.windows, count_windows(&e.v));
+        }
+        let first = t0.div_euclid(60_000) * 60_000;
+        assert_eq!(merged.finish(first, 60_000), whole.finish(first, 60_000));
     }
 
     #[test]

@@ -93,6 +93,19 @@ fn local_seconds(s: &[u8]) -> Option<i64> {
     if last.datetime == dt {
         return Some(last.seconds);
     }
+    // The same minute as the last one, another second: only the seconds are read
+    // (`:` at 16 says the last one was parsed, not the initial zeros).
+    if last.datetime[16] == b':' && last.datetime[..17] == dt[..17] {
+        let sec = digits(s, 17, 2)?;
+        let was = i64::from(last.datetime[17] - b'0') * 10 + i64::from(last.datetime[18] - b'0');
+        if sec > 60 {
+            return None;
+        }
+        last.seconds += sec - was;
+        last.datetime[17..].copy_from_slice(&dt[17..]);
+        LAST.set(last);
+        return Some(last.seconds);
+    }
     let year = digits(s, 0, 4)?;
     let month = digits_after(s, 4, b'-', 2)?;
     let day = digits_after(s, 7, b'-', 2)?;
@@ -349,6 +362,27 @@ pub fn parse_user_time(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each second of a span, parsed after the one before (the remembered minute's
+    /// tail) and after an unrelated one (a whole parse), gives the same instant.
+    #[test]
+    fn the_seconds_of_the_last_minute_parse_as_a_whole_timestamp() {
+        let t0 = 1_790_000_000i64; // 2026-09-21, the span crosses minutes and a day
+        for t in t0 - 200..t0 + 200 {
+            let text = format!("{} UTC x", rfc3339(t * 1000).replace('T', " "));
+            let text = text.replacen(".000Z", "", 1);
+            let after_previous = parse_timestamp(text.as_bytes(), false).unwrap();
+            parse_timestamp(b"1999-01-01 00:00:00 UTC", false).unwrap();
+            let whole = parse_timestamp(text.as_bytes(), false).unwrap();
+            assert_eq!(after_previous.ms, t * 1000, "{text}");
+            assert_eq!(whole.ms, t * 1000, "{text}");
+        }
+        parse_timestamp(b"2026-07-01 12:00:07 UTC", false).unwrap();
+        assert!(parse_timestamp(b"2026-07-01 12:00:7x UTC", false).is_none());
+        assert!(parse_timestamp(b"2026-07-01 12:00:61 UTC", false).is_none());
+        let p = parse_timestamp(b"2026-07-01 12:00:60 UTC", false).unwrap();
+        assert_eq!(rfc3339(p.ms), "2026-07-01T12:01:00.000Z");
+    }
 
     #[test]
     fn parses_t_and_m_with_zones() {

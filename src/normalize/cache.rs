@@ -1,0 +1,212 @@
+//! A cache from a statement's raw bytes to its fingerprint, so a text the log has
+//! shown before skips the lexer.
+//!
+//! Almost every statement of a real log repeats one seen before, byte for byte: a
+//! prepared statement's text with the extended protocol, the same query from the same
+//! code with `log_min_duration_statement`. Hashing the raw bytes (XXH3, ~10 GB/s) and
+//! comparing them with the cached copy costs a fraction of lexing them.
+//!
+//! Invariants:
+//! - **Exact.** A hit is verified by comparing the whole text with the cached copy, so
+//!   the cache gives the fingerprint the lexer gives, or is not used; a hash collision
+//!   costs a miss, never a wrong fingerprint. Results therefore do not depend on what
+//!   the cache holds: not on the thread, the chunking or the order of the input.
+//! - **Bounded.** A fixed table of [`SLOTS`] entries and an arena of [`ARENA`] bytes;
+//!   when the arena is full the whole cache is emptied (the hot texts come back at
+//!   once). Texts longer than [`MAX_TEXT`] are not cached.
+//! - **No allocation once built**: the arena's capacity is reserved up front.
+//! - **Lock-free.** One cache per thread (see `Normalizer::cached`), never shared.
+
+use twox_hash::XxHash3_64;
+
+/// Table entries (a power of two).
+pub(crate) const SLOTS: usize = 1 << 13;
+
+/// Bytes of cached texts.
+pub(crate) const ARENA: usize = 1 << 20;
+
+/// The longest text cached, in bytes.
+pub(crate) const MAX_TEXT: usize = 16 << 10;
+
+/// How many neighbouring slots a text may land in.
+const PROBES: usize = 4;
+
+/// One cached text: its hash, where its bytes are in the arena, its fingerprint.
+/// `len == 0` marks a free slot (the empty text is never cached).
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    key: u64,
+    fp: u64,
+    start: u32,
+    len: u32,
+}
+
+/// The cache (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Cache {
+    slots: Box<[Slot]>,
+    arena: Vec<u8>,
+    slots_mask: usize,
+    arena_cap: usize,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache::with_capacity(SLOTS, ARENA)
+    }
+}
+
+/// Where a text was found, or where it goes.
+pub(crate) enum Lookup {
+    /// Its fingerprint.
+    Hit(u64),
+    /// Not cached: pass this to [`Cache::insert`] with its fingerprint.
+    Miss(Pending),
+}
+
+/// A text not found: its hash and the slot it goes in.
+pub(crate) struct Pending {
+    key: u64,
+    slot: usize,
+}
+
+impl Cache {
+    /// A cache of `slots` entries (rounded up to a power of two) and `arena` bytes:
+    /// small ones let tests force evictions and flushes.
+    pub(crate) fn with_capacity(slots: usize, arena: usize) -> Self {
+        let slots = slots.max(PROBES).next_power_of_two();
+        Cache {
+            slots: vec![Slot::default(); slots].into_boxed_slice(),
+            arena: Vec::with_capacity(arena),
+            slots_mask: slots - 1,
+            arena_cap: arena,
+        }
+    }
+
+    /// Looks `sql` up; `None` when it is not to be cached (empty or too long).
+    #[inline]
+    pub(crate) fn lookup(&self, sql: &[u8]) -> Option<Lookup> {
+        if sql.is_empty() || sql.len() > MAX_TEXT.min(self.arena_cap) {
+            return None;
+        }
+        let key = XxHash3_64::oneshot(sql);
+        let home = key as usize & self.slots_mask;
+        let mut free = None;
+        for p in 0..PROBES {
+            let i = (home + p) & self.slots_mask;
+            let s = self.slots[i];
+            if s.len == 0 {
+                free.get_or_insert(i);
+                continue;
+            }
+            if s.key == key && s.len as usize == sql.len() {
+                let start = s.start as usize;
+                if &self.arena[start..start + sql.len()] == sql {
+                    return Some(Lookup::Hit(s.fp));
+                }
+            }
+        }
+        // No free slot among the probes: the text replaces one of them, chosen by
+        // other bits of its hash so that two hot texts do not keep evicting each other.
+        let slot = free.unwrap_or((home + (key >> 60) as usize % PROBES) & self.slots_mask);
+        Some(Lookup::Miss(Pending { key, slot }))
+    }
+
+    /// Caches `sql` (looked up and missed as `p`) with its fingerprint `fp`.
+    pub(crate) fn insert(&mut self, p: Pending, sql: &[u8], fp: u64) {
+        let mut slot = p.slot;
+        if self.arena.len() + sql.len() > self.arena_cap {
+            // Full: start again. The texts still in use are cached again at once.
+            self.arena.clear();
+            self.slots.fill(Slot::default());
+            slot = p.key as usize & self.slots_mask;
+        }
+        let start = self.arena.len();
+        self.arena.extend_from_slice(sql);
+        self.slots[slot] = Slot {
+            key: p.key,
+            fp,
+            start: start as u32,
+            len: sql.len() as u32,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::Normalizer;
+
+    fn corpus() -> Vec<Vec<u8>> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/normalize/statements.sql0"
+        );
+        let data = std::fs::read(path).unwrap();
+        data.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
+    }
+
+    /// Through caches small enough to evict and flush all the time, and the default
+    /// one, every statement of the corpus (each several times, in a scrambled order)
+    /// gets the lexer's fingerprint.
+    #[test]
+    fn cached_fingerprints_are_the_lexers() {
+        let sqls = corpus();
+        assert!(sqls.len() > 10_000);
+        let mut lexer = Normalizer::new();
+        let want: Vec<u64> = sqls.iter().map(|s| lexer.lex_fingerprint(s)).collect();
+        for (slots, arena) in [(4, 64), (16, 4096), (256, 64 << 10), (SLOTS, ARENA)] {
+            let mut cache = Cache::with_capacity(slots, arena);
+            let (mut hits, mut n) = (0, 0);
+            for round in 0..3usize {
+                for k in 0..sqls.len() {
+                    let i = (k * 7919 + round * 31) % sqls.len();
+                    let sql = &sqls[i];
+                    let fp = match cache.lookup(sql) {
+                        Some(Lookup::Hit(fp)) => {
+                            hits += 1;
+                            fp
+                        }
+                        Some(Lookup::Miss(p)) => {
+                            let fp = lexer.lex_fingerprint(sql);
+                            cache.insert(p, sql, fp);
+                            fp
+                        }
+                        None => lexer.lex_fingerprint(sql),
+                    };
+                    assert_eq!(
+                        fp,
+                        want[i],
+                        "{slots} slots: {:?}",
+                        String::from_utf8_lossy(sql)
+                    );
+                    n += 1;
+                }
+                assert!(cache.arena.len() <= arena);
+            }
+            eprintln!("{slots} slots, {arena} bytes: {hits} hits of {n}");
+            if slots == SLOTS {
+                assert!(hits * 2 > n, "the default cache keeps repeated texts");
+            }
+        }
+    }
+
+    /// A text that shares a cached text's length but not its bytes is a miss; a text
+    /// too long to cache is lexed every time.
+    #[test]
+    fn a_hit_needs_the_same_bytes() {
+        let mut n = Normalizer::cached();
+        let a = n.fingerprint(b"select 1 from a");
+        assert_eq!(n.fingerprint(b"select 1 from a"), a);
+        let b = n.fingerprint(b"select 1 from b");
+        assert_ne!(a, b);
+        assert_eq!(b, Normalizer::new().fingerprint(b"select 1 from b"));
+        let long = format!("select {} from t", "x, ".repeat(MAX_TEXT));
+        let mut plain = Normalizer::new();
+        assert_eq!(
+            n.fingerprint(long.as_bytes()),
+            plain.fingerprint(long.as_bytes())
+        );
+        assert_eq!(n.fingerprint(b""), plain.fingerprint(b""));
+    }
+}
