@@ -67,6 +67,9 @@ pub fn parse_timestamp(s: &[u8], frac: bool) -> Option<Parsed> {
 /// remembered per thread, so most lines cost two comparisons instead of a parse.
 #[derive(Clone, Copy)]
 struct Last {
+    /// `datetime` holds a timestamp parsed on this thread (not the initial zeros,
+    /// which a line of NUL bytes would otherwise match).
+    parsed: bool,
     datetime: [u8; 19],
     seconds: i64,
     zone: [u8; 8],
@@ -77,6 +80,7 @@ struct Last {
 thread_local! {
     static LAST: std::cell::Cell<Last> = const {
         std::cell::Cell::new(Last {
+            parsed: false,
             datetime: [0; 19],
             seconds: 0,
             zone: [0; 8],
@@ -90,12 +94,11 @@ thread_local! {
 fn local_seconds(s: &[u8]) -> Option<i64> {
     let dt = s.get(..19)?;
     let mut last = LAST.get();
-    if last.datetime == dt {
+    if last.parsed && last.datetime == dt {
         return Some(last.seconds);
     }
-    // The same minute as the last one, another second: only the seconds are read
-    // (`:` at 16 says the last one was parsed, not the initial zeros).
-    if last.datetime[16] == b':' && last.datetime[..17] == dt[..17] {
+    // The same minute as the last one, another second: only the seconds are read.
+    if last.parsed && last.datetime[..17] == dt[..17] {
         let sec = digits(s, 17, 2)?;
         let was = i64::from(last.datetime[17] - b'0') * 10 + i64::from(last.datetime[18] - b'0');
         if sec > 60 {
@@ -117,6 +120,7 @@ fn local_seconds(s: &[u8]) -> Option<i64> {
     }
     let seconds = ((days_from_civil(year, month, day) * 24 + hour) * 60 + min) * 60 + sec;
     last.datetime.copy_from_slice(dt);
+    last.parsed = true;
     last.seconds = seconds;
     LAST.set(last);
     Some(seconds)
@@ -362,6 +366,17 @@ pub fn parse_user_time(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// NUL bytes are no timestamp, also on a thread that has parsed none yet (the
+    /// remembered one starts as zeros) and after one was parsed.
+    #[test]
+    fn nul_bytes_are_no_timestamp_before_or_after_a_parse() {
+        let nul = [0u8; 32];
+        let fresh = std::thread::spawn(move || parse_timestamp(&nul, false).is_none());
+        assert!(fresh.join().unwrap());
+        parse_timestamp(b"2026-09-21 10:00:00 UTC", false).unwrap();
+        assert!(parse_timestamp(&nul, false).is_none());
+    }
 
     /// Each second of a span, parsed after the one before (the remembered minute's
     /// tail) and after an unrelated one (a whole parse), gives the same instant.
