@@ -21,6 +21,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod range;
 pub mod report;
+pub mod serve;
 pub mod verdict;
 
 use anyhow::Context;
@@ -177,6 +178,9 @@ pub fn cli_main() -> ExitCode {
                 ExitCode::from(1)
             }
         };
+    }
+    if let Some(cli::Command::Serve(s)) = &cli.command {
+        return serve::main(s);
     }
     if let Some(cli::Command::Diff(d)) = cli.command {
         return run_diff(&d.analyze, &d.before, &d.after);
