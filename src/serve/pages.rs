@@ -218,6 +218,36 @@ fn carried(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
+/// The most of a refused request's body read (and dropped) so that the client, still
+/// sending, gets to read the answer; past it the connection is closed.
+const DRAIN: u64 = 16 << 20;
+
+/// Reads and drops up to [`DRAIN`] bytes of `body`, each piece awaited at most
+/// [`super::BODY_IDLE_TIMEOUT`]; true when it was read to its end.
+pub(crate) async fn drain(mut body: Body) -> bool {
+    use http_body_util::BodyExt;
+    let mut seen = 0u64;
+    while seen <= DRAIN {
+        match tokio::time::timeout(super::BODY_IDLE_TIMEOUT, body.frame()).await {
+            Ok(Some(Ok(f))) => seen += f.data_ref().map_or(0, |d| d.len() as u64),
+            Ok(None) => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// A refusal sent before the request's body was read: the body is drained first
+/// (bounded), or else the connection closed after the answer.
+pub(crate) async fn refuse_unread(body: Body, mut answer: Response) -> Response {
+    if !drain(body).await {
+        answer
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    answer
+}
+
 /// Every request: the token check (`POST /login` excepted), and the headers that
 /// keep the pages from being sniffed, framed, cached or referred.
 pub(crate) async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
@@ -227,7 +257,8 @@ pub(crate) async fn guard(State(st): State<Arc<AppState>>, req: Request, next: N
         if !ok && !is_login {
             let json = wants_json(req.headers());
             let msg = "This server needs its token: type it in below, or send `Authorization: Bearer TOKEN`.";
-            return with_safety(unauthorized(json, msg));
+            let answer = unauthorized(json, msg);
+            return with_safety(refuse_unread(req.into_body(), answer).await);
         }
     }
     with_safety(next.run(req).await)

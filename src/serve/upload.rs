@@ -4,13 +4,13 @@
 //! [`crate::analyze`], with the form's fields turned into the CLI's flags, and
 //! rendered by the CLI's writers.
 
-use super::pages::{fail, wants_json};
+use super::pages::{fail, refuse_unread, wants_json};
 use super::store::{Id, Meta, Spool};
 use super::{AppState, BODY_IDLE_TIMEOUT};
 use crate::report::{Format, Report};
 use axum::extract::multipart::{Field, MultipartRejection};
-use axum::extract::{Multipart, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,11 +63,8 @@ struct Upload {
 type Refusal = (StatusCode, String);
 
 /// `POST /upload`.
-pub(crate) async fn upload(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    mp: Result<Multipart, MultipartRejection>,
-) -> Response {
+pub(crate) async fn upload(State(st): State<Arc<AppState>>, req: Request) -> Response {
+    let headers = req.headers().clone();
     let json = wants_json(&headers);
     let Ok(permit) = st.jobs.clone().try_acquire_owned() else {
         let mut r = fail(
@@ -80,7 +77,7 @@ pub(crate) async fn upload(
         );
         r.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
-        return r;
+        return refuse_unread(req.into_body(), r).await;
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -88,6 +85,7 @@ pub(crate) async fn upload(
     if declared.is_some_and(|n| n > st.opts.max_upload.saturating_add(FORM_SLACK)) {
         return too_large(json, st.opts.max_upload);
     }
+    let mp: Result<Multipart, MultipartRejection> = Multipart::from_request(req, &()).await;
     let mut mp = match mp {
         Ok(m) => m,
         Err(e) => {

@@ -18,6 +18,7 @@ mod inputs_outputs;
 mod pgbouncer;
 mod prefixes;
 mod report;
+mod serve;
 mod share;
 mod snapshot;
 mod statement_only;
