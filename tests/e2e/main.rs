@@ -19,6 +19,7 @@ mod pgbouncer;
 mod prefixes;
 mod report;
 mod serve;
+mod serve_browser;
 mod share;
 mod snapshot;
 mod statement_only;
