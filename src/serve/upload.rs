@@ -201,7 +201,10 @@ async fn receive(
         match field.name().unwrap_or("") {
             "file" => {
                 if files.len() == MAX_FILES {
-                    return Err((StatusCode::PAYLOAD_TOO_LARGE, String::new()));
+                    return Err((
+                        StatusCode::BAD_REQUEST,
+                        format!("more than {MAX_FILES} files in one upload"),
+                    ));
                 }
                 let given = field.file_name().unwrap_or("").to_string();
                 let path = spool.file(files.len());
