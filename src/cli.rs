@@ -43,6 +43,9 @@ pub enum Command {
             .value_name("STATE")
             .help("States written by --save (FILE.pgf), in any order")))]
     Merge(Box<MergeArgs>),
+    /// Serve a page where logs are uploaded and analysed: `serve --listen
+    /// 127.0.0.1:8080 --data DIR`, then open the address it prints.
+    Serve(ServeArgs),
 }
 
 /// `pgferret merge`: the positional arguments are saved states; the output options
@@ -52,6 +55,38 @@ pub struct MergeArgs {
     /// The states and the output options.
     #[command(flatten)]
     pub analyze: AnalyzeArgs,
+}
+
+/// `pgferret serve`: a small web server for uploading logs (see [`crate::serve`]).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (`127.0.0.1:0` picks a free port; the address bound is
+    /// printed on stderr). Any address that is not loopback needs --token.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Where reports (and uploads, while they are analysed) are kept.
+    #[arg(long, value_name = "DIR", default_value = "pgferret-data")]
+    pub data: std::path::PathBuf,
+    /// Every request must carry `Authorization: Bearer TOKEN` (or the cookie the page
+    /// sets once the token is typed in).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
+    pub token: Option<String>,
+    /// Read the token from the first line of this file instead.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// The largest upload (all files of one request together): `4GB`, `500MB`...
+    #[arg(long, value_name = "SIZE", default_value = "4GB")]
+    pub max_upload: String,
+    /// Uploads analysed at once; one more is refused with 429.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
+    /// The disk the kept reports may use (`10GB`); the oldest are removed past it.
+    #[arg(long, value_name = "SIZE", default_value = "10GB")]
+    pub retention: String,
+    /// Keep the uploaded logs beside their report (they count in --retention);
+    /// by default they are deleted once analysed.
+    #[arg(long)]
+    pub keep_logs: bool,
 }
 
 /// `pgferret diff`: the positional arguments are BEFORE and AFTER (each a JSON report

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod range;
 pub mod report;
+pub mod serve;
 pub mod state;
 pub mod verdict;
 
@@ -273,6 +274,9 @@ pub fn cli_main() -> ExitCode {
                 ExitCode::from(1)
             }
         };
+    }
+    if let Some(cli::Command::Serve(s)) = &cli.command {
+        return serve::main(s);
     }
     if let Some(cli::Command::Diff(d)) = cli.command {
         return run_diff(&d.analyze, &d.before, &d.after);

@@ -22,6 +22,8 @@ mod merge;
 mod pgbouncer;
 mod prefixes;
 mod report;
+mod serve;
+mod serve_browser;
 mod share;
 mod snapshot;
 mod statement_only;
