@@ -437,50 +437,68 @@ impl Prefix {
         })
     }
 
+    /// Matches the items from `i` on at `pos`. Literals and fixed-shape escapes are
+    /// matched in a loop (each step costs one unit of `budget`, as a call would);
+    /// only `%q` and free text, which may try several ends, recurse.
     fn match_from<'a, C: Capture>(
         &self,
-        i: usize,
+        mut i: usize,
         line: &'a [u8],
-        pos: usize,
+        mut pos: usize,
         f: &mut Fields<'a>,
         budget: &mut u32,
         cap: &mut C,
     ) -> Option<(Severity, usize)> {
-        *budget = budget.checked_sub(1)?;
-        let Some(item) = self.items.get(i) else {
-            return Severity::parse(&line[pos..]).map(|(s, n)| (s, pos + n));
-        };
-        match item {
-            Item::Lit(l) => line[pos..]
-                .starts_with(l)
-                .then(|| self.match_from(i + 1, line, pos + l.len(), f, budget, cap))
-                .flatten(),
-            Item::Stop { next_slot } => {
-                self.match_from(i + 1, line, pos, f, budget, cap)
-                    .or_else(|| {
-                        let (s, n) = Severity::parse(&line[pos..])?;
-                        // The fields after the stop are not printed: forget what failed
-                        // attempts to match them stored (a match that gets past the stop
-                        // sets every field it passes, so only this path needs it).
-                        self.clear_after(i, f);
-                        cap.clear_from(*next_slot);
-                        Some((s, pos + n))
-                    })
+        loop {
+            *budget = budget.checked_sub(1)?;
+            let Some(item) = self.items.get(i) else {
+                return Severity::parse(&line[pos..]).map(|(s, n)| (s, pos + n));
+            };
+            match item {
+                Item::Lit(l) => {
+                    if !line[pos..].starts_with(l) {
+                        return None;
+                    }
+                    pos += l.len();
+                }
+                Item::Stop { next_slot } => {
+                    return self
+                        .match_from(i + 1, line, pos, f, budget, cap)
+                        .or_else(|| {
+                            let (s, n) = Severity::parse(&line[pos..])?;
+                            // The fields after the stop are not printed: forget what
+                            // failed attempts to match them stored (a match that gets
+                            // past the stop sets every field it passes, so only this
+                            // path needs it).
+                            self.clear_after(i, f);
+                            cap.clear_from(*next_slot);
+                            Some((s, pos + n))
+                        });
+                }
+                Item::Esc { esc, padded, slot } if esc.is_free_text() => {
+                    return self.match_free_text(
+                        i,
+                        (*esc, *slot),
+                        *padded,
+                        line,
+                        pos,
+                        f,
+                        budget,
+                        cap,
+                    );
+                }
+                Item::Esc { esc, padded, slot } => {
+                    let start = if *padded { skip_spaces(line, pos) } else { pos };
+                    let len = fixed_field(*esc, &line[start..], f)?;
+                    cap.set(*slot, start, start + len);
+                    pos = if *padded {
+                        skip_spaces(line, start + len)
+                    } else {
+                        start + len
+                    };
+                }
             }
-            Item::Esc { esc, padded, slot } if esc.is_free_text() => {
-                self.match_free_text(i, (*esc, *slot), *padded, line, pos, f, budget, cap)
-            }
-            Item::Esc { esc, padded, slot } => {
-                let start = if *padded { skip_spaces(line, pos) } else { pos };
-                let len = fixed_field(*esc, &line[start..], f)?;
-                cap.set(*slot, start, start + len);
-                let end = if *padded {
-                    skip_spaces(line, start + len)
-                } else {
-                    start + len
-                };
-                self.match_from(i + 1, line, end, f, budget, cap)
-            }
+            i += 1;
         }
     }
 
@@ -558,7 +576,7 @@ impl Prefix {
             Some(Item::Lit(l)) => {
                 // Candidates: where the literal's first byte occurs (memchr), checked in
                 // full; cheaper than a substring search for the short literals prefixes have.
-                let fits = |&i: &usize| rest[i..].starts_with(l);
+                let fits = |&i: &usize| l.len() == 1 || rest[i..].starts_with(l);
                 if greedy {
                     // The same candidates from the last, found without collecting them.
                     for end in memchr::memrchr_iter(l[0], rest).filter(fits) {
@@ -664,7 +682,7 @@ fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
             .map(|p| p.len),
         Esc::Pid => {
             let n = digit_run(s);
-            f.pid = std::str::from_utf8(&s[..n]).ok()?.parse().ok();
+            f.pid = parse_digits(&s[..n]);
             f.pid.map(|_| n)
         }
         Esc::LineNo | Esc::Xid => Some(digit_run(s)).filter(|&n| n > 0),
@@ -711,6 +729,17 @@ fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// The number ASCII `digits` write (`str::parse::<u32>` of them without the UTF-8 check);
+/// `None` when empty or too large.
+fn parse_digits(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |v, &d| {
+        v.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
 }
 
 fn digit_run(s: &[u8]) -> usize {

@@ -15,7 +15,7 @@ mod identify;
 pub mod shape;
 
 use super::anchor;
-use super::{prefix, Prefix};
+use super::{prefix, Prefix, Severity};
 use identify::Sample;
 use shape::Piece;
 
@@ -52,20 +52,22 @@ pub fn infer(sample: &[u8]) -> Option<Inferred> {
         notes: Vec::new(),
     };
     while !remaining.is_empty() && out.prefixes.len() < MAX_PREFIXES {
-        let Some((pieces, generic)) = best_shape(&lines, &remaining) else {
+        let Some((pieces, generic, scored)) = best_shape(&lines, &remaining) else {
             break;
         };
+        // The winner's captures, recorded while it was scored on every remaining line.
         let mut caps = Vec::new();
         let mut samples = Vec::new();
         let mut rest = Vec::new();
-        for &i in &remaining {
+        let mut hits = scored.hits.iter().peekable();
+        for (k, &i) in remaining.iter().enumerate() {
             let (line, _) = lines[i];
-            match generic.match_capture(line, &mut caps) {
-                Some(m) => samples.push(Sample {
+            match hits.next_if(|h| h.0 == k) {
+                Some(&(_, severity, message_at, at)) => samples.push(Sample {
                     line,
-                    caps: caps.clone(),
-                    severity: m.severity,
-                    message: &line[m.message_at..],
+                    caps: scored.caps[at..at + scored.slots].to_vec(),
+                    severity,
+                    message: &line[message_at..],
                 }),
                 None => rest.push(i),
             }
@@ -111,12 +113,61 @@ pub fn infer_prefix(data: &[u8]) -> Option<Prefix> {
     infer(data).and_then(|i| i.prefixes.into_iter().next())
 }
 
+/// The lines a candidate matched while it was scored, with their captures: the
+/// winner's are the samples, so they are not matched a second time.
+#[derive(Default)]
+struct Scored {
+    /// Per matched line: its index in `remaining`, severity, message offset, and where
+    /// its captures start in `caps`.
+    hits: Vec<(usize, Severity, usize, usize)>,
+    /// The captures of the matched lines, `slots` each.
+    caps: Vec<(usize, usize)>,
+    slots: usize,
+}
+
+/// Scores candidate `p` on the `remaining` lines, recording its matches in `rec`:
+/// lines matched; fewest values with a blank at an edge; fields filled. Scoring stops
+/// as soon as the lines left cannot lift the count to `at_least` (the best so far): such
+/// a candidate loses whatever they hold, so the choice is the same.
+fn score(
+    p: &Prefix,
+    lines: &[(&[u8], anchor::Anchor)],
+    remaining: &[usize],
+    at_least: usize,
+    caps: &mut Vec<(usize, usize)>,
+    rec: &mut Scored,
+) -> (usize, std::cmp::Reverse<usize>, usize) {
+    rec.hits.clear();
+    rec.caps.clear();
+    rec.slots = p.slots();
+    let (mut n, mut edged, mut filled) = (0usize, 0usize, 0usize);
+    for (k, &i) in remaining.iter().enumerate() {
+        if n + (remaining.len() - k) < at_least {
+            break;
+        }
+        let line = lines[i].0;
+        if let Some(m) = p.match_capture(line, caps) {
+            n += 1;
+            rec.hits.push((k, m.severity, m.message_at, rec.caps.len()));
+            rec.caps.extend_from_slice(caps);
+            for &(s, e) in caps.iter().filter(|c| **c != prefix::ABSENT) {
+                filled += 1;
+                if e > s && (line[s] == b' ' || line[e - 1] == b' ') {
+                    edged += 1;
+                }
+            }
+        }
+    }
+    (n, std::cmp::Reverse(edged), filled)
+}
+
 /// The shape (with `%?` fields, and a `%q` where that helps) that matches most of the
-/// `remaining` lines; ties go to the shape with more pieces.
+/// `remaining` lines; ties go to the shape with more pieces. With it, the lines it
+/// matched and their captures.
 fn best_shape(
     lines: &[(&[u8], anchor::Anchor)],
     remaining: &[usize],
-) -> Option<(Vec<Piece>, Prefix)> {
+) -> Option<(Vec<Piece>, Prefix, Scored)> {
     let mut counts: Vec<(Vec<Piece>, usize)> = Vec::new();
     for &i in remaining {
         let (line, a) = lines[i];
@@ -134,32 +185,12 @@ fn best_shape(
     // fewest values with a blank at an edge (PostgreSQL writes no name that way: the
     // `%q` of `%u - %q|` is not `%u %q- |`, which reads `' -'` as a user); then fields
     // filled.
-    // Scoring stops as soon as the lines left cannot lift `n` to `at_least` (the best
-    // so far): such a candidate loses whatever they hold, so the choice is the same.
-    let score = |p: &Prefix, at_least: usize| {
-        let mut caps = Vec::new();
-        let (mut n, mut edged, mut filled) = (0usize, 0usize, 0usize);
-        for (k, &i) in remaining.iter().enumerate() {
-            if n + (remaining.len() - k) < at_least {
-                break;
-            }
-            let line = lines[i].0;
-            if p.match_capture(line, &mut caps).is_some() {
-                n += 1;
-                for &(s, e) in caps.iter().filter(|c| **c != prefix::ABSENT) {
-                    filled += 1;
-                    if e > s && (line[s] == b' ' || line[e - 1] == b' ') {
-                        edged += 1;
-                    }
-                }
-            }
-        }
-        (n, std::cmp::Reverse(edged), filled)
-    };
     type Key = (usize, usize, std::cmp::Reverse<usize>, usize);
-    type Best = Option<(Key, Vec<Piece>, Prefix)>;
+    type Best = Option<(Key, Vec<Piece>, Prefix, Scored)>;
     let mut best: Best = None;
-    let consider = |pieces: Vec<Piece>, freq: usize, best: &mut Best| {
+    let mut caps = Vec::new();
+    let mut scratch = Scored::default();
+    let mut consider = |pieces: Vec<Piece>, freq: usize, best: &mut Best| {
         // Once a candidate matches every line, one from a rarer shape cannot beat it
         // (no candidate matches more lines): it is not scored. What it would have
         // returned only decides whether its `%q` variants are tried, and they cannot
@@ -174,10 +205,14 @@ fn best_shape(
             return 0;
         };
         let at_least = best.as_ref().map_or(0, |b| b.0 .0);
-        let (n, edged, filled) = score(&p, at_least);
+        let (n, edged, filled) = score(&p, lines, remaining, at_least, &mut caps, &mut scratch);
         let key = (n, freq, edged, filled);
         if n > 0 && best.as_ref().is_none_or(|b| key > b.0) {
-            *best = Some((key, pieces, p));
+            let rec = match best.take() {
+                Some((_, _, _, old)) => std::mem::replace(&mut scratch, old),
+                None => std::mem::take(&mut scratch),
+            };
+            *best = Some((key, pieces, p, rec));
         }
         n
     };
@@ -194,7 +229,7 @@ fn best_shape(
             consider(with_stop, freq, &mut best);
         }
     }
-    best.map(|(_, pieces, p)| (pieces, p))
+    best.map(|(_, pieces, p, rec)| (pieces, p, rec))
 }
 
 /// `pieces` with a `%q` before a field, or inside a literal after a blank or a closing

@@ -38,8 +38,24 @@ pub fn of_head(head: &[u8]) -> Vec<Piece> {
     let ts_boundary = |pos: usize| pos == 0 || !head[pos - 1].is_ascii_alphanumeric();
     while pos < head.len() {
         let rest = &head[pos..];
+        // A byte that starts no timestamp, placeholder or word is separator text, and
+        // so is each such byte after it: the run is taken at once.
+        if !(rest[0].is_ascii_digit() || rest[0] == b'[' || is_word(rest[0])) {
+            let run = rest
+                .iter()
+                .position(|&b| b.is_ascii_digit() || b == b'[' || is_word(b))
+                .unwrap_or(rest.len());
+            push_lit(&mut out, &rest[..run]);
+            pos += run;
+            continue;
+        }
         if ts_boundary(pos) && rest.first().is_some_and(u8::is_ascii_digit) {
-            if let Some(p) = parse_timestamp(rest, true).or_else(|| parse_timestamp(rest, false)) {
+            let ts = if may_be_timestamp(rest) {
+                parse_timestamp(rest, true).or_else(|| parse_timestamp(rest, false))
+            } else {
+                None
+            };
+            if let Some(p) = ts {
                 let ms = rest.get(19) == Some(&b'.');
                 out.push(Piece::Ts(ms));
                 pos += p.len;
@@ -158,7 +174,7 @@ fn is_epoch(v: &[u8], next: Option<&u8>) -> bool {
 /// A `-` starts a value only as the sign of a number (`-123`, a query id), not before
 /// a timestamp.
 fn starts_value(rest: &[u8]) -> bool {
-    if parse_timestamp(&rest[1..], false).is_some() {
+    if is_timestamp(&rest[1..]) {
         return false;
     }
     let digits = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
@@ -178,8 +194,7 @@ fn word_len(s: &[u8]) -> usize {
         if matches!(s[i], b'-' | b'.') && !inner {
             break;
         }
-        if s[i] == b'-' && (parse_timestamp(&s[i + 1..], false).is_some() || epoch_at(&s[i + 1..]))
-        {
+        if s[i] == b'-' && (is_timestamp(&s[i + 1..]) || epoch_at(&s[i + 1..])) {
             break;
         }
         if s[i] == b'-' && s[..i].iter().all(|b| b.is_ascii_digit() || *b == b'-') {
@@ -190,11 +205,26 @@ fn word_len(s: &[u8]) -> usize {
     i
 }
 
+/// A timestamp without fraction starts `s` (`parse_timestamp(s, false)`).
+fn is_timestamp(s: &[u8]) -> bool {
+    may_be_timestamp(s) && parse_timestamp(s, false).is_some()
+}
+
+/// False when `s` cannot start a timestamp (`YYYY-MM-DD HH:MM:SS` is 19 bytes with a
+/// dash at 4): a cheap test before the parse. Nineteen NUL bytes pass, since the
+/// parser's per-thread cache of the last second starts as those and reads them as a
+/// time until a first timestamp is parsed.
+fn may_be_timestamp(s: &[u8]) -> bool {
+    s.len() >= 19 && (s[4] == b'-' || s[0] == 0)
+}
+
 fn push_lit(out: &mut Vec<Piece>, bytes: &[u8]) {
     if let Some(Piece::Lit(l)) = out.last_mut() {
         l.extend_from_slice(bytes);
     } else {
-        out.push(Piece::Lit(bytes.to_vec()));
+        let mut l = Vec::with_capacity(bytes.len().max(16));
+        l.extend_from_slice(bytes);
+        out.push(Piece::Lit(l));
     }
 }
 
