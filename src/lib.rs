@@ -384,7 +384,7 @@ fn deliver(cfg: &Config, report: &Report) -> ExitCode {
     }
     // A crossed threshold says more to whoever is paged than a partial input does: 4
     // wins over 3 and 5, whose warnings are on stderr all the same.
-    let crossed = diagnose::alerts::evaluate(&report, &cfg.fail_on);
+    let crossed = diagnose::alerts::evaluate(report, &cfg.fail_on);
     for c in &crossed {
         eprintln!("pgferret: {}", c.message);
     }

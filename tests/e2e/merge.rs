@@ -392,3 +392,43 @@ fn a_syslog_log_is_of_the_host_its_headers_name() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("(hosts: {host})")), "{err}");
 }
+
+/// A saved state holds no export rows: `merge -o FILE.parquet` is refused (exit 2)
+/// rather than writing an empty export, while a run may save and export at once.
+#[test]
+fn merge_refuses_a_parquet_export_and_a_run_saves_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = a_state(dir.path());
+    let out = dir.path().join("m.parquet");
+    let o = run(&["merge", s(&state), "-o", s(&out)], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Parquet export is made from the logs"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let both = dir.path().join("both.pgf");
+    let export = dir.path().join("run.parquet");
+    let o = run(
+        &[
+            s(&log("a2_debian")),
+            "--save",
+            s(&both),
+            "-o",
+            s(&export),
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bytes = std::fs::read(&export).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1", "a Parquet file");
+    assert!(bytes.len() > 1000, "with rows");
+    assert!(both.exists());
+}
