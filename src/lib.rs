@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod range;
 pub mod report;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod state;
 pub mod verdict;
@@ -194,7 +195,13 @@ fn write_output(out: &config::Output, report: &Report) -> anyhow::Result<()> {
     } else if out.format == report::Format::Parquet {
         let file = std::fs::File::create(&out.path)
             .with_context(|| format!("cannot write {}", out.path))?;
+        #[cfg(feature = "parquet")]
         report::parquet::write(report, file).with_context(|| format!("writing {}", out.path))?;
+        #[cfg(not(feature = "parquet"))]
+        {
+            drop(file);
+            anyhow::bail!("this pgferret was built without the `parquet` feature");
+        }
     } else {
         let file = std::fs::File::create(&out.path)
             .with_context(|| format!("cannot write {}", out.path))?;
@@ -276,7 +283,14 @@ pub fn cli_main() -> ExitCode {
         };
     }
     if let Some(cli::Command::Serve(s)) = &cli.command {
+        #[cfg(feature = "serve")]
         return serve::main(s);
+        #[cfg(not(feature = "serve"))]
+        {
+            let _ = s;
+            eprintln!("pgferret: this pgferret was built without the `serve` feature");
+            return ExitCode::from(2);
+        }
     }
     if let Some(cli::Command::Diff(d)) = cli.command {
         return run_diff(&d.analyze, &d.before, &d.after);

@@ -6,14 +6,22 @@
 
 use crate::aggregate::rows::{self, Row};
 use crate::aggregate::table::QueryTable;
+#[cfg(feature = "parquet")]
 use crate::normalize::fingerprint_hex;
+#[cfg(feature = "parquet")]
 use arrow_array::TimestampMillisecondArray;
+#[cfg(feature = "parquet")]
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+#[cfg(feature = "parquet")]
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+#[cfg(feature = "parquet")]
 use parquet::arrow::ArrowWriter;
+#[cfg(feature = "parquet")]
 use parquet::basic::Compression;
+#[cfg(feature = "parquet")]
 use parquet::file::properties::WriterProperties;
 use rustc_hash::FxHashMap;
+#[cfg(feature = "parquet")]
 use std::sync::Arc;
 
 /// Rows per row group.
@@ -23,6 +31,7 @@ pub const ROW_GROUP: usize = 65_536;
 #[derive(Debug, Default)]
 pub struct Export {
     rows: Vec<Row>,
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     texts: FxHashMap<u64, String>,
 }
 
@@ -46,6 +55,7 @@ impl Export {
     }
 }
 
+#[cfg(feature = "parquet")]
 /// The export's schema (docs/parquet.md).
 pub fn schema() -> Schema {
     let s = |name: &str| Field::new(name, DataType::Utf8, true);
@@ -77,6 +87,7 @@ pub fn schema() -> Schema {
     ])
 }
 
+#[cfg(feature = "parquet")]
 /// Writes the export of `report` to `out`, one row group per [`ROW_GROUP`] rows.
 pub fn write(report: &super::Report, out: std::fs::File) -> anyhow::Result<()> {
     let empty = Export::default();
@@ -94,6 +105,7 @@ pub fn write(report: &super::Report, out: std::fs::File) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "parquet")]
 fn batch(e: &Export, rows: &[Row], schema: &Arc<Schema>) -> anyhow::Result<RecordBatch> {
     let text = |f: fn(&Row) -> &str| -> ArrayRef {
         Arc::new(StringArray::from_iter(
