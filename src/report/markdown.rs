@@ -178,7 +178,7 @@ fn hosts(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            h.host.replace('|', "\\|"),
+            text(&h.host),
             thousands(h.statements),
             human_ms(h.total_ms),
             thousands(h.errors),
