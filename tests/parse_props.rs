@@ -32,8 +32,13 @@ fn parsers() -> Vec<LogParser> {
     ]
 }
 
-/// Real lines of every format, to splice and corrupt.
-fn corpus_lines() -> Vec<Vec<u8>> {
+/// Real lines of every format, to splice and corrupt: read once, shared by every case.
+fn corpus_lines() -> &'static [Vec<u8>] {
+    static LINES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    LINES.get_or_init(read_corpus_lines)
+}
+
+fn read_corpus_lines() -> Vec<Vec<u8>> {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut lines = Vec::new();
     for f in [
