@@ -45,7 +45,13 @@ impl Rec {
     }
 }
 
-fn records() -> Vec<Rec> {
+/// The records, read once and shared by every case.
+fn records() -> &'static [Rec] {
+    static RECORDS: std::sync::OnceLock<Vec<Rec>> = std::sync::OnceLock::new();
+    RECORDS.get_or_init(read_records)
+}
+
+fn read_records() -> Vec<Rec> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/testdata/prefixes/debian/postgresql.csv.gz"
@@ -356,7 +362,7 @@ proptest! {
     #[test]
     fn inference_never_reports_a_wrong_value(prefix in prefix_strategy()) {
         let recs = records();
-        check(&prefix, &recs)?;
+        check(&prefix, recs)?;
     }
 }
 
@@ -375,6 +381,6 @@ fn known_prefixes_render_and_read_back() {
         "%l %l %a %p ",
         "%m app=%a %m ",
     ] {
-        check(p, &recs).unwrap_or_else(|e| panic!("{e}"));
+        check(p, recs).unwrap_or_else(|e| panic!("{e}"));
     }
 }
