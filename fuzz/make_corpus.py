@@ -8,6 +8,7 @@ log), so libFuzzer mutates them quickly. The corpora are not committed:
 """
 import gzip
 import hashlib
+import json
 import os
 import sys
 
@@ -65,6 +66,42 @@ def log_seeds(pred):
         yield from slices(read(p))
 
 
+# The prefix inside the syslog logs (their make scripts' log_line_prefix; Heroku's is fixed).
+SYSLOG_PREFIXES = {
+    "syslog": "%m [%p] %q%u@%d ",
+    "syslog_noprefix": "user=%u,db=%d ",
+    "heroku": "sql_error_code = %e ",
+}
+
+
+def known_prefix(path):
+    """The log_line_prefix a testdata log was written with, from the files beside it
+    (meta.json's log_line_prefix, or expected.json's prefix), or None."""
+    d = os.path.dirname(path)
+    top = os.path.relpath(path, TESTDATA).split(os.sep)[0]
+    if top in SYSLOG_PREFIXES:
+        return SYSLOG_PREFIXES[top]
+    for name, key in (("meta.json", "log_line_prefix"), ("expected.json", "prefix")):
+        try:
+            with open(os.path.join(d, name)) as f:
+                v = json.load(f).get(key)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(v, str):
+            return v
+    return None
+
+
+def prefixed_seeds(pred):
+    """Seeds for the targets given a prefix: the log's prefix, a NUL byte, the log."""
+    for p in files(pred):
+        prefix = known_prefix(p)
+        if prefix is None:
+            continue
+        for s in slices(read(p)):
+            yield prefix.encode() + b"\0" + s
+
+
 def is_syslog(rel, _):
     return rel.startswith(("syslog", "heroku")) and rel.endswith(".log")
 
@@ -86,8 +123,9 @@ def is_wrapped(rel, _):
 
 
 def main():
-    write("stderr", log_seeds(is_stderr))
-    write("syslog", log_seeds(is_syslog))
+    write("stderr", prefixed_seeds(is_stderr))
+    write("syslog", prefixed_seeds(is_syslog))
+    write("infer", log_seeds(is_stderr))
     write("csvlog", log_seeds(is_csv))
     write("jsonlog", log_seeds(is_json))
     every = list(log_seeds(lambda r, n: any(f(r, n) for f in

@@ -2,6 +2,7 @@
 //! pool), the checks every analysis must pass, and the report built from it.
 
 use pgferret::parse::format::LogFormat;
+use pgferret::parse::Prefix;
 use pgferret::pipeline::{analyze_bytes, Analysis, PipelineOptions};
 use pgferret::report::model::Run;
 use pgferret::report::Report;
@@ -15,6 +16,24 @@ pub fn options(format: Option<LogFormat>, chunk_size: usize) -> PipelineOptions 
         year: Some(2024),
         ..PipelineOptions::default()
     }
+}
+
+/// The prefix PostgreSQL logs with by default, for inputs that give none.
+pub const DEFAULT_PREFIX: &str = "%m [%p] ";
+
+/// Splits an input into a `log_line_prefix` and a log at its first NUL byte (within
+/// the first 256 bytes). Without one, or when the prefix does not compile, the
+/// default prefix and the whole input (after the NUL, when there is one).
+pub fn split_prefix(data: &[u8]) -> (Prefix, &[u8]) {
+    let default = || Prefix::compile(DEFAULT_PREFIX).expect("the default prefix compiles");
+    let Some(nul) = data.iter().take(256).position(|&b| b == 0) else {
+        return (default(), data);
+    };
+    let prefix = std::str::from_utf8(&data[..nul])
+        .ok()
+        .and_then(|t| Prefix::compile(t).ok())
+        .unwrap_or_else(default);
+    (prefix, &data[nul + 1..])
 }
 
 /// Analyses `data` and checks what must hold whatever the bytes: the counters add up.
