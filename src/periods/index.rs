@@ -33,6 +33,9 @@ pub struct DayFigures {
     pub inputs: Vec<String>,
     /// True when the day's report stands for part of its input only.
     pub partial: bool,
+    /// The zone the day is a calendar day of (the report's).
+    #[serde(default)]
+    pub zone: String,
 }
 
 impl DayFigures {
@@ -49,6 +52,7 @@ impl DayFigures {
             headline: r.findings.first().map(|f| f.sentence.clone()),
             inputs: r.inputs.iter().map(|i| i.path.clone()).collect(),
             partial: r.partial,
+            zone: r.time_zone.clone(),
         }
     }
 }
@@ -85,7 +89,7 @@ pub fn save(dir: &Path, figures: &BTreeMap<NaiveDate, DayFigures>) -> anyhow::Re
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#1b1f24;background:#fff}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #d8dee4;text-align:right;vertical-align:middle}
-th:first-child,td:first-child,td.l{text-align:left}th{font-weight:600;background:#f3f5f7}
+th:first-child,td:first-child,td.l{text-align:left}td:first-child{white-space:nowrap}th{font-weight:600;background:#f3f5f7}
 svg.spark{display:block}svg.spark rect{fill:#4a7bd0}svg.spark rect.err{fill:#c8463a}svg.spark rect.find{fill:#d9901a}svg.spark rect.t{fill:#3f9b6a}
 .note{color:#57606a}.part{color:#9a3412}a{color:#0b5cad}";
 
@@ -228,8 +232,13 @@ pub fn render(
     }
     s.push_str("</table>\n<p class=\"note\">Written by pgferret ");
     s.push_str(env!("CARGO_PKG_VERSION"));
-    s.push_str(
-        ". Days are calendar days in the zone the reports show times in.</p>\n</body></html>\n",
+    let mut zones: Vec<&str> = figures.values().map(|f| f.zone.as_str()).collect();
+    zones.sort_unstable();
+    zones.dedup();
+    let _ = write!(
+        s,
+        ". Days are calendar days in the zone the reports show times in ({}).</p>\n</body></html>\n",
+        esc(&zones.join(", "))
     );
     s
 }
