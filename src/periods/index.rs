@@ -189,9 +189,9 @@ pub fn render(
                 .map(|(_, f)| f)
                 .collect();
             let per_day: Vec<f64> = inside.iter().map(|f| f.statements as f64).collect();
-            let _ = write!(
+            let _ = writeln!(
                 s,
-                "<tr><td><a href=\"{sub}/{stem}.html\">{stem}</a> (<a href=\"{sub}/{stem}.json\">json</a>)</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td><a href=\"{sub}/{stem}.html\">{stem}</a> (<a href=\"{sub}/{stem}.json\">json</a>)</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 inside.len(),
                 int(inside.iter().map(|f| f.statements).sum()),
                 int(inside.iter().map(|f| f.errors).sum()),
@@ -218,9 +218,9 @@ pub fn render(
         } else {
             ""
         };
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<tr><td><a href=\"day/{stem}.html\">{stem}</a> (<a href=\"day/{stem}.json\">json</a>){part}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}{head}</td><td class=\"l\">{}</td></tr>\n",
+            "<tr><td><a href=\"day/{stem}.html\">{stem}</a> (<a href=\"day/{stem}.json\">json</a>){part}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}{head}</td><td class=\"l\">{}</td></tr>",
             int(f.statements),
             ms(f.total_ms),
             int(f.errors),
