@@ -89,7 +89,7 @@ pub fn save(dir: &Path, figures: &BTreeMap<NaiveDate, DayFigures>) -> anyhow::Re
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#1b1f24;background:#fff}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #d8dee4;text-align:right;vertical-align:middle}
-th:first-child,td:first-child,td.l{text-align:left}td:first-child{white-space:nowrap}th{font-weight:600;background:#f3f5f7}
+th:first-child,td:first-child,td.l{text-align:left}td{white-space:nowrap}td.l{white-space:normal;min-width:14em}th{font-weight:600;background:#f3f5f7}
 svg.spark{display:block}svg.spark rect{fill:#4a7bd0}svg.spark rect.err{fill:#c8463a}svg.spark rect.find{fill:#d9901a}svg.spark rect.t{fill:#3f9b6a}
 .note{color:#57606a}.part{color:#9a3412}a{color:#0b5cad}";
 
