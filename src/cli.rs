@@ -227,6 +227,16 @@ pub struct AnalyzeArgs {
     /// file's name tell it).
     #[arg(long, value_name = "NAME")]
     pub only_host: Option<String>,
+    /// Write one report per day, ISO week and month into DIR (day/2026-11-30.html,
+    /// week/2026-W49.html, month/2026-11.html, each with its .json) and an index.html;
+    /// days are calendar days in the zone of --tz (default: the log's own).
+    #[arg(long, value_name = "DIR")]
+    pub outdir: Option<std::path::PathBuf>,
+    /// With --outdir: keep the reports of the last N days (counted back from the
+    /// newest day reported); older days, and weeks and months wholly before them,
+    /// are removed.
+    #[arg(long, value_name = "N", requires = "outdir", value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention: Option<u32>,
     /// Chunk size in bytes for parallel parsing (tuning and tests).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub chunk_size: Option<usize>,

@@ -155,6 +155,10 @@ pub struct Fleet {
     pub host: Option<String>,
     /// `--only-host NAME`.
     pub only_host: Option<String>,
+    /// `--outdir DIR`: a report per day, week and month, and an index.
+    pub outdir: Option<std::path::PathBuf>,
+    /// `--retention N`: days of reports kept in the outdir.
+    pub retention: Option<u32>,
 }
 
 /// The default report path.
@@ -294,6 +298,8 @@ impl Config {
                 save: a.save.clone(),
                 host: a.host.clone(),
                 only_host: a.only_host.clone(),
+                outdir: a.outdir.clone(),
+                retention: a.retention,
             },
             fail_on: a
                 .fail_on

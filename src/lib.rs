@@ -18,6 +18,7 @@ pub mod filter;
 pub mod input;
 pub mod normalize;
 pub mod parse;
+pub mod periods;
 pub mod pipeline;
 pub mod progress;
 pub mod range;
@@ -83,6 +84,16 @@ pub fn merge(cfg: &Config, paths: &[String]) -> Result<Report, AnalyzeError> {
         Ok(pool) => pool.install(|| state::read_all(paths))?,
         Err(_) => state::read_all(paths)?,
     };
+    finish_state(cfg, saved, started)
+}
+
+/// The report over a state's inputs (read from files by [`merge`], or a period's made
+/// by [`periods`]), finished as a run's.
+pub(crate) fn finish_state(
+    cfg: &Config,
+    saved: state::State,
+    started: Instant,
+) -> Result<Report, AnalyzeError> {
     let given = (cfg.agg.window_ms, cfg.agg.max_fingerprints);
     if given.0.is_some_and(|w| Some(w) != saved.window_ms)
         || given.1.is_some_and(|m| Some(m) != saved.max_fingerprints)
@@ -311,11 +322,53 @@ pub fn cli_main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &cfg.fleet.outdir {
+        return run_outdir(&cli.analyze, &cfg, dir);
+    }
     match analyze(&cfg) {
         Ok(report) => deliver(&cfg, &report),
         Err(e) => {
             eprintln!("pgferret: {e}");
             ExitCode::from(analyze_exit_code(&e))
+        }
+    }
+}
+
+/// `--outdir DIR`: the run's days split in one pass, written as day, week and month
+/// reports with an index ([`periods::outdir`]).
+fn run_outdir(args: &cli::AnalyzeArgs, cfg: &Config, dir: &std::path::Path) -> ExitCode {
+    if !args.outputs.is_empty() || args.save.is_some() || !args.fail_on.is_empty() {
+        eprintln!("pgferret: --outdir writes its own reports: -o, --save and --fail-on are not taken with it");
+        return ExitCode::from(2);
+    }
+    if cfg.agg.rows {
+        eprintln!("pgferret: --outdir does not write a Parquet export");
+        return ExitCode::from(2);
+    }
+    let days = match periods::read_days(cfg) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("pgferret: {e}");
+            return ExitCode::from(analyze_exit_code(&e));
+        }
+    };
+    match periods::outdir::write(cfg, dir, days) {
+        Ok(w) => {
+            if !cfg.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                for p in &w.reports {
+                    eprintln!("report written to {}", p.display());
+                }
+                eprintln!("index written to {}", dir.join("index.html").display());
+            }
+            if w.partial {
+                eprintln!("pgferret: a report stands for part of its input only");
+                return ExitCode::from(EXIT_PARTIAL);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pgferret: {e:#}");
+            ExitCode::from(1)
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the format and prefix, cut into chunks at entry boundaries, parse and aggregate the
 //! chunks in parallel, merge in order. Inputs are processed in parallel too.
 
+use crate::aggregate::days::{DayPartials, DaySplit};
 use crate::aggregate::hosts::HostTotals;
 use crate::aggregate::interned::Name;
 use crate::aggregate::session::{Live, SessionScan};
@@ -361,6 +362,42 @@ pub fn read(
     opts: &PipelineOptions,
     host: Option<&str>,
 ) -> Result<Reading, AnalyzeError> {
+    let (inputs, range, filters, ()) = read_with::<Partial>(sources, opts, host, |_| ())?;
+    let inputs = inputs
+        .into_iter()
+        .map(|(result, stats, clock)| ReadInput {
+            result,
+            stats,
+            clock,
+        })
+        .collect();
+    Ok(Reading {
+        inputs,
+        range,
+        filters,
+    })
+}
+
+/// Each input's result, what it folded into, its clock; the range and filters as
+/// placed; the context the inputs were folded in.
+pub(crate) type ReadWith<F> = (
+    Vec<(
+        InputResult,
+        Option<<F as Fold>::Done>,
+        Option<crate::range::LogClock>,
+    )>,
+    Option<Resolved>,
+    Option<std::sync::Arc<crate::filter::Filters>>,
+    <F as Fold>::Ctx,
+);
+
+/// [`read`], each input folded into `F` in the context `ctx` makes of the log's clock.
+pub(crate) fn read_with<F: Fold>(
+    sources: &[Source],
+    opts: &PipelineOptions,
+    host: Option<&str>,
+    ctx: impl FnOnce(Option<&crate::range::LogClock>) -> F::Ctx,
+) -> Result<ReadWith<F>, AnalyzeError> {
     let mut slots: Vec<Result<Opened, InputResult>> = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for e in input::expand_dirs(sources) {
@@ -409,30 +446,23 @@ pub fn read(
     }
     opts.agg.begin = range.as_ref().and_then(|r| r.begin);
     opts.agg.end = range.as_ref().and_then(|r| r.end);
-    let inputs: Vec<ReadInput> = slots
+    let ctx = ctx(clock.as_ref());
+    let inputs: Vec<_> = slots
         .into_par_iter()
         .zip(clocks)
         .enumerate()
         .map(|(idx, (slot, clock))| {
             let (mut result, stats) = match slot {
                 Err(res) => (res, None),
-                Ok(o) => run_one(idx as u32, o, &opts),
+                Ok(o) => run_one::<F>(idx as u32, o, &opts, ctx),
             };
             if let Some(h) = host {
                 result.host = Some(h.to_string());
             }
-            ReadInput {
-                result,
-                stats,
-                clock,
-            }
+            (result, stats, clock)
         })
         .collect();
-    Ok(Reading {
-        inputs,
-        range,
-        filters: opts.agg.filters.clone(),
-    })
+    Ok((inputs, range, opts.agg.filters.clone(), ctx))
 }
 
 /// The format of a file passed over because it is not a PostgreSQL log.
@@ -586,7 +616,12 @@ fn choose_parser(
     })
 }
 
-fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Option<Stats>) {
+fn run_one<F: Fold>(
+    idx: u32,
+    mut o: Opened,
+    opts: &PipelineOptions,
+    ctx: F::Ctx,
+) -> (InputResult, Option<F::Done>) {
     let name = o.source.name();
     let head = match &o.body {
         Body::Mapped(m) => sample(m).into_owned(),
@@ -625,11 +660,11 @@ fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Opt
     };
     let (partial, bytes, verdict) = match o.body {
         Body::Mapped(map) => {
-            let partial = parse_mapped(idx, &map, &parser, opts);
+            let partial = parse_mapped::<F>(idx, &map, &parser, opts, ctx);
             (partial, map.len() as u64, Verdict::Read)
         }
         Body::Stream(mut blocks) => {
-            let (partial, bytes) = parse_stream(idx, &mut blocks, &parser, opts);
+            let (partial, bytes) = parse_stream::<F>(idx, &mut blocks, &parser, opts, ctx);
             // A stream's size on disk (compressed) is counted once it is read.
             if let (Some(p), Source::Path(path)) = (&opts.progress, &o.source) {
                 p.advance(std::fs::metadata(path).map_or(0, |m| m.len()));
@@ -645,7 +680,9 @@ fn run_one(idx: u32, mut o: Opened, opts: &PipelineOptions) -> (InputResult, Opt
         inferred,
         warnings,
     };
-    let (mut res, stats) = parsed.result(name, compression, partial, bytes, verdict);
+    let (stats_in, done) = partial.finish(ctx);
+    let mut res = parsed.result(name, compression, stats_in, bytes, verdict);
+    let stats = Some(done);
     if syslog {
         res.host = crate::parse::syslog::first_host(&head);
     }
@@ -665,11 +702,10 @@ impl Parsed {
         self,
         name: String,
         compression: Option<&'static str>,
-        partial: Partial,
+        stats_in: InputStats,
         bytes: u64,
         verdict: Verdict,
-    ) -> (InputResult, Option<Stats>) {
-        let (stats_in, stats) = partial.finish();
+    ) -> InputResult {
         let parser = &self.parser;
         let res = InputResult {
             name,
@@ -692,7 +728,7 @@ impl Parsed {
             verdict,
             warnings: self.warnings,
         };
-        (res, Some(stats))
+        res
     }
 }
 
@@ -726,13 +762,16 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
     } else {
         match choose_parser(name, &sample(data), None, &opts) {
             Ok((parser, inferred, warnings)) => {
-                let partial = parse_slice(0, data, &parser, &opts, false, |_| {});
+                let partial: Partial = parse_slice(0, data, &parser, &opts, (), false, |_| {});
                 let parsed = Parsed {
                     parser,
                     inferred,
                     warnings,
                 };
-                parsed.result(name.into(), None, partial, data.len() as u64, Verdict::Read)
+                let (stats_in, stats) = partial.finish();
+                let len = data.len() as u64;
+                let res = parsed.result(name.into(), None, stats_in, len, Verdict::Read);
+                (res, Some(stats))
             }
             Err(AnalyzeError::UnknownPrefix { line, text, .. }) => {
                 let v = Verdict::passed_over(line, &text);
@@ -842,40 +881,45 @@ fn session_starts<T: Sync>(
         .collect()
 }
 
-fn merge_in_order(mut a: Partial, b: Partial) -> Partial {
+fn merge_in_order<F: Fold>(mut a: F, b: F) -> F {
     a.append(b);
     a
 }
 
-fn parse_mapped(
+fn parse_mapped<F: Fold>(
     idx: u32,
     map: &memmap2::Mmap,
     parser: &LogParser,
     opts: &PipelineOptions,
-) -> Partial {
-    parse_slice(idx, map, parser, opts, true, |r| input::release(map, r))
+    ctx: F::Ctx,
+) -> F {
+    parse_slice(idx, map, parser, opts, ctx, true, |r| {
+        input::release(map, r)
+    })
 }
 
 /// Parses `data` in chunks cut at entry boundaries, in parallel or not, and merges
 /// them in order. `release(range)` is told when a range will not be read again.
-fn parse_slice(
+fn parse_slice<F: Fold>(
     idx: u32,
     data: &[u8],
     parser: &LogParser,
     opts: &PipelineOptions,
+    ctx: F::Ctx,
     parallel: bool,
     release: impl Fn(std::ops::Range<usize>) + Sync,
-) -> Partial {
+) -> F {
     let pieces = input::plan(data, opts.chunk_size, opts.max_entry, parser, &release);
     let one = |(p, live): (Piece, Live)| match p {
         Piece::Parse(r) => {
-            let partial = parse_chunk(
+            let partial = F::parse(
                 idx,
                 &data[r.clone()],
                 r.start as u64,
                 parser,
                 &opts.agg,
                 live,
+                ctx,
             );
             if let Some(p) = &opts.progress {
                 p.advance(r.len() as u64);
@@ -883,7 +927,7 @@ fn parse_slice(
             release(r);
             partial
         }
-        Piece::Skip(s) => skipped(idx, &s, opts),
+        Piece::Skip(s) => F::skipped(idx, &s, opts, ctx),
     };
     let scan = |p: &Piece| match p {
         Piece::Parse(r) => scan_sessions(&data[r.clone()], r.start as u64, parser),
@@ -893,7 +937,7 @@ fn parse_slice(
     let mut live = Live::default();
     // Groups of a fixed number of pieces, capped after each (the same places whatever
     // the threads); both ways keep the pieces' order: each merge appends the later part.
-    let mut acc: Option<Partial> = None;
+    let mut acc: Option<F> = None;
     let mut pieces = pieces.into_iter();
     loop {
         let group: Vec<Piece> = pieces.by_ref().take(GROUP_CHUNKS).collect();
@@ -909,7 +953,7 @@ fn parse_slice(
         };
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
     }
-    acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0))
+    acc.unwrap_or_else(|| F::empty(idx, opts, ctx))
 }
 
 /// The next [`GROUP_CHUNKS`] blocks of a stream (fewer at its end).
@@ -925,14 +969,15 @@ fn read_batch(blocks: &mut BlockReader, parser: &LogParser) -> Vec<Block> {
 }
 
 /// Parses a batch of a stream's blocks in parallel, merged in order.
-fn parse_batch(
+fn parse_batch<F: Fold>(
     idx: u32,
     batch: &[Block],
     live: &mut Live,
     wanted: bool,
     parser: &LogParser,
     opts: &PipelineOptions,
-) -> Option<Partial> {
+    ctx: F::Ctx,
+) -> Option<F> {
     let scan = |b: &Block| match b {
         Block::Data(base, block) => scan_sessions(block, *base, parser),
         Block::Skipped(_) => Live::default(),
@@ -942,8 +987,8 @@ fn parse_batch(
         .par_iter()
         .zip(starts)
         .map(|(b, live)| match b {
-            Block::Data(base, block) => parse_chunk(idx, block, *base, parser, &opts.agg, live),
-            Block::Skipped(s) => skipped(idx, s, opts),
+            Block::Data(base, block) => F::parse(idx, block, *base, parser, &opts.agg, live, ctx),
+            Block::Skipped(s) => F::skipped(idx, s, opts, ctx),
         })
         .reduce_with(merge_in_order)
 }
@@ -954,13 +999,13 @@ fn wants_sessions(opts: &PipelineOptions) -> bool {
 }
 
 /// Appends `next` to `acc` and caps the fingerprints.
-fn append_capped(acc: &mut Option<Partial>, next: Option<Partial>, cap: usize) {
+fn append_capped<F: Fold>(acc: &mut Option<F>, next: Option<F>, cap: usize) {
     let Some(next) = next else { return };
     let mut a = match acc.take() {
         Some(a) => merge_in_order(a, next),
         None => next,
     };
-    a.stats.queries.cap(cap);
+    a.cap(cap);
     *acc = Some(a);
 }
 
@@ -991,13 +1036,14 @@ impl Boundaries for LogParser {
     }
 }
 
-fn parse_stream(
+fn parse_stream<F: Fold>(
     idx: u32,
     blocks: &mut BlockReader,
     parser: &LogParser,
     opts: &PipelineOptions,
-) -> (Partial, u64) {
-    let mut acc: Option<Partial> = None;
+    ctx: F::Ctx,
+) -> (F, u64) {
+    let mut acc: Option<F> = None;
     let mut bytes = 0u64;
     let wanted = wants_sessions(opts);
     let mut live = Live::default();
@@ -1015,13 +1061,122 @@ fn parse_stream(
             .sum::<u64>();
         let (next, merged) = rayon::join(
             || read_batch(blocks, parser),
-            || parse_batch(idx, &batch, &mut live, wanted, parser, opts),
+            || parse_batch(idx, &batch, &mut live, wanted, parser, opts, ctx),
         );
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
         batch = next;
     }
-    (
-        acc.unwrap_or_else(|| ChunkAgg::new(opts.agg.clone(), idx).finish(0)),
-        bytes,
-    )
+    (acc.unwrap_or_else(|| F::empty(idx, opts, ctx)), bytes)
+}
+
+/// What the chunks of an input fold into: one [`Partial`] for the whole input, or one
+/// per calendar day ([`DayPartials`]). Either way the chunks are appended in file order.
+pub(crate) trait Fold: Sized + Send {
+    /// What is needed besides the options (the zone of the days).
+    type Ctx: Copy + Send + Sync;
+    /// The input's statistics once every chunk is in.
+    type Done: Send;
+    /// Parses a chunk.
+    #[allow(clippy::too_many_arguments)]
+    fn parse(
+        idx: u32,
+        data: &[u8],
+        base: u64,
+        parser: &LogParser,
+        agg: &AggOptions,
+        live: Live,
+        ctx: Self::Ctx,
+    ) -> Self;
+    /// The lines of an over-long entry passed over.
+    fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions, ctx: Self::Ctx) -> Self;
+    /// Nothing read.
+    fn empty(idx: u32, opts: &PipelineOptions, ctx: Self::Ctx) -> Self;
+    /// Appends the part that directly follows.
+    fn append(&mut self, next: Self);
+    /// Caps the fingerprints.
+    fn cap(&mut self, cap: usize);
+    /// The input's counters and statistics.
+    fn finish(self, ctx: Self::Ctx) -> (InputStats, Self::Done);
+}
+
+impl Fold for Partial {
+    type Ctx = ();
+    type Done = Stats;
+    fn parse(
+        idx: u32,
+        data: &[u8],
+        base: u64,
+        parser: &LogParser,
+        agg: &AggOptions,
+        live: Live,
+        _: (),
+    ) -> Self {
+        parse_chunk(idx, data, base, parser, agg, live)
+    }
+    fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions, _: ()) -> Self {
+        skipped(idx, s, opts)
+    }
+    fn empty(idx: u32, opts: &PipelineOptions, _: ()) -> Self {
+        ChunkAgg::new(opts.agg.clone(), idx).finish(0)
+    }
+    fn append(&mut self, next: Self) {
+        Partial::append(self, next);
+    }
+    fn cap(&mut self, cap: usize) {
+        self.stats.queries.cap(cap);
+    }
+    fn finish(self, _: ()) -> (InputStats, Stats) {
+        Partial::finish(self)
+    }
+}
+
+/// The zone of the days, and the day of anything undated in an input with no dated
+/// entry (the day of the run).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DayCtx {
+    pub(crate) tz: crate::report::tz::DisplayTz,
+    pub(crate) today: chrono::NaiveDate,
+}
+
+impl Fold for DayPartials {
+    type Ctx = DayCtx;
+    type Done = std::collections::BTreeMap<chrono::NaiveDate, (InputStats, Stats)>;
+    fn parse(
+        idx: u32,
+        data: &[u8],
+        base: u64,
+        parser: &LogParser,
+        agg: &AggOptions,
+        live: Live,
+        ctx: DayCtx,
+    ) -> Self {
+        let mut arena = vec![0u8; parser.arena_len(data.len())];
+        let mut sink = DaySplit::new(ctx.tz, agg.clone(), idx, live);
+        let lines = parser.parse_chunk(data, &mut arena, base, &mut sink);
+        sink.finish(lines)
+    }
+    fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions, _: DayCtx) -> Self {
+        DayPartials::undated(skipped(idx, s, opts))
+    }
+    fn empty(_: u32, _: &PipelineOptions, _: DayCtx) -> Self {
+        DayPartials::default()
+    }
+    fn append(&mut self, next: Self) {
+        DayPartials::append(self, next);
+    }
+    fn cap(&mut self, cap: usize) {
+        DayPartials::cap(self, cap);
+    }
+    fn finish(self, ctx: DayCtx) -> (InputStats, Self::Done) {
+        let mut total = InputStats::default();
+        let days: Self::Done = DayPartials::finish(self, ctx.today)
+            .into_iter()
+            .map(|(d, p)| {
+                let (i, s) = p.finish();
+                total.append(i.clone());
+                (d, (i, s))
+            })
+            .collect();
+        (total, days)
+    }
 }

@@ -9,6 +9,7 @@
 //! statements are paired and the same totals come out.
 
 mod blockers;
+pub mod days;
 pub mod hist;
 pub mod hosts;
 pub mod incident;

@@ -181,3 +181,42 @@ document.title = Array.prototype.map.call(t.tBodies[0].rows, function (r) {
         "not sorted: {title}"
     );
 }
+
+#[test]
+fn browser_outdir_index_renders_the_days_without_console_errors() {
+    if chromium_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let evil = evil_log(dir.path());
+    let out = dir.path().join("reports");
+    let o = run(
+        &[
+            evil.to_str().unwrap(),
+            "--prefix",
+            EVIL_PREFIX,
+            "--title",
+            "<img src=x onerror=document.body.dataset.pwned=1>",
+            "--outdir",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = out.join("index.html");
+    let (dom, console) = render(&index);
+    assert!(console.is_empty(), "console: {console:#?}");
+    assert!(!dom.contains("data-pwned"), "a payload ran");
+    let days: Vec<_> = std::fs::read_dir(out.join("day"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".html"))
+        .collect();
+    assert!(!days.is_empty());
+    for d in &days {
+        assert!(dom.contains(&format!("href=\"day/{d}\"")), "{d} listed");
+    }
+    assert!(dom.contains("<svg class=\"spark\""), "sparklines");
+    let png = screenshot(&index);
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 5_000);
+}

@@ -19,6 +19,7 @@ mod formats;
 mod formats_cloud;
 mod inputs_outputs;
 mod merge;
+mod outdir;
 mod pgbouncer;
 mod prefixes;
 mod report;
