@@ -362,7 +362,7 @@ pub fn read(
     host: Option<&str>,
 ) -> Result<Reading, AnalyzeError> {
     let mut seen = std::collections::HashMap::new();
-    let mut slots: Vec<Result<Opened, InputResult>> = input::expand_dirs(sources)
+    let mut slots: Vec<Result<Opened, Box<InputResult>>> = input::expand_dirs(sources)
         .into_iter()
         .map(|e| slot(e, opts, &mut seen))
         .collect();
@@ -380,7 +380,7 @@ pub fn read(
         .enumerate()
         .map(|(idx, (slot, clock))| {
             let (mut result, stats) = match slot {
-                Err(res) => (res, None),
+                Err(res) => (*res, None),
                 Ok(o) => run_one(idx as u32, o, &opts),
             };
             if let Some(h) = host {
@@ -406,24 +406,26 @@ fn slot(
     e: Expanded,
     opts: &PipelineOptions,
     seen: &mut std::collections::HashMap<input::FileId, String>,
-) -> Result<Opened, InputResult> {
+) -> Result<Opened, Box<InputResult>> {
     if let Expanded::Input(s) = &e {
         if let Some(id) = s.file_id() {
             if let Some(first) = seen.get(&id) {
                 let of = String::clone(first);
                 let mut res = verdict_only(s, Verdict::Duplicate { of });
                 res.warnings.push(res.verdict.sentence(&res.stats));
-                return Err(res);
+                return Err(Box::new(res));
             }
             seen.insert(id, s.name());
         }
     }
     match e {
-        Expanded::Empty(s) => Err(verdict_only(&s, Verdict::EmptyDir)),
-        Expanded::Unlistable(s, e) => Err(verdict_only(&s, Verdict::unreadable(&e))),
+        Expanded::Empty(s) => Err(Box::new(verdict_only(&s, Verdict::EmptyDir))),
+        Expanded::Unlistable(s, e) => Err(Box::new(verdict_only(&s, Verdict::unreadable(&e)))),
         // Whether given or found in a directory, a file that is not a log is passed
         // over with a verdict; it never aborts the others.
-        Expanded::Input(s) => open(&s, opts).map_err(|e| verdict_only(&s, Verdict::unreadable(&e))),
+        Expanded::Input(s) => {
+            open(&s, opts).map_err(|e| Box::new(verdict_only(&s, Verdict::unreadable(&e))))
+        }
     }
 }
 
@@ -498,7 +500,7 @@ impl Sequence {
             };
             let idx = self.inputs.len() as u32;
             let (mut result, stats) = match slot {
-                Err(res) => (res, None),
+                Err(res) => (*res, None),
                 Ok(o) => run_one(idx, o, opts),
             };
             if let Some(h) = &self.host {
