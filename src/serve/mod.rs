@@ -217,3 +217,20 @@ async fn serve(listener: std::net::TcpListener, app: Router) -> anyhow::Result<(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_shown_in_the_units_they_are_read_in() {
+        let read = |s: &str| crate::config::parse_size(s).unwrap() as u64;
+        assert_eq!(size_shown(read("4GB")), "4 GiB");
+        assert_eq!(size_shown(read("4GiB")), "4 GiB");
+        assert_eq!(size_shown(read("500MB")), "500 MiB");
+        assert_eq!(size_shown(read("1536MB")), "1536 MiB");
+        assert_eq!(size_shown(read("64k")), "64 KiB");
+        assert_eq!(size_shown(read("1000")), "1000 bytes");
+        assert_eq!(size_shown((5 << 30) + 7), "5.00 GiB");
+    }
+}

@@ -169,19 +169,31 @@ pub(crate) async fn upload(State(st): State<Arc<AppState>>, req: Request) -> Res
         running: None,
         total: 0,
     };
-    let got = up.receive(&mut mp).await;
-    let done = match got {
+    let done = match up.receive(&mut mp).await {
         Ok(()) => up.finish().await,
-        Err((StatusCode::PAYLOAD_TOO_LARGE, whole)) => {
-            drop(up);
-            return too_large(json, st.opts.max_upload, !whole.is_empty());
+        Err(((StatusCode::PAYLOAD_TOO_LARGE, _), whole)) => {
+            return too_large(json, st.opts.max_upload, whole)
         }
-        Err(e) => Err(up.why_stopped(e).await),
+        Err(((status, msg), whole)) => {
+            let mut r = fail(status, json, &msg);
+            if !whole {
+                close(&mut r);
+            }
+            return r;
+        }
     };
     match done {
         Ok((id, meta, report)) => answer(json, &id, &meta, &report),
         Err((status, msg)) => fail(status, json, &msg),
     }
+}
+
+/// The rest of the request was not read: the connection cannot carry another one.
+fn close(r: &mut Response) {
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
 }
 
 /// The `progress` id of the query, when it is one.
@@ -204,10 +216,7 @@ fn too_large(json: bool, max: u64, whole: bool) -> Response {
         ),
     );
     if !whole {
-        r.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
+        close(&mut r);
     }
     r
 }
@@ -242,14 +251,15 @@ const STOPPED: &str = "the analysis stopped";
 impl Receiving {
     /// Reads the multipart body: each `file` field fed to the analysis as it arrives,
     /// the fields of [`FIELDS`] kept (blank ones dropped), anything else read and
-    /// dropped. Over `--max-upload`: 413, with a message when the rest of the
-    /// request could be read (up to a bound) so the client can read the answer.
-    async fn receive(&mut self, mp: &mut Multipart) -> Result<(), Refusal> {
+    /// dropped. A refusal comes with whether the request was read to its end: one
+    /// made in the middle of it (over `--max-upload`, a bad field) reads the rest
+    /// first, up to a bound, so that the client, still sending, gets to read it.
+    async fn receive(&mut self, mp: &mut Multipart) -> Result<(), (Refusal, bool)> {
         loop {
             let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, mp.next_field()).await;
             let mut field = match next {
-                Err(_) => return Err(stalled()),
-                Ok(Err(e)) => return Err(broken(e)),
+                Err(_) => return Err((stalled(), false)),
+                Ok(Err(e)) => return Err((broken(e), false)),
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(f))) => f,
             };
@@ -263,23 +273,26 @@ impl Receiving {
                     .await
                     .map(drop),
             };
-            if let Err((StatusCode::PAYLOAD_TOO_LARGE, _)) = got {
+            if let Err(e) = got {
+                let e = self.why_stopped(e).await;
+                if e.0 == StatusCode::REQUEST_TIMEOUT {
+                    return Err((e, false));
+                }
                 // No more analysis; the rest is read, bounded, so the answer is read.
                 self.running = None;
                 let whole = drain_field(&mut field).await && {
                     drop(field);
                     drain_rest(mp).await
                 };
-                let said = if whole { "whole" } else { "" };
-                return Err((StatusCode::PAYLOAD_TOO_LARGE, said.into()));
+                return Err((e, whole));
             }
-            got?;
         }
         if self.files.is_empty() {
-            return Err((
+            let e = (
                 StatusCode::BAD_REQUEST,
                 "no log file in the upload: send one or more `file` fields".into(),
-            ));
+            );
+            return Err((e, true));
         }
         Ok(())
     }

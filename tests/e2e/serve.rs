@@ -280,6 +280,50 @@ fn malformed_uploads_get_the_clis_verdict() {
     );
 }
 
+/// The reading starts with the first file, so a field that shapes it must come
+/// before the files (400, saying so); the report's own fields may come after them.
+#[test]
+fn fields_that_shape_the_reading_come_before_the_files() {
+    let s = Server::start(&[]);
+    let c = client();
+    let form = Form::new()
+        .part("file", file_part(&log("a2_debian"), "pg.log"))
+        .text("title", "Late title")
+        .text("top", "3");
+    let (status, got) = upload_json(&c, &s, form);
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    assert_eq!(got["title"], "Late title");
+    let (_, served) = get(&c, &s, &format!("/r/{}.json", got["id"].as_str().unwrap()));
+    let served: Value = serde_json::from_str(&served).unwrap();
+    let (json, _, err, code) = cli(
+        &[(log("a2_debian").as_path(), "pg.log")],
+        &["--title", "Late title", "--top", "3"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(without(served, "run"), without(json.unwrap(), "run"));
+
+    let form = Form::new()
+        .part("file", file_part(&log("a2_debian"), "pg.log"))
+        .text("db", "shop");
+    let (status, got) = upload_json(&c, &s, form);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    assert!(
+        got["error"]
+            .as_str()
+            .unwrap()
+            .contains("`db` came after a file"),
+        "{got}"
+    );
+    // A bad value is the CLI's message, before any byte of the file is read.
+    let form = Form::new()
+        .text("begin", "not a time")
+        .part("file", file_part(&log("a2_debian"), "pg.log"));
+    let (status, got) = upload_json(&c, &s, form);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    assert!(got["error"].as_str().unwrap().contains("--begin"), "{got}");
+    assert_eq!(get(&c, &s, "/").0, StatusCode::OK);
+}
+
 /// `--token`: every request without it, or with a wrong one, gets 401; the bearer
 /// header and the cookie the login form sets both open the door. A listen address
 /// that is not loopback is refused without a token.
