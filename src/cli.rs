@@ -74,7 +74,8 @@ pub struct ServeArgs {
     /// Read the token from the first line of this file instead.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<std::path::PathBuf>,
-    /// The largest upload (all files of one request together): `4GB`, `500MB`...
+    /// The largest upload (all files of one request together): `4GB`, `500MB`... (units
+    /// of 1024: `4GB` = `4GiB`).
     #[arg(long, value_name = "SIZE", default_value = "4GB")]
     pub max_upload: String,
     /// Uploads analysed at once; one more is refused with 429.

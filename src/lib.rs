@@ -41,17 +41,8 @@ use std::time::Instant;
 /// Runs the analysis described by `cfg` and returns the report's view model.
 pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     let started = Instant::now();
-    let opts = PipelineOptions {
-        prefix: cfg.prefix.clone(),
-        format: cfg.format,
-        agg: cfg.agg.clone(),
-        range: cfg.range.clone(),
-        chunk_size: cfg.chunk_size,
-        max_entry: cfg.max_entry,
-        jobs: cfg.jobs,
-        year: cfg.year,
-        progress: progress::Progress::for_terminal(progress::total_size(&cfg.inputs), cfg.quiet),
-    };
+    let progress = progress::Progress::for_terminal(progress::total_size(&cfg.inputs), cfg.quiet);
+    let opts = pipeline_options(cfg, progress);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
         .build();
@@ -71,6 +62,76 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     } = reading;
     let analysis = combine_saved(cfg, inputs, &opts.agg)?;
     Ok(finish(cfg, analysis, range, filters, started))
+}
+
+fn pipeline_options(cfg: &Config, progress: Option<progress::Progress>) -> PipelineOptions {
+    PipelineOptions {
+        prefix: cfg.prefix.clone(),
+        format: cfg.format,
+        agg: cfg.agg.clone(),
+        range: cfg.range.clone(),
+        chunk_size: cfg.chunk_size,
+        max_entry: cfg.max_entry,
+        jobs: cfg.jobs,
+        year: cfg.year,
+        progress,
+    }
+}
+
+/// An analysis whose inputs are handed over one at a time, each read to its end (as
+/// it arrives, when it is a stream) before the next is opened: `pgferret serve` feeds
+/// it the files of an upload. It reads each input as [`analyze`] does and
+/// [`Feed::finish`] builds the same report, but for where `--begin`/`--end` are
+/// placed (see [`pipeline::Sequence`]). `cfg.inputs` is not read.
+pub struct Feed {
+    cfg: Config,
+    pool: Option<rayon::ThreadPool>,
+    inputs: pipeline::Sequence,
+    started: Instant,
+}
+
+impl Feed {
+    /// Nothing read yet.
+    pub fn new(cfg: Config) -> Feed {
+        let opts = pipeline_options(&cfg, None);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cfg.jobs)
+            .build()
+            .ok();
+        Feed {
+            inputs: pipeline::Sequence::new(&opts, cfg.fleet.host.as_deref()),
+            cfg,
+            pool,
+            started: Instant::now(),
+        }
+    }
+
+    /// Reads `source` to its end.
+    pub fn read(&mut self, source: &input::Source) -> Result<(), AnalyzeError> {
+        let inputs = &mut self.inputs;
+        match &self.pool {
+            Some(pool) => pool.install(|| inputs.read(source)),
+            None => inputs.read(source),
+        }
+    }
+
+    /// Takes the options that only shape the report (`--title`, `--tz`, `--top`)
+    /// from `cfg`: they may still change once the inputs are being read.
+    pub fn report_options(&mut self, cfg: &Config) {
+        self.cfg.tz = cfg.tz;
+        self.cfg.share = cfg.share.clone();
+    }
+
+    /// The report over every input read.
+    pub fn finish(self) -> Result<Report, AnalyzeError> {
+        let pipeline::Reading {
+            inputs,
+            range,
+            filters,
+        } = self.inputs.finish()?;
+        let analysis = combine_saved(&self.cfg, inputs, &self.cfg.agg)?;
+        Ok(finish(&self.cfg, analysis, range, filters, self.started))
+    }
 }
 
 /// `pgferret merge`: reads the states saved in `paths` and builds the report over all

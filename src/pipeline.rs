@@ -398,33 +398,11 @@ pub(crate) fn read_with<F: Fold>(
     host: Option<&str>,
     ctx: impl FnOnce(Option<&crate::range::LogClock>) -> F::Ctx,
 ) -> Result<ReadWith<F>, AnalyzeError> {
-    let mut slots: Vec<Result<Opened, InputResult>> = Vec::new();
     let mut seen = std::collections::HashMap::new();
-    for e in input::expand_dirs(sources) {
-        // The same file twice (by path, link or directory) is read once.
-        if let Expanded::Input(s) = &e {
-            if let Some(id) = s.file_id() {
-                if let Some(first) = seen.get(&id) {
-                    let of = String::clone(first);
-                    let mut res = verdict_only(s, Verdict::Duplicate { of });
-                    res.warnings.push(res.verdict.sentence(&res.stats));
-                    slots.push(Err(res));
-                    continue;
-                }
-                seen.insert(id, s.name());
-            }
-        }
-        slots.push(match e {
-            Expanded::Empty(s) => Err(verdict_only(&s, Verdict::EmptyDir)),
-            Expanded::Unlistable(s, e) => Err(verdict_only(&s, Verdict::unreadable(&e))),
-            // Whether given or found in a directory, a file that is not a log is passed
-            // over with a verdict; it never aborts the others.
-            Expanded::Input(s) => {
-                open(&s, opts).map_err(|e| verdict_only(&s, Verdict::unreadable(&e)))
-            }
-        });
-    }
-    let timed_filters = opts.agg.filters.as_ref().is_some_and(|f| f.on_time());
+    let mut slots: Vec<Result<Opened, Box<InputResult>>> = input::expand_dirs(sources)
+        .into_iter()
+        .map(|e| slot(e, opts, &mut seen))
+        .collect();
     // The log's zone places --begin/--end and times of day, and is the report's zone
     // unless --tz says otherwise.
     let clocks: Vec<_> = slots
@@ -432,20 +410,7 @@ pub(crate) fn read_with<F: Fold>(
         .map(|s| s.as_mut().ok().and_then(|o| detect_clock(o.head())))
         .collect();
     let clock = clocks.iter().flatten().min_by_key(|c| c.first_ms).cloned();
-    let range = if opts.range.is_empty() {
-        None
-    } else {
-        Some(opts.range.resolve(clock.as_ref())?)
-    };
-    let mut opts = opts.clone();
-    if let Some(f) = opts.agg.filters.as_mut().filter(|_| timed_filters) {
-        let (zone, name, origin) = crate::range::log_zone(opts.range.log_tz, clock.as_ref());
-        let f = std::sync::Arc::make_mut(f);
-        f.log_zone = zone;
-        f.zone_note = format!("times of day in {name} ({origin}) unless they carry a zone");
-    }
-    opts.agg.begin = range.as_ref().and_then(|r| r.begin);
-    opts.agg.end = range.as_ref().and_then(|r| r.end);
+    let (opts, range) = place(opts, clock.as_ref())?;
     let ctx = ctx(clock.as_ref());
     let inputs: Vec<_> = slots
         .into_par_iter()
@@ -453,7 +418,7 @@ pub(crate) fn read_with<F: Fold>(
         .enumerate()
         .map(|(idx, (slot, clock))| {
             let (mut result, stats) = match slot {
-                Err(res) => (res, None),
+                Err(res) => (*res, None),
                 Ok(o) => run_one::<F>(idx as u32, o, &opts, ctx),
             };
             if let Some(h) = host {
@@ -463,6 +428,136 @@ pub(crate) fn read_with<F: Fold>(
         })
         .collect();
     Ok((inputs, range, opts.agg.filters.clone(), ctx))
+}
+
+/// An input opened, or the verdict of one that cannot be; the same file twice (by
+/// path, link or directory) is read once (`seen`: the files opened so far).
+fn slot(
+    e: Expanded,
+    opts: &PipelineOptions,
+    seen: &mut std::collections::HashMap<input::FileId, String>,
+) -> Result<Opened, Box<InputResult>> {
+    if let Expanded::Input(s) = &e {
+        if let Some(id) = s.file_id() {
+            if let Some(first) = seen.get(&id) {
+                let of = String::clone(first);
+                let mut res = verdict_only(s, Verdict::Duplicate { of });
+                res.warnings.push(res.verdict.sentence(&res.stats));
+                return Err(Box::new(res));
+            }
+            seen.insert(id, s.name());
+        }
+    }
+    match e {
+        Expanded::Empty(s) => Err(Box::new(verdict_only(&s, Verdict::EmptyDir))),
+        Expanded::Unlistable(s, e) => Err(Box::new(verdict_only(&s, Verdict::unreadable(&e)))),
+        // Whether given or found in a directory, a file that is not a log is passed
+        // over with a verdict; it never aborts the others.
+        Expanded::Input(s) => {
+            open(&s, opts).map_err(|e| Box::new(verdict_only(&s, Verdict::unreadable(&e))))
+        }
+    }
+}
+
+/// The options with `--begin`/`--end` and the filters' times of day placed on the
+/// log's clock, and the range as placed.
+fn place(
+    opts: &PipelineOptions,
+    clock: Option<&crate::range::LogClock>,
+) -> Result<(PipelineOptions, Option<Resolved>), AnalyzeError> {
+    let range = if opts.range.is_empty() {
+        None
+    } else {
+        Some(opts.range.resolve(clock)?)
+    };
+    let mut opts = opts.clone();
+    let timed_filters = opts.agg.filters.as_ref().is_some_and(|f| f.on_time());
+    if let Some(f) = opts.agg.filters.as_mut().filter(|_| timed_filters) {
+        let (zone, name, origin) = crate::range::log_zone(opts.range.log_tz, clock);
+        let f = std::sync::Arc::make_mut(f);
+        f.log_zone = zone;
+        f.zone_note = format!("times of day in {name} ({origin}) unless they carry a zone");
+    }
+    opts.agg.begin = range.as_ref().and_then(|r| r.begin);
+    opts.agg.end = range.as_ref().and_then(|r| r.end);
+    Ok((opts, range))
+}
+
+/// Inputs read one after the other, each whole before the next is opened: streams
+/// that arrive in turn, as the files of an upload do. Each input is read as [`read`]
+/// reads it (its chunks in parallel) and [`Sequence::finish`] gives the same
+/// [`Reading`], but for one thing: `--begin`/`--end` and the filters' times of day
+/// are placed on the clock of the first input that shows one, where [`read`] takes
+/// the earliest of all inputs (not known before the last one has begun).
+pub struct Sequence {
+    opts: PipelineOptions,
+    host: Option<String>,
+    placed: Option<(PipelineOptions, Option<Resolved>)>,
+    seen: std::collections::HashMap<input::FileId, String>,
+    inputs: Vec<ReadInput>,
+}
+
+impl Sequence {
+    /// No input read yet; `host` (`--host`) names the host of all of them.
+    pub fn new(opts: &PipelineOptions, host: Option<&str>) -> Sequence {
+        Sequence {
+            opts: opts.clone(),
+            host: host.map(str::to_string),
+            placed: None,
+            seen: Default::default(),
+            inputs: Vec::new(),
+        }
+    }
+
+    /// Reads `source` to its end (a directory: each of its logs). An input that
+    /// cannot be read is a verdict; the error is a range that cannot be placed.
+    pub fn read(&mut self, source: &Source) -> Result<(), AnalyzeError> {
+        for e in input::expand_dirs(std::slice::from_ref(source)) {
+            let mut slot = slot(e, &self.opts, &mut self.seen);
+            let clock = slot.as_mut().ok().and_then(|o| detect_clock(o.head()));
+            if self.placed.is_none() && clock.is_some() {
+                self.placed = Some(place(&self.opts, clock.as_ref())?);
+            }
+            let unplaced;
+            let opts = match &self.placed {
+                Some((opts, _)) => opts,
+                // No clock so far: nothing to place a time on (the range applies to
+                // entries with a time, which this input's first lines do not show).
+                None => {
+                    unplaced = place(&self.opts, None).map_or_else(|_| self.opts.clone(), |p| p.0);
+                    &unplaced
+                }
+            };
+            let idx = self.inputs.len() as u32;
+            let (mut result, stats) = match slot {
+                Err(res) => (*res, None),
+                Ok(o) => run_one::<Partial>(idx, o, opts, ()),
+            };
+            if let Some(h) = &self.host {
+                result.host = Some(h.clone());
+            }
+            self.inputs.push(ReadInput {
+                result,
+                stats,
+                clock,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every input read, with the range and filters as placed (on no clock, as
+    /// [`read`] places them, when no input showed one).
+    pub fn finish(self) -> Result<Reading, AnalyzeError> {
+        let (opts, range) = match self.placed {
+            Some(p) => p,
+            None => place(&self.opts, None)?,
+        };
+        Ok(Reading {
+            inputs: self.inputs,
+            range,
+            filters: opts.agg.filters.clone(),
+        })
+    }
 }
 
 /// The format of a file passed over because it is not a PostgreSQL log.

@@ -56,28 +56,52 @@
     t.select();
     if (navigator.clipboard) navigator.clipboard.writeText(t.value); else document.execCommand("copy");
   });
+  function hex16() {
+    var a = new Uint8Array(16), s = "";
+    window.crypto.getRandomValues(a);
+    for (var i = 0; i < a.length; i++) s += (a[i] < 16 ? "0" : "") + a[i].toString(16);
+    return s;
+  }
   form.addEventListener("submit", function (e) {
     if (!input.files.length) return;
     e.preventDefault();
     var total = 0;
     for (var i = 0; i < input.files.length; i++) total += input.files[i].size;
+    // The fields first: the server analyses the files as they arrive, with the
+    // flags it has read before them.
+    var all = new FormData(form), body = new FormData();
+    all.forEach(function (v, k) { if (k !== "file") body.append(k, v); });
+    for (var j = 0; j < input.files.length; j++) body.append("file", input.files[j], input.files[j].name);
+    var job = window.crypto && window.crypto.getRandomValues ? hex16() : null;
     var xhr = new XMLHttpRequest();
-    var t0 = Date.now(), timer = null;
-    xhr.open("POST", form.action);
+    var t0 = Date.now(), timer = null, sent = 0, sentAll = false, st = null;
+    function tell() {
+      var s = sentAll ? "Uploaded " + mb(total) : "Uploading: " + mb(sent) + " of " + mb(total);
+      if (st && st.phase === "reporting") s += " · analysed; writing the report…";
+      else if (st) s += " · analysed " + mb(st.analysed) + " of " + mb(total) + ", " + st.mb_per_s.toFixed(1) + " MB/s";
+      else if (sentAll) s += " · analysing… " + ((Date.now() - t0) / 1000).toFixed(0) + " s";
+      said.textContent = s;
+      if (st && total) { bar.max = total; bar.value = Math.min(st.analysed, total); }
+    }
+    function poll() {
+      if (!job) { tell(); return; }
+      var p = new XMLHttpRequest();
+      p.open("GET", "/progress/" + job);
+      p.onload = function () {
+        if (p.status === 200) { try { st = JSON.parse(p.responseText); } catch (err) { st = null; } }
+        tell();
+      };
+      p.send();
+    }
+    xhr.open("POST", form.action + (job ? "?progress=" + job : ""));
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.onprogress = function (p) {
-      bar.max = p.total; bar.value = p.loaded;
-      said.textContent = "Uploading: " + mb(p.loaded) + " of " + mb(p.total) + " · " + rate(p.loaded, Date.now() - t0);
+      sent = p.loaded;
+      if (!job) { bar.max = p.total; bar.value = p.loaded; }
+      tell();
     };
-    xhr.upload.onload = function () {
-      var t1 = Date.now();
-      bar.removeAttribute("value");
-      var tick = function () {
-        said.textContent = "Uploaded " + mb(total) + " in " + ((t1 - t0) / 1000).toFixed(1) + " s (" + rate(total, t1 - t0) + "); analysing… " + ((Date.now() - t1) / 1000).toFixed(0) + " s";
-      };
-      tick();
-      timer = setInterval(tick, 500);
-    };
+    xhr.upload.onload = function () { sentAll = true; tell(); };
+    timer = setInterval(poll, 500);
     xhr.onload = function () {
       clearInterval(timer);
       var j = {};
@@ -89,6 +113,6 @@
     xhr.onerror = function () { clearInterval(timer); failed("The connection failed (is the server still running?)"); };
     prog.hidden = false; prog.className = ""; res.hidden = true; go.disabled = true;
     said.textContent = "Uploading…";
-    xhr.send(new FormData(form));
+    xhr.send(body);
   });
 })();

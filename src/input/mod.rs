@@ -34,7 +34,47 @@ pub enum Source {
     Path(PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// A stream handed over by the program that embeds pgferret (a file of an
+    /// upload, read as it arrives), under the name the report gives it.
+    Reader(Stream),
 }
+
+/// A named stream, read once, like stdin. Clones share the stream; two sources are
+/// equal when they share it.
+#[derive(Clone)]
+pub struct Stream {
+    name: String,
+    reader: std::sync::Arc<std::sync::Mutex<Option<Box<dyn Read + Send>>>>,
+}
+
+impl Stream {
+    /// The source that reads `reader`, named `name` in messages and the report.
+    pub fn source(name: &str, reader: Box<dyn Read + Send>) -> Source {
+        Source::Reader(Stream {
+            name: name.to_string(),
+            reader: std::sync::Arc::new(std::sync::Mutex::new(Some(reader))),
+        })
+    }
+
+    /// The reader, the first time only.
+    fn take(&self) -> Option<Box<dyn Read + Send>> {
+        self.reader.lock().ok()?.take()
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Stream").field(&self.name).finish()
+    }
+}
+
+impl PartialEq for Stream {
+    fn eq(&self, other: &Stream) -> bool {
+        std::sync::Arc::ptr_eq(&self.reader, &other.reader)
+    }
+}
+
+impl Eq for Stream {}
 
 impl Source {
     /// `-` is stdin; anything else a path.
@@ -51,6 +91,7 @@ impl Source {
         match self {
             Source::Path(p) => p.display().to_string(),
             Source::Stdin => "-".to_string(),
+            Source::Reader(s) => s.name.clone(),
         }
     }
 }
@@ -166,6 +207,13 @@ pub fn open(source: &Source) -> Result<(Compression, Data), InputError> {
     match source {
         Source::Stdin => {
             let (c, r, p) = decompress::auto_decode(Box::new(io::stdin())).map_err(err)?;
+            Ok((c, Data::Stream(r, p)))
+        }
+        Source::Reader(s) => {
+            let r = s
+                .take()
+                .ok_or_else(|| err(io::Error::other("this stream was read already")))?;
+            let (c, r, p) = decompress::auto_decode(r).map_err(err)?;
             Ok((c, Data::Stream(r, p)))
         }
         Source::Path(path) => {

@@ -9,10 +9,12 @@
 //! disk only once it is checked to be 32 hex digits, and uploaded files are stored
 //! under their index, never their name).
 //!
-//! Uploads are spooled to a file under `--data` as they arrive (never held in
-//! memory), and analysed once the request has been received whole.
+//! Uploads are analysed as they arrive, each file through a bounded channel read by
+//! the CLI's stream path ([`crate::Feed`]): neither held in memory nor spooled to disk
+//! (`--keep-logs` writes them beside the report as they pass).
 
 mod pages;
+mod pipe;
 mod store;
 mod upload;
 
@@ -99,12 +101,31 @@ impl ServeOptions {
     }
 }
 
+/// A size as `--max-upload` and `--retention` read it (units of 1024): `4 GiB`,
+/// `500 MiB`, or in GiB with two decimals when it is no whole number of a unit.
+pub(crate) fn size_shown(n: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!("{} {unit}", n >> shift);
+        }
+    }
+    if n >= 1 << 30 {
+        return format!("{:.2} GiB", n as f64 / (1u64 << 30) as f64);
+    }
+    if n >= 1 << 20 {
+        return format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64);
+    }
+    format!("{n} bytes")
+}
+
 /// What every request handler shares.
 pub(crate) struct AppState {
     pub opts: ServeOptions,
     pub store: store::Store,
     /// One permit per analysis (and the upload that feeds it).
     pub jobs: Arc<Semaphore>,
+    /// The uploads whose progress a page follows.
+    pub board: pipe::Board,
 }
 
 /// `pgferret serve`: exit 2 for bad arguments, 1 when the server cannot start.
@@ -137,6 +158,7 @@ pub fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let state = Arc::new(AppState {
         jobs: Arc::new(Semaphore::new(opts.jobs)),
+        board: pipe::Board::default(),
         store,
         opts,
     });
@@ -156,6 +178,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/upload", post(upload::upload))
+        .route("/progress/{id}", get(pipe::progress))
         .route("/login", post(pages::login))
         .route("/r/{file}", get(pages::report))
         .fallback(pages::not_found)
@@ -192,5 +215,22 @@ async fn serve(listener: std::net::TcpListener, app: Router) -> anyhow::Result<(
             let _ = conn.await;
             drop(permit);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_shown_in_the_units_they_are_read_in() {
+        let read = |s: &str| crate::config::parse_size(s).unwrap() as u64;
+        assert_eq!(size_shown(read("4GB")), "4 GiB");
+        assert_eq!(size_shown(read("4GiB")), "4 GiB");
+        assert_eq!(size_shown(read("500MB")), "500 MiB");
+        assert_eq!(size_shown(read("1536MB")), "1536 MiB");
+        assert_eq!(size_shown(read("64k")), "64 KiB");
+        assert_eq!(size_shown(read("1000")), "1000 bytes");
+        assert_eq!(size_shown((5 << 30) + 7), "5.00 GiB");
     }
 }

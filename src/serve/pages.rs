@@ -20,7 +20,7 @@ const SCRIPT: &str = include_str!("../../templates/serve.js");
 
 /// `sha256-<base64>` of [`SCRIPT`]. The browser test fails (the script is blocked)
 /// if it does not match.
-pub const SCRIPT_SHA256: &str = "sha256-RDbd3Ly0SzO9dAvSKOOagoMLOxrQeT/SFvCe5odhEOs=";
+pub const SCRIPT_SHA256: &str = "sha256-IOZjgg20qS/3DLK/s4ZPc0mJHdGrVMll0z/1PQA1D0g=";
 
 /// The upload page's policy: the report's, plus uploads to this server (`connect-src`
 /// for the script, `form-action` for the plain form).
@@ -112,7 +112,7 @@ pub(crate) async fn index(State(st): State<Arc<AppState>>) -> Response {
     let page = IndexPage {
         csp: page_csp(),
         script: SCRIPT,
-        max_upload: crate::report::text::human_bytes(st.opts.max_upload),
+        max_upload: super::size_shown(st.opts.max_upload),
         reports,
     };
     match page.render() {
@@ -220,7 +220,7 @@ fn carried(headers: &HeaderMap) -> Option<&str> {
 
 /// The most of a refused request's body read (and dropped) so that the client, still
 /// sending, gets to read the answer; past it the connection is closed.
-const DRAIN: u64 = 16 << 20;
+pub(crate) const DRAIN: u64 = 16 << 20;
 
 /// Reads and drops up to [`DRAIN`] bytes of `body`, each piece awaited at most
 /// [`super::BODY_IDLE_TIMEOUT`]; true when it was read to its end.

@@ -1,5 +1,6 @@
 //! The data directory: `reports/<id>/` holds each report (HTML, JSON, Markdown and
-//! `meta.json`), `spool/<id>/<n>` the files of an upload while it is analysed.
+//! `meta.json`), `spool/<id>/<n>` the files of an upload while they arrive, when `--keep-logs`
+//! keeps them (moved to `reports/<id>/logs/` with the report).
 //!
 //! An id is 128 random bits in lowercase hex; [`Id::parse`] accepts nothing else, so a
 //! request's text reaches a path only as 32 checked hex digits. File names given by a

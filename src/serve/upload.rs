@@ -1,21 +1,33 @@
-//! `POST /upload`: the files of a multipart request are spooled to disk as they
-//! arrive (bounded by `--max-upload`, each piece awaited at most
-//! [`super::BODY_IDLE_TIMEOUT`]), then analysed on a blocking thread by the CLI's own
-//! [`crate::analyze`], with the form's fields turned into the CLI's flags, and
-//! rendered by the CLI's writers.
+//! `POST /upload`: each file of the multipart request is analysed while it arrives,
+//! by the CLI's stream path (format and compression from its first bytes, the
+//! prefix inferred, the chunks parsed in parallel) on a blocking thread fed through a
+//! bounded [`super::pipe::Pipe`]: never held whole, on disk or in memory (with
+//! `--keep-logs` its bytes are also written beside the report). Several files are
+//! several inputs, read in turn, merged as the CLI merges them; the form's fields
+//! become the CLI's flags and the report is rendered by the CLI's writers.
+//!
+//! The fields that shape the reading (`begin`, `format`, `db`...) must come before
+//! the first file; `title`, `tz` and `top` may come anywhere.
 
 use super::pages::{fail, refuse_unread, wants_json};
+use super::pipe::{self, Msg, Phase, Tracker};
 use super::store::{Id, Meta, Spool};
 use super::{AppState, BODY_IDLE_TIMEOUT};
+use crate::config::Config;
+use crate::input::{Source, Stream};
 use crate::report::{Format, Report};
+use axum::body::Bytes;
 use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::task::JoinHandle;
 
 /// Form fields other than `file` and the flag each becomes (`--NAME=value`).
 const FIELDS: &[&str] = &[
@@ -44,6 +56,9 @@ const FIELDS: &[&str] = &[
     "exclude-time",
 ];
 
+/// The fields that only shape the report, so may come after the files.
+const REPORT_FIELDS: &[&str] = &["title", "tz", "top"];
+
 /// The longest value of a form field.
 const MAX_FIELD: usize = 4096;
 /// Files in one upload at most.
@@ -51,18 +66,53 @@ const MAX_FILES: usize = 1000;
 /// Room for the form's fields and boundaries beside the files in a Content-Length.
 const FORM_SLACK: u64 = 1 << 20;
 
-/// An uploaded file: the name the client gave (cleaned for display), where it is
-/// spooled, its size.
+/// An uploaded file: the name the client gave (cleaned for display) and its size.
 struct Upload {
     name: String,
-    path: PathBuf,
     bytes: u64,
 }
 
 /// Why an upload got no report: a status and a sentence for the person.
 type Refusal = (StatusCode, String);
 
-/// `POST /upload`.
+/// What the request's task asks of the analysis.
+enum Job {
+    /// Read this input to its end.
+    Read(Source),
+    /// The request is in: build the report (with the report's options of this
+    /// config, when fields came after the files), store it.
+    Finish {
+        report: Option<Box<Config>>,
+        files: Vec<Upload>,
+        spool: Option<Spool>,
+    },
+}
+
+/// The analysis, once the first file has begun.
+struct Running {
+    jobs: mpsc::Sender<Job>,
+    task: JoinHandle<Result<(Meta, Report), Refusal>>,
+}
+
+/// An upload being received.
+struct Receiving {
+    st: Arc<AppState>,
+    id: Id,
+    tracker: Arc<Tracker>,
+    /// The analysis' permit, until the analysis holds it.
+    permit: Option<OwnedSemaphorePermit>,
+    /// Where the files are written as well (`--keep-logs`).
+    spool: Option<Spool>,
+    fields: Vec<(String, String)>,
+    /// A report field came after a file.
+    late: bool,
+    files: Vec<Upload>,
+    running: Option<Running>,
+    /// Bytes of the request's parts so far, against `--max-upload`.
+    total: u64,
+}
+
+/// `POST /upload` (`?progress=ID`: the upload's progress at `GET /progress/ID`).
 pub(crate) async fn upload(State(st): State<Arc<AppState>>, req: Request) -> Response {
     let headers = req.headers().clone();
     let json = wants_json(&headers);
@@ -83,8 +133,10 @@ pub(crate) async fn upload(State(st): State<Arc<AppState>>, req: Request) -> Res
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > st.opts.max_upload.saturating_add(FORM_SLACK)) {
-        return too_large(json, st.opts.max_upload);
+        return too_large(json, st.opts.max_upload, false);
     }
+    let tracker = Arc::new(Tracker::new(declared));
+    let _listed = progress_id(req.uri().query()).and_then(|id| st.board.list(&id, &tracker));
     let mp: Result<Multipart, MultipartRejection> = Multipart::from_request(req, &()).await;
     let mut mp = match mp {
         Ok(m) => m,
@@ -96,64 +148,76 @@ pub(crate) async fn upload(State(st): State<Arc<AppState>>, req: Request) -> Res
             )
         }
     };
+    let fault = |e: String| fail(StatusCode::INTERNAL_SERVER_ERROR, json, &e);
     let id = match Id::new() {
         Ok(id) => id,
-        Err(e) => {
-            return fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json,
-                &format!("no random id: {e}"),
-            )
-        }
+        Err(e) => return fault(format!("no random id: {e}")),
     };
-    let spool = match st.store.spool(&id) {
+    let spool = match st.opts.keep_logs.then(|| st.store.spool(&id)).transpose() {
         Ok(s) => s,
-        Err(e) => {
-            return fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json,
-                &format!("cannot spool the upload: {e}"),
-            )
+        Err(e) => return fault(format!("cannot keep the upload: {e}")),
+    };
+    let mut up = Receiving {
+        st: st.clone(),
+        id,
+        tracker,
+        permit: Some(permit),
+        spool,
+        fields: Vec::new(),
+        late: false,
+        files: Vec::new(),
+        running: None,
+        total: 0,
+    };
+    let done = match up.receive(&mut mp).await {
+        Ok(()) => up.finish().await,
+        Err(((StatusCode::PAYLOAD_TOO_LARGE, _), whole)) => {
+            return too_large(json, st.opts.max_upload, whole)
+        }
+        Err(((status, msg), whole)) => {
+            let mut r = fail(status, json, &msg);
+            if !whole {
+                close(&mut r);
+            }
+            return r;
         }
     };
-    let (files, fields) = match receive(&mut mp, &spool, st.opts.max_upload).await {
-        Ok(x) => x,
-        Err((StatusCode::PAYLOAD_TOO_LARGE, _)) => return too_large(json, st.opts.max_upload),
-        Err((status, msg)) => return fail(status, json, &msg),
-    };
-    let st2 = st.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let res = analyse(&st2, &id, &files, &fields, &spool);
-        drop(spool);
-        drop(permit);
-        res.map(|(meta, report)| (id, meta, report))
-    })
-    .await;
     match done {
-        Ok(Ok((id, meta, report))) => answer(json, &id, &meta, &report),
-        Ok(Err((status, msg))) => fail(status, json, &msg),
-        Err(e) => fail(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json,
-            &format!("the analysis failed: {e}"),
-        ),
+        Ok((id, meta, report)) => answer(json, &id, &meta, &report),
+        Err((status, msg)) => fail(status, json, &msg),
     }
 }
 
-fn too_large(json: bool, max: u64) -> Response {
+/// The rest of the request was not read: the connection cannot carry another one.
+fn close(r: &mut Response) {
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+}
+
+/// The `progress` id of the query, when it is one.
+fn progress_id(query: Option<&str>) -> Option<Id> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("progress="))
+        .and_then(Id::parse)
+}
+
+/// 413; `whole`: the rest of the request was read (and dropped), so the connection
+/// can carry on, else it is closed after the answer.
+fn too_large(json: bool, max: u64, whole: bool) -> Response {
     let mut r = fail(
         StatusCode::PAYLOAD_TOO_LARGE,
         json,
         &format!(
             "the upload is larger than the server takes (--max-upload {})",
-            crate::report::text::human_bytes(max)
+            super::size_shown(max)
         ),
     );
-    // The rest of the body is not read: the connection cannot carry another request.
-    r.headers_mut().insert(
-        header::CONNECTION,
-        header::HeaderValue::from_static("close"),
-    );
+    if !whole {
+        close(&mut r);
+    }
     r
 }
 
@@ -181,61 +245,279 @@ fn answer(json: bool, id: &Id, meta: &Meta, report: &Report) -> Response {
     axum::response::Redirect::to(&url).into_response()
 }
 
-/// Reads the multipart body: `file` fields spooled to disk, the fields of [`FIELDS`]
-/// kept (blank ones dropped), anything else read and dropped.
-async fn receive(
-    mp: &mut Multipart,
-    spool: &Spool,
-    max: u64,
-) -> Result<(Vec<Upload>, Vec<(String, String)>), Refusal> {
-    let (mut files, mut fields) = (Vec::new(), Vec::new());
-    let mut total = 0u64;
-    loop {
-        let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, mp.next_field()).await;
-        let mut field = match next {
-            Err(_) => return Err(stalled()),
-            Ok(Err(e)) => return Err(broken(e)),
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(f))) => f,
-        };
-        match field.name().unwrap_or("") {
-            "file" => {
-                if files.len() == MAX_FILES {
-                    return Err((
-                        StatusCode::BAD_REQUEST,
-                        format!("more than {MAX_FILES} files in one upload"),
-                    ));
+/// The analysis stopped before the request was in: what it said.
+const STOPPED: &str = "the analysis stopped";
+
+impl Receiving {
+    /// Reads the multipart body: each `file` field fed to the analysis as it arrives,
+    /// the fields of [`FIELDS`] kept (blank ones dropped), anything else read and
+    /// dropped. A refusal comes with whether the request was read to its end: one
+    /// made in the middle of it (over `--max-upload`, a bad field) reads the rest
+    /// first, up to a bound, so that the client, still sending, gets to read it.
+    async fn receive(&mut self, mp: &mut Multipart) -> Result<(), (Refusal, bool)> {
+        loop {
+            let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, mp.next_field()).await;
+            let mut field = match next {
+                Err(_) => return Err((stalled(), false)),
+                Ok(Err(e)) => return Err((broken(e), false)),
+                Ok(Ok(None)) => break,
+                Ok(Ok(Some(f))) => f,
+            };
+            let got = match field.name().unwrap_or("") {
+                "file" => self.file(&mut field).await,
+                name if FIELDS.contains(&name) => {
+                    let name = name.to_string();
+                    self.field(&mut field, name).await
                 }
-                let given = field.file_name().unwrap_or("").to_string();
-                let path = spool.file(files.len());
-                let bytes = spool_field(&mut field, &path, &mut total, max).await?;
-                // A form sent with no file chosen has one empty, nameless file.
-                if bytes == 0 && given.is_empty() {
-                    let _ = std::fs::remove_file(&path);
-                    continue;
+                _ => read_value(&mut field, &mut self.total, self.st.opts.max_upload)
+                    .await
+                    .map(drop),
+            };
+            if let Err(e) = got {
+                let e = self.why_stopped(e).await;
+                if e.0 == StatusCode::REQUEST_TIMEOUT {
+                    return Err((e, false));
                 }
-                let name = display_name(&given, files.len(), &files);
-                files.push(Upload { name, path, bytes });
-            }
-            name if FIELDS.contains(&name) => {
-                let name = name.to_string();
-                let value = read_value(&mut field, &mut total, max).await?;
-                if !value.trim().is_empty() {
-                    fields.push((name, value));
-                }
-            }
-            _ => {
-                read_value(&mut field, &mut total, max).await?;
+                // No more analysis; the rest is read, bounded, so the answer is read.
+                self.running = None;
+                let whole = drain_field(&mut field).await && {
+                    drop(field);
+                    drain_rest(mp).await
+                };
+                return Err((e, whole));
             }
         }
+        if self.files.is_empty() {
+            let e = (
+                StatusCode::BAD_REQUEST,
+                "no log file in the upload: send one or more `file` fields".into(),
+            );
+            return Err((e, true));
+        }
+        Ok(())
     }
-    if files.is_empty() {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "no log file in the upload: send one or more `file` fields".into(),
-        ));
+
+    /// A form field, kept; one that shapes the reading is refused once a file has
+    /// begun (the reading has begun with the flags it had).
+    async fn field(&mut self, field: &mut Field<'_>, name: String) -> Result<(), Refusal> {
+        let value = read_value(field, &mut self.total, self.st.opts.max_upload).await?;
+        if value.trim().is_empty() {
+            return Ok(());
+        }
+        if self.running.is_some() {
+            if !REPORT_FIELDS.contains(&name.as_str()) {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    format!("the field `{name}` came after a file: the files are analysed as they arrive, so send the fields that shape the reading (all but {}) before them", REPORT_FIELDS.join(", ")),
+                ));
+            }
+            self.late = true;
+        }
+        self.fields.push((name, value));
+        Ok(())
     }
-    Ok((files, fields))
+
+    /// A file field, fed to the analysis piece by piece (and written to the spool
+    /// with `--keep-logs`).
+    async fn file(&mut self, field: &mut Field<'_>) -> Result<(), Refusal> {
+        if self.files.len() == MAX_FILES {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("more than {MAX_FILES} files in one upload"),
+            ));
+        }
+        let given = field.file_name().unwrap_or("").to_string();
+        let name = display_name(&given, self.files.len(), &self.files);
+        let max = self.st.opts.max_upload;
+        let mut input: Option<Input> = None;
+        let mut bytes = 0u64;
+        while let Some(piece) = next_piece(field, &mut self.total, max).await? {
+            if input.is_none() {
+                input = Some(self.begin(&name).await?);
+            }
+            bytes += piece.len() as u64;
+            self.tracker
+                .received
+                .fetch_add(piece.len() as u64, Ordering::Relaxed);
+            if let Some(i) = input.as_mut() {
+                i.send(piece).await?;
+            }
+        }
+        // A form sent with no file chosen has one empty, nameless file.
+        if input.is_none() && given.is_empty() {
+            return Ok(());
+        }
+        let input = match input {
+            Some(i) => i,
+            None => self.begin(&name).await?,
+        };
+        input.end().await?;
+        self.files.push(Upload { name, bytes });
+        Ok(())
+    }
+
+    /// A new input for the analysis (started with the fields so far when this is
+    /// the first).
+    async fn begin(&mut self, name: &str) -> Result<Input, Refusal> {
+        if self.running.is_none() {
+            let cfg = config(&self.fields)?;
+            let (jobs, rx) = mpsc::channel(4);
+            let (st, id, permit) = (self.st.clone(), self.id.clone(), self.permit.take());
+            let tracker = self.tracker.clone();
+            let task = tokio::task::spawn_blocking(move || {
+                let res = analyse(&st, &id, cfg, rx, &tracker);
+                drop(permit);
+                res
+            });
+            self.running = Some(Running { jobs, task });
+        }
+        let tee = match &self.spool {
+            Some(s) => {
+                let f = tokio::fs::File::create(s.file(self.files.len()))
+                    .await
+                    .map_err(|e| internal(format!("cannot keep the upload: {e}")))?;
+                Some(tokio::io::BufWriter::with_capacity(1 << 20, f))
+            }
+            None => None,
+        };
+        let (tx, reader) = pipe::pipe(self.tracker.clone());
+        self.tracker.files.fetch_add(1, Ordering::Relaxed);
+        let source = Stream::source(name, Box::new(reader));
+        let running = self
+            .running
+            .as_ref()
+            .ok_or_else(|| internal(STOPPED.into()))?;
+        running
+            .jobs
+            .send(Job::Read(source))
+            .await
+            .map_err(|_| internal(STOPPED.into()))?;
+        Ok(Input { tx, tee })
+    }
+
+    /// The request is in: the analysis reads what it has not yet, then reports.
+    async fn finish(mut self) -> Result<(Id, Meta, Report), Refusal> {
+        let report = if self.late {
+            Some(Box::new(config(&self.fields)?))
+        } else {
+            None
+        };
+        let Some(running) = self.running.take() else {
+            return Err(internal(STOPPED.into()));
+        };
+        self.tracker.set(Phase::Analysing);
+        let job = Job::Finish {
+            report,
+            files: std::mem::take(&mut self.files),
+            spool: self.spool.take(),
+        };
+        if running.jobs.send(job).await.is_err() {
+            return Err(self_stopped(running).await);
+        }
+        match running.task.await {
+            Ok(Ok((meta, report))) => Ok((self.id, meta, report)),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(internal(format!("the analysis failed: {e}"))),
+        }
+    }
+
+    /// Why the upload failed: `e`, unless the analysis stopped first and says why.
+    async fn why_stopped(&mut self, e: Refusal) -> Refusal {
+        match self.running.take() {
+            Some(r) if e.1 == STOPPED => self_stopped(r).await,
+            _ => e,
+        }
+    }
+}
+
+/// What the analysis said when it stopped before the end of the request.
+async fn self_stopped(r: Running) -> Refusal {
+    drop(r.jobs);
+    match r.task.await {
+        Ok(Err(e)) => e,
+        Ok(Ok(_)) => internal(STOPPED.into()),
+        Err(e) => internal(format!("the analysis failed: {e}")),
+    }
+}
+
+/// A file on its way to the analysis.
+struct Input {
+    tx: mpsc::Sender<Msg>,
+    tee: Option<tokio::io::BufWriter<tokio::fs::File>>,
+}
+
+impl Input {
+    /// Passes `piece` on, waiting while the analysis has [`pipe::PIECES`] pieces.
+    async fn send(&mut self, piece: Bytes) -> Result<(), Refusal> {
+        if let Some(t) = self.tee.as_mut() {
+            t.write_all(&piece).await.map_err(keep_failed)?;
+        }
+        self.tx
+            .send(Msg::Data(piece))
+            .await
+            .map_err(|_| internal(STOPPED.into()))
+    }
+
+    /// The file is whole.
+    async fn end(self) -> Result<(), Refusal> {
+        if let Some(mut t) = self.tee {
+            t.flush().await.map_err(keep_failed)?;
+        }
+        self.tx
+            .send(Msg::End)
+            .await
+            .map_err(|_| internal(STOPPED.into()))
+    }
+}
+
+fn keep_failed(e: std::io::Error) -> Refusal {
+    internal(format!("cannot keep the upload: {e}"))
+}
+
+fn internal(msg: String) -> Refusal {
+    (StatusCode::INTERNAL_SERVER_ERROR, msg)
+}
+
+/// The CLI's configuration for the form's fields (a bad value is the CLI's message).
+fn config(fields: &[(String, String)]) -> Result<Config, Refusal> {
+    let bad = |msg: String| (StatusCode::BAD_REQUEST, msg);
+    let mut argv = vec!["pgferret".to_string(), "--quiet".to_string()];
+    argv.extend(fields.iter().map(|(k, v)| format!("--{k}={v}")));
+    // The inputs are the upload's files, handed over one by one ([`crate::Feed`]).
+    argv.extend(["--".to_string(), "-".to_string()]);
+    let cli = crate::cli::Cli::try_parse_from(&argv).map_err(|e| bad(e.to_string()))?;
+    Config::from_args(&cli.analyze).map_err(|e| bad(e.to_string()))
+}
+
+/// Reads and drops the rest of a field, up to [`super::pages::DRAIN`] bytes; true
+/// when it ended.
+async fn drain_field(field: &mut Field<'_>) -> bool {
+    let mut seen = 0u64;
+    while seen <= super::pages::DRAIN {
+        match tokio::time::timeout(BODY_IDLE_TIMEOUT, field.chunk()).await {
+            Ok(Ok(Some(b))) => seen += b.len() as u64,
+            Ok(Ok(None)) => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Reads and drops the fields left, each up to [`super::pages::DRAIN`] bytes, at most
+/// [`MAX_FILES`] of them; true when the request ended.
+async fn drain_rest(mp: &mut Multipart) -> bool {
+    for _ in 0..MAX_FILES {
+        match tokio::time::timeout(BODY_IDLE_TIMEOUT, mp.next_field()).await {
+            Ok(Ok(Some(mut f))) => {
+                if !drain_field(&mut f).await {
+                    return false;
+                }
+            }
+            Ok(Ok(None)) => return true,
+            _ => return false,
+        }
+    }
+    false
 }
 
 fn stalled() -> Refusal {
@@ -261,7 +543,7 @@ async fn next_piece(
     field: &mut Field<'_>,
     total: &mut u64,
     max: u64,
-) -> Result<Option<axum::body::Bytes>, Refusal> {
+) -> Result<Option<Bytes>, Refusal> {
     match tokio::time::timeout(BODY_IDLE_TIMEOUT, field.chunk()).await {
         Err(_) => Err(stalled()),
         Ok(Err(e)) => Err(broken(e)),
@@ -274,31 +556,6 @@ async fn next_piece(
             Ok(Some(b))
         }
     }
-}
-
-/// Writes a file field to `path` piece by piece; its size.
-async fn spool_field(
-    field: &mut Field<'_>,
-    path: &Path,
-    total: &mut u64,
-    max: u64,
-) -> Result<u64, Refusal> {
-    let io = |e: std::io::Error| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot spool the upload: {e}"),
-        )
-    };
-    let file = tokio::fs::File::create(path).await.map_err(io)?;
-    let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
-    let mut bytes = 0u64;
-    while let Some(piece) = next_piece(field, total, max).await? {
-        bytes += piece.len() as u64;
-        out.write_all(&piece).await.map_err(io)?;
-    }
-    out.flush().await.map_err(io)?;
-    out.into_inner().sync_data().await.map_err(io)?;
-    Ok(bytes)
 }
 
 /// A form field's value, up to [`MAX_FIELD`] bytes (the rest is read and dropped).
@@ -335,27 +592,37 @@ fn display_name(given: &str, n: usize, before: &[Upload]) -> String {
     unique
 }
 
-/// The analysis, as the CLI runs it on the spooled files, and the report stored.
+/// The analysis, on a blocking thread: each input read as it arrives, then the
+/// report built, stored, and the logs kept (`--keep-logs`). Stops when the request
+/// stops (its channel closed with no [`Job::Finish`]).
 fn analyse(
     st: &AppState,
     id: &Id,
-    files: &[Upload],
-    fields: &[(String, String)],
-    spool: &Spool,
+    cfg: Config,
+    mut jobs: mpsc::Receiver<Job>,
+    tracker: &Tracker,
 ) -> Result<(Meta, Report), Refusal> {
-    let bad = |msg: String| (StatusCode::BAD_REQUEST, msg);
-    let mut argv = vec!["pgferret".to_string(), "--quiet".to_string()];
-    argv.extend(fields.iter().map(|(k, v)| format!("--{k}={v}")));
-    argv.push("--".into());
-    argv.extend(files.iter().map(|f| f.path.display().to_string()));
-    let cli = crate::cli::Cli::try_parse_from(&argv).map_err(|e| bad(e.to_string()))?;
-    let cfg = crate::config::Config::from_args(&cli.analyze).map_err(|e| bad(e.to_string()))?;
-    let mut report = crate::analyze(&cfg).map_err(|e| {
-        // The CLI's verdict, naming the files as the client did.
-        let msg = format!("pgferret: {}", rename(&e.to_string(), files));
-        (StatusCode::UNPROCESSABLE_ENTITY, msg)
-    })?;
-    name_inputs(&mut report, files);
+    let verdict = |e: crate::pipeline::AnalyzeError| {
+        // The CLI's verdict; the inputs are named as the client named them.
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("pgferret: {e}"))
+    };
+    let mut feed = crate::Feed::new(cfg);
+    let (report_cfg, files, spool) = loop {
+        match jobs.blocking_recv() {
+            Some(Job::Read(source)) => feed.read(&source).map_err(verdict)?,
+            Some(Job::Finish {
+                report,
+                files,
+                spool,
+            }) => break (report, files, spool),
+            None => return Err(internal(STOPPED.into())),
+        }
+    };
+    tracker.set(Phase::Reporting);
+    if let Some(c) = report_cfg {
+        feed.report_options(&c);
+    }
+    let report = feed.finish().map_err(verdict)?;
     let meta = Meta {
         id: id.as_str().to_string(),
         created: crate::parse::time::rfc3339(chrono::Utc::now().timestamp_millis()),
@@ -369,43 +636,16 @@ fn analyse(
     let dir = st.store.report_dir(id);
     write_report(&dir, &report, &meta).map_err(|e| {
         let _ = std::fs::remove_dir_all(&dir);
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot store the report: {e}"),
-        )
+        internal(format!("cannot store the report: {e}"))
     })?;
-    if st.opts.keep_logs {
-        let _ = spool.keep(&dir.join("logs"));
+    if let Some(s) = spool {
+        let _ = s.keep(&dir.join("logs"));
     }
     st.store.enforce_retention(st.opts.retention, id);
     Ok((meta, report))
 }
 
 use clap::Parser as _;
-
-/// Replaces the spooled paths in `text` by the client's names. The spool's names are
-/// all of one length (`0000`...), so none is a prefix of another.
-fn rename(text: &str, files: &[Upload]) -> String {
-    let mut s = text.to_string();
-    for f in files {
-        s = s.replace(&f.path.display().to_string(), &f.name);
-    }
-    s
-}
-
-/// The report names each input as the client did, as the CLI names it by its path.
-fn name_inputs(r: &mut Report, files: &[Upload]) {
-    for w in &mut r.warnings {
-        *w = rename(w, files);
-    }
-    for i in &mut r.inputs {
-        i.path = rename(&i.path, files);
-        for ex in &mut i.skipped_examples {
-            *ex = rename(ex, files);
-        }
-    }
-    r.server = crate::report::model::server_of(&r.inputs);
-}
 
 fn period(r: &Report) -> String {
     let tz: crate::report::tz::DisplayTz = r.time_zone.parse().unwrap_or_default();
@@ -455,7 +695,6 @@ mod tests {
     fn names_lose_their_directories_and_control_characters_and_stay_unique() {
         let up = |name: &str| Upload {
             name: name.into(),
-            path: PathBuf::new(),
             bytes: 0,
         };
         assert_eq!(display_name("../../etc/passwd", 0, &[]), "passwd");

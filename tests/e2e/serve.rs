@@ -280,6 +280,50 @@ fn malformed_uploads_get_the_clis_verdict() {
     );
 }
 
+/// The reading starts with the first file, so a field that shapes it must come
+/// before the files (400, saying so); the report's own fields may come after them.
+#[test]
+fn fields_that_shape_the_reading_come_before_the_files() {
+    let s = Server::start(&[]);
+    let c = client();
+    let form = Form::new()
+        .part("file", file_part(&log("a2_debian"), "pg.log"))
+        .text("title", "Late title")
+        .text("top", "3");
+    let (status, got) = upload_json(&c, &s, form);
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    assert_eq!(got["title"], "Late title");
+    let (_, served) = get(&c, &s, &format!("/r/{}.json", got["id"].as_str().unwrap()));
+    let served: Value = serde_json::from_str(&served).unwrap();
+    let (json, _, err, code) = cli(
+        &[(log("a2_debian").as_path(), "pg.log")],
+        &["--title", "Late title", "--top", "3"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(without(served, "run"), without(json.unwrap(), "run"));
+
+    let form = Form::new()
+        .part("file", file_part(&log("a2_debian"), "pg.log"))
+        .text("db", "shop");
+    let (status, got) = upload_json(&c, &s, form);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    assert!(
+        got["error"]
+            .as_str()
+            .unwrap()
+            .contains("`db` came after a file"),
+        "{got}"
+    );
+    // A bad value is the CLI's message, before any byte of the file is read.
+    let form = Form::new()
+        .text("begin", "not a time")
+        .part("file", file_part(&log("a2_debian"), "pg.log"));
+    let (status, got) = upload_json(&c, &s, form);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    assert!(got["error"].as_str().unwrap().contains("--begin"), "{got}");
+    assert_eq!(get(&c, &s, "/").0, StatusCode::OK);
+}
+
 /// `--token`: every request without it, or with a wrong one, gets 401; the bearer
 /// header and the cookie the login form sets both open the door. A listen address
 /// that is not loopback is refused without a token.
@@ -381,16 +425,16 @@ fn limits_hold_and_the_server_keeps_serving() {
     assert!(over.starts_with("HTTP/1.1 413"), "{over}");
     assert!(over.contains("--max-upload"), "{over}");
 
-    // Sent chunked, so only counting the bytes finds it too large.
+    // Sent chunked, so only counting the bytes finds it too large; the server reads
+    // the rest (it is over by less than it drains) so the client reads the answer.
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.log");
     std::fs::write(&big, std::fs::read(log("a1_pgbadger")).unwrap().repeat(2)).unwrap();
     let form = Form::new().part("file", chunked_part(&big, "big.log"));
-    match c.post(s.url("/upload")).multipart(form).send() {
-        Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
-        // The server may close before the client has sent it all: refused either way.
-        Err(e) => assert!(!e.is_timeout(), "{e}"),
-    }
+    let r = c.post(s.url("/upload")).multipart(form).send().unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let page = r.text().unwrap();
+    assert!(page.contains("--max-upload 2 MiB"), "{page}");
 
     // 20 at once: each gets its report or a clear 429, never anything else.
     let a1 = log("a1_pgbadger");
@@ -514,4 +558,85 @@ fn walk(dir: &Path, out: &mut Vec<String>) {
             walk(&e.path(), out);
         }
     }
+}
+
+/// One piece of a chunked request body.
+fn chunk(t: &mut TcpStream, bytes: &[u8]) {
+    t.write_all(format!("{:x}\r\n", bytes.len()).as_bytes())
+        .unwrap();
+    t.write_all(bytes).unwrap();
+    t.write_all(b"\r\n").unwrap();
+}
+
+/// The analysis follows the upload: the first half of a log is sent (chunked, by a
+/// client that holds the rest back), and the server's progress shows the analysis
+/// has taken most of that half while the request is still open; then the rest is
+/// sent and the report is the CLI's for the same file.
+#[test]
+fn uploads_are_analysed_as_they_arrive() {
+    let s = Server::start(&[]);
+    let c = client();
+    let path = root().join("testdata/c_incident/postgresql.log");
+    let data = std::fs::read(&path).unwrap();
+    let half = data.len() / 2;
+    let job = "00112233445566778899aabbccddeeff";
+    let mut t = TcpStream::connect(&s.addr).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    t.write_all(
+        format!(
+            "POST /upload?progress={job} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    chunk(
+        &mut t,
+        b"--b0undary\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nStreamed\r\n--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"postgresql.log\"\r\nContent-Type: text/plain\r\n\r\n",
+    );
+    for piece in data[..half].chunks(64 * 1024) {
+        chunk(&mut t, piece);
+    }
+    t.flush().unwrap();
+    // Bounded: at most 600 looks, 50 ms apart.
+    let mut seen = Value::Null;
+    for _ in 0..600 {
+        let (st, body) = get(&c, &s, &format!("/progress/{job}"));
+        assert_eq!(st, StatusCode::OK, "{body}");
+        seen = serde_json::from_str(&body).unwrap();
+        if seen["analysed"].as_u64().unwrap() >= half as u64 / 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        seen["analysed"].as_u64().unwrap() >= half as u64 / 2,
+        "{seen}"
+    );
+    assert!(seen["received"].as_u64().unwrap() <= half as u64, "{seen}");
+    assert_eq!(seen["phase"], "receiving");
+    assert_eq!(seen["files"], 1);
+
+    for piece in data[half..].chunks(64 * 1024) {
+        chunk(&mut t, piece);
+    }
+    chunk(&mut t, b"\r\n--b0undary--\r\n");
+    t.write_all(b"0\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    t.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let got: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let (_, served) = get(&c, &s, &format!("/r/{}.json", got["id"].as_str().unwrap()));
+    let served: Value = serde_json::from_str(&served).unwrap();
+    let (json, _, err, code) = cli(
+        &[(path.as_path(), "postgresql.log")],
+        &["--title", "Streamed"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(without(served, "run"), without(json.unwrap(), "run"));
+    // Over, the upload leaves the progress board.
+    assert_eq!(
+        get(&c, &s, &format!("/progress/{job}")).0,
+        StatusCode::NOT_FOUND
+    );
 }
