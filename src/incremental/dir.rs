@@ -112,14 +112,10 @@ impl Dir {
             .write(true)
             .open(&lock_path)
             .map_err(io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(DirError::Locked {
-                    dir: path.to_string(),
-                })
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        if !try_flock(&lock).map_err(io(&lock_path))? {
+            return Err(DirError::Locked {
+                dir: path.to_string(),
+            });
         }
         Ok(Dir {
             path: dir,
@@ -190,6 +186,24 @@ impl Dir {
                 let _ = fs::remove_file(e.path());
             }
         }
+    }
+}
+
+/// Takes an exclusive `flock` on `file` without waiting: false when another open file
+/// description (another run) holds it. (`File::try_lock` is newer than the MSRV.)
+pub fn try_flock(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock(2) is given a descriptor `file` owns, open for the whole call, and
+    // flags; it reads and writes no memory of ours.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
     }
 }
 

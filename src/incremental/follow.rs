@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn rotated_copies_are_ordered_oldest_first() {
         let log = "logs/postgresql.log";
-        let mut names = vec![
+        let mut names = [
             "logs/postgresql.log.1",
             "logs/postgresql.log.3.gz",
             "logs/postgresql.log.2",

@@ -327,7 +327,8 @@ fn a_directory_in_use_is_refused_with_exit_2() {
     scene.append("postgresql.log", &corpus_log("a6_logstatement_all"));
     scene.run();
     let lock = std::fs::File::open(scene.root.path().join("state/lock")).expect("lock");
-    lock.try_lock().expect("the test takes the lock");
+    let held = pgferret::incremental::dir::try_flock(&lock).expect("flock");
+    assert!(held, "the test takes the lock");
     let o = scene.command(&[]).output().expect("run");
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
