@@ -532,12 +532,13 @@ fn read_plain(
     m: &mut Manifest,
     id: u32,
     probe: &Probe,
-    data: &[u8],
+    bytes: &Bytes,
     base: u64,
     from: u64,
     more_after: bool,
     parser: &mut Option<LogParser>,
 ) -> Option<FileRead> {
+    let data: &[u8] = bytes;
     let Some(rest) = usize::try_from(from).ok().and_then(|f| data.get(f..)) else {
         // Truncated since it was looked at: the next run sees it as such.
         return Some(unchanged(from));
@@ -559,9 +560,20 @@ fn read_plain(
         p.last_boundary(rest).unwrap_or(0)
     };
     let start = base + from;
-    let kept = pipeline::parse_slice(0, &rest[..keep], start, p, opts, true, |_| {});
+    // A mapped file's pages are given back once parsed, as in a run (the RSS stays
+    // that of the chunks in flight, not of the bytes read).
+    let release = |at: usize| {
+        move |r: std::ops::Range<usize>| {
+            if let Bytes::Mapped(map) = bytes {
+                let at = from as usize + at;
+                input::release(map, r.start + at..r.end + at);
+            }
+        }
+    };
+    let kept = pipeline::parse_slice(0, &rest[..keep], start, p, opts, true, release(0));
     let tail = (keep < rest.len()).then(|| {
-        let t = pipeline::parse_slice(0, &rest[keep..], start + keep as u64, p, opts, true, |_| {});
+        let t = &rest[keep..];
+        let t = pipeline::parse_slice(0, t, start + keep as u64, p, opts, true, release(keep));
         (t, (rest.len() - keep) as u64)
     });
     Some(FileRead {
