@@ -220,6 +220,11 @@ pub struct AnalyzeArgs {
     /// Also write the run's mergeable state here (FILE.pgf), for `pgferret merge`.
     #[arg(long, value_name = "FILE.pgf")]
     pub save: Option<String>,
+    /// Read incrementally: DIR remembers how far each log was read and what it held;
+    /// the next run reads only what is new (following rotation) and reports on all
+    /// of it (docs/state-dir.md).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<String>,
     /// The host the logs come from (all of them); else a syslog header's hostname,
     /// else the file's name. A merged report shows hosts side by side.
     #[arg(long, value_name = "NAME")]

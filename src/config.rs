@@ -18,6 +18,9 @@ pub enum ConfigError {
     /// `--save` with an option a saved state does not carry yet.
     #[error("--save cannot be combined with {0} (a state holds whole logs; filter when merging is not supported yet)")]
     SaveFiltered(&'static str),
+    /// `--state` with an option an incremental run cannot apply.
+    #[error("--state cannot be combined with {0}")]
+    StateRefused(&'static str),
     /// `--prefix` does not compile.
     #[error("--prefix: {0}")]
     Prefix(#[from] crate::parse::prefix::PrefixError),
@@ -159,6 +162,8 @@ pub struct Fleet {
     pub outdir: Option<std::path::PathBuf>,
     /// `--retention N`: days of reports kept in the outdir.
     pub retention: Option<u32>,
+    /// `--state DIR`.
+    pub state: Option<String>,
 }
 
 /// The default report path.
@@ -259,6 +264,9 @@ impl Config {
                 ));
             }
         }
+        if a.state.is_some() {
+            state_refuses(a, filters.is_some(), rows)?;
+        }
         Ok(Config {
             inputs: a.inputs.iter().map(|s| Source::from_arg(s)).collect(),
             summary: !a.quiet && a.outputs.is_empty(),
@@ -296,6 +304,7 @@ impl Config {
             share: share(a)?,
             fleet: Fleet {
                 save: a.save.clone(),
+                state: a.state.clone(),
                 host: a.host.clone(),
                 only_host: a.only_host.clone(),
                 outdir: a.outdir.clone(),
@@ -309,6 +318,23 @@ impl Config {
                 .concat(),
         })
     }
+}
+
+/// What `--state DIR` cannot be combined with: a state holds whole logs (no range,
+/// no filters, no export rows) read from files it can find again (not stdin).
+fn state_refuses(a: &AnalyzeArgs, filtered: bool, rows: bool) -> Result<(), ConfigError> {
+    let refused = if a.begin.is_some() || a.end.is_some() {
+        Some("--begin/--end (the state holds whole logs)")
+    } else if filtered {
+        Some("the filters (--db, --exclude-time...: the state holds whole logs)")
+    } else if rows {
+        Some("-o FILE.parquet (an export is made from the logs as they are read)")
+    } else if a.inputs.iter().any(|i| i == "-") {
+        Some("stdin (-): a stream cannot be read again from where the last run stopped")
+    } else {
+        None
+    };
+    refused.map_or(Ok(()), |r| Err(ConfigError::StateRefused(r)))
 }
 
 /// `--anonymize`, `--title`, `--top`, and the options the report's header names.

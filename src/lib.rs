@@ -15,6 +15,7 @@ pub mod config;
 pub mod diagnose;
 pub mod events;
 pub mod filter;
+pub mod incremental;
 pub mod input;
 pub mod normalize;
 pub mod parse;
@@ -41,11 +42,21 @@ use std::time::Instant;
 /// Runs the analysis described by `cfg` and returns the report's view model.
 pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     let started = Instant::now();
-    let progress = progress::Progress::for_terminal(progress::total_size(&cfg.inputs), cfg.quiet);
+    let progress = progress::Progress::for_terminal(progress::total_size(&cfg.inputs), cfg.quiet)
+        .filter(|_| cfg.fleet.state.is_none());
     let opts = pipeline_options(cfg, progress);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
         .build();
+    if let Some(dir) = &cfg.fleet.state {
+        let run = || incremental::run(cfg, &opts, dir);
+        let inputs = match pool {
+            Ok(pool) => pool.install(run),
+            Err(_) => run(),
+        }?;
+        let analysis = combine_saved(cfg, inputs, &opts.agg)?;
+        return Ok(finish(cfg, analysis, None, None, started));
+    }
     let host = cfg.fleet.host.as_deref();
     let reading = match pool {
         Ok(pool) => pool.install(|| pipeline::read(&cfg.inputs, &opts, host)),
@@ -439,6 +450,7 @@ fn analyze_exit_code(e: &AnalyzeError) -> u8 {
     match e {
         AnalyzeError::Range(_) | AnalyzeError::NoSuchHost { .. } => 2,
         AnalyzeError::State(s) => s.exit_code(),
+        AnalyzeError::StateDir(s) => s.exit_code(),
         _ => 1,
     }
 }
@@ -451,6 +463,9 @@ fn run_merge(args: &cli::AnalyzeArgs) -> ExitCode {
     };
     if args.inputs.is_empty() {
         return fail("merge: no state given (write them with --save FILE.pgf)".into());
+    }
+    if args.state.is_some() {
+        return fail("merge: --state reads logs incrementally; merge reads saved states".into());
     }
     if args.begin.is_some() || args.end.is_some() || args.baseline.is_some() {
         return fail(

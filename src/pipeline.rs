@@ -35,10 +35,10 @@ use std::borrow::Cow;
 const GROUP_CHUNKS: usize = 16;
 
 /// Over this share (percent) of bytes that are not text, an input is binary data.
-const BINARY_PERCENT: u32 = 10;
+pub(crate) const BINARY_PERCENT: u32 = 10;
 
 /// How many bytes are sampled to detect the format and infer a prefix.
-const SNIFF_BYTES: usize = 256 * 1024;
+pub(crate) const SNIFF_BYTES: usize = 256 * 1024;
 
 /// Why analysis failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +62,9 @@ pub enum AnalyzeError {
     /// A saved state that cannot be written or read (`--save`, `pgferret merge`).
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// The `--state` directory cannot be used (in use, other options, unreadable).
+    #[error(transparent)]
+    StateDir(#[from] crate::incremental::dir::DirError),
     /// `--only-host` names no host of the inputs (a bad argument).
     #[error("--only-host {host}: no input is from that host (hosts: {known})")]
     NoSuchHost {
@@ -635,28 +638,68 @@ fn fits(prefix: &Prefix, text: &[u8]) -> bool {
 /// The parser for an input sampled by `head` (its first bytes, and for a mapped file
 /// slices from further in; `mtime`: when the file was last written, if it is one): the
 /// parser, whether its prefix was inferred, and what the inference could not identify.
-fn choose_parser(
+/// The parser of `format` reading the text inside its wrapper with `inner`.
+fn wrap_stderr(
+    format: LogFormat,
+    inner: StderrParser,
+    head: &[u8],
+    year: Option<i64>,
+    mtime: Option<Millis>,
+) -> LogParser {
+    let dialect = match format {
+        LogFormat::Heroku => Dialect::Heroku,
+        _ => Dialect::Syslog,
+    };
+    match format {
+        LogFormat::Syslog | LogFormat::Heroku => LogParser::Syslog(
+            SyslogParser::new(inner)
+                .with_dialect(dialect)
+                .with_years(years(head, year, mtime)),
+        ),
+        LogFormat::CloudSql => LogParser::CloudSql(CloudSqlParser::new(inner)),
+        _ => LogParser::Stderr(inner),
+    }
+}
+
+/// The parser an input was read with (its format, and its prefixes when it has
+/// any), built again: `--state` reads the rest of a log with the parser its start
+/// was read with, as one run reads a whole file with one parser. `None` when a
+/// prefix does not compile (a state written by another version).
+pub(crate) fn parser_for(
+    format: LogFormat,
+    prefixes: &[String],
+    head: &[u8],
+    mtime: Option<Millis>,
+    opts: &PipelineOptions,
+) -> Option<LogParser> {
+    let prefixes: Vec<Prefix> = prefixes
+        .iter()
+        .map(|p| Prefix::compile(p).ok())
+        .collect::<Option<_>>()?;
+    Some(match format {
+        LogFormat::Csv => LogParser::Csv(CsvParser),
+        LogFormat::Json => LogParser::Json(JsonParser),
+        LogFormat::Cnpg => LogParser::Cnpg(CnpgParser),
+        LogFormat::Pgbouncer => LogParser::Pgbouncer(PgbouncerParser),
+        _ if prefixes.is_empty() => return None,
+        _ => wrap_stderr(
+            format,
+            StderrParser::with_prefixes(prefixes),
+            head,
+            opts.year,
+            mtime,
+        ),
+    })
+}
+
+pub(crate) fn choose_parser(
     name: &str,
     head: &[u8],
     mtime: Option<Millis>,
     opts: &PipelineOptions,
 ) -> Result<(LogParser, bool, Vec<String>), AnalyzeError> {
     let format = opts.format.unwrap_or_else(|| LogFormat::detect(head));
-    let wrap = |inner: StderrParser| {
-        let dialect = match format {
-            LogFormat::Heroku => Dialect::Heroku,
-            _ => Dialect::Syslog,
-        };
-        match format {
-            LogFormat::Syslog | LogFormat::Heroku => LogParser::Syslog(
-                SyslogParser::new(inner)
-                    .with_dialect(dialect)
-                    .with_years(years(head, opts.year, mtime)),
-            ),
-            LogFormat::CloudSql => LogParser::CloudSql(CloudSqlParser::new(inner)),
-            _ => LogParser::Stderr(inner),
-        }
-    };
+    let wrap = |inner: StderrParser| wrap_stderr(format, inner, head, opts.year, mtime);
     // The prefix is inferred from the text inside the wrapper; a managed service's own
     // prefix stands in when it cannot be.
     let (text, fallback) = match format {
@@ -759,7 +802,7 @@ fn run_one<F: Fold>(
             (partial, map.len() as u64, Verdict::Read)
         }
         Body::Stream(mut blocks) => {
-            let (partial, bytes) = parse_stream::<F>(idx, &mut blocks, &parser, opts, ctx);
+            let (partial, bytes) = parse_stream::<F>(idx, &mut blocks, 0, &parser, opts, ctx);
             // A stream's size on disk (compressed) is counted once it is read.
             if let (Some(p), Source::Path(path)) = (&opts.progress, &o.source) {
                 p.advance(std::fs::metadata(path).map_or(0, |m| m.len()));
@@ -785,10 +828,10 @@ fn run_one<F: Fold>(
 }
 
 /// The parser chosen for an input.
-struct Parsed {
-    parser: LogParser,
-    inferred: bool,
-    warnings: Vec<String>,
+pub(crate) struct Parsed {
+    pub(crate) parser: LogParser,
+    pub(crate) inferred: bool,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Parsed {
@@ -801,8 +844,20 @@ impl Parsed {
         bytes: u64,
         verdict: Verdict,
     ) -> InputResult {
+        self.describe(name, compression, bytes, stats_in, verdict)
+    }
+
+    /// The input's result, read with this parser.
+    pub(crate) fn describe(
+        &self,
+        name: String,
+        compression: Option<&'static str>,
+        bytes: u64,
+        stats_in: InputStats,
+        verdict: Verdict,
+    ) -> InputResult {
         let parser = &self.parser;
-        let res = InputResult {
+        InputResult {
             name,
             host: None,
             format: parser.format().name(),
@@ -821,9 +876,8 @@ impl Parsed {
             bytes,
             stats: stats_in,
             verdict,
-            warnings: self.warnings,
-        };
-        res
+            warnings: self.warnings.clone(),
+        }
     }
 }
 
@@ -857,7 +911,7 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
     } else {
         match choose_parser(name, &sample(data), None, &opts) {
             Ok((parser, inferred, warnings)) => {
-                let partial: Partial = parse_slice(0, data, &parser, &opts, (), false, |_| {});
+                let partial: Partial = parse_slice(0, data, 0, &parser, &opts, (), false, |_| {});
                 let parsed = Parsed {
                     parser,
                     inferred,
@@ -894,7 +948,7 @@ pub fn analyze_bytes(name: &str, data: &[u8], opts: &PipelineOptions) -> Analysi
 
 /// What prefix inference reads of a mapped file: all of a small one; of a larger one
 /// its start and slices spread over the rest (a prefix may change on a reload).
-fn sample(data: &[u8]) -> Cow<'_, [u8]> {
+pub(crate) fn sample(data: &[u8]) -> Cow<'_, [u8]> {
     const SLICES: usize = 16;
     const SLICE: usize = 32 * 1024;
     if data.len() <= SNIFF_BYTES + SLICES * SLICE {
@@ -919,7 +973,7 @@ fn sample(data: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// When a file was last written (ms since the epoch).
-fn modified(source: &Source) -> Option<Millis> {
+pub(crate) fn modified(source: &Source) -> Option<Millis> {
     let Source::Path(p) = source else { return None };
     let t = std::fs::metadata(p).ok()?.modified().ok()?;
     let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
@@ -988,16 +1042,18 @@ fn parse_mapped<F: Fold>(
     opts: &PipelineOptions,
     ctx: F::Ctx,
 ) -> F {
-    parse_slice(idx, map, parser, opts, ctx, true, |r| {
+    parse_slice(idx, map, 0, parser, opts, ctx, true, |r| {
         input::release(map, r)
     })
 }
 
-/// Parses `data` in chunks cut at entry boundaries, in parallel or not, and merges
-/// them in order. `release(range)` is told when a range will not be read again.
-fn parse_slice<F: Fold>(
+/// Parses `data` (at offset `base` of its input) in chunks cut at entry boundaries,
+/// in parallel or not, and merges them in order, unfinished. `release(range)` is told
+/// when a range will not be read again.
+pub(crate) fn parse_slice<F: Fold>(
     idx: u32,
     data: &[u8],
+    base: u64,
     parser: &LogParser,
     opts: &PipelineOptions,
     ctx: F::Ctx,
@@ -1010,7 +1066,7 @@ fn parse_slice<F: Fold>(
             let partial = F::parse(
                 idx,
                 &data[r.clone()],
-                r.start as u64,
+                base + r.start as u64,
                 parser,
                 &opts.agg,
                 live,
@@ -1025,7 +1081,7 @@ fn parse_slice<F: Fold>(
         Piece::Skip(s) => F::skipped(idx, &s, opts, ctx),
     };
     let scan = |p: &Piece| match p {
-        Piece::Parse(r) => scan_sessions(&data[r.clone()], r.start as u64, parser),
+        Piece::Parse(r) => scan_sessions(&data[r.clone()], base + r.start as u64, parser),
         Piece::Skip(_) => Live::default(),
     };
     let wanted = wants_sessions(opts);
@@ -1067,6 +1123,7 @@ fn read_batch(blocks: &mut BlockReader, parser: &LogParser) -> Vec<Block> {
 fn parse_batch<F: Fold>(
     idx: u32,
     batch: &[Block],
+    offset: u64,
     live: &mut Live,
     wanted: bool,
     parser: &LogParser,
@@ -1074,7 +1131,7 @@ fn parse_batch<F: Fold>(
     ctx: F::Ctx,
 ) -> Option<F> {
     let scan = |b: &Block| match b {
-        Block::Data(base, block) => scan_sessions(block, *base, parser),
+        Block::Data(base, block) => scan_sessions(block, offset + *base, parser),
         Block::Skipped(_) => Live::default(),
     };
     let starts = session_starts(batch, live, wanted, true, scan);
@@ -1082,7 +1139,9 @@ fn parse_batch<F: Fold>(
         .par_iter()
         .zip(starts)
         .map(|(b, live)| match b {
-            Block::Data(base, block) => F::parse(idx, block, *base, parser, &opts.agg, live, ctx),
+            Block::Data(base, block) => {
+                F::parse(idx, block, offset + *base, parser, &opts.agg, live, ctx)
+            }
             Block::Skipped(s) => F::skipped(idx, s, opts, ctx),
         })
         .reduce_with(merge_in_order)
@@ -1131,9 +1190,12 @@ impl Boundaries for LogParser {
     }
 }
 
-fn parse_stream<F: Fold>(
+/// Parses a stream's blocks (the stream starts at offset `offset` of its input),
+/// merged in order, unfinished; and the bytes read.
+pub(crate) fn parse_stream<F: Fold>(
     idx: u32,
     blocks: &mut BlockReader,
+    offset: u64,
     parser: &LogParser,
     opts: &PipelineOptions,
     ctx: F::Ctx,
@@ -1156,7 +1218,7 @@ fn parse_stream<F: Fold>(
             .sum::<u64>();
         let (next, merged) = rayon::join(
             || read_batch(blocks, parser),
-            || parse_batch(idx, &batch, &mut live, wanted, parser, opts, ctx),
+            || parse_batch(idx, &batch, offset, &mut live, wanted, parser, opts, ctx),
         );
         append_capped(&mut acc, merged, opts.agg.max_fingerprints());
         batch = next;

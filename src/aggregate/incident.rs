@@ -537,7 +537,7 @@ pub fn entry_mut<'m, V: Default>(map: &'m mut FxHashMap<Box<[u8]>, V>, key: &[u8
 /// What one process did last, as far as one part of a file tells: `None` = nothing
 /// in this part; `Some(None)` = its session (re)started or ended, so whatever came
 /// before no longer applies.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct PidTail {
     /// The last statement logged by the process.
     pub stmt: Option<Option<LastStmt>>,
@@ -546,7 +546,7 @@ pub struct PidTail {
 }
 
 /// A signal at the start of a part of a file that needs the previous part.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Head {
     /// A wait on a lock held by `holder`, which was not running a logged statement
     /// then, and whose last statement is not in this part.
@@ -583,7 +583,7 @@ pub type Before = Option<Option<LastStmt>>;
 pub type LastStmt = (u64, Option<Millis>);
 
 /// A lock wait whose holder has logged no statement after it yet in this part.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct PendingWait {
     /// The holding pid.
     pub holder: u32,
@@ -603,7 +603,7 @@ pub struct PendingWait {
 pub type FirstStmt = Option<(Millis, u64)>;
 
 /// Per-process state that crosses chunk boundaries (see the module doc).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PidTrack {
     /// Signals at the start of the part waiting for the previous part.
     pub head: Vec<Head>,

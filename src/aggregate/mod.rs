@@ -381,8 +381,10 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The result of aggregating a contiguous part of one input.
-#[derive(Debug, Clone)]
+/// The result of aggregating a contiguous part of one input. Serializable: `--state
+/// DIR` keeps a log's part read so far unfinished (what waits for the next part with
+/// it), so the next run appends the new part as a run appends its chunks.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Partial {
     /// Counters of the input.
     pub input: InputStats,

@@ -44,7 +44,7 @@ pub(super) struct Obs<'a> {
 }
 
 /// A logged statement still waiting for its duration at the end of a chunk.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Pending {
     fp: u64,
     sql: Vec<u8>,
@@ -97,7 +97,7 @@ impl Pending {
 }
 
 /// What ended the statement of a process before any statement of it in a chunk.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 enum HeadKind {
     /// A bare duration.
     Duration { us: u64, ts: Option<Millis> },
@@ -109,14 +109,14 @@ enum HeadKind {
 }
 
 /// The first duration or error of a process in its part of the file.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Head {
     pid: u32,
     kind: HeadKind,
 }
 
 /// What neighbouring parts of one file must settle between them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Pairing {
     head: Vec<Head>,
     tail: BTreeMap<u32, Pending>,

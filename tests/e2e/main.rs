@@ -17,6 +17,7 @@ mod findings;
 mod fingerprints;
 mod formats;
 mod formats_cloud;
+mod incremental;
 mod inputs_outputs;
 mod merge;
 mod outdir;

@@ -1,0 +1,356 @@
+//! `--state DIR`: a real log fed to successive incremental runs the way a server and
+//! logrotate write it (appends cut anywhere, even mid-line; rename and a new file;
+//! copytruncate; gzip of the old file, with and without bytes the last run did not
+//! see): the last report's JSON equals, byte for byte but for its `run` key, one run
+//! over the whole log at the same path. Runs killed with SIGKILL at random points
+//! change nothing. A directory in use or used with other options is refused.
+
+use crate::util::*;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A small seeded generator (xorshift64*): random but replayable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// The byte offsets where the log's entries start: a line not indented by a tab, and
+/// not the DETAIL, HINT, STATEMENT... of the message before it (a server writes a
+/// message and those lines at once, so a file is never rotated between them).
+fn entry_starts(log: &[u8]) -> Vec<usize> {
+    const AUX: [&[u8]; 6] = [
+        b" DETAIL:  ",
+        b" HINT:  ",
+        b" STATEMENT:  ",
+        b" CONTEXT:  ",
+        b" QUERY:  ",
+        b" LOCATION:  ",
+    ];
+    let mut out = vec![0];
+    let mut at = 0;
+    for line in log.split_inclusive(|&b| b == b'\n') {
+        let head = &line[..line.len().min(200)];
+        let aux = AUX.iter().any(|a| head.windows(a.len()).any(|w| w == *a));
+        if at > 0 && !line.starts_with(b"\t") && !aux {
+            out.push(at);
+        }
+        at += line.len();
+    }
+    out
+}
+
+/// `n - 1` sorted distinct cuts taken from `at` past the first quarter of the log
+/// (the first run infers the prefix from what it sees, as a run over the whole log
+/// does from its sample: it needs a few thousand lines), and `len`.
+fn cuts(at: &[usize], len: usize, n: usize, rng: &mut Rng) -> Vec<usize> {
+    let at: Vec<usize> = at.iter().copied().filter(|&a| a >= len / 4).collect();
+    let mut c: Vec<usize> = (0..n - 1).map(|_| at[rng.below(at.len())]).collect();
+    c.push(len);
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// A scenario: the logs directory as the server and logrotate leave it, and the
+/// state directory, under one root; pgferret runs in the root so inputs are named
+/// `logs/...` as in the reference run.
+struct Scene {
+    root: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Scene {
+        let root = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(root.path().join("logs")).expect("logs");
+        Scene { root }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.path().join("logs").join(name)
+    }
+    fn append(&self, name: &str, bytes: &[u8]) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path(name))
+            .expect("open log");
+        f.write_all(bytes).expect("append");
+    }
+    fn rename(&self, from: &str, to: &str) {
+        std::fs::rename(self.path(from), self.path(to)).expect("rename");
+    }
+    /// logrotate's copytruncate: the file copied to `to`, then truncated in place.
+    fn copytruncate(&self, name: &str, to: &str) {
+        std::fs::copy(self.path(name), self.path(to)).expect("copy");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.path(name))
+            .and_then(|f| f.set_len(0))
+            .expect("truncate");
+    }
+    /// gzip NAME: NAME.gz written, NAME removed.
+    fn gzip(&self, name: &str) {
+        let data = std::fs::read(self.path(name)).expect("read");
+        let out = std::fs::File::create(self.path(&format!("{name}.gz"))).expect("gz");
+        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        gz.write_all(&data).expect("gzip");
+        gz.finish().expect("gzip end");
+        std::fs::remove_file(self.path(name)).expect("rm");
+    }
+    fn command(&self, extra: &[&str]) -> Command {
+        let mut cmd = pgferret();
+        cmd.current_dir(self.root.path())
+            .args(["logs/", "--state", "state", "-q", "-o", "r.json"])
+            .args(extra);
+        cmd
+    }
+    /// An incremental run; the report's JSON.
+    fn run(&self) -> String {
+        let o = self.command(&[]).output().expect("run");
+        assert!(
+            o.status.success(),
+            "incremental run: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read_to_string(self.root.path().join("r.json")).expect("report")
+    }
+}
+
+/// One run over `log` written whole at logs/postgresql.log: the reference.
+fn reference(log: &[u8]) -> String {
+    let scene = Scene::new();
+    scene.append("postgresql.log", log);
+    let o = pgferret()
+        .current_dir(scene.root.path())
+        .args(["logs/", "-q", "-o", "r.json"])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(scene.root.path().join("r.json")).expect("report")
+}
+
+/// The JSON text with its `run` object cut out (elapsed time, threads).
+fn cut_run(json: &str) -> String {
+    let start = json.find("\n  \"run\": {").expect("run key");
+    let end = start + json[start..].find("\n  },").expect("end of run") + "\n  },".len();
+    format!("{}{}", &json[..start], &json[end..])
+}
+
+fn assert_same(got: &str, want: &str, what: &str) {
+    let (got, want) = (cut_run(got), cut_run(want));
+    if got != want {
+        let line = got
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        let show = |s: &str| {
+            s.lines()
+                .skip(line.saturating_sub(3))
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "{what}: the incremental report differs from one run over the whole log at line {line}:\n--- incremental\n{}\n--- one run\n{}",
+            show(&got),
+            show(&want)
+        );
+    }
+}
+
+fn corpus_log(name: &str) -> Vec<u8> {
+    std::fs::read(log(name)).expect("corpus log")
+}
+
+#[test]
+fn appends_cut_anywhere_give_one_runs_report_at_every_step() {
+    let whole = corpus_log("a6_logstatement_all");
+    let mut rng = Rng(7);
+    let scene = Scene::new();
+    // Cut at any byte, mid-line included: the last entry is held back each time.
+    let mut c: Vec<usize> = (0..4).map(|_| 1 + rng.below(whole.len() - 1)).collect();
+    c.push(whole.len());
+    c.sort_unstable();
+    c.dedup();
+    let mut from = 0;
+    for &to in &c {
+        scene.append("postgresql.log", &whole[from..to]);
+        from = to;
+        let got = scene.run();
+        assert_same(&got, &reference(&whole[..to]), &format!("after byte {to}"));
+    }
+    // A run with nothing new gives the same report.
+    assert_same(&scene.run(), &reference(&whole), "nothing new");
+}
+
+/// Feeds `whole` in steps; `rotate(scene, step)` acts between steps (after the
+/// appends of that step were run, or not, as `seen` says).
+fn rotation(name: &str, seed: u64, rotate: impl Fn(&Scene, usize)) {
+    let whole = corpus_log(name);
+    let mut rng = Rng(seed);
+    let c = cuts(&entry_starts(&whole), whole.len(), 7, &mut rng);
+    let scene = Scene::new();
+    let mut from = 0;
+    for (step, &to) in c.iter().enumerate() {
+        // The first entry of each step is seen by a run before the rotation (every
+        // other step), the rest not; the first run sees the whole first step.
+        let second = entry_starts(&whole[from..to]).get(1).map(|&m| from + m);
+        let mid = second.filter(|_| step > 0).unwrap_or(to);
+        scene.append("postgresql.log", &whole[from..mid]);
+        if step % 2 == 0 {
+            scene.run();
+        }
+        scene.append("postgresql.log", &whole[mid..to]);
+        from = to;
+        if step + 1 < c.len() {
+            rotate(&scene, step);
+        }
+        if step % 3 == 1 {
+            scene.run();
+        }
+    }
+    assert_same(&scene.run(), &reference(&whole), name);
+}
+
+/// logrotate's numbered copies: NAME.(n) → NAME.(n+1), newest first.
+fn shift(scene: &Scene, step: usize) {
+    for n in (1..=step + 1).rev() {
+        for ext in ["", ".gz"] {
+            let from = format!("postgresql.log.{n}{ext}");
+            if scene.path(&from).exists() {
+                scene.rename(&from, &format!("postgresql.log.{}{ext}", n + 1));
+            }
+        }
+    }
+}
+
+#[test]
+fn rename_and_new_file_rotation() {
+    rotation("c_incident", 11, |scene, step| {
+        shift(scene, step);
+        scene.rename("postgresql.log", "postgresql.log.1");
+        scene.append("postgresql.log", b"");
+    });
+}
+
+#[test]
+fn rename_rotation_with_gzip_of_the_old_file() {
+    rotation("c_incident", 12, |scene, step| {
+        shift(scene, step);
+        scene.rename("postgresql.log", "postgresql.log.1");
+        // compress (no delaycompress): the copy the last run may not have finished.
+        scene.gzip("postgresql.log.1");
+        scene.append("postgresql.log", b"");
+    });
+}
+
+#[test]
+fn rename_rotation_with_delaycompress() {
+    rotation("d_multiline", 13, |scene, step| {
+        if scene.path("postgresql.log.1").exists() {
+            shift(scene, step);
+            scene.gzip("postgresql.log.2");
+        }
+        scene.rename("postgresql.log", "postgresql.log.1");
+    });
+}
+
+#[test]
+fn copytruncate_rotation() {
+    rotation("c_incident", 14, |scene, step| {
+        shift(scene, step);
+        scene.copytruncate("postgresql.log", "postgresql.log.1");
+    });
+}
+
+#[test]
+fn copytruncate_rotation_with_gzip() {
+    rotation("a6_logstatement_all", 15, |scene, step| {
+        shift(scene, step);
+        scene.copytruncate("postgresql.log", "postgresql.log.1");
+        scene.gzip("postgresql.log.1");
+    });
+}
+
+/// Runs killed with SIGKILL after a seeded random delay, at every step of a rotating
+/// log, then run again to the end: the result is exact whatever the kills hit
+/// (parse, partial files, manifest, sweep).
+#[test]
+fn runs_killed_at_random_points_change_nothing() {
+    let whole = corpus_log("c_incident");
+    for seed in [21u64, 22, 23] {
+        let mut rng = Rng(seed);
+        let c = cuts(&entry_starts(&whole), whole.len(), 4, &mut rng);
+        let scene = Scene::new();
+        let mut from = 0;
+        for (step, &to) in c.iter().enumerate() {
+            scene.append("postgresql.log", &whole[from..to]);
+            from = to;
+            for _ in 0..3 {
+                let mut child = scene.command(&[]).spawn().expect("spawn");
+                let ms = rng.below(1500) as u64;
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            if step + 1 < c.len() && step % 2 == 1 {
+                scene.rename("postgresql.log", "postgresql.log.1");
+            }
+        }
+        assert_same(&scene.run(), &reference(&whole), &format!("seed {seed}"));
+        let left: Vec<String> = std::fs::read_dir(scene.root.path().join("state"))
+            .expect("state dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "seed {seed}: temporary files left: {left:?}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_in_use_is_refused_with_exit_2() {
+    let scene = Scene::new();
+    scene.append("postgresql.log", &corpus_log("a6_logstatement_all"));
+    scene.run();
+    let lock = std::fs::File::open(scene.root.path().join("state/lock")).expect("lock");
+    let held = pgferret::incremental::dir::try_flock(&lock).expect("flock");
+    assert!(held, "the test takes the lock");
+    let o = scene.command(&[]).output().expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("another pgferret run is using this directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_directory_started_with_other_options_is_refused() {
+    let scene = Scene::new();
+    scene.append("postgresql.log", &corpus_log("a6_logstatement_all"));
+    scene.run();
+    let o = scene.command(&["--window", "1m"]).output().expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the directory was started with"), "{err}");
+    let o = pgferret()
+        .current_dir(scene.root.path())
+        .args(["-", "--state", "state"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+}
