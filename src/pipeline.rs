@@ -1050,6 +1050,7 @@ fn parse_mapped<F: Fold>(
 /// Parses `data` (at offset `base` of its input) in chunks cut at entry boundaries,
 /// in parallel or not, and merges them in order, unfinished. `release(range)` is told
 /// when a range will not be read again.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn parse_slice<F: Fold>(
     idx: u32,
     data: &[u8],
@@ -1120,6 +1121,7 @@ fn read_batch(blocks: &mut BlockReader, parser: &LogParser) -> Vec<Block> {
 }
 
 /// Parses a batch of a stream's blocks in parallel, merged in order.
+#[allow(clippy::too_many_arguments)]
 fn parse_batch<F: Fold>(
     idx: u32,
     batch: &[Block],
