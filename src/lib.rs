@@ -417,14 +417,18 @@ fn run_outdir(args: &cli::AnalyzeArgs, cfg: &Config, dir: &std::path::Path) -> E
         eprintln!("pgferret: --outdir does not write a Parquet export");
         return ExitCode::from(2);
     }
-    let days = match periods::read_days(cfg) {
-        Ok(d) => d,
+    let written = match &cfg.fleet.state {
+        Some(state) => periods::write_incremental(cfg, state, dir),
+        None => periods::read_days(cfg).map(|days| periods::outdir::write(cfg, dir, days)),
+    };
+    let written = match written {
+        Ok(w) => w,
         Err(e) => {
             eprintln!("pgferret: {e}");
             return ExitCode::from(analyze_exit_code(&e));
         }
     };
-    match periods::outdir::write(cfg, dir, days) {
+    match written {
         Ok(w) => {
             if !cfg.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 for p in &w.reports {

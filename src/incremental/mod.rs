@@ -14,25 +14,35 @@
 //! its end.
 //!
 //! Partial results are stored per period key ([`period_keys`]); the directory's layout
-//! and its commit protocol are in [`dir`] and docs/state-dir.md.
+//! and its commit protocol are in [`dir`] and docs/state-dir.md. With `--outdir`
+//! ([`run_days`]) the keys are calendar days (`YYYY-MM-DD`, split as
+//! [`DayPartials`] splits one pass) and the run returns the days its bytes touched,
+//! each whole, for [`crate::periods::outdir::write`].
 
 pub mod dir;
 pub mod follow;
 
+use crate::aggregate::days::DayPartials;
 use crate::aggregate::Partial;
 use crate::config::Config;
 use crate::input::{self, BlockReader, Data, Source};
 use crate::parse::format::{LogFormat, LogParser};
-use crate::pipeline::{self, AnalyzeError, InputResult, Parsed, PipelineOptions, ReadInput};
+use crate::pipeline::{self, AnalyzeError, Fold, InputResult, Parsed, PipelineOptions, ReadInput};
 use crate::range::{detect_clock, LogClock};
+use crate::state::State;
 use crate::verdict::Verdict;
+use chrono::NaiveDate;
 use dir::{Dir, DirError};
 use follow::{LogPlan, Probe};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
-/// The one period key there is for now: every part of a log under one key.
+/// The period key of a run without `--outdir`: every part of a log under one key.
 pub const ALL: &str = "all";
+
+/// With `--outdir`: the key of what a log held before its first dated entry (the
+/// first dated day takes it when it comes).
+pub const UNDATED: &str = "undated";
 
 /// The periods a log's part read by this run is stored under, each with its share of
 /// it. One key, [`ALL`], for now. To keep one partial per day instead, this is the one
@@ -60,6 +70,10 @@ pub struct Options {
     pub max_entry: usize,
     /// `--year`.
     pub year: Option<i64>,
+    /// With `--outdir`: the zone of the days (`--tz`, or each log's own); `None`
+    /// without (one key, [`ALL`]).
+    #[serde(default)]
+    pub days: Option<String>,
 }
 
 impl Options {
@@ -72,12 +86,13 @@ impl Options {
             host: cfg.fleet.host.clone(),
             max_entry: opts.max_entry,
             year: opts.year,
+            days: None,
         }
     }
 
     fn describe(&self) -> String {
         format!(
-            "--window {}, --max-fingerprints {}, --format {}, --prefix {}, --host {}, --max-entry {}, --year {}",
+            "--window {}, --max-fingerprints {}, --format {}, --prefix {}, --host {}, --max-entry {}, --year {}, --outdir days in {}",
             self.window_ms.map_or("auto".into(), |w| format!("{w}ms")),
             self.max_fingerprints.map_or("default".into(), |m| m.to_string()),
             self.format.as_deref().unwrap_or("auto"),
@@ -85,6 +100,7 @@ impl Options {
             self.host.as_deref().unwrap_or("none"),
             self.max_entry,
             self.year.map_or("auto".into(), |y| y.to_string()),
+            self.days.as_deref().unwrap_or("none (no --outdir)"),
         )
     }
 }
@@ -123,6 +139,10 @@ pub struct Stream {
     /// Where the next file of the log starts in it: the end of its newest file as
     /// read ([`Tracked::base`] of a new file).
     pub end: u64,
+    /// With `--outdir`: the day (`YYYY-MM-DD`) of its last dated entry kept, where
+    /// the undated entries after it go.
+    #[serde(default)]
+    pub last_day: Option<String>,
 }
 
 /// One file of a log, and how far it was read.
@@ -154,14 +174,149 @@ pub struct Tracked {
 /// Period key → log → its part read so far, unfinished.
 type Parts = BTreeMap<String, BTreeMap<u32, Partial>>;
 
+/// How a run folds what it reads: [`Partial`] (one key, [`ALL`]) or, with
+/// `--outdir`, [`DayPartials`] (one key per day).
+pub(crate) trait Split: Fold + Clone {
+    /// The fold context of a log whose clock is `clock`.
+    fn ctx(cfg: &Config, clock: Option<&LogClock>) -> Self::Ctx;
+}
+
+impl Split for Partial {
+    fn ctx(_: &Config, _: Option<&LogClock>) {}
+}
+
+impl Split for DayPartials {
+    fn ctx(cfg: &Config, clock: Option<&LogClock>) -> pipeline::DayCtx {
+        crate::periods::day_ctx(cfg, clock)
+    }
+}
+
 /// What this run read of one log beyond what is saved.
-struct Read_ {
+struct Read_<F> {
     /// Kept: saved with the state.
-    kept: Option<Partial>,
+    kept: Option<F>,
     kept_bytes: u64,
     /// The newest file's last entry, counted in this run's report only.
-    tail: Option<Partial>,
+    tail: Option<F>,
     tail_bytes: u64,
+}
+
+/// The state directory opened, its manifest read; the periods' parts are read when
+/// first needed.
+struct Opened {
+    dir: Dir,
+    m: Manifest,
+    parts: Parts,
+}
+
+impl Opened {
+    fn open(state_dir: &str, options: Options) -> Result<Opened, AnalyzeError> {
+        let dir = Dir::open(state_dir)?;
+        let m = match dir.read_manifest::<Manifest>()? {
+            Some(m) if m.options != options => {
+                return Err(DirError::Options {
+                    dir: dir.display(),
+                    was: m.options.describe(),
+                    now: options.describe(),
+                }
+                .into())
+            }
+            Some(m) => m,
+            None => Manifest {
+                pgferret: String::new(),
+                generation: 0,
+                options,
+                streams: Vec::new(),
+                files: Vec::new(),
+                periods: BTreeMap::new(),
+            },
+        };
+        dir.sweep(&m.periods.values().map(String::as_str).collect::<Vec<_>>());
+        Ok(Opened {
+            dir,
+            m,
+            parts: BTreeMap::new(),
+        })
+    }
+
+    /// The logs' parts of period `key`, read from the directory the first time.
+    fn logs(&mut self, key: &str) -> Result<&mut BTreeMap<u32, Partial>, AnalyzeError> {
+        if !self.parts.contains_key(key) {
+            let saved: Vec<(u32, Partial)> = match self.m.periods.get(key) {
+                Some(file) => self.dir.read_part(file)?,
+                None => Vec::new(),
+            };
+            self.parts
+                .insert(key.to_string(), saved.into_iter().collect());
+        }
+        Ok(self.parts.entry(key.to_string()).or_default())
+    }
+
+    /// Appends `part` to log `id`'s part of period `key`.
+    fn add(&mut self, key: &str, id: u32, part: Partial) -> Result<(), AnalyzeError> {
+        let logs = self.logs(key)?;
+        match logs.get_mut(&id) {
+            Some(acc) => acc.append(part),
+            None => {
+                logs.insert(id, part);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what is new of every log, `store` putting each log's kept part under its
+    /// keys (it returns them). Returns each log's tail and its bytes, and the keys
+    /// changed; [`Opened::commit`] saves them.
+    fn read_new<F: Split>(
+        &mut self,
+        cfg: &Config,
+        opts: &PipelineOptions,
+        mut store: impl FnMut(&mut Opened, u32, F) -> Result<Vec<String>, AnalyzeError>,
+    ) -> Result<NewRead<F>, AnalyzeError> {
+        let probes = probe_inputs(&cfg.inputs);
+        let plans = follow::plan(&self.m.streams, &self.m.files, &probes);
+        let mut files = Vec::new();
+        let mut tails = BTreeMap::new();
+        let mut changed = BTreeSet::new();
+        for plan in plans {
+            let Some((id, read)) =
+                read_log::<F>(cfg, opts, &mut self.m, &probes, &plan, &mut files)
+            else {
+                continue;
+            };
+            if let Some(kept) = read.kept {
+                changed.extend(store(self, id, kept)?);
+            }
+            if let Some(s) = self.m.streams.iter_mut().find(|s| s.id == id) {
+                s.bytes += read.kept_bytes;
+            }
+            if let Some(t) = read.tail {
+                tails.insert(id, (t, read.tail_bytes));
+            }
+        }
+        Ok(NewRead {
+            files,
+            tails,
+            changed,
+        })
+    }
+
+    fn commit<F>(&mut self, read: &NewRead<F>) -> Result<(), AnalyzeError> {
+        commit(
+            &self.dir,
+            &mut self.m,
+            read.files.clone(),
+            &self.parts,
+            &read.changed,
+        )
+    }
+}
+
+/// What [`Opened::read_new`] read, to commit.
+struct NewRead<F> {
+    files: Vec<Tracked>,
+    tails: BTreeMap<u32, (F, u64)>,
+    changed: BTreeSet<String>,
 }
 
 /// Runs incrementally over `cfg`'s inputs with the state in `state_dir`: reads what is
@@ -171,67 +326,202 @@ pub fn run(
     opts: &PipelineOptions,
     state_dir: &str,
 ) -> Result<Vec<ReadInput>, AnalyzeError> {
-    let dir = Dir::open(state_dir)?;
-    let options = Options::of(cfg, opts);
-    let mut m = match dir.read_manifest::<Manifest>()? {
-        Some(m) if m.options != options => {
-            return Err(DirError::Options {
-                dir: dir.display(),
-                was: m.options.describe(),
-                now: options.describe(),
-            }
-            .into())
+    let mut o = Opened::open(state_dir, Options::of(cfg, opts))?;
+    let read = o.read_new::<Partial>(cfg, opts, |o, id, kept| {
+        let mut keys = Vec::new();
+        for (key, part) in period_keys(kept) {
+            o.add(&key, id, part)?;
+            keys.push(key);
         }
-        Some(m) => m,
-        None => Manifest {
-            pgferret: String::new(),
-            generation: 0,
-            options,
-            streams: Vec::new(),
-            files: Vec::new(),
-            periods: BTreeMap::new(),
-        },
-    };
-    dir.sweep(&m.periods.values().map(String::as_str).collect::<Vec<_>>());
-    let mut parts: Parts = BTreeMap::new();
-    for (key, file) in &m.periods {
-        let saved: Vec<(u32, Partial)> = dir.read_part(file)?;
-        parts.insert(key.clone(), saved.into_iter().collect());
+        Ok(keys)
+    })?;
+    o.commit(&read)?;
+    let keys: Vec<String> = o.m.periods.keys().cloned().collect();
+    for k in &keys {
+        o.logs(k)?;
     }
-    let probes = probe_inputs(&cfg.inputs);
-    let plans = follow::plan(&m.streams, &m.files, &probes);
-    let mut files = Vec::new();
-    let mut tails: BTreeMap<u32, (Partial, u64)> = BTreeMap::new();
-    let mut changed = BTreeSet::new();
-    for plan in plans {
-        let Some((id, read)) = read_log(cfg, opts, &mut m, &probes, &plan, &mut files) else {
-            continue;
-        };
-        if let Some(kept) = read.kept {
-            for (key, part) in period_keys(kept) {
-                let logs = parts.entry(key.clone()).or_default();
-                match logs.get_mut(&id) {
-                    Some(acc) => acc.append(part),
-                    None => {
-                        logs.insert(id, part);
+    Ok(report_inputs(&o.m, &o.parts, read.tails))
+}
+
+/// `--state DIR` with `--outdir`: as [`run`], the parts kept per calendar day (each
+/// log's part of a day, unfinished, under the key `YYYY-MM-DD`). Hands `write` the
+/// state of every day this run's bytes touched (the days of what it kept and of the
+/// logs' tails), whole: every log's part of that day, finished, the tail included.
+/// Only those days' parts are read from the directory. The state is committed after
+/// `write` succeeds: a run killed (or failing) before leaves the directory as it was,
+/// and the next run writes those days again.
+pub fn run_days<T, E>(
+    cfg: &Config,
+    opts: &PipelineOptions,
+    state_dir: &str,
+    write: impl FnOnce(BTreeMap<NaiveDate, State>) -> Result<T, E>,
+) -> Result<Result<T, E>, AnalyzeError> {
+    let mut options = Options::of(cfg, opts);
+    options.days = Some(
+        cfg.tz
+            .map_or("each log's own zone".into(), |t| t.to_string()),
+    );
+    let mut o = Opened::open(state_dir, options)?;
+    let mut read = o.read_new::<DayPartials>(cfg, opts, store_days)?;
+    if o.m.streams.is_empty() {
+        return Err(AnalyzeError::NothingParsed(Vec::new()));
+    }
+    let tails = std::mem::take(&mut read.tails);
+    let days = day_states(cfg, &mut o, tails, &read.changed)?;
+    let written = write(days);
+    if written.is_ok() {
+        o.commit(&read)?;
+    }
+    Ok(written)
+}
+
+fn day_key(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// Stores log `id`'s kept part by day, as [`DayPartials::append`] appends it to what
+/// came before: its undated head to the day of the log's last dated entry.
+fn store_days(o: &mut Opened, id: u32, kept: DayPartials) -> Result<Vec<String>, AnalyzeError> {
+    let last =
+        o.m.streams
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.last_day.clone());
+    let mut keys = Vec::new();
+    if let Some(h) = kept.head {
+        let key = last.clone().unwrap_or_else(|| UNDATED.to_string());
+        o.add(&key, id, h)?;
+        keys.push(key);
+    }
+    let first = kept.days.keys().next().copied();
+    for (d, p) in kept.days {
+        let key = day_key(d);
+        o.add(&key, id, p)?;
+        keys.push(key);
+    }
+    if let (None, Some(first)) = (&last, first) {
+        // What came before the log's first dated entry goes on its first day.
+        if let Some(mut u) = o.logs(UNDATED)?.remove(&id) {
+            let key = day_key(first);
+            let logs = o.logs(&key)?;
+            if let Some(p) = logs.remove(&id) {
+                u.append(p);
+            }
+            logs.insert(id, u);
+            keys.push(UNDATED.to_string());
+        }
+    }
+    if let Some(d) = kept.last {
+        if let Some(s) = o.m.streams.iter_mut().find(|s| s.id == id) {
+            s.last_day = Some(day_key(d));
+        }
+    }
+    Ok(keys)
+}
+
+/// The state of each day touched: the changed keys and the days of the tails.
+fn day_states(
+    cfg: &Config,
+    o: &mut Opened,
+    mut tails: BTreeMap<u32, (DayPartials, u64)>,
+    changed: &BTreeSet<String>,
+) -> Result<BTreeMap<NaiveDate, State>, AnalyzeError> {
+    let mut streams = o.m.streams.clone();
+    streams.sort_by(|a, b| a.name.cmp(&b.name));
+    // Each log's parts that differ from the saved ones: its tail added (on a copy).
+    let mut extra: BTreeMap<u32, BTreeMap<NaiveDate, Partial>> = BTreeMap::new();
+    let mut touched: BTreeSet<NaiveDate> = changed
+        .iter()
+        .filter_map(|k| NaiveDate::parse_from_str(k, "%Y-%m-%d").ok())
+        .collect();
+    for s in &streams {
+        let tail = tails.remove(&s.id);
+        let last = s
+            .last_day
+            .as_deref()
+            .and_then(|k| NaiveDate::parse_from_str(k, "%Y-%m-%d").ok());
+        let mut mine = BTreeMap::new();
+        match last {
+            // Nothing dated kept yet: the undated part and the tail, as one run
+            // finishes an input (on its first day, or today when none is dated).
+            None => {
+                let mut dp = DayPartials {
+                    head: o.logs(UNDATED)?.get(&s.id).cloned(),
+                    ..DayPartials::default()
+                };
+                if let Some((t, _)) = &tail {
+                    dp.append(t.clone());
+                }
+                let today = crate::periods::day_ctx(cfg, s.clock.as_ref()).today;
+                if dp.head.is_some() || !dp.days.is_empty() {
+                    mine = dp.finish(today);
+                }
+            }
+            Some(last) => {
+                if let Some((t, _)) = &tail {
+                    let t = t.clone();
+                    let mut add = |d: NaiveDate, p: Partial| match mine.get_mut(&d) {
+                        Some(a) => Partial::append(a, p),
+                        None => {
+                            mine.insert(d, p);
+                        }
+                    };
+                    if let Some(h) = t.head {
+                        add(last, h);
+                    }
+                    for (d, p) in t.days {
+                        add(d, p);
+                    }
+                    for (d, p) in std::mem::take(&mut mine) {
+                        let mut saved = match o.logs(&day_key(d))?.get(&s.id) {
+                            Some(saved) => saved.clone(),
+                            None => {
+                                mine.insert(d, p);
+                                continue;
+                            }
+                        };
+                        saved.append(p);
+                        mine.insert(d, saved);
                     }
                 }
-                changed.insert(key);
             }
         }
-        if let Some(s) = m.streams.iter_mut().find(|s| s.id == id) {
-            s.bytes += read.kept_bytes;
-        }
-        if let Some(t) = read.tail {
-            tails.insert(id, (t, read.tail_bytes));
+        touched.extend(mine.keys().copied());
+        extra.insert(s.id, mine);
+        if let Some((_, bytes)) = tail {
+            tails.insert(s.id, (DayPartials::default(), bytes));
         }
     }
-    commit(&dir, &mut m, files, &parts, &changed)?;
-    Ok(report_inputs(&m, &parts, tails))
+    let mut out = BTreeMap::new();
+    for d in touched {
+        let mut state = crate::periods::empty_state(cfg);
+        let key = day_key(d);
+        for s in &streams {
+            let part = match extra.get_mut(&s.id).and_then(|e| e.remove(&d)) {
+                Some(p) => p,
+                None => match o.logs(&key)?.get(&s.id) {
+                    Some(p) => p.clone(),
+                    None => continue,
+                },
+            };
+            let (counters, stats) = part.finish();
+            let mut result = s.input.clone();
+            result.bytes = s.bytes + tails.get(&s.id).map_or(0, |t| t.1);
+            result.stats = counters;
+            state.inputs.push(ReadInput {
+                result,
+                stats: Some(stats),
+                clock: s.clock.clone(),
+            });
+        }
+        out.insert(d, state);
+    }
+    Ok(out)
 }
 
 /// Writes the periods that changed under new names, then the manifest naming them
-/// (the commit), then removes the files it no longer names.
+/// (the commit), then removes the files it no longer names. A period left with no
+/// part (the undated parts once dated) is dropped.
 fn commit(
     dir: &Dir,
     m: &mut Manifest,
@@ -243,8 +533,12 @@ fn commit(
     m.pgferret = env!("CARGO_PKG_VERSION").to_string();
     m.files = files;
     for key in changed {
-        let name = dir::part_name(m.generation, key);
         let logs: Vec<(u32, &Partial)> = parts[key].iter().map(|(id, p)| (*id, p)).collect();
+        if logs.is_empty() {
+            m.periods.remove(key);
+            continue;
+        }
+        let name = dir::part_name(m.generation, key);
         dir.write_part(&name, &logs)?;
         m.periods.insert(key.clone(), name);
     }
@@ -307,14 +601,14 @@ fn probe_inputs(sources: &[Source]) -> Vec<Probe> {
 /// Reads the new part of one log (its steps in order); updates its stream (a new one
 /// is added to `m`) and pushes its files, as read, to `files`. `None` when the log is
 /// not read (a new file that is not a log).
-fn read_log(
+fn read_log<F: Split>(
     cfg: &Config,
     opts: &PipelineOptions,
     m: &mut Manifest,
     probes: &[Probe],
     plan: &LogPlan,
     files: &mut Vec<Tracked>,
-) -> Option<(u32, Read_)> {
+) -> Option<(u32, Read_<F>)> {
     let mut read = Read_ {
         kept: None,
         kept_bytes: 0,
@@ -400,7 +694,7 @@ fn read_log(
     Some((id, read))
 }
 
-fn append(acc: &mut Option<Partial>, next: Option<Partial>) {
+fn append<F: Fold>(acc: &mut Option<F>, next: Option<F>) {
     match (acc.as_mut(), next) {
         (Some(a), Some(n)) => a.append(n),
         (None, n) => *acc = n,
@@ -409,12 +703,12 @@ fn append(acc: &mut Option<Partial>, next: Option<Partial>) {
 }
 
 /// What was read of one file.
-struct FileRead {
-    kept: Option<Partial>,
+struct FileRead<F> {
+    kept: Option<F>,
     /// The offset reached (an entry boundary).
     offset: u64,
     /// The last entry, held back, and its bytes.
-    tail: Option<(Partial, u64)>,
+    tail: Option<(F, u64)>,
     /// Read to its end for good (a compressed file).
     complete: bool,
 }
@@ -439,7 +733,7 @@ impl std::ops::Deref for Bytes {
 /// false or it is compressed, else up to its last entry, which is parsed apart as the
 /// tail. The first file of a new log chooses its parser and adds its stream to `m`.
 #[allow(clippy::too_many_arguments)]
-fn read_file(
+fn read_file<F: Split>(
     cfg: &Config,
     opts: &PipelineOptions,
     m: &mut Manifest,
@@ -449,7 +743,7 @@ fn read_file(
     from: u64,
     more_after: bool,
     parser: &mut Option<LogParser>,
-) -> Option<FileRead> {
+) -> Option<FileRead<F>> {
     let source = Source::Path(probe.path.clone());
     let (compression, data) = match input::open(&source) {
         Ok(d) => d,
@@ -473,8 +767,9 @@ fn read_file(
                 .with_max_entry(opts.max_entry);
             let head = blocks.peek(pipeline::SNIFF_BYTES).to_vec();
             let p = parser_of(cfg, opts, m, id, probe, &head, compression, parser)?;
-            let (partial, bytes): (Partial, u64) =
-                pipeline::parse_stream(0, &mut blocks, base + from, p, opts, ());
+            let ctx = F::ctx(cfg, clock_of(m, id));
+            let (partial, bytes): (F, u64) =
+                pipeline::parse_stream(0, &mut blocks, base + from, p, opts, ctx);
             if let Some(e) = blocks.error() {
                 // Cut short (still being compressed?) or corrupt: its last entry may
                 // be cut, so none of it counts; the next run reads it again.
@@ -516,7 +811,7 @@ fn read_file(
     }
 }
 
-fn unchanged(from: u64) -> FileRead {
+fn unchanged<F>(from: u64) -> FileRead<F> {
     FileRead {
         kept: None,
         offset: from,
@@ -527,7 +822,7 @@ fn unchanged(from: u64) -> FileRead {
 
 /// [`read_file`] of an uncompressed file.
 #[allow(clippy::too_many_arguments)]
-fn read_plain(
+fn read_plain<F: Split>(
     cfg: &Config,
     opts: &PipelineOptions,
     m: &mut Manifest,
@@ -538,7 +833,7 @@ fn read_plain(
     from: u64,
     more_after: bool,
     parser: &mut Option<LogParser>,
-) -> Option<FileRead> {
+) -> Option<FileRead<F>> {
     let data: &[u8] = bytes;
     let Some(rest) = usize::try_from(from).ok().and_then(|f| data.get(f..)) else {
         // Truncated since it was looked at: the next run sees it as such.
@@ -571,12 +866,12 @@ fn read_plain(
             }
         }
     };
-    let kept: Partial =
-        pipeline::parse_slice(0, &rest[..keep], start, p, opts, (), true, release(0));
+    let ctx = F::ctx(cfg, clock_of(m, id));
+    let kept: F = pipeline::parse_slice(0, &rest[..keep], start, p, opts, ctx, true, release(0));
     let tail = (keep < rest.len()).then(|| {
         let t = &rest[keep..];
-        let t: Partial =
-            pipeline::parse_slice(0, t, start + keep as u64, p, opts, (), true, release(keep));
+        let t: F =
+            pipeline::parse_slice(0, t, start + keep as u64, p, opts, ctx, true, release(keep));
         (t, (rest.len() - keep) as u64)
     });
     Some(FileRead {
@@ -585,6 +880,14 @@ fn read_plain(
         tail,
         complete: false,
     })
+}
+
+/// The clock of log `id`.
+fn clock_of(m: &Manifest, id: u32) -> Option<&LogClock> {
+    m.streams
+        .iter()
+        .find(|s| s.id == id)
+        .and_then(|s| s.clock.as_ref())
 }
 
 /// The parser of log `id`: the one its first file was read with, built again; for a
@@ -683,6 +986,7 @@ fn new_stream(
         clock: detect_clock(&head[..head.len().min(pipeline::SNIFF_BYTES)]),
         bytes: 0,
         end: 0,
+        last_day: None,
     });
     Some(chosen.parser)
 }

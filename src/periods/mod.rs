@@ -45,14 +45,7 @@ pub fn read_days(cfg: &Config) -> Result<BTreeMap<NaiveDate, State>, AnalyzeErro
             cfg.quiet,
         ),
     };
-    let zone = |clock: Option<&crate::range::LogClock>| {
-        let tz = cfg.tz.unwrap_or_else(|| DisplayTz::of_log(clock).0);
-        let now = chrono::Utc::now().timestamp_millis();
-        DayCtx {
-            tz,
-            today: crate::aggregate::days::day_of(&tz, now).0,
-        }
-    };
+    let zone = |clock: Option<&crate::range::LogClock>| day_ctx(cfg, clock);
     let host = cfg.fleet.host.as_deref();
     let read = || pipeline::read_with::<DayPartials>(&cfg.inputs, &opts, host, zone);
     let got = match rayon::ThreadPoolBuilder::new()
@@ -107,17 +100,66 @@ pub fn read_days(cfg: &Config) -> Result<BTreeMap<NaiveDate, State>, AnalyzeErro
     Ok(days)
 }
 
+/// The days of an input whose log shows `clock`: in `--tz`, else in the log's own
+/// zone; today's date in that zone for what has no date.
+pub(crate) fn day_ctx(cfg: &Config, clock: Option<&crate::range::LogClock>) -> DayCtx {
+    let tz = cfg.tz.unwrap_or_else(|| DisplayTz::of_log(clock).0);
+    let now = chrono::Utc::now().timestamp_millis();
+    DayCtx {
+        tz,
+        today: crate::aggregate::days::day_of(&tz, now).0,
+    }
+}
+
+/// An empty state of `cfg`'s options, to add a day's inputs to.
+pub(crate) fn empty_state(cfg: &Config) -> State {
+    State {
+        pgferret: env!("CARGO_PKG_VERSION").to_string(),
+        window_ms: cfg.agg.window_ms,
+        max_fingerprints: cfg.agg.max_fingerprints,
+        inputs: Vec::new(),
+    }
+}
+
+/// `--state DIR` with `--outdir DIR2`: reads the bytes new since the last run and
+/// writes the days they touch to `outdir` ([`outdir::write`]: their reports, weeks,
+/// months and the index), then commits the state (docs/state-dir.md).
+pub fn write_incremental(
+    cfg: &Config,
+    state_dir: &str,
+    outdir: &std::path::Path,
+) -> Result<anyhow::Result<outdir::Written>, AnalyzeError> {
+    let opts = PipelineOptions {
+        prefix: cfg.prefix.clone(),
+        format: cfg.format,
+        agg: cfg.agg.clone(),
+        range: cfg.range.clone(),
+        chunk_size: cfg.chunk_size,
+        max_entry: cfg.max_entry,
+        jobs: cfg.jobs,
+        year: cfg.year,
+        progress: None,
+    };
+    let read = || {
+        crate::incremental::run_days(cfg, &opts, state_dir, |days| {
+            outdir::write(cfg, outdir, days)
+        })
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs)
+        .build()
+    {
+        Ok(pool) => pool.install(read),
+        Err(_) => read(),
+    }
+}
+
 fn day_state<'a>(
     days: &'a mut BTreeMap<NaiveDate, State>,
     d: NaiveDate,
     cfg: &Config,
 ) -> &'a mut State {
-    days.entry(d).or_insert_with(|| State {
-        pgferret: env!("CARGO_PKG_VERSION").to_string(),
-        window_ms: cfg.agg.window_ms,
-        max_fingerprints: cfg.agg.max_fingerprints,
-        inputs: Vec::new(),
-    })
+    days.entry(d).or_insert_with(|| empty_state(cfg))
 }
 
 /// Merges `more` into `into`: two parts of one period (two days of a week, or the

@@ -354,3 +354,97 @@ fn a_directory_started_with_other_options_is_refused() {
         .expect("run");
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `--state` with `--outdir`, as the nightly cron line runs it: c_incident fed in
+/// steps with a rename rotation after each, `--tz=-04:43` putting local midnight
+/// inside the log (two days, so steps straddle it); at the end every day, week and
+/// month JSON in the outdir equals, but for its `run` key, that of one `--outdir` run
+/// over the whole log at the same path.
+#[test]
+fn state_with_outdir_gives_one_runs_day_week_and_month_reports() {
+    let whole = corpus_log("c_incident");
+    let mut rng = Rng(21);
+    let starts = entry_starts(&whole);
+    let mut c = cuts(&starts, whole.len(), 5, &mut rng);
+    // Two runs stop before local midnight (04:43 UTC), after the first run has seen
+    // enough to infer the prefix: the first day is read in three parts.
+    let at = |i: usize| String::from_utf8_lossy(&whole[i..i + 19]).into_owned();
+    for t in ["2026-11-24 04:42:30", "2026-11-24 04:42:50"] {
+        c.extend(starts.iter().find(|&&i| at(i).as_str() >= t));
+    }
+    c.sort_unstable();
+    c.dedup();
+    let first_day = c
+        .iter()
+        .filter(|&&i| i < whole.len() && at(i).as_str() < "2026-11-24 04:43:00");
+    assert_eq!(first_day.count(), 2, "{c:?}");
+    let run = |root: &std::path::Path, state: bool| {
+        let mut cmd = pgferret();
+        cmd.current_dir(root)
+            .args(["logs/", "-q", "--tz=-04:43", "--outdir", "out"]);
+        if state {
+            cmd.args(["--state", "state"]);
+        }
+        let o = cmd.output().expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let scene = Scene::new();
+    let mut from = 0;
+    for (step, &to) in c.iter().enumerate() {
+        scene.append("postgresql.log", &whole[from..to]);
+        from = to;
+        run(scene.root.path(), true);
+        if step + 1 < c.len() {
+            shift(&scene, step);
+            scene.rename("postgresql.log", "postgresql.log.1");
+            scene.append("postgresql.log", b"");
+        }
+    }
+    let one = Scene::new();
+    one.append("postgresql.log", &whole);
+    run(one.root.path(), false);
+    let mut n = 0;
+    for sub in ["day", "week", "month"] {
+        let want_dir = one.root.path().join("out").join(sub);
+        let got_dir = scene.root.path().join("out").join(sub);
+        let names = |d: &std::path::Path| {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .expect("outdir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json"))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&got_dir), names(&want_dir), "{sub}");
+        for name in names(&want_dir) {
+            // An input's `bytes` is its size when the period was last written: a day
+            // the later runs did not touch was written before the log grew.
+            let read = |d: &std::path::Path| {
+                let json = std::fs::read_to_string(d.join(&name)).expect("json");
+                let mut lines: Vec<&str> = json.lines().collect();
+                lines.retain(|l| !l.starts_with("      \"bytes\": "));
+                lines.join("\n")
+            };
+            assert_same(&read(&got_dir), &read(&want_dir), &format!("{sub}/{name}"));
+            n += 1;
+        }
+    }
+    assert_eq!(n, 4, "two days, a week and a month");
+    // The days' zone is the directory's: another --tz is refused, and so is a run
+    // without --outdir.
+    for extra in [
+        &["--tz=+01:00", "--outdir", "out"][..],
+        &["-o", "r.json"][..],
+    ] {
+        let o = pgferret()
+            .current_dir(scene.root.path())
+            .args(["logs/", "-q", "--state", "state"])
+            .args(extra)
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--outdir days in -04:43"), "{extra:?}: {err}");
+    }
+}
