@@ -379,13 +379,7 @@ fn state_with_outdir_gives_one_runs_day_week_and_month_reports() {
         .filter(|&&i| i < whole.len() && at(i).as_str() < "2026-11-24 04:43:00");
     assert_eq!(first_day.count(), 2, "{c:?}");
     let run = |root: &std::path::Path, state: bool| {
-        let mut cmd = pgferret();
-        cmd.current_dir(root)
-            .args(["logs/", "-q", "--tz=-04:43", "--outdir", "out"]);
-        if state {
-            cmd.args(["--state", "state"]);
-        }
-        let o = cmd.output().expect("run");
+        let o = outdir_command(root, state).output().expect("run");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     let scene = Scene::new();
@@ -403,10 +397,44 @@ fn state_with_outdir_gives_one_runs_day_week_and_month_reports() {
     let one = Scene::new();
     one.append("postgresql.log", &whole);
     run(one.root.path(), false);
+    let n = assert_same_outdir(scene.root.path(), one.root.path());
+    assert_eq!(n, 4, "two days, a week and a month");
+    // The days' zone is the directory's: another --tz is refused, and so is a run
+    // without --outdir.
+    for extra in [
+        &["--tz=+01:00", "--outdir", "out"][..],
+        &["-o", "r.json"][..],
+    ] {
+        let o = pgferret()
+            .current_dir(scene.root.path())
+            .args(["logs/", "-q", "--state", "state"])
+            .args(extra)
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--outdir days in -04:43"), "{extra:?}: {err}");
+    }
+}
+
+/// `logs/ -q --tz=-04:43 --outdir out`, with `--state state` when `state`, in `root`.
+fn outdir_command(root: &std::path::Path, state: bool) -> Command {
+    let mut cmd = pgferret();
+    cmd.current_dir(root)
+        .args(["logs/", "-q", "--tz=-04:43", "--outdir", "out"]);
+    if state {
+        cmd.args(["--state", "state"]);
+    }
+    cmd
+}
+
+/// Every day, week and month JSON of `root/out` equals that of `want/out`, but for
+/// the `run` key and the inputs' `bytes`; returns how many there are.
+fn assert_same_outdir(root: &std::path::Path, want: &std::path::Path) -> usize {
     let mut n = 0;
     for sub in ["day", "week", "month"] {
-        let want_dir = one.root.path().join("out").join(sub);
-        let got_dir = scene.root.path().join("out").join(sub);
+        let want_dir = want.join("out").join(sub);
+        let got_dir = root.join("out").join(sub);
         let names = |d: &std::path::Path| {
             let mut v: Vec<String> = std::fs::read_dir(d)
                 .expect("outdir")
@@ -430,21 +458,52 @@ fn state_with_outdir_gives_one_runs_day_week_and_month_reports() {
             n += 1;
         }
     }
-    assert_eq!(n, 4, "two days, a week and a month");
-    // The days' zone is the directory's: another --tz is refused, and so is a run
-    // without --outdir.
-    for extra in [
-        &["--tz=+01:00", "--outdir", "out"][..],
-        &["-o", "r.json"][..],
-    ] {
-        let o = pgferret()
-            .current_dir(scene.root.path())
-            .args(["logs/", "-q", "--state", "state"])
-            .args(extra)
-            .output()
-            .expect("run");
-        assert_eq!(o.status.code(), Some(2), "{extra:?}");
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("--outdir days in -04:43"), "{extra:?}: {err}");
+    n
+}
+
+/// `--state` with `--outdir`, runs killed with SIGKILL after a seeded random delay at
+/// every step (parse, the outdir's files, the state's commit), then run to the end: the
+/// outdir equals one `--outdir` run's.
+#[test]
+fn state_with_outdir_runs_killed_at_random_points_change_nothing() {
+    let whole = corpus_log("c_incident");
+    let one = Scene::new();
+    one.append("postgresql.log", &whole);
+    let o = outdir_command(one.root.path(), false)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut rng = Rng(31);
+    let starts = entry_starts(&whole);
+    let mut c = cuts(&starts, whole.len(), 4, &mut rng);
+    c.extend(
+        starts
+            .iter()
+            .find(|&&i| &whole[i..i + 19] >= b"2026-11-24 04:42:30".as_slice()),
+    );
+    c.sort_unstable();
+    c.dedup();
+    let scene = Scene::new();
+    let mut from = 0;
+    for (step, &to) in c.iter().enumerate() {
+        scene.append("postgresql.log", &whole[from..to]);
+        from = to;
+        for _ in 0..3 {
+            let mut child = outdir_command(scene.root.path(), true)
+                .spawn()
+                .expect("spawn");
+            let ms = rng.below(1500) as u64;
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if step + 1 < c.len() && step % 2 == 1 {
+            scene.rename("postgresql.log", "postgresql.log.1");
+        }
     }
+    let o = outdir_command(scene.root.path(), true)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(assert_same_outdir(scene.root.path(), one.root.path()), 4);
 }
