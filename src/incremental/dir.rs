@@ -19,7 +19,7 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"PGFSTDIR";
 /// The first bytes of a file of partial results.
 pub const PART_MAGIC: [u8; 8] = *b"PGFSTPRT";
 /// The version of the directory's files; bumped whenever a saved type changes.
-pub const DIR_VERSION: u32 = 1;
+pub const DIR_VERSION: u32 = 2;
 
 const HEADER: usize = 28;
 const TMP: &str = ".tmp";

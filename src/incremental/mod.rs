@@ -72,7 +72,6 @@ pub struct Options {
     pub year: Option<i64>,
     /// With `--outdir`: the zone of the days (`--tz`, or each log's own); `None`
     /// without (one key, [`ALL`]).
-    #[serde(default)]
     pub days: Option<String>,
 }
 
@@ -141,7 +140,6 @@ pub struct Stream {
     pub end: u64,
     /// With `--outdir`: the day (`YYYY-MM-DD`) of its last dated entry kept, where
     /// the undated entries after it go.
-    #[serde(default)]
     pub last_day: Option<String>,
 }
 
