@@ -409,8 +409,8 @@ pub fn cli_main() -> ExitCode {
 /// `--outdir DIR`: the run's days split in one pass, written as day, week and month
 /// reports with an index ([`periods::outdir`]).
 fn run_outdir(args: &cli::AnalyzeArgs, cfg: &Config, dir: &std::path::Path) -> ExitCode {
-    if !args.outputs.is_empty() || args.save.is_some() || !args.fail_on.is_empty() {
-        eprintln!("pgferret: --outdir writes its own reports: -o, --save and --fail-on are not taken with it");
+    if !args.outputs.is_empty() || args.save.is_some() {
+        eprintln!("pgferret: --outdir writes its own reports: -o and --save are not taken with it");
         return ExitCode::from(2);
     }
     if cfg.agg.rows {
@@ -438,6 +438,15 @@ fn run_outdir(args: &cli::AnalyzeArgs, cfg: &Config, dir: &std::path::Path) -> E
             }
             if w.partial {
                 eprintln!("pgferret: a report stands for part of its input only");
+            }
+            // --fail-on applies to each day this run wrote: 4 wins over 3, as in a run.
+            for c in &w.crossed {
+                eprintln!("pgferret: {c}");
+            }
+            if !w.crossed.is_empty() {
+                return ExitCode::from(EXIT_THRESHOLD);
+            }
+            if w.partial {
                 return ExitCode::from(EXIT_PARTIAL);
             }
             ExitCode::SUCCESS

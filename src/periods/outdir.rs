@@ -35,6 +35,9 @@ pub struct Written {
     pub removed_days: Vec<NaiveDate>,
     /// True when a report stands for part of its input only.
     pub partial: bool,
+    /// The `--fail-on` thresholds crossed by the days written, one line each, the
+    /// day first.
+    pub crossed: Vec<String>,
 }
 
 /// A period of the outdir.
@@ -166,6 +169,11 @@ pub fn write(
         out.reports
             .push(write_report(dir, Period::Day(d), &report)?);
         out.partial |= report.partial;
+        out.crossed.extend(
+            crate::diagnose::alerts::evaluate(&report, &cfg.fail_on)
+                .into_iter()
+                .map(|c| format!("{d}: {}", c.message)),
+        );
         figures.insert(d, DayFigures::of(&report));
         touched.insert(Period::week_of(d));
         touched.insert(Period::month_of(d));

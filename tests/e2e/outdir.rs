@@ -225,3 +225,62 @@ fn outdir_refuses_outputs_it_does_not_write() {
     let o = run(&[l.to_str().unwrap(), "--retention", "3"], None);
     assert_eq!(o.status.code(), Some(2), "--retention needs --outdir");
 }
+
+/// `--fail-on` with `--outdir` applies to each day written: a threshold between the
+/// two days' error counts (from the log's own lines) crosses on the busier day only.
+#[test]
+fn outdir_fail_on_names_the_days_that_cross() {
+    let log = log("c_incident");
+    let l = log.to_str().unwrap();
+    let want = counts_by_day(&log, OFFSET_MS);
+    let errs: Vec<(&String, u64)> = want.iter().map(|(d, c)| (d, c.errors)).collect();
+    assert_eq!(errs.len(), 2);
+    assert_ne!(errs[0].1, errs[1].1, "{errs:?}");
+    let (low, high) = if errs[0].1 < errs[1].1 {
+        (errs[0], errs[1])
+    } else {
+        (errs[1], errs[0])
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("reports");
+    let expr = format!("errors>{}", low.1);
+    let o = run(
+        &[
+            l,
+            "--tz=-04:43",
+            "--outdir",
+            d.to_str().unwrap(),
+            "--fail-on",
+            &expr,
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains(&format!("{}: ", high.0)), "{err}");
+    assert!(!err.contains(&format!("{}: ", low.0)), "{err}");
+    assert!(
+        d.join("index.html").exists(),
+        "the reports are written all the same"
+    );
+    // Nothing crossed: 0.
+    let expr = format!("errors>{}", high.1);
+    let d2 = tmp.path().join("r2");
+    let o = run(
+        &[
+            l,
+            "--tz=-04:43",
+            "--outdir",
+            d2.to_str().unwrap(),
+            "--fail-on",
+            &expr,
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
