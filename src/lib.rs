@@ -75,7 +75,11 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
     Ok(finish(cfg, analysis, range, filters, started))
 }
 
-fn pipeline_options(cfg: &Config, progress: Option<progress::Progress>) -> PipelineOptions {
+/// The pipeline's options for `cfg`, with a progress bar or none.
+pub(crate) fn pipeline_options(
+    cfg: &Config,
+    progress: Option<progress::Progress>,
+) -> PipelineOptions {
     PipelineOptions {
         prefix: cfg.prefix.clone(),
         format: cfg.format,

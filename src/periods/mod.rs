@@ -16,7 +16,7 @@ pub mod outdir;
 
 use crate::aggregate::days::DayPartials;
 use crate::config::Config;
-use crate::pipeline::{self, AnalyzeError, DayCtx, PipelineOptions, ReadInput};
+use crate::pipeline::{self, AnalyzeError, DayCtx, ReadInput};
 use crate::report::tz::DisplayTz;
 use crate::report::Report;
 use crate::state::{State, StateError};
@@ -31,20 +31,13 @@ use std::time::Instant;
 /// else in the log's own zone; entries of an input with no timestamp at all fall on
 /// today's date in that zone.
 pub fn read_days(cfg: &Config) -> Result<BTreeMap<NaiveDate, State>, AnalyzeError> {
-    let opts = PipelineOptions {
-        prefix: cfg.prefix.clone(),
-        format: cfg.format,
-        agg: cfg.agg.clone(),
-        range: cfg.range.clone(),
-        chunk_size: cfg.chunk_size,
-        max_entry: cfg.max_entry,
-        jobs: cfg.jobs,
-        year: cfg.year,
-        progress: crate::progress::Progress::for_terminal(
+    let opts = crate::pipeline_options(
+        cfg,
+        crate::progress::Progress::for_terminal(
             crate::progress::total_size(&cfg.inputs),
             cfg.quiet,
         ),
-    };
+    );
     let zone = |clock: Option<&crate::range::LogClock>| day_ctx(cfg, clock);
     let host = cfg.fleet.host.as_deref();
     let read = || pipeline::read_with::<DayPartials>(&cfg.inputs, &opts, host, zone);
@@ -129,17 +122,7 @@ pub fn write_incremental(
     state_dir: &str,
     outdir: &std::path::Path,
 ) -> Result<anyhow::Result<outdir::Written>, AnalyzeError> {
-    let opts = PipelineOptions {
-        prefix: cfg.prefix.clone(),
-        format: cfg.format,
-        agg: cfg.agg.clone(),
-        range: cfg.range.clone(),
-        chunk_size: cfg.chunk_size,
-        max_entry: cfg.max_entry,
-        jobs: cfg.jobs,
-        year: cfg.year,
-        progress: None,
-    };
+    let opts = crate::pipeline_options(cfg, None);
     let read = || {
         crate::incremental::run_days(cfg, &opts, state_dir, |days| {
             outdir::write(cfg, outdir, days)
