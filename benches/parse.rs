@@ -28,6 +28,8 @@ const LOGS: &[(&str, &str)] = &[
         "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
     ),
     ("a2_debian", "%m [%p] %q%u@%d "),
+    // Every statement logged with the extended protocol (parse/bind/execute durations).
+    ("a3_ddl_extended", "%t [%p-%l] %q%u@%d "),
     (
         "d_multiline",
         "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
