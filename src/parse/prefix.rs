@@ -35,12 +35,41 @@ pub enum Severity {
 
 impl Severity {
     /// Parses `WORD:  ` at the start of `s`: the severity and the length up to the message.
+    ///
+    /// Dispatched on the first byte, each word compared with its `:  ` in place: the
+    /// same answer as finding the first colon and naming the word before it (no word
+    /// holds a colon, and the longest, `STATEMENT`, ends well within 12 bytes).
+    #[inline]
     pub fn parse(s: &[u8]) -> Option<(Severity, usize)> {
-        let colon = memchr::memchr(b':', &s[..s.len().min(12)])?;
-        if s.get(colon + 1) != Some(&b' ') || s.get(colon + 2) != Some(&b' ') {
-            return None;
+        #[inline(always)]
+        fn word<const N: usize>(s: &[u8], w: &[u8; N], sev: Severity) -> Option<(Severity, usize)> {
+            let head = s.get(..N + 3)?;
+            (head[..N] == w[..] && head[N..] == *b":  ").then_some((sev, N + 3))
         }
-        Some((Severity::from_word(&s[..colon])?, colon + 3))
+        match *s.first()? {
+            b'L' => {
+                word(s, b"LOG", Severity::Log).or_else(|| word(s, b"LOCATION", Severity::Location))
+            }
+            b'E' => word(s, b"ERROR", Severity::Error),
+            b'D' => word(s, b"DETAIL", Severity::Detail).or_else(|| {
+                word(s, b"DEBUG", Severity::Debug).or_else(|| {
+                    let head = s.get(..9)?;
+                    let level = (b'1'..=b'5').contains(&head[5]);
+                    (level && head[..5] == *b"DEBUG" && head[6..] == *b":  ")
+                        .then_some((Severity::Debug, 9))
+                })
+            }),
+            b'S' => word(s, b"STATEMENT", Severity::Statement),
+            b'H' => word(s, b"HINT", Severity::Hint),
+            b'C' => word(s, b"CONTEXT", Severity::Context),
+            b'W' => word(s, b"WARNING", Severity::Warning),
+            b'F' => word(s, b"FATAL", Severity::Fatal),
+            b'P' => word(s, b"PANIC", Severity::Panic),
+            b'Q' => word(s, b"QUERY", Severity::Query),
+            b'N' => word(s, b"NOTICE", Severity::Notice),
+            b'I' => word(s, b"INFO", Severity::Info),
+            _ => None,
+        }
     }
 
     /// The severity named `word` (`LOG`, `ERROR`, ... as csvlog and jsonlog write it).
@@ -275,6 +304,9 @@ pub enum PrefixError {
 pub struct Prefix {
     text: String,
     items: Vec<Item>,
+    /// The first try of every choice fits within the backtracking budget, so
+    /// [`Prefix::match_first_try`] may be tried before the general matcher.
+    first_try: bool,
 }
 
 /// The result of matching one line: prefix fields, severity, and where the message starts.
@@ -336,9 +368,13 @@ impl Prefix {
         if !lit.is_empty() {
             items.push(Item::Lit(lit.into_boxed_slice()));
         }
+        // The general matcher spends one unit of its budget (256) per item, and one
+        // for the severity, along its first try.
+        let first_try = items.len() < 255;
         Ok(Prefix {
             text: text.to_string(),
             items,
+            first_try,
         })
     }
 
@@ -369,7 +405,24 @@ impl Prefix {
     }
 
     /// Matches `line` (without its newline): the fields, the severity and the message offset.
+    #[inline]
     pub fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
+        if self.first_try {
+            let mut fields = Fields::default();
+            if let Some((severity, message_at)) = self.match_first_try(line, &mut fields, &mut ()) {
+                return Some(Matched {
+                    fields,
+                    severity,
+                    message_at,
+                });
+            }
+        }
+        self.match_backtracking(line)
+    }
+
+    /// [`Prefix::match_line`] by the general matcher alone.
+    #[inline(never)]
+    fn match_backtracking<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
         let mut budget = 256u32;
         let (severity, message_at) =
@@ -428,6 +481,18 @@ impl Prefix {
         caps.clear();
         caps.resize(self.slots(), ABSENT);
         let mut fields = Fields::default();
+        if self.first_try {
+            if let Some((severity, message_at)) = self.match_first_try(line, &mut fields, caps) {
+                return Some(Matched {
+                    fields,
+                    severity,
+                    message_at,
+                });
+            }
+            // The general matcher starts afresh.
+            caps.fill(ABSENT);
+            fields = Fields::default();
+        }
         let mut budget = 256u32;
         let (severity, message_at) = self.match_from(0, line, 0, &mut fields, &mut budget, caps)?;
         Some(Matched {
@@ -500,6 +565,65 @@ impl Prefix {
             }
             i += 1;
         }
+    }
+
+    /// The general matcher's first try, without its backtracking: each free-text
+    /// value ends at its first candidate end and a `%q` is passed (the session's
+    /// fields are printed). Where this matches, the general matcher returns the same
+    /// (its first try is its answer); where it does not, the general matcher decides.
+    #[inline]
+    fn match_first_try<'a, C: Capture>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        cap: &mut C,
+    ) -> Option<(Severity, usize)> {
+        let mut pos = 0;
+        let mut i = 0;
+        while let Some(item) = self.items.get(i) {
+            match item {
+                Item::Lit(l) => {
+                    if !has_at(line, pos, l) {
+                        return None;
+                    }
+                    pos += l.len();
+                }
+                Item::Stop { .. } => {}
+                Item::Esc { esc, padded, slot } if esc.is_free_text() => {
+                    let rest = &line[pos..];
+                    let end = match self.items.get(i + 1) {
+                        Some(Item::Lit(l)) => {
+                            let end = find_lit(rest, l)?;
+                            // The literal is known to follow: step over it too.
+                            free_text_value(*esc, *padded, &rest[..end], f)?;
+                            cap.set(*slot, pos, pos + end);
+                            pos += end + l.len();
+                            i += 2;
+                            continue;
+                        }
+                        None | Some(Item::Stop { .. }) => std::iter::once(0)
+                            .chain(memchr::memchr_iter(b' ', rest).map(|b| b + 1))
+                            .find(|&end| Severity::parse(&rest[end..]).is_some())?,
+                        Some(Item::Esc { .. }) => memchr::memchr(b' ', rest).unwrap_or(rest.len()),
+                    };
+                    free_text_value(*esc, *padded, &rest[..end], f)?;
+                    cap.set(*slot, pos, pos + end);
+                    pos += end;
+                }
+                Item::Esc { esc, padded, slot } => {
+                    let start = if *padded { skip_spaces(line, pos) } else { pos };
+                    let len = fixed_field(*esc, &line[start..], f)?;
+                    cap.set(*slot, start, start + len);
+                    pos = if *padded {
+                        skip_spaces(line, start + len)
+                    } else {
+                        start + len
+                    };
+                }
+            }
+            i += 1;
+        }
+        Severity::parse(&line[pos..]).map(|(s, n)| (s, pos + n))
     }
 
     /// Empties the fields of the escapes after item `i` (the line stopped at `i`).
@@ -633,6 +757,58 @@ pub fn escape_fits(c: char, value: &[u8]) -> bool {
     }
 }
 
+/// True when `lit` occurs in `line` at `pos`; literals of up to 3 bytes (most of a
+/// prefix's) are compared in place rather than by a call.
+#[inline(always)]
+fn has_at(line: &[u8], pos: usize, lit: &[u8]) -> bool {
+    let Some(s) = line.get(pos..pos + lit.len()) else {
+        return false;
+    };
+    match lit.len() {
+        1 => s[0] == lit[0],
+        2 => s[0] == lit[0] && s[1] == lit[1],
+        3 => s[0] == lit[0] && s[1] == lit[1] && s[2] == lit[2],
+        _ => s == lit,
+    }
+}
+
+/// Where the first occurrence of `lit` (not empty) starts in `rest`: the first
+/// candidate end of a free-text value the literal follows.
+#[inline(always)]
+fn find_lit(rest: &[u8], lit: &[u8]) -> Option<usize> {
+    let first = lit[0];
+    let fits = |at: usize| lit.len() == 1 || has_at(rest, at, lit);
+    // Values are short: a byte loop over the first bytes finds most ends before a
+    // memchr call would have set up.
+    let near = rest.len().min(16);
+    let mut from = 0;
+    while let Some(p) = rest[from..near].iter().position(|&b| b == first) {
+        if fits(from + p) {
+            return Some(from + p);
+        }
+        from += p + 1;
+    }
+    memchr::memchr_iter(first, &rest[near..])
+        .map(|p| near + p)
+        .find(|&at| fits(at))
+}
+
+/// Stores free-text value `v` as the general matcher's `try_end` does; `None` where
+/// it would refuse it (a host with a blank).
+#[inline(always)]
+fn free_text_value<'a>(esc: Esc, padded: bool, mut v: &'a [u8], f: &mut Fields<'a>) -> Option<()> {
+    if matches!(esc, Esc::Host | Esc::RemoteHostPort)
+        && memchr::memchr(b' ', v.trim_ascii()).is_some()
+    {
+        return None;
+    }
+    if padded {
+        v = v.trim_ascii();
+    }
+    set_free_text(esc, v, f);
+    Some(())
+}
+
 fn skip_spaces(line: &[u8], mut pos: usize) -> usize {
     while line.get(pos) == Some(&b' ') {
         pos += 1;
@@ -681,8 +857,14 @@ fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
             .or_else(|| parse_epoch(s))
             .map(|p| p.len),
         Esc::Pid => {
-            let n = digit_run(s);
-            f.pid = parse_digits(&s[..n]);
+            // The digits are read as they are counted: one pass.
+            let mut n = 0;
+            let mut pid = Some(0u32);
+            while let Some(d) = s.get(n).filter(|b| b.is_ascii_digit()) {
+                pid = pid.and_then(|v| v.checked_mul(10)?.checked_add(u32::from(d - b'0')));
+                n += 1;
+            }
+            f.pid = pid.filter(|_| n > 0);
             f.pid.map(|_| n)
         }
         Esc::LineNo | Esc::Xid => Some(digit_run(s)).filter(|&n| n > 0),
@@ -729,17 +911,6 @@ fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
         }
         _ => None,
     }
-}
-
-/// The number ASCII `digits` write (`str::parse::<u32>` of them without the UTF-8 check);
-/// `None` when empty or too large.
-fn parse_digits(digits: &[u8]) -> Option<u32> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u32, |v, &d| {
-        v.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
 }
 
 fn digit_run(s: &[u8]) -> usize {
@@ -843,6 +1014,221 @@ mod tests {
         assert!(m(p, "").is_none());
         assert!(m(p, "2026-11-24 04:00:00 UTC [x] LOG:  a").is_none());
         assert!(m(p, "2026-11-24 04:00:00 UTC [1] BLAH:  a").is_none());
+    }
+
+    /// `match_line` (first try, then the general matcher) and the general matcher
+    /// alone give the same answer: fields, severity and message offset.
+    fn same_both_ways(prefix: &str, line: &str) -> Option<String> {
+        let p = Prefix::compile(prefix).unwrap();
+        let show = |m: Option<Matched<'_>>| m.map(|m| format!("{m:?}"));
+        let fast = show(p.match_line(line.as_bytes()));
+        let slow = show(p.match_backtracking(line.as_bytes()));
+        assert_eq!(fast, slow, "{prefix:?} on {line:?}");
+        // With captures (inference's matcher) too.
+        let mut caps = Vec::new();
+        let fast_caps = show(p.match_capture(line.as_bytes(), &mut caps));
+        let mut slow_caps = vec![ABSENT; p.slots()];
+        let mut f = Fields::default();
+        let slow_m = p
+            .match_from(0, line.as_bytes(), 0, &mut f, &mut 256, &mut slow_caps)
+            .map(|(severity, message_at)| Matched {
+                fields: f,
+                severity,
+                message_at,
+            });
+        assert_eq!(fast_caps, show(slow_m), "{prefix:?} on {line:?}");
+        if fast_caps.is_some() {
+            assert_eq!(caps, slow_caps, "{prefix:?} on {line:?}");
+        }
+        fast
+    }
+
+    #[test]
+    fn the_first_try_agrees_with_the_general_matcher() {
+        let t = "2026-11-24 04:00:00 UTC";
+        let cases: &[(&str, &str)] = &[
+            // A value holding the next literal's first byte, or the whole literal.
+            (
+                "%t [%p-%l] %q%u@%d ",
+                "2026-11-24 04:00:00 UTC [1-2] a@b@shop LOG:  x",
+            ),
+            (
+                "%t [%p-%l] %q%u@%d ",
+                "2026-11-24 04:00:00 UTC [1-2] bob@my db LOG:  x",
+            ),
+            (
+                "%t [%p] %a: ",
+                "2026-11-24 04:00:00 UTC [1] a:b: c: LOG:  x",
+            ),
+            (
+                "%t [%p] %a:: ",
+                "2026-11-24 04:00:00 UTC [1] a:b:: c:: LOG:  x",
+            ),
+            (
+                "%t [%p] %a ",
+                "2026-11-24 04:00:00 UTC [1] my LOGapp LOG:  hi",
+            ),
+            (
+                "%t [%p] %a ",
+                "2026-11-24 04:00:00 UTC [1] a very long application name here LOG:  hi",
+            ),
+            // `%q` stops: session lines, session-less lines, and a session-less line
+            // whose message holds the separator.
+            (
+                "%m [%p] %q%u@%d ",
+                "2026-11-24 05:35:14.949 CET [29040] LOG:  starting",
+            ),
+            (
+                "%m [%p] %q%u@%d ",
+                "2026-11-24 05:35:14.949 CET [29040] LOG:  mail bob@shop now",
+            ),
+            (
+                "%m [%p] %q%u@%d ",
+                "2026-11-24 05:35:14.949 CET [29040] bob@shop ERROR:  x",
+            ),
+            ("%u - %q|", " - LOG:  starting"),
+            ("%u - %q|", "postgres - |LOG:  x"),
+            ("%t %q%a", "2026-11-24 04:00:00 UTC my app LOG:  x"),
+            // Padded escapes.
+            (
+                "%t [%5p] %-10a ",
+                "2026-11-24 04:00:00 UTC [   42] psql       LOG:  x",
+            ),
+            (
+                "%t [%5p] %-10a ",
+                "2026-11-24 04:00:00 UTC [   42] my app     LOG:  x",
+            ),
+            ("%-6p|%10u|", "42    |       bob|LOG:  x"),
+            // CR line ends (kept in the message when not trimmed).
+            ("%t [%p] ", "2026-11-24 04:00:00 UTC [1] LOG:  x\r"),
+            ("%t [%p] %u ", "2026-11-24 04:00:00 UTC [1] bob\r"),
+            // Hosts never hold a blank; `%r` keeps the host only.
+            ("%t %h %a ", "2026-11-24 04:00:00 UTC my host app LOG:  x"),
+            (
+                "%t:%r:%u@%d:[%p]:",
+                "2026-11-24 04:00:00 UTC:10.0.0.5(52314):app@shop:[4242]:LOG:  x",
+            ),
+            (
+                "%t:%r:%u@%d:[%p]:",
+                "2026-11-24 04:00:00 UTC::@:[77]:LOG:  x",
+            ),
+            // Free text before an escape, at the end, before a stop.
+            ("%a %p ", "psql 42 LOG:  x"),
+            ("%a %p ", "my psql 42 LOG:  x"),
+            ("%t %a", "2026-11-24 04:00:00 UTC my app DEBUG3:  x"),
+            // Failures everywhere.
+            (
+                "%t [%p-%l] %q%u@%d ",
+                "2026-11-24 04:00:00 UTC [1-x] a@b LOG:  x",
+            ),
+            (
+                "%t [%p-%l] %q%u@%d ",
+                "2026-11-24 04:00:00 UTC [99999999999-1] a@b LOG:  x",
+            ),
+            (
+                "%t [%p-%l] %q%u@%d ",
+                "2026-11-24 04:00:00 UTC [1-1] a@b LOGS:  x",
+            ),
+            ("%t [%p-%l] %q%u@%d ", "2026-11-24 04:00:00 UTC [1-1] a@b"),
+            ("%t [%p-%l] %q%u@%d ", "2026-11-24 04:00:00 UTC [1"),
+            ("%t [%p-%l] %q%u@%d ", ""),
+            ("%t [%p-%l] %q%u@%d ", "\tSELECT 1"),
+        ];
+        for (prefix, line) in cases {
+            same_both_ways(prefix, line);
+        }
+        // The common line is read on the first try; one whose first candidate end
+        // leads nowhere is read by the general matcher, as before.
+        let p = Prefix::compile("%t [%p] %a ").unwrap();
+        let mut f = Fields::default();
+        let line = b"2026-11-24 04:00:00 UTC [1] psql LOG:  hi";
+        assert!(p.match_first_try(line, &mut f, &mut ()).is_some());
+        let line = "2026-11-24 04:00:00 UTC [1] my LOGapp LOG:  hi";
+        assert!(p
+            .match_first_try(line.as_bytes(), &mut f, &mut ())
+            .is_none());
+        assert_eq!(m("%t [%p] %a ", line).unwrap().fields.app, b"my LOGapp");
+        // Every severity word, and near misses, after each of a few prefixes.
+        let words = [
+            "LOG",
+            "LOCATION",
+            "ERROR",
+            "STATEMENT",
+            "DETAIL",
+            "DEBUG",
+            "DEBUG1",
+            "DEBUG5",
+            "DEBUG6",
+            "DEBUG12",
+            "HINT",
+            "CONTEXT",
+            "WARNING",
+            "FATAL",
+            "PANIC",
+            "QUERY",
+            "NOTICE",
+            "INFO",
+            "LO",
+            "LOGG",
+            "",
+            "log",
+            "INFO:",
+        ];
+        for w in words {
+            for sep in [":  ", ": ", ":", "  ", ":   "] {
+                for prefix in ["%t [%p] ", "%t [%p] %a ", "%t [%p] %q%u@%d "] {
+                    same_both_ways(prefix, &format!("{t} [7] {w}{sep}x"));
+                    same_both_ways(prefix, &format!("{t} [7] a@b {w}{sep}x"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn severities_by_first_byte_as_by_the_colon() {
+        fn by_colon(s: &[u8]) -> Option<(Severity, usize)> {
+            let colon = memchr::memchr(b':', &s[..s.len().min(12)])?;
+            if s.get(colon + 1) != Some(&b' ') || s.get(colon + 2) != Some(&b' ') {
+                return None;
+            }
+            Some((Severity::from_word(&s[..colon])?, colon + 3))
+        }
+        let words = [
+            "LOG",
+            "LOCATION",
+            "ERROR",
+            "STATEMENT",
+            "DETAIL",
+            "DEBUG",
+            "DEBUG1",
+            "DEBUG2",
+            "DEBUG3",
+            "DEBUG4",
+            "DEBUG5",
+            "DEBUG0",
+            "DEBUG6",
+            "HINT",
+            "CONTEXT",
+            "WARNING",
+            "FATAL",
+            "PANIC",
+            "QUERY",
+            "NOTICE",
+            "INFO",
+            "L",
+            "LOGX",
+            "STATEMENTS",
+            "",
+        ];
+        for w in words {
+            for tail in ["", ":", ": ", ":  ", ":  x", ":   x", " :  x", "::  x"] {
+                let s = format!("{w}{tail}");
+                for n in 0..=s.len() {
+                    let b = &s.as_bytes()[..n];
+                    assert_eq!(Severity::parse(b), by_colon(b), "{:?}", &s[..n]);
+                }
+            }
+        }
     }
 
     #[test]

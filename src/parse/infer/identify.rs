@@ -1078,6 +1078,9 @@ impl<'a> Evidence<'a> {
                 // A value made of a name the connection lines give and more text is a
                 // split gone wrong (a plain name they do not give is a session that
                 // began before the log: a pool's connections live for days).
+                // (Each name once: only whether a value swallows some name counts.)
+                names.sort_unstable();
+                names.dedup();
                 if !names.is_empty() {
                     bad += samples
                         .iter()
@@ -1089,7 +1092,9 @@ impl<'a> Evidence<'a> {
             // Without a pid to follow a process, the values must at least be among
             // those the connection lines name.
             Kind::App if self.pid_slot.is_none() => {
-                let apps: Vec<&[u8]> = self.app_of_line.iter().map(|&(_, a)| a).collect();
+                let mut apps: Vec<&[u8]> = self.app_of_line.iter().map(|&(_, a)| a).collect();
+                apps.sort_unstable();
+                apps.dedup();
                 if apps.is_empty() {
                     return (0, 0);
                 }
@@ -1105,7 +1110,9 @@ impl<'a> Evidence<'a> {
                 for &(i, h) in &self.received {
                     count(samples[i].value(k), h);
                 }
-                let hosts: Vec<&[u8]> = self.received.iter().map(|&(_, h)| h).collect();
+                let mut hosts: Vec<&[u8]> = self.received.iter().map(|&(_, h)| h).collect();
+                hosts.sort_unstable();
+                hosts.dedup();
                 for s in samples {
                     let Some(v) = s.value(k) else { continue };
                     let v = match memchr::memrchr(b'(', v) {
