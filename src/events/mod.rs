@@ -149,6 +149,10 @@ fn protocol_step(s: &[u8]) -> Option<(Step, &[u8])> {
     } else {
         return None;
     };
+    // The unnamed statement, by far the most common name (drivers use it by default).
+    if let Some(sql) = rest.strip_prefix(b"<unnamed>: ") {
+        return Some((step, sql));
+    }
     // The statement/portal name never contains ": "; the SQL may.
     let colon = memchr::memchr_iter(b':', rest).find(|&i| rest.get(i + 1) == Some(&b' '))?;
     Some((step, &rest[colon + 2..]))
@@ -354,6 +358,19 @@ mod tests {
         );
         assert!(parse_duration_ms(b"946080000000.001 ms").is_none());
         assert_eq!(parse_duration_ms(b"7 ms  x").unwrap(), (7_000, &b"  x"[..]));
+        for (text, us) in [
+            ("0.306 ms", 306),
+            ("12.3 ms", 12_300),
+            ("12.34 ms", 12_340),
+            ("12.345 ms", 12_345),
+            ("12.3456789 ms", 12_345),
+            ("12. ms", 12_000),
+            ("0.000 ms", 0),
+        ] {
+            assert_eq!(parse_duration_ms(text.as_bytes()).unwrap().0, us, "{text}");
+        }
+        assert!(parse_duration_ms(b".5 ms").is_none());
+        assert!(parse_duration_ms(b"5.5ms").is_none());
     }
 
     #[test]
@@ -367,6 +384,14 @@ mod tests {
         assert_eq!(
             protocol_step(colons.as_bytes()),
             Some((Step::Bind, &b"SELECT 1"[..]))
+        );
+        assert_eq!(
+            protocol_step(b"execute <unnamed>: SELECT 1"),
+            Some((Step::Execute, &b"SELECT 1"[..]))
+        );
+        assert_eq!(
+            protocol_step(b"execute <unnamed>/C_1: SELECT 1"),
+            Some((Step::Execute, &b"SELECT 1"[..]))
         );
         assert_eq!(protocol_step(b"parse x:"), None);
         assert_eq!(protocol_step(b"parse x: "), Some((Step::Parse, &b""[..])));
