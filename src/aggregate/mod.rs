@@ -305,6 +305,19 @@ impl Stats {
 
     /// Records one timed execution.
     fn record(&mut self, norm: &mut Normalizer, obs: &Obs<'_>, us: u64, ts: Option<Millis>) {
+        self.record_in(norm, obs, us, ts, None);
+    }
+
+    /// Records one timed execution, its database, user and application counted in
+    /// `run` when given (a chunk's), else in the maps.
+    fn record_in<'g>(
+        &mut self,
+        norm: &mut Normalizer,
+        obs: &Obs<'g>,
+        us: u64,
+        ts: Option<Millis>,
+        run: Option<&mut GroupRun<'g>>,
+    ) {
         let text = || signals::normalized(norm, obs.sql);
         let q = self.queries.record(obs.fp, text, Some(us), ts);
         if let Some(id) = obs.query_id {
@@ -315,8 +328,8 @@ impl Stats {
                 duration_us: us,
                 ts,
                 order: obs.order,
-                query: unfold(obs.sql),
-                parameters: obs.params.map(unfold),
+                query: unfold_fast(obs.sql),
+                parameters: obs.params.map(unfold_fast),
                 database: lossy(obs.db),
                 user: lossy(obs.user),
                 application: lossy(obs.app),
@@ -325,7 +338,10 @@ impl Stats {
         }
         self.statements += 1;
         self.total_us = self.total_us.saturating_add(us);
-        self.count_groups(obs, us);
+        match run {
+            Some(run) => run.count(self, obs, us),
+            None => self.count_groups(obs, us),
+        }
         self.row_of(obs, Some(us), ts);
         if let Some(t) = ts {
             self.windows.add(t, us);
@@ -362,23 +378,92 @@ impl Stats {
 
     /// Counts one execution of `us` (0 when untimed) in its database, user and application.
     fn count_groups(&mut self, obs: &Obs<'_>, us: u64) {
-        for (map, key) in [
-            (&mut self.by_database, obs.db),
-            (&mut self.by_user, obs.user),
-            (&mut self.by_application, obs.app),
-        ] {
-            let g = match map.get_mut(key) {
-                Some(g) => g,
-                None => map.entry(key.into()).or_default(),
-            };
-            g.count += 1;
-            g.total_us = g.total_us.saturating_add(us);
+        for (i, key) in [obs.db, obs.user, obs.app].into_iter().enumerate() {
+            self.add_group(
+                i,
+                key,
+                GroupTotals {
+                    count: 1,
+                    total_us: us,
+                },
+            );
+        }
+    }
+
+    /// Adds `t` to group `key` of map `i` (database, user, application).
+    fn add_group(&mut self, i: usize, key: &[u8], t: GroupTotals) {
+        let map = match i {
+            0 => &mut self.by_database,
+            1 => &mut self.by_user,
+            _ => &mut self.by_application,
+        };
+        let g = match map.get_mut(key) {
+            Some(g) => g,
+            None => map.entry(key.into()).or_default(),
+        };
+        g.count += t.count;
+        g.total_us = g.total_us.saturating_add(t.total_us);
+    }
+}
+
+/// The database, user and application a chunk counted last, with what they counted
+/// since, not yet in [`Stats`]' maps: most consecutive statements share them, so most
+/// are counted without a map lookup. [`GroupRun::flush`] before the maps are read.
+/// (Sums saturate, so adding in runs gives the same totals as one by one.)
+#[derive(Debug, Default)]
+pub(crate) struct GroupRun<'a>([Option<(&'a [u8], GroupTotals)>; 3]);
+
+impl<'a> GroupRun<'a> {
+    /// Counts one execution of `us` (0 when untimed).
+    #[inline]
+    fn count(&mut self, stats: &mut Stats, obs: &Obs<'a>, us: u64) {
+        for (i, key) in [obs.db, obs.user, obs.app].into_iter().enumerate() {
+            match &mut self.0[i] {
+                Some((k, t)) if *k == key => {
+                    t.count += 1;
+                    t.total_us = t.total_us.saturating_add(us);
+                }
+                slot => {
+                    if let Some((k, t)) = slot.take() {
+                        stats.add_group(i, k, t);
+                    }
+                    *slot = Some((
+                        key,
+                        GroupTotals {
+                            count: 1,
+                            total_us: us,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Moves the counts into `stats`' maps.
+    fn flush(&mut self, stats: &mut Stats) {
+        for (i, slot) in self.0.iter_mut().enumerate() {
+            if let Some((k, t)) = slot.take() {
+                stats.add_group(i, k, t);
+            }
         }
     }
 }
 
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    // `from_utf8` checks a word at a time: most texts are valid, and this is faster
+    // than `from_utf8_lossy`'s walk.
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+/// [`unfold`], without its search for continuation lines in a text of one line.
+fn unfold_fast(b: &[u8]) -> String {
+    match memchr::memchr(b'\n', b) {
+        None => lossy(b),
+        Some(_) => unfold(b),
+    }
 }
 
 /// The result of aggregating a contiguous part of one input. Serializable: `--state
@@ -438,6 +523,8 @@ pub struct ChunkAgg<'a> {
     text: String,
     /// The sessions open, for the session filters.
     sessions: session::Live,
+    /// The groups counted last, not yet in `stats`.
+    groups: GroupRun<'a>,
 }
 
 impl<'a> ChunkAgg<'a> {
@@ -458,6 +545,7 @@ impl<'a> ChunkAgg<'a> {
             dropped: rustc_hash::FxHashSet::default(),
             text: String::new(),
             sessions: session::Live::default(),
+            groups: GroupRun::default(),
         }
     }
 
@@ -470,6 +558,7 @@ impl<'a> ChunkAgg<'a> {
     /// Ends the chunk, which had `lines` lines.
     pub fn finish(mut self, lines: u64) -> Partial {
         self.input.lines = lines;
+        self.groups.flush(&mut self.stats);
         self.pending_to_tail();
         self.flush_waits();
         self.track.tail = self.pid_tail();
@@ -633,7 +722,8 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
         match event {
             Event::Timed { us, sql } => {
                 let o = obs(sql, &mut self.norm);
-                self.stats.record(&mut self.norm, &o, us, ts);
+                let run = Some(&mut self.groups);
+                self.stats.record_in(&mut self.norm, &o, us, ts, run);
                 self.timed_seen(pid, sql);
                 self.statement_seen(e, sql, o.fp, Some(us));
             }
@@ -641,7 +731,8 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             // counts as an execution without one.
             Event::Logged { sql } if e.fields.unattributed => {
                 let o = obs(sql, &mut self.norm);
-                self.stats.record_untimed(&mut self.norm, &o);
+                let run = Some(&mut self.groups);
+                self.stats.record_untimed_in(&mut self.norm, &o, run);
             }
             Event::BareDuration { .. } if e.fields.unattributed => self.stats.orphan_durations += 1,
             Event::Logged { sql } => {

@@ -133,6 +133,16 @@ fn text_hash(sql: &[u8]) -> u64 {
 impl Stats {
     /// Records one execution logged without a duration: counted, not timed.
     pub(super) fn record_untimed(&mut self, norm: &mut Normalizer, obs: &Obs<'_>) {
+        self.record_untimed_in(norm, obs, None);
+    }
+
+    /// [`Stats::record_untimed`], its groups counted in `run` when given.
+    pub(super) fn record_untimed_in<'g>(
+        &mut self,
+        norm: &mut Normalizer,
+        obs: &Obs<'g>,
+        run: Option<&mut super::GroupRun<'g>>,
+    ) {
         let text = || super::signals::normalized(norm, obs.sql);
         let q = self.queries.record(obs.fp, text, None, obs.ts);
         if let Some(id) = obs.query_id {
@@ -141,7 +151,10 @@ impl Stats {
         self.row_of(obs, None, obs.ts);
         self.statements += 1;
         self.untimed_statements += 1;
-        self.count_groups(obs, 0);
+        match run {
+            Some(run) => run.count(self, obs, 0),
+            None => self.count_groups(obs, 0),
+        }
         if let Some(t) = obs.ts {
             self.windows.add_untimed(t);
             if let Some(f) = &mut self.fine {
@@ -208,7 +221,8 @@ impl<'a> ChunkAgg<'a> {
     /// A statement logged without a duration: it waits for one.
     pub(super) fn logged(&mut self, pid: u32, o: Obs<'a>) {
         if let Some(prev) = self.pending.insert(pid, o) {
-            self.stats.record_untimed(&mut self.norm, &prev);
+            self.stats
+                .record_untimed_in(&mut self.norm, &prev, Some(&mut self.groups));
         }
         self.pairing.touched.insert(pid);
     }
@@ -217,7 +231,8 @@ impl<'a> ChunkAgg<'a> {
     /// and a duration line at the start of the next chunk is not paired across it.
     pub(super) fn statement_removed(&mut self, pid: u32) {
         if let Some(prev) = self.pending.remove(&pid) {
-            self.stats.record_untimed(&mut self.norm, &prev);
+            self.stats
+                .record_untimed_in(&mut self.norm, &prev, Some(&mut self.groups));
         }
         self.pairing.touched.insert(pid);
     }
@@ -225,7 +240,8 @@ impl<'a> ChunkAgg<'a> {
     /// A duration without text: times the waiting statement of the process.
     pub(super) fn bare_duration(&mut self, pid: u32, us: u64, ts: Option<Millis>) {
         if let Some(o) = self.pending.remove(&pid) {
-            self.stats.record(&mut self.norm, &o, us, ts);
+            self.stats
+                .record_in(&mut self.norm, &o, us, ts, Some(&mut self.groups));
         } else if self.pairing.touched.insert(pid) {
             let kind = HeadKind::Duration { us, ts };
             self.pairing.head.push(Head { pid, kind });
@@ -251,7 +267,8 @@ impl<'a> ChunkAgg<'a> {
             if p.sql == text {
                 self.stats.failed_statements += 1;
             } else {
-                self.stats.record_untimed(&mut self.norm, &p);
+                self.stats
+                    .record_untimed_in(&mut self.norm, &p, Some(&mut self.groups));
             }
         } else if self.pairing.touched.insert(pid) {
             let kind = HeadKind::Failure {
@@ -267,7 +284,8 @@ impl<'a> ChunkAgg<'a> {
     pub(super) fn timed_seen(&mut self, pid: u32, sql: &[u8]) {
         if let Some(p) = self.pending.remove(&pid) {
             if p.sql != sql {
-                self.stats.record_untimed(&mut self.norm, &p);
+                self.stats
+                    .record_untimed_in(&mut self.norm, &p, Some(&mut self.groups));
             }
         } else if self.pairing.touched.insert(pid) {
             let kind = HeadKind::Executed {

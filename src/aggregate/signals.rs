@@ -30,9 +30,7 @@ pub(super) struct PidLocal {
 
 /// The normalized text of `sql`.
 pub(super) fn normalized(norm: &mut Normalizer, sql: &[u8]) -> String {
-    let mut text = String::new();
-    norm.normalize_into(sql, &mut text);
-    text
+    norm.normalized_text(sql)
 }
 
 impl Stats {

@@ -19,14 +19,10 @@ pub mod signal;
 
 use crate::parse::{LogEntry, Severity};
 
-/// DDL and maintenance commands: the first keyword of a statement that changes the
-/// schema or maintains a table, which the timeline marks.
-const DDL: &[&str] = &[
-    "CREATE", "DROP", "ALTER", "TRUNCATE", "REINDEX", "VACUUM", "ANALYZE", "CLUSTER", "REFRESH",
-    "GRANT", "REVOKE", "COMMENT",
-];
-
-/// The DDL or maintenance command `sql` starts with (after blanks and comments), upper-case.
+/// The DDL or maintenance command `sql` starts with (after blanks and comments),
+/// upper-case: the first keyword of a statement that changes the schema or maintains
+/// a table, which the timeline marks (`CREATE`, `DROP`, `ALTER`, `TRUNCATE`,
+/// `REINDEX`, `VACUUM`, `ANALYZE`, `CLUSTER`, `REFRESH`, `GRANT`, `REVOKE`, `COMMENT`).
 pub fn ddl_command(sql: &[u8]) -> Option<&'static str> {
     let mut s = sql;
     loop {
@@ -42,7 +38,19 @@ pub fn ddl_command(sql: &[u8]) -> Option<&'static str> {
     }
     let word_len = s.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let word = &s[..word_len];
-    DDL.iter()
+    // Most statements are not DDL: their first letter rules most of the list out.
+    let candidates: &[&'static str] = match word.first()?.to_ascii_uppercase() {
+        b'A' => &["ALTER", "ANALYZE"],
+        b'C' => &["CREATE", "CLUSTER", "COMMENT"],
+        b'D' => &["DROP"],
+        b'G' => &["GRANT"],
+        b'R' => &["REINDEX", "REFRESH", "REVOKE"],
+        b'T' => &["TRUNCATE"],
+        b'V' => &["VACUUM"],
+        _ => return None,
+    };
+    candidates
+        .iter()
         .copied()
         .find(|k| k.as_bytes().eq_ignore_ascii_case(word))
 }
@@ -141,6 +149,10 @@ fn protocol_step(s: &[u8]) -> Option<(Step, &[u8])> {
     } else {
         return None;
     };
+    // The unnamed statement, by far the most common name (drivers use it by default).
+    if let Some(sql) = rest.strip_prefix(b"<unnamed>: ") {
+        return Some((step, sql));
+    }
     // The statement/portal name never contains ": "; the SQL may.
     let colon = memchr::memchr_iter(b':', rest).find(|&i| rest.get(i + 1) == Some(&b' '))?;
     Some((step, &rest[colon + 2..]))
@@ -312,6 +324,19 @@ mod tests {
         );
         assert_eq!(ddl_command(b"SELECT 1"), None);
         assert_eq!(ddl_command(b"CREATED"), None);
+        for k in [
+            "CREATE", "DROP", "ALTER", "TRUNCATE", "REINDEX", "VACUUM", "ANALYZE", "CLUSTER",
+            "REFRESH", "GRANT", "REVOKE", "COMMENT",
+        ] {
+            assert_eq!(ddl_command(k.as_bytes()), Some(k));
+            let lower = format!("\t{} x", k.to_lowercase());
+            assert_eq!(ddl_command(lower.as_bytes()), Some(k));
+        }
+        for other in [
+            "SELECT 1", "UPDATE t", "INSERT", "BEGIN", "END", "WITH x", "COPY t",
+        ] {
+            assert_eq!(ddl_command(other.as_bytes()), None);
+        }
         assert_eq!(ddl_command(b""), None);
     }
 
@@ -321,5 +346,54 @@ mod tests {
         assert_eq!(parse_duration_ms(b"0.001 ms").unwrap().0, 1);
         assert!(parse_duration_ms(b"99999999999999999999 ms").is_none());
         assert!(parse_duration_ms(b"1.5 s").is_none());
+        // Leading zeros past the unchecked length; too long for 30 years.
+        assert_eq!(
+            parse_duration_ms(b"00000000000000000001.5 ms").unwrap().0,
+            1_500
+        );
+        assert!(parse_duration_ms(b"999999999999999 ms").is_none());
+        assert_eq!(
+            parse_duration_ms(b"946080000000 ms").unwrap().0,
+            MAX_DURATION_US
+        );
+        assert!(parse_duration_ms(b"946080000000.001 ms").is_none());
+        assert_eq!(parse_duration_ms(b"7 ms  x").unwrap(), (7_000, &b"  x"[..]));
+        for (text, us) in [
+            ("0.306 ms", 306),
+            ("12.3 ms", 12_300),
+            ("12.34 ms", 12_340),
+            ("12.345 ms", 12_345),
+            ("12.3456789 ms", 12_345),
+            ("12. ms", 12_000),
+            ("0.000 ms", 0),
+        ] {
+            assert_eq!(parse_duration_ms(text.as_bytes()).unwrap().0, us, "{text}");
+        }
+        assert!(parse_duration_ms(b".5 ms").is_none());
+        assert!(parse_duration_ms(b"5.5ms").is_none());
+    }
+
+    #[test]
+    fn statement_names_of_any_length() {
+        let long = format!("execute {}: SELECT a: b", "n".repeat(200));
+        assert_eq!(
+            protocol_step(long.as_bytes()),
+            Some((Step::Execute, &b"SELECT a: b"[..]))
+        );
+        let colons = format!("bind {}x: SELECT 1", ":".repeat(100));
+        assert_eq!(
+            protocol_step(colons.as_bytes()),
+            Some((Step::Bind, &b"SELECT 1"[..]))
+        );
+        assert_eq!(
+            protocol_step(b"execute <unnamed>: SELECT 1"),
+            Some((Step::Execute, &b"SELECT 1"[..]))
+        );
+        assert_eq!(
+            protocol_step(b"execute <unnamed>/C_1: SELECT 1"),
+            Some((Step::Execute, &b"SELECT 1"[..]))
+        );
+        assert_eq!(protocol_step(b"parse x:"), None);
+        assert_eq!(protocol_step(b"parse x: "), Some((Step::Parse, &b""[..])));
     }
 }

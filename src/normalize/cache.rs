@@ -14,6 +14,10 @@
 //! - **Bounded.** A fixed table of [`SLOTS`] entries and an arena of [`ARENA`] bytes;
 //!   when the arena is full the whole cache is emptied (the hot texts come back at
 //!   once). Texts longer than [`MAX_TEXT`] are not cached.
+//! - **Normalized texts too.** A cached text may also keep its normalized display text
+//!   (in a second arena of [`ARENA`] bytes, emptied alone when full): every chunk
+//!   starts its statistics afresh and needs the display text of each statement again,
+//!   which the lexer would otherwise rebuild once per chunk.
 //! - **No allocation once built**: the arena's capacity is reserved up front.
 //! - **Lock-free.** One cache per thread (see `Normalizer::cached`), never shared.
 
@@ -31,14 +35,33 @@ pub(crate) const MAX_TEXT: usize = 16 << 10;
 /// How many neighbouring slots a text may land in.
 const PROBES: usize = 4;
 
-/// One cached text: its hash, where its bytes are in the arena, its fingerprint.
+/// One cached text: its hash, where its bytes are in the arena, its fingerprint, and
+/// where its normalized text is in the text arena (`NO_TEXT` when not kept).
 /// `len == 0` marks a free slot (the empty text is never cached).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Slot {
     key: u64,
     fp: u64,
     start: u32,
     len: u32,
+    text_start: u32,
+    text_len: u32,
+}
+
+/// `text_len` of a slot without its normalized text.
+const NO_TEXT: u32 = u32::MAX;
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            key: 0,
+            fp: 0,
+            start: 0,
+            len: 0,
+            text_start: 0,
+            text_len: NO_TEXT,
+        }
+    }
 }
 
 /// The cache (see the module docs).
@@ -46,6 +69,8 @@ struct Slot {
 pub(crate) struct Cache {
     slots: Box<[Slot]>,
     arena: Vec<u8>,
+    /// Normalized texts (UTF-8).
+    texts: Vec<u8>,
     slots_mask: usize,
     arena_cap: usize,
 }
@@ -58,8 +83,8 @@ impl Default for Cache {
 
 /// Where a text was found, or where it goes.
 pub(crate) enum Lookup {
-    /// Its fingerprint.
-    Hit(u64),
+    /// Its fingerprint, and its slot.
+    Hit(u64, usize),
     /// Not cached: pass this to [`Cache::insert`] with its fingerprint.
     Miss(Pending),
 }
@@ -78,6 +103,7 @@ impl Cache {
         Cache {
             slots: vec![Slot::default(); slots].into_boxed_slice(),
             arena: Vec::with_capacity(arena),
+            texts: Vec::with_capacity(arena),
             slots_mask: slots - 1,
             arena_cap: arena,
         }
@@ -102,7 +128,7 @@ impl Cache {
             if s.key == key && s.len as usize == sql.len() {
                 let start = s.start as usize;
                 if &self.arena[start..start + sql.len()] == sql {
-                    return Some(Lookup::Hit(s.fp));
+                    return Some(Lookup::Hit(s.fp, i));
                 }
             }
         }
@@ -112,8 +138,9 @@ impl Cache {
         Some(Lookup::Miss(Pending { key, slot }))
     }
 
-    /// Caches `sql` (looked up and missed as `p`) with its fingerprint `fp`.
-    pub(crate) fn insert(&mut self, p: Pending, sql: &[u8], fp: u64) {
+    /// Caches `sql` (looked up and missed as `p`) with its fingerprint `fp`; returns
+    /// its slot.
+    pub(crate) fn insert(&mut self, p: Pending, sql: &[u8], fp: u64) -> usize {
         let mut slot = p.slot;
         if self.arena.len() + sql.len() > self.arena_cap {
             // Full: start again. The texts still in use are cached again at once.
@@ -128,7 +155,42 @@ impl Cache {
             fp,
             start: start as u32,
             len: sql.len() as u32,
+            ..Slot::default()
         };
+        slot
+    }
+
+    /// The normalized text kept with the text in `slot` (as a lookup or an insert
+    /// gave it), if any.
+    #[inline]
+    pub(crate) fn text(&self, slot: usize) -> Option<&str> {
+        let s = &self.slots[slot];
+        if s.text_len == NO_TEXT {
+            return None;
+        }
+        let at = s.text_start as usize;
+        let bytes = &self.texts[at..at + s.text_len as usize];
+        // Only whole `&str`s are copied in (`set_text`).
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// Keeps `text`, the normalized text of the text in `slot` (as a lookup or an
+    /// insert gave it). A text too long for the arena is not kept.
+    pub(crate) fn set_text(&mut self, slot: usize, text: &str) {
+        let cap = self.arena_cap;
+        if text.len() > MAX_TEXT.min(cap) {
+            return;
+        }
+        if self.texts.len() + text.len() > cap {
+            // Full: forget the normalized texts (not the fingerprints).
+            self.texts.clear();
+            self.slots.iter_mut().for_each(|s| s.text_len = NO_TEXT);
+        }
+        let start = self.texts.len();
+        self.texts.extend_from_slice(text.as_bytes());
+        let s = &mut self.slots[slot];
+        s.text_start = start as u32;
+        s.text_len = text.len() as u32;
     }
 }
 
@@ -163,7 +225,7 @@ mod tests {
                     let i = (k * 7919 + round * 31) % sqls.len();
                     let sql = &sqls[i];
                     let fp = match cache.lookup(sql) {
-                        Some(Lookup::Hit(fp)) => {
+                        Some(Lookup::Hit(fp, _)) => {
                             hits += 1;
                             fp
                         }
@@ -187,6 +249,48 @@ mod tests {
             eprintln!("{slots} slots, {arena} bytes: {hits} hits of {n}");
             if slots == SLOTS {
                 assert!(hits * 2 > n, "the default cache keeps repeated texts");
+            }
+        }
+    }
+
+    /// Through caches small enough to evict and flush both arenas all the time, and the
+    /// default one, the normalized text of every statement is the lexer's, and so is
+    /// the fingerprint looked up between two texts.
+    #[test]
+    fn cached_texts_are_the_lexers() {
+        let sqls = corpus();
+        let mut lexer = Normalizer::new();
+        let want: Vec<(String, u64)> = sqls
+            .iter()
+            .map(|s| {
+                let mut t = String::new();
+                let fp = lexer.normalize_into(s, &mut t);
+                (t, fp)
+            })
+            .collect();
+        for (slots, arena) in [(4, 64), (16, 4096), (256, 64 << 10), (SLOTS, ARENA)] {
+            let mut n = Normalizer {
+                buf: Vec::new(),
+                cache: Some(Box::new(Cache::with_capacity(slots, arena))),
+            };
+            for round in 0..2usize {
+                for k in 0..sqls.len() {
+                    let i = (k * 7919 + round * 31) % sqls.len();
+                    // Either order: text first, or fingerprint first.
+                    let (fp, text) = match (k + round) % 2 {
+                        0 => {
+                            let t = n.normalized_text(&sqls[i]);
+                            (n.fingerprint(&sqls[i]), t)
+                        }
+                        _ => {
+                            let fp = n.fingerprint(&sqls[i]);
+                            (fp, n.normalized_text(&sqls[i]))
+                        }
+                    };
+                    assert_eq!((&text, fp), (&want[i].0, want[i].1), "{slots} slots");
+                }
+                let c = n.cache.as_deref().unwrap();
+                assert!(c.texts.len() <= arena);
             }
         }
     }

@@ -93,7 +93,7 @@ impl Normalizer {
             return self.lex_fingerprint(sql);
         };
         match cache.lookup(sql) {
-            Some(Lookup::Hit(fp)) => fp,
+            Some(Lookup::Hit(fp, _)) => fp,
             Some(Lookup::Miss(p)) => {
                 let mut sink = HashSink::default();
                 collapse::run(sql, &mut self.buf, &mut sink, true);
@@ -110,6 +110,36 @@ impl Normalizer {
         let mut sink = HashSink::default();
         collapse::run(sql, &mut self.buf, &mut sink, true);
         sink.0.finish()
+    }
+
+    /// The normalized display text of `sql` (as [`Normalizer::normalize_into`] writes
+    /// it), kept in this thread's cache beside the fingerprint when the normalizer has
+    /// one: every chunk needs the text of each of its statements once.
+    pub fn normalized_text(&mut self, sql: &[u8]) -> String {
+        let mut out = String::new();
+        let Some(mut cache) = self.cache.take() else {
+            self.normalize_into(sql, &mut out);
+            return out;
+        };
+        match cache.lookup(sql) {
+            Some(Lookup::Hit(_, slot)) => match cache.text(slot) {
+                Some(t) => out.push_str(t),
+                None => {
+                    self.normalize_into(sql, &mut out);
+                    cache.set_text(slot, &out);
+                }
+            },
+            Some(Lookup::Miss(p)) => {
+                let fp = self.normalize_into(sql, &mut out);
+                let slot = cache.insert(p, sql, fp);
+                cache.set_text(slot, &out);
+            }
+            None => {
+                self.normalize_into(sql, &mut out);
+            }
+        }
+        self.cache = Some(cache);
+        out
     }
 
     /// Writes the normalized display text of `sql` into `out` (cleared first) and
