@@ -994,6 +994,38 @@ fn parse_chunk(
     sink.finish(lines)
 }
 
+/// Parses consecutive chunks into one aggregator (see [`Fold::parse_run`]); when the
+/// fingerprints pass the cap before the last chunk's end, how many chunks were read.
+fn parse_run(
+    idx: u32,
+    data: &[u8],
+    base: u64,
+    runs: &[(std::ops::Range<usize>, Live)],
+    parser: &LogParser,
+    agg: &AggOptions,
+    done: &dyn Fn(std::ops::Range<usize>),
+) -> Result<Partial, usize> {
+    let lens: usize = runs.iter().map(|(r, _)| parser.arena_len(r.len())).sum();
+    let mut arena = vec![0u8; lens];
+    let mut free: &mut [u8] = &mut arena;
+    let mut sink = ChunkAgg::new(agg.clone(), idx);
+    let last = runs.len() - 1;
+    for (i, (r, live)) in runs.iter().enumerate() {
+        let (mine, rest) = std::mem::take(&mut free).split_at_mut(parser.arena_len(r.len()));
+        free = rest;
+        sink.set_sessions(live.clone());
+        let lines = parser.parse_chunk(&data[r.clone()], mine, base + r.start as u64, &mut sink);
+        done(r.clone());
+        if !sink.chunk_done(lines) {
+            return Err(i + 1);
+        }
+        if i == last {
+            return Ok(sink.finish(0));
+        }
+    }
+    Err(runs.len())
+}
+
 /// The sessions a chunk leaves open or ended (its connection lines only).
 fn scan_sessions(data: &[u8], base: u64, parser: &LogParser) -> Live {
     let mut arena = vec![0u8; parser.arena_len(data.len())];
@@ -1050,6 +1082,13 @@ fn parse_mapped<F: Fold>(
 /// Parses `data` (at offset `base` of its input) in chunks cut at entry boundaries,
 /// in parallel or not, and merges them in order, unfinished. `release(range)` is told
 /// when a range will not be read again.
+///
+/// The chunks are taken in groups of [`GROUP_CHUNKS`], capped after each (the same
+/// places whatever the threads). A group's consecutive chunks are parsed in runs, each
+/// into one accumulator ([`Fold::parse_run`]): one part to merge per run, not per
+/// chunk. The runs are handed out in file order to the threads, each taking the next
+/// as it finishes one, and merged in order as they come in: no thread waits for the
+/// others at the end of a group.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn parse_slice<F: Fold>(
     idx: u32,
@@ -1062,50 +1101,202 @@ pub(crate) fn parse_slice<F: Fold>(
     release: impl Fn(std::ops::Range<usize>) + Sync,
 ) -> F {
     let pieces = input::plan(data, opts.chunk_size, opts.max_entry, parser, &release);
-    let one = |(p, live): (Piece, Live)| match p {
-        Piece::Parse(r) => {
-            let partial = F::parse(
-                idx,
-                &data[r.clone()],
-                base + r.start as u64,
-                parser,
-                &opts.agg,
-                live,
-                ctx,
-            );
-            if let Some(p) = &opts.progress {
-                p.advance(r.len() as u64);
+    let threads = if parallel {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let tasks = runs(&pieces, threads);
+    let cap = opts.agg.max_fingerprints();
+    let run = |t: &Task, starts: Option<&[Live]>| -> F {
+        let group = &pieces[t.pieces.clone()];
+        let part = match group {
+            [Piece::Skip(s)] => F::skipped(idx, s, opts, ctx),
+            _ => {
+                let ranges: Vec<(std::ops::Range<usize>, Live)> = group
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| match p {
+                        Piece::Parse(r) => {
+                            let live = starts.map(|s| s[i].clone()).unwrap_or_default();
+                            Some((r.clone(), live))
+                        }
+                        Piece::Skip(_) => None,
+                    })
+                    .collect();
+                F::parse_run(idx, data, base, &ranges, parser, &opts.agg, ctx, &|r| {
+                    if let Some(p) = &opts.progress {
+                        p.advance(r.len() as u64);
+                    }
+                    release(r);
+                })
             }
-            release(r);
-            partial
-        }
-        Piece::Skip(s) => F::skipped(idx, &s, opts, ctx),
-    };
-    let scan = |p: &Piece| match p {
-        Piece::Parse(r) => scan_sessions(&data[r.clone()], base + r.start as u64, parser),
-        Piece::Skip(_) => Live::default(),
-    };
-    let wanted = wants_sessions(opts);
-    let mut live = Live::default();
-    // Groups of a fixed number of pieces, capped after each (the same places whatever
-    // the threads); both ways keep the pieces' order: each merge appends the later part.
-    let mut acc: Option<F> = None;
-    let mut pieces = pieces.into_iter();
-    loop {
-        let group: Vec<Piece> = pieces.by_ref().take(GROUP_CHUNKS).collect();
-        if group.is_empty() {
-            break;
-        }
-        let starts = session_starts(&group, &mut live, wanted, parallel, scan);
-        let group: Vec<(Piece, Live)> = group.into_iter().zip(starts).collect();
-        let merged = if parallel {
-            group.into_par_iter().map(&one).reduce_with(merge_in_order)
-        } else {
-            group.into_iter().map(&one).reduce(merge_in_order)
         };
-        append_capped(&mut acc, merged, opts.agg.max_fingerprints());
+        part
+    };
+    if wants_sessions(opts) {
+        // Each chunk starts with the sessions open before it: a group's starts are
+        // known once the groups before it are scanned, so the groups go one by one.
+        let scan = |p: &Piece| match p {
+            Piece::Parse(r) => scan_sessions(&data[r.clone()], base + r.start as u64, parser),
+            Piece::Skip(_) => Live::default(),
+        };
+        let mut live = Live::default();
+        let mut acc: Option<F> = None;
+        for group in tasks.chunk_by(|a, b| a.group == b.group) {
+            let first = group[0].pieces.start;
+            let last = group[group.len() - 1].pieces.end;
+            let starts = session_starts(&pieces[first..last], &mut live, true, parallel, scan);
+            let one = |t: &Task| run(t, Some(&starts[t.pieces.start - first..]));
+            let merged = if parallel {
+                group.par_iter().map(one).reduce_with(merge_in_order)
+            } else {
+                group.iter().map(one).reduce(merge_in_order)
+            };
+            append_capped(&mut acc, merged, cap);
+            if let Some(a) = acc.as_mut().filter(|_| base == 0) {
+                a.starts_input();
+            }
+        }
+        return acc.unwrap_or_else(|| F::empty(idx, opts, ctx));
     }
+    // A part at the input's offset 0 has nothing before it.
+    let start = base == 0;
+    let acc = if threads > 1 {
+        in_order(&tasks, start, threads, |t| run(t, None), cap)
+    } else {
+        let mut m = Merger::new(start);
+        for (i, t) in tasks.iter().enumerate() {
+            m.push(&tasks, i, run(t, None), cap);
+        }
+        m.acc
+    };
     acc.unwrap_or_else(|| F::empty(idx, opts, ctx))
+}
+
+/// Consecutive pieces of one group, parsed into one accumulator (a skipped piece is a
+/// task of its own).
+#[derive(Debug, Clone)]
+struct Task {
+    /// The group, of [`GROUP_CHUNKS`] pieces.
+    group: usize,
+    /// The pieces (indices).
+    pieces: std::ops::Range<usize>,
+}
+
+/// Cuts the pieces into tasks: each group into runs of about `GROUP_CHUNKS / (2 *
+/// threads)` chunks (the whole group with one thread), so two threads share the
+/// work evenly to the end of the input.
+fn runs(pieces: &[Piece], threads: usize) -> Vec<Task> {
+    let len = match threads {
+        0 | 1 => GROUP_CHUNKS,
+        t => (GROUP_CHUNKS / (2 * t)).max(1),
+    };
+    let mut tasks = Vec::new();
+    for (g, start) in (0..pieces.len()).step_by(GROUP_CHUNKS).enumerate() {
+        let end = (start + GROUP_CHUNKS).min(pieces.len());
+        let mut from = start;
+        for i in start..end {
+            if let Piece::Skip(_) = pieces[i] {
+                if from < i {
+                    tasks.extend(split(g, from..i, len));
+                }
+                tasks.push(Task {
+                    group: g,
+                    pieces: i..i + 1,
+                });
+                from = i + 1;
+            }
+        }
+        if from < end {
+            tasks.extend(split(g, from..end, len));
+        }
+    }
+    tasks
+}
+
+/// `r` in runs of at most `len` pieces.
+fn split(group: usize, r: std::ops::Range<usize>, len: usize) -> impl Iterator<Item = Task> {
+    r.clone().step_by(len).map(move |s| Task {
+        group,
+        pieces: s..(s + len).min(r.end),
+    })
+}
+
+/// Parts merged in task order as they come in, capped after each group's last part.
+struct Merger<F> {
+    acc: Option<F>,
+    /// The next task to merge.
+    next: usize,
+    /// Parts that came in before the ones they follow.
+    early: std::collections::BTreeMap<usize, F>,
+    /// True when the parts start at the input's start ([`Fold::starts_input`]).
+    start: bool,
+}
+
+impl<F> Merger<F> {
+    fn new(start: bool) -> Self {
+        Merger {
+            acc: None,
+            next: 0,
+            early: Default::default(),
+            start,
+        }
+    }
+}
+
+impl<F: Fold> Merger<F> {
+    /// Takes the part of task `i`; merges every part now in order.
+    fn push(&mut self, tasks: &[Task], i: usize, part: F, cap: usize) {
+        self.early.insert(i, part);
+        while let Some(part) = self.early.remove(&self.next) {
+            let t = &tasks[self.next];
+            let group_end = tasks.get(self.next + 1).is_none_or(|n| n.group != t.group);
+            let mut acc = match self.acc.take() {
+                Some(a) => merge_in_order(a, part),
+                None => part,
+            };
+            if group_end {
+                acc.cap(cap);
+            }
+            if self.start {
+                acc.starts_input();
+            }
+            self.acc = Some(acc);
+            self.next += 1;
+        }
+    }
+}
+
+/// Runs `tasks` on `threads` threads, each taking the next task in order when it is
+/// done with one; the parts are merged in order by whichever thread completes the
+/// one that was awaited.
+fn in_order<F: Fold>(
+    tasks: &[Task],
+    start: bool,
+    threads: usize,
+    run: impl Fn(&Task) -> F + Sync,
+    cap: usize,
+) -> Option<F> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let merger = std::sync::Mutex::new(Merger::<F>::new(start));
+    let work = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(t) = tasks.get(i) else { break };
+        let part = run(t);
+        // A poisoned lock means another thread panicked: that panic is re-raised
+        // when the scope ends.
+        if let Ok(mut m) = merger.lock() {
+            m.push(tasks, i, part, cap);
+        }
+    };
+    rayon::scope(|s| {
+        for _ in 1..threads.min(tasks.len()) {
+            s.spawn(|_| work());
+        }
+        work();
+    });
+    merger.into_inner().ok().and_then(|m| m.acc)
 }
 
 /// The next [`GROUP_CHUNKS`] blocks of a stream (fewer at its end).
@@ -1246,6 +1437,39 @@ pub(crate) trait Fold: Sized + Send {
         live: Live,
         ctx: Self::Ctx,
     ) -> Self;
+    /// Parses consecutive chunks `runs` of `data` (each with the sessions open at its
+    /// start; `data` is at offset `base` of its input), told to `done` once each is
+    /// read: the same as parsing each and appending them in order.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_run(
+        idx: u32,
+        data: &[u8],
+        base: u64,
+        runs: &[(std::ops::Range<usize>, Live)],
+        parser: &LogParser,
+        agg: &AggOptions,
+        ctx: Self::Ctx,
+        done: &dyn Fn(std::ops::Range<usize>),
+    ) -> Self {
+        let mut acc: Option<Self> = None;
+        for (r, live) in runs {
+            let part = Self::parse(
+                idx,
+                &data[r.clone()],
+                base + r.start as u64,
+                parser,
+                agg,
+                live.clone(),
+                ctx,
+            );
+            done(r.clone());
+            acc = Some(match acc {
+                Some(a) => merge_in_order(a, part),
+                None => part,
+            });
+        }
+        acc.expect("a run has at least one chunk")
+    }
     /// The lines of an over-long entry passed over.
     fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions, ctx: Self::Ctx) -> Self;
     /// Nothing read.
@@ -1254,6 +1478,8 @@ pub(crate) trait Fold: Sized + Send {
     fn append(&mut self, next: Self);
     /// Caps the fingerprints.
     fn cap(&mut self, cap: usize);
+    /// Tells the part that it starts its input (nothing will be prepended to it).
+    fn starts_input(&mut self) {}
     /// The input's counters and statistics.
     fn finish(self, ctx: Self::Ctx) -> (InputStats, Self::Done);
 }
@@ -1272,6 +1498,34 @@ impl Fold for Partial {
     ) -> Self {
         parse_chunk(idx, data, base, parser, agg, live)
     }
+    fn parse_run(
+        idx: u32,
+        data: &[u8],
+        base: u64,
+        runs: &[(std::ops::Range<usize>, Live)],
+        parser: &LogParser,
+        agg: &AggOptions,
+        _: (),
+        done: &dyn Fn(std::ops::Range<usize>),
+    ) -> Self {
+        match parse_run(idx, data, base, runs, parser, agg, done) {
+            Ok(p) => p,
+            // Past the cap: each chunk apart, capped at its end as it would be alone.
+            Err(read) => runs
+                .iter()
+                .enumerate()
+                .map(|(i, (r, live))| {
+                    let d = &data[r.clone()];
+                    let p = parse_chunk(idx, d, base + r.start as u64, parser, agg, live.clone());
+                    if i >= read {
+                        done(r.clone());
+                    }
+                    p
+                })
+                .reduce(merge_in_order)
+                .expect("a run has at least one chunk"),
+        }
+    }
     fn skipped(idx: u32, s: &Skip, opts: &PipelineOptions, _: ()) -> Self {
         skipped(idx, s, opts)
     }
@@ -1283,6 +1537,9 @@ impl Fold for Partial {
     }
     fn cap(&mut self, cap: usize) {
         self.stats.queries.cap(cap);
+    }
+    fn starts_input(&mut self) {
+        Partial::starts_input(self);
     }
     fn finish(self, _: ()) -> (InputStats, Stats) {
         Partial::finish(self)

@@ -46,6 +46,20 @@ impl LatencyHist {
         self.max = self.max.max(other.max);
     }
 
+    /// Adds the counts of `other`, taken: the wider of the two counts arrays is kept,
+    /// so the narrower is added into it instead of the other being grown to fit.
+    pub fn merge_owned(&mut self, mut other: LatencyHist) {
+        if other.h.is_empty() {
+            self.min = self.min.min(other.min);
+            self.max = self.max.max(other.max);
+            return;
+        }
+        if self.h.distinct_values() < other.h.distinct_values() || self.h.is_empty() {
+            std::mem::swap(self, &mut other);
+        }
+        self.merge(&other);
+    }
+
     /// The latency at quantile `q` (0..=1), clamped into `[min, max]` recorded.
     pub fn quantile(&self, q: f64) -> u64 {
         if self.h.is_empty() {

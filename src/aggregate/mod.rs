@@ -495,6 +495,22 @@ impl Partial {
         self.stats.settle(&mut self.track, track);
     }
 
+    /// Tells this part that it starts its input: nothing will be prepended to it, so
+    /// what only a part before it could settle is settled now (or forgotten when only
+    /// such a part would read it). Results are the same; the state kept across
+    /// appends no longer grows with the number of processes of the input.
+    pub fn starts_input(&mut self) {
+        self.stats.settle_start(&mut self.pairing);
+        // The processes' first statement events settle the waits of a part before.
+        self.track.first = Default::default();
+        // A process whose session (re)started or ended, and no wait open: nothing
+        // before this part could tell more, so it reads the same as one never seen
+        // (waits on it are counted as unknown, an `acquired` counts its whole wait).
+        self.track
+            .tail
+            .retain(|_, t| matches!(t.stmt, Some(Some(_))) || matches!(t.wait_us, Some(Some(_))));
+    }
+
     /// Settles what is left at the end of the input and returns the statistics.
     pub fn finish(mut self) -> (InputStats, Stats) {
         self.stats.finish_pairing(self.pairing);
@@ -555,9 +571,25 @@ impl<'a> ChunkAgg<'a> {
         self
     }
 
-    /// Ends the chunk, which had `lines` lines.
+    /// Starts the next of consecutive chunks parsed into this aggregator (a run, see
+    /// [`ChunkAgg::chunk_done`]) with the sessions open at its start.
+    pub fn set_sessions(&mut self, live: session::Live) {
+        self.sessions = live;
+    }
+
+    /// Ends a chunk of `lines` lines of a run of consecutive chunks parsed into this
+    /// aggregator (the last one then [`ChunkAgg::finish`]es with 0 lines): the same as
+    /// finishing each chunk apart and appending the parts in order, as long as the
+    /// fingerprints stay within the cap. False when they do not (a chunk finished apart
+    /// might have folded some at its end): the run must then be parsed chunk by chunk.
+    pub fn chunk_done(&mut self, lines: u64) -> bool {
+        self.input.lines += lines;
+        self.stats.queries.len() <= self.opts.max_fingerprints()
+    }
+
+    /// Ends the chunk (the last of a run), which had `lines` lines.
     pub fn finish(mut self, lines: u64) -> Partial {
-        self.input.lines = lines;
+        self.input.lines += lines;
         self.groups.flush(&mut self.stats);
         self.pending_to_tail();
         self.flush_waits();
@@ -779,7 +811,11 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
         if self.input.skipped_examples.len() < SKIPPED_EXAMPLES {
             let mut t = lossy(&text[..text.len().min(200)]);
             t.retain(|c| !c.is_control());
-            self.input.skipped_examples.push((line, t));
+            // `line` counts from the chunk's start; `input.lines`, the lines of the
+            // run's chunks before it.
+            self.input
+                .skipped_examples
+                .push((line + self.input.lines, t));
         }
     }
 

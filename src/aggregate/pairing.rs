@@ -203,6 +203,21 @@ impl Stats {
         mine.touched.extend(next.touched);
     }
 
+    /// Settles what only a part before `pairing`'s could settle, when nothing comes
+    /// before it (it starts the input): its heads find no statement, as at the end of
+    /// the input, and which processes it touched no longer matters. The same counts
+    /// as [`Stats::finish_pairing`] gives them later, without holding a set of every
+    /// process of the input.
+    pub(super) fn settle_start(&mut self, pairing: &mut Pairing) {
+        self.orphan_durations += pairing
+            .head
+            .iter()
+            .filter(|h| matches!(h.kind, HeadKind::Duration { .. }))
+            .count() as u64;
+        pairing.head.clear();
+        pairing.touched = FxHashSet::default();
+    }
+
     /// Settles what is left at the end of the input.
     pub(super) fn finish_pairing(&mut self, pairing: Pairing) {
         let mut norm = Normalizer::new();

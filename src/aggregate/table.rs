@@ -385,7 +385,7 @@ fn merge_rows(mine: &mut QueryStats, mut o: QueryStats, fp: u64, series: &mut Qu
                 mine.execs = Execs::Busy(h);
                 add_execs(&mut mine.execs, series, fp, &v);
             } else if let Execs::Busy(m) = &mut mine.execs {
-                m.merge(&h);
+                m.merge_owned(*h);
             }
         }
     }

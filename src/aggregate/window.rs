@@ -64,14 +64,24 @@ pub struct WindowAcc {
 }
 
 impl WindowAcc {
-    fn merge(&mut self, o: &WindowAcc) {
+    fn merge(&mut self, o: WindowAcc) {
         self.statements += o.statements;
         self.total_us = self.total_us.saturating_add(o.total_us);
         self.max_us = self.max_us.max(o.max_us);
         self.run_us = self.run_us.saturating_add(o.run_us);
-        self.hist.merge(&o.hist);
+        self.hist.merge_owned(o.hist);
         self.events.merge(&o.events);
         self.pooler.merge(&o.pooler);
+    }
+}
+
+/// Adds window `w` at `k` to `map`: moved in when `map` has none there.
+fn merge_into(map: &mut BTreeMap<i64, WindowAcc>, k: i64, w: WindowAcc) {
+    match map.entry(k) {
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(w);
+        }
+        std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(w),
     }
 }
 
@@ -175,10 +185,7 @@ impl Windows {
         let old = std::mem::take(&mut self.map);
         self.width = width;
         for (k, w) in old {
-            self.map
-                .entry(k.div_euclid(width) * width)
-                .or_default()
-                .merge(&w);
+            merge_into(&mut self.map, k.div_euclid(width) * width, w);
         }
     }
 
@@ -189,8 +196,11 @@ impl Windows {
         } else {
             other.coarsen_to(self.width);
         }
+        if self.map.len() < other.map.len() {
+            std::mem::swap(&mut self.map, &mut other.map);
+        }
         for (k, w) in other.map {
-            self.map.entry(k).or_default().merge(&w);
+            merge_into(&mut self.map, k, w);
         }
         while self.map.len() > MAX_WINDOWS && !self.fixed {
             self.coarsen_to(next_width(self.width));
@@ -242,7 +252,7 @@ impl Windows {
             if let Some(mut w) = self.map.remove(&k) {
                 // Run time before the log began is not the first window's.
                 w.run_us = 0;
-                self.map.entry(first).or_default().merge(&w);
+                merge_into(&mut self.map, first, w);
             }
         }
         let mut out = Vec::new();
