@@ -6,7 +6,8 @@
 //! through [`Read`], so what comes out is byte for byte what the one-thread streaming
 //! decoder gives, and the stream is then cut at entry boundaries as any other
 //! ([`super::BlockReader`]). Memory is bounded: a group holds at most
-//! [`GROUP_BUDGET`] decoded bytes, and a frame that may decode to more than
+//! [`GROUP_BUDGET`] decoded bytes (and its buffers kept for the next group as
+//! much again), and a frame that may decode to more than
 //! [`FRAME_CAP`] (or the first one, read at open for detection) is streamed in order
 //! instead. A frame that fails to decode is streamed again, so the lines before the
 //! damage are kept and the error names the byte where decoding stopped, as for a
@@ -80,6 +81,9 @@ pub struct Frames {
     /// Where the next frame to plan starts.
     next: usize,
     ready: VecDeque<Piece>,
+    /// Buffers of frames handed out, for the next ones: a fresh buffer costs a page
+    /// fault per 4 KiB written.
+    spare: Vec<Vec<u8>>,
     progress: Progress,
     /// The first frame with data has been planned (it is streamed).
     started: bool,
@@ -98,6 +102,7 @@ pub fn open(map: memmap2::Mmap) -> Option<(Frames, Progress)> {
         map: Arc::new(map),
         next: 0,
         ready: VecDeque::new(),
+        spare: Vec::new(),
         progress: progress.clone(),
         started: false,
         failed: false,
@@ -123,10 +128,14 @@ impl Frames {
             if whole && !self.ready.is_empty() && budget + size > GROUP_BUDGET {
                 break;
             }
+            let data = match whole {
+                true => self.spare.pop().unwrap_or_default(),
+                false => Vec::new(),
+            };
             self.ready.push_back(Piece {
                 start: self.next,
                 end: self.next + len,
-                data: Vec::new(),
+                data,
                 at: 0,
                 whole,
                 size,
@@ -161,10 +170,11 @@ impl Frames {
 /// decodes before the damage and tells where it is.
 fn decode(map: &Arc<memmap2::Mmap>, p: &mut Piece) {
     let src = &map[p.start..p.end];
-    let mut data = Vec::with_capacity(p.size);
-    match zstd_safe::decompress(&mut data, src) {
-        Ok(_) => p.data = data,
-        Err(_) => p.whole = false,
+    p.data.clear();
+    p.data.reserve(p.size);
+    if zstd_safe::decompress(&mut p.data, src).is_err() {
+        p.data.clear();
+        p.whole = false;
     }
 }
 
@@ -215,7 +225,12 @@ impl Read for Frames {
                 }
             }
             // This frame is done: its bytes and its pages are no longer needed.
-            let done = self.ready.pop_front().expect("a piece");
+            let mut done = self.ready.pop_front().expect("a piece");
+            let kept: usize = self.spare.iter().map(Vec::capacity).sum();
+            if done.whole && kept + done.data.capacity() <= GROUP_BUDGET {
+                done.data.clear();
+                self.spare.push(std::mem::take(&mut done.data));
+            }
             self.progress
                 .set(done.end as u64, done.end == self.map.len());
             mmap::release(&self.map, page_floor(done.start)..page_floor(done.end));
@@ -299,6 +314,8 @@ mod tests {
         while r.read(&mut buf).unwrap() > 0 {
             let held: usize = r.ready.iter().map(|p| p.data.capacity()).sum();
             assert!(held <= GROUP_BUDGET + (128 << 10), "{held}");
+            let spare: usize = r.spare.iter().map(Vec::capacity).sum();
+            assert!(spare <= GROUP_BUDGET, "{spare}");
         }
     }
 
