@@ -27,7 +27,10 @@ impl Compression {
     pub fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || (head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
+        {
+            // A zstd frame, or a skippable frame (pzstd starts its files with one).
             Compression::Zstd
         } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
         {
@@ -69,6 +72,12 @@ impl Progress {
     /// True once the underlying input has reached its end.
     pub fn at_end(&self) -> bool {
         self.0 .1.load(Ordering::Relaxed)
+    }
+
+    /// Records that the decoder has taken `consumed` bytes, and whether that is all.
+    pub(crate) fn set(&self, consumed: u64, at_end: bool) {
+        self.0 .0.store(consumed, Ordering::Relaxed);
+        self.0 .1.store(at_end, Ordering::Relaxed);
     }
 }
 
@@ -155,6 +164,10 @@ mod tests {
             Compression::Zstd,
             zstd::encode_all(&TEXT.repeat(2)[..], 3).unwrap(),
         );
+        // pzstd starts with a skippable frame.
+        let mut pz = vec![0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+        pz.extend(zstd::encode_all(&TEXT.repeat(2)[..], 3).unwrap());
+        roundtrip(Compression::Zstd, pz);
         let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
         bz.write_all(&TEXT.repeat(2)).unwrap();
         roundtrip(Compression::Bzip2, bz.finish().unwrap());

@@ -9,6 +9,7 @@ pub mod chunks;
 pub mod decompress;
 mod mmap;
 pub mod stream;
+mod zstd_frames;
 
 pub use chunks::{chunk_ranges, plan, Boundaries, Piece, Skip};
 pub use decompress::{Compression, Progress};
@@ -234,6 +235,12 @@ pub fn open(source: &Source) -> Result<(Compression, Data), InputError> {
             if compression == Compression::None {
                 if let Some(m) = mmap::map(&file) {
                     return Ok((compression, Data::Mapped(m)));
+                }
+            }
+            if compression == Compression::Zstd {
+                // Several frames decode in parallel; one is read as a stream.
+                if let Some((r, p)) = mmap::map(&file).and_then(zstd_frames::open) {
+                    return Ok((compression, Data::Stream(Box::new(r), p)));
                 }
             }
             let file = File::open(path).map_err(err)?;

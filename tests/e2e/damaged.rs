@@ -269,3 +269,75 @@ fn a_corrupt_gzip_is_read_up_to_the_damage() {
     let n = r["totals"]["statements"].as_u64().unwrap();
     assert!(n >= statements(clean) && n <= statements(&real), "{n}");
 }
+
+/// The complete lines of what the zstd crate's own streaming decoder gets out of
+/// `z` before it fails, and the compressed file's figures on those lines alone.
+fn zstd_before_damage(z: &[u8]) -> Vec<u8> {
+    let prefix = decoded_prefix("zst", z);
+    prefix[..prefix.iter().rposition(|&b| b == b'\n').unwrap() + 1].to_vec()
+}
+
+/// Runs a damaged multi-frame zstd file and checks what it keeps: exactly the
+/// complete lines decoded before the damage (the figures of a plain file holding
+/// them), exit 3, and a warning naming the byte where decoding stopped, in
+/// `lo..=hi`, corrupt or truncated.
+fn damaged_frames_keep_what_decoded(z: &[u8], lo: usize, hi: usize, how: &str) {
+    let complete = zstd_before_damage(z);
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("prefix.log");
+    std::fs::write(&plain, &complete).unwrap();
+    let path = dir.path().join("postgresql.log.zst");
+    std::fs::write(&path, z).unwrap();
+    let (_, whole) = run(&plain, false, &[]);
+    let re = format!(r"read up to byte (\d+) of the compressed file, then {how}");
+    let re = regex::Regex::new(&re).unwrap();
+    for args in [&["-j", "1"][..], &["-j", "2", "--chunk-size", "5000"]] {
+        let (o, r) = run(&path, false, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        let input = &r["inputs"][0];
+        assert_eq!(input["verdict"], "partial", "{err}");
+        assert_eq!(input["lines"], lines(&complete), "{args:?}: {err}");
+        assert_eq!(input["bytes"], complete.len(), "{args:?}");
+        assert_eq!(r["totals"], whole["totals"], "{args:?}");
+        let at: usize = re.captures(&err).unwrap_or_else(|| panic!("{err}"))[1]
+            .parse()
+            .unwrap();
+        assert!(lo <= at && at <= hi, "byte {at} not in {lo}..={hi}: {err}");
+    }
+}
+
+/// A corrupt frame in the middle of a multi-frame zstd file (decoded in parallel):
+/// the frames before it and what the broken frame decodes before its damage are
+/// kept, nothing after; the warning names a byte inside the broken frame.
+#[test]
+fn a_corrupt_frame_in_a_multi_frame_zstd_keeps_what_came_before() {
+    let real = std::fs::read(log("a2_debian")).unwrap();
+    let every = real.len() / 9 + 3;
+    let head = crate::util::zstd_frames(&real[..every * 4], every);
+    let mut bad = crate::util::zstd_frames(&real[every * 4..every * 5], every);
+    let mid = bad.len() / 2;
+    bad[mid..mid + 200].fill(0xff);
+    let tail = crate::util::zstd_frames(&real[every * 5..], every);
+    let z = [&head[..], &bad[..], &tail[..]].concat();
+    let complete = zstd_before_damage(&z);
+    assert!(complete.len() >= every * 4 - 1000 && complete.len() < every * 5);
+    assert_eq!(complete, &real[..complete.len()]);
+    damaged_frames_keep_what_decoded(&z, head.len(), head.len() + bad.len(), "corrupt");
+}
+
+/// A multi-frame zstd file cut inside its last frame, as a copy interrupted: every
+/// frame before is kept and the warning names the file's end, truncated.
+#[test]
+fn a_multi_frame_zstd_cut_in_its_last_frame_keeps_the_frames_before() {
+    let real = std::fs::read(log("a2_debian")).unwrap();
+    let every = real.len() / 7 + 5;
+    let z = crate::util::zstd_frames(&real, every);
+    // The same frames but the last: the last one starts where they end.
+    let before = crate::util::zstd_frames(&real[..every * 6], every);
+    assert!(z.starts_with(&before));
+    let cut = &z[..(before.len() + z.len()) / 2];
+    let complete = zstd_before_damage(cut);
+    assert!(complete.len() > real.len() / 2 && complete.len() < real.len());
+    damaged_frames_keep_what_decoded(cut, cut.len(), cut.len(), "truncated");
+}

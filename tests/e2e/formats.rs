@@ -214,6 +214,42 @@ fn compressed_copies_give_the_same_json_as_the_plain_file() {
     assert!(without_compression(piped) == want, "gzip on stdin differs");
 }
 
+/// A zstd file of many frames (decoded in parallel, frame by frame) gives the JSON of
+/// the plain file, whatever the threads and chunks, and so does the same file on
+/// stdin (decoded as one stream). Frame boundaries fall mid-line and mid-entry.
+#[test]
+fn a_multi_frame_zstd_gives_the_same_json_as_the_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a3_ddl_extended", "a1_pgbadger"] {
+        let plain = log(name);
+        let data = std::fs::read(&plain).unwrap();
+        let want = without_compression(json_report(&[plain.to_str().unwrap()], None));
+        // About 12 frames, of a size prime to any line length.
+        let z = zstd_frames(&data, data.len() / 12 + 7);
+        let p = dir.path().join(format!("{name}.log.zst"));
+        std::fs::write(&p, &z).unwrap();
+        for args in [
+            &["-j", "1"][..],
+            &["-j", "2"],
+            &["-j", "2", "--chunk-size", "5000"],
+        ] {
+            let mut all = vec![p.to_str().unwrap()];
+            all.extend(args);
+            let got = json_report(&all, None);
+            assert_eq!(got["inputs"][0]["compression"], "zstd");
+            assert!(
+                without_compression(got) == want,
+                "{name} {args:?} differs from the plain file"
+            );
+        }
+        let piped = json_report(&["-", "-j", "2"], Some(&p));
+        assert!(
+            without_compression(piped) == want,
+            "{name} on stdin differs"
+        );
+    }
+}
+
 #[test]
 fn a_directory_reads_the_logs_inside_it() {
     let dir = tempfile::tempdir().unwrap();

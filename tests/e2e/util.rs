@@ -166,3 +166,28 @@ pub fn event_ms(t: &Value, name: &str) -> i64 {
         .unwrap_or_else(|| panic!("no event {name} in timeline.json"));
     ms(e["time"].as_str().expect("time"))
 }
+
+/// `data` as a zstd file of many frames, each of `every` bytes of text wherever that
+/// cuts a line or an entry: every other frame as `pzstd` writes them (a skippable
+/// frame before it, no content size in its header), the others as concatenated
+/// `.zst` files are (content size given). Every frame carries its checksum.
+pub fn zstd_frames(data: &[u8], every: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, part) in data.chunks(every).enumerate() {
+        let pzstd = i % 2 == 0;
+        if pzstd {
+            out.extend([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0]);
+            out.extend((part.len() as u32).to_le_bytes());
+        }
+        let mut e = zstd::stream::Encoder::new(Vec::new(), 3).expect("encoder");
+        e.include_checksum(true).expect("checksum");
+        e.include_contentsize(!pzstd).expect("content size");
+        if !pzstd {
+            e.set_pledged_src_size(Some(part.len() as u64))
+                .expect("size");
+        }
+        std::io::Write::write_all(&mut e, part).expect("compress");
+        out.extend(e.finish().expect("finish"));
+    }
+    out
+}
