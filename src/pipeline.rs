@@ -1196,8 +1196,8 @@ fn runs(pieces: &[Piece], threads: usize) -> Vec<Task> {
     for (g, start) in (0..pieces.len()).step_by(GROUP_CHUNKS).enumerate() {
         let end = (start + GROUP_CHUNKS).min(pieces.len());
         let mut from = start;
-        for i in start..end {
-            if let Piece::Skip(_) = pieces[i] {
+        for (i, p) in pieces.iter().enumerate().take(end).skip(start) {
+            if let Piece::Skip(_) = p {
                 if from < i {
                     tasks.extend(split(g, from..i, len));
                 }
@@ -1594,5 +1594,36 @@ impl Fold for DayPartials {
             })
             .collect();
         (total, days)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs cover the pieces in order, never cross a group (where the cap applies),
+    /// hold at most their length, and a skipped piece is a task of its own.
+    #[test]
+    fn runs_cover_the_pieces_within_groups() {
+        let mut pieces: Vec<Piece> = (0..50).map(|i| Piece::Parse(i..i + 1)).collect();
+        pieces[20] = Piece::Skip(Skip::default());
+        for threads in [1, 2, 3, 8, 64] {
+            let tasks = runs(&pieces, threads);
+            let len = if threads == 1 {
+                GROUP_CHUNKS
+            } else {
+                (GROUP_CHUNKS / (2 * threads)).max(1)
+            };
+            let mut at = 0;
+            for t in &tasks {
+                assert_eq!(t.pieces.start, at, "{threads} threads: {tasks:?}");
+                assert!(!t.pieces.is_empty() && t.pieces.len() <= len);
+                assert!(t.pieces.clone().all(|i| i / GROUP_CHUNKS == t.group));
+                let skips = t.pieces.clone().filter(|&i| i == 20).count();
+                assert!(skips == 0 || t.pieces == (20..21));
+                at = t.pieces.end;
+            }
+            assert_eq!(at, pieces.len());
+        }
     }
 }
