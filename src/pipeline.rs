@@ -1015,12 +1015,18 @@ fn parse_run(
         free = rest;
         sink.set_sessions(live.clone());
         let lines = parser.parse_chunk(&data[r.clone()], mine, base + r.start as u64, &mut sink);
-        done(r.clone());
         if !sink.chunk_done(lines) {
             return Err(i + 1);
         }
         if i == last {
-            return Ok(sink.finish(0));
+            let part = sink.finish(0);
+            // Only now: the aggregator may read back bytes of the run's earlier chunks
+            // (keys, open statements) until it is finished, and a page read again after
+            // its release would be mapped again (with its neighbours) and stay.
+            for (r, _) in runs {
+                done(r.clone());
+            }
+            return Ok(part);
         }
     }
     Err(runs.len())
@@ -1511,15 +1517,12 @@ impl Fold for Partial {
         match parse_run(idx, data, base, runs, parser, agg, done) {
             Ok(p) => p,
             // Past the cap: each chunk apart, capped at its end as it would be alone.
-            Err(read) => runs
+            Err(_) => runs
                 .iter()
-                .enumerate()
-                .map(|(i, (r, live))| {
+                .map(|(r, live)| {
                     let d = &data[r.clone()];
                     let p = parse_chunk(idx, d, base + r.start as u64, parser, agg, live.clone());
-                    if i >= read {
-                        done(r.clone());
-                    }
+                    done(r.clone());
                     p
                 })
                 .reduce(merge_in_order)
