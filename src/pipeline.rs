@@ -1215,6 +1215,8 @@ fn runs(pieces: &[Piece], threads: usize) -> Vec<Task> {
             }
         }
         if from < end {
+            // A small input (fewer chunks than a group) is still shared by the threads.
+            let len = len.min((end - from).div_ceil(threads.max(1))).max(1);
             tasks.extend(split(g, from..end, len));
         }
     }
