@@ -553,14 +553,7 @@ impl Prefix {
                     );
                 }
                 Item::Esc { esc, padded, slot } => {
-                    let start = if *padded { skip_spaces(line, pos) } else { pos };
-                    let len = fixed_field(*esc, &line[start..], f)?;
-                    cap.set(*slot, start, start + len);
-                    pos = if *padded {
-                        skip_spaces(line, start + len)
-                    } else {
-                        start + len
-                    };
+                    pos = fixed_at((*esc, *slot), *padded, line, pos, f, cap)?;
                 }
             }
             i += 1;
@@ -611,14 +604,7 @@ impl Prefix {
                     pos += end;
                 }
                 Item::Esc { esc, padded, slot } => {
-                    let start = if *padded { skip_spaces(line, pos) } else { pos };
-                    let len = fixed_field(*esc, &line[start..], f)?;
-                    cap.set(*slot, start, start + len);
-                    pos = if *padded {
-                        skip_spaces(line, start + len)
-                    } else {
-                        start + len
-                    };
+                    pos = fixed_at((*esc, *slot), *padded, line, pos, f, cap)?;
                 }
             }
             i += 1;
@@ -745,6 +731,27 @@ impl Prefix {
             }
         }
     }
+}
+
+/// Matches the fixed-shape escape `esc` at `pos` (a padded one with its spaces): the
+/// position after it.
+#[inline]
+fn fixed_at<'a, C: Capture>(
+    (esc, slot): (Esc, u8),
+    padded: bool,
+    line: &'a [u8],
+    pos: usize,
+    f: &mut Fields<'a>,
+    cap: &mut C,
+) -> Option<usize> {
+    let start = if padded { skip_spaces(line, pos) } else { pos };
+    let len = fixed_field(esc, &line[start..], f)?;
+    cap.set(slot, start, start + len);
+    Some(if padded {
+        skip_spaces(line, start + len)
+    } else {
+        start + len
+    })
 }
 
 /// True when `value` is exactly what the fixed-shape escape `%c` (`c` one of
