@@ -621,15 +621,22 @@ fn read_log<F: Split>(
         None => (m.streams.iter().map(|s| s.id + 1).max().unwrap_or(0), 0),
     };
     if plan.lost_tail {
-        let name = m
-            .streams
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| s.name.clone());
-        eprintln!(
-            "pgferret: warning: {}: the file read last time is gone: what was written to it after the last run (its last entry at least) is not counted",
-            name.unwrap_or_default()
-        );
+        if let Some(s) = m.streams.iter_mut().find(|s| s.id == id) {
+            eprintln!(
+                "pgferret: warning: {}: the file read last time is gone: what was written to it after the last run (its last entry at least) is not counted",
+                s.name
+            );
+            // Kept with the log for good: every later report of it lacks these bytes
+            // too, so each says it stands for part of the log (exit 3).
+            if matches!(s.input.verdict, Verdict::Read) {
+                s.input.verdict = Verdict::Partial {
+                    why: "its file was gone (rotated away or deleted) before a run read \
+                          its end, so what was written to it after the run before (its \
+                          last entry at least) is not counted"
+                        .to_string(),
+                };
+            }
+        }
     }
     let mut parser: Option<LogParser> = None;
     let mut mine = Vec::new();

@@ -507,6 +507,15 @@ fn state_with_outdir_runs_killed_at_random_points_change_nothing() {
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }
         if step + 1 < c.len() && step % 2 == 1 {
+            if scene.path("postgresql.log.1").exists() {
+                // This rotation deletes the older copy: a run must have read its end
+                // first, else its unread bytes are gone for good (a loaded machine kills
+                // every run above before it commits; tested apart below).
+                let o = outdir_command(scene.root.path(), true)
+                    .output()
+                    .expect("run");
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            }
             scene.rename("postgresql.log", "postgresql.log.1");
         }
     }
@@ -515,4 +524,61 @@ fn state_with_outdir_runs_killed_at_random_points_change_nothing() {
         .expect("run");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(assert_same_outdir(scene.root.path(), one.root.path()), 4);
+}
+
+/// A file deleted before a run read its end (a rotation that keeps no copy, or one
+/// that replaced the copy the last run had not finished): its unread bytes are gone.
+/// The run says so: the log's verdict is partial, exit 3, and every later report of the
+/// log still says it (the bytes stay missing); what was read is all there.
+#[test]
+fn a_file_gone_before_its_end_was_read_makes_the_report_partial() {
+    let whole = corpus_log("a1_pgbadger");
+    let starts = entry_starts(&whole);
+    let third = starts.len() / 3;
+    let (a, b) = (starts[third], starts[2 * third]);
+    let scene = Scene::new();
+    scene.append("postgresql.log", &whole[..a]);
+    scene.run();
+    scene.append("postgresql.log", &whole[a..b]);
+    std::fs::remove_file(scene.path("postgresql.log")).expect("rm");
+    scene.append("postgresql.log", &whole[b..]);
+    let json_of = |o: &std::process::Output| -> serde_json::Value {
+        let text = std::fs::read_to_string(scene.root.path().join("r.json")).expect("report");
+        assert!(!text.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_str(&text).expect("json")
+    };
+    let o = scene.command(&[]).output().expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the file read last time is gone"));
+    let j = json_of(&o);
+    assert_eq!(j["inputs"][0]["verdict"], "partial", "{}", j["inputs"][0]);
+    assert!(j["inputs"][0]["verdict_note"]
+        .as_str()
+        .is_some_and(|n| n.contains("was gone")));
+    // Statements: those of the bytes read (grep over the two parts), not the lost ones;
+    // the first run held back its last entry (it may still grow): lost with the file.
+    let held_back = starts[third - 1];
+    let count = |bytes: &[u8]| {
+        bytes
+            .split(|&c| c == b'\n')
+            .filter(|l| l.windows(10).any(|w| w == b"duration: "))
+            .count() as u64
+    };
+    let want = count(&whole[..held_back]) + count(&whole[b..]);
+    assert!(want > 0 && want < count(&whole));
+    assert_eq!(j["totals"]["statements"], want, "{}", j["totals"]);
+    // The next run reads nothing new: still partial.
+    let o = scene.command(&[]).output().expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json_of(&o)["inputs"][0]["verdict"], "partial");
 }
