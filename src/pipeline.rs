@@ -1022,14 +1022,27 @@ fn parse_run(
             let part = sink.finish(0);
             // Only now: the aggregator may read back bytes of the run's earlier chunks
             // (keys, open statements) until it is finished, and a page read again after
-            // its release would be mapped again (with its neighbours) and stay.
-            for (r, _) in runs {
-                done(r.clone());
+            // its release would be mapped again (with its neighbours) and stay. The
+            // chunks follow each other: one release for all (one system call).
+            for r in joined(runs.iter().map(|(r, _)| r.clone())) {
+                done(r);
             }
             return Ok(part);
         }
     }
     Err(runs.len())
+}
+
+/// `ranges` in order, each joined to the one before when it starts where that one ends.
+fn joined(ranges: impl Iterator<Item = std::ops::Range<usize>>) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// The sessions a chunk leaves open or ended (its connection lines only).
@@ -1080,7 +1093,8 @@ fn parse_mapped<F: Fold>(
     opts: &PipelineOptions,
     ctx: F::Ctx,
 ) -> F {
-    parse_slice(idx, map, 0, parser, opts, ctx, true, |r| {
+    let populate = |r| input::populate(map, r);
+    parse_slice_paged(idx, map, 0, parser, opts, ctx, true, populate, |r| {
         input::release(map, r)
     })
 }
@@ -1104,6 +1118,33 @@ pub(crate) fn parse_slice<F: Fold>(
     opts: &PipelineOptions,
     ctx: F::Ctx,
     parallel: bool,
+    release: impl Fn(std::ops::Range<usize>) + Sync,
+) -> F {
+    parse_slice_paged(
+        idx,
+        data,
+        base,
+        parser,
+        opts,
+        ctx,
+        parallel,
+        |_| {},
+        release,
+    )
+}
+
+/// [`parse_slice`], told with `populate(range)` of the bytes of a run of chunks
+/// just before they are parsed (a mapped file maps them in one call).
+#[allow(clippy::too_many_arguments)]
+fn parse_slice_paged<F: Fold>(
+    idx: u32,
+    data: &[u8],
+    base: u64,
+    parser: &LogParser,
+    opts: &PipelineOptions,
+    ctx: F::Ctx,
+    parallel: bool,
+    populate: impl Fn(std::ops::Range<usize>) + Sync,
     release: impl Fn(std::ops::Range<usize>) + Sync,
 ) -> F {
     let pieces = input::plan(data, opts.chunk_size, opts.max_entry, parser, &release);
@@ -1130,6 +1171,9 @@ pub(crate) fn parse_slice<F: Fold>(
                         Piece::Skip(_) => None,
                     })
                     .collect();
+                if let (Some((first, _)), Some((last, _))) = (ranges.first(), ranges.last()) {
+                    populate(first.start..last.end);
+                }
                 F::parse_run(idx, data, base, &ranges, parser, &opts.agg, ctx, &|r| {
                     if let Some(p) = &opts.progress {
                         p.advance(r.len() as u64);
@@ -1447,7 +1491,8 @@ pub(crate) trait Fold: Sized + Send {
     ) -> Self;
     /// Parses consecutive chunks `runs` of `data` (each with the sessions open at its
     /// start; `data` is at offset `base` of its input), told to `done` once each is
-    /// read: the same as parsing each and appending them in order.
+    /// read (chunks that follow each other may be told as one range): the same as
+    /// parsing each and appending them in order.
     #[allow(clippy::too_many_arguments)]
     fn parse_run(
         idx: u32,
@@ -1605,6 +1650,17 @@ impl Fold for DayPartials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ranges that follow each other are joined; a gap keeps them apart.
+    #[test]
+    fn joined_ranges() {
+        assert_eq!(joined([0..3, 3..5, 5..9].into_iter()), vec![0..9]);
+        assert_eq!(joined([0..3, 4..5, 5..9].into_iter()), vec![0..3, 4..9]);
+        assert_eq!(
+            joined(std::iter::empty()),
+            Vec::<std::ops::Range<usize>>::new()
+        );
+    }
 
     /// Runs cover the pieces in order, never cross a group (where the cap applies),
     /// hold at most their length, and a skipped piece is a task of its own.

@@ -17,6 +17,11 @@ pub const LOOKAHEAD: usize = 64 * 1024;
 /// How much of a skipped region is scanned (and then released) at a time.
 const SKIP_WINDOW: usize = 4 << 20;
 
+/// Boundary probes released in one call: each maps a few pages around a chunk's end,
+/// and one call for many (the ranges follow each other) spares the system calls,
+/// not the memory (a few pages each).
+const PROBES_RELEASED: usize = 16;
+
 /// Where entries start, as a log format tells.
 pub trait Boundaries {
     /// The first entry boundary at or after `from` in `data`, which starts at one.
@@ -137,11 +142,23 @@ pub fn plan(
     let len = data.len();
     let mut pieces = Vec::new();
     let mut prev = 0;
+    // Probed ranges not released yet (they follow each other), and how many.
+    let mut probed: Option<(Range<usize>, usize)> = None;
     while prev + target < len {
         // Entries end within `cap` bytes: a boundary is looked for no further.
         let window = (prev + target + cap + 1).min(len);
         let found = b.next(&data[prev..window], target).map(|o| prev + o);
-        release(prev..found.unwrap_or(window));
+        let scanned = prev..found.unwrap_or(window);
+        probed = match probed.take() {
+            Some((p, n)) if p.end == scanned.start && n < PROBES_RELEASED => {
+                Some((p.start..scanned.end, n + 1))
+            }
+            Some((p, _)) => {
+                release(p);
+                Some((scanned, 1))
+            }
+            None => Some((scanned, 1)),
+        };
         let short = match found {
             Some(f) => f - prev <= cap,
             None => window == len && len - prev <= cap,
@@ -164,11 +181,17 @@ pub fn plan(
             (Some(e), _) => {
                 let cut = e + cap;
                 pieces.push(Piece::Parse(prev..cut));
+                if let Some((p, _)) = probed.take() {
+                    release(p);
+                }
                 let (skip, next) = skip_from(data, cut, b, &release);
                 pieces.push(Piece::Skip(skip));
                 prev = next;
             }
         }
+    }
+    if let Some((p, _)) = probed {
+        release(p);
     }
     if prev < len || pieces.is_empty() {
         pieces.push(Piece::Parse(prev..len));
@@ -301,6 +324,52 @@ pub(super) mod tests {
                     cap < longest,
                     "cap {cap} target {target}: {pieces:?}"
                 );
+            }
+        }
+    }
+
+    /// The ranges the plan releases come in order from the start, each probe
+    /// released by the end (none left mapped), skipped regions included; the
+    /// probes of consecutive chunks are released together, at most
+    /// `PROBES_RELEASED` in one call.
+    #[test]
+    fn probes_are_released_together_and_all() {
+        let entry = b"x1\n\tcontinued\n";
+        let data: Vec<u8> = entry.repeat(100);
+        let mut long = b"x2 ".to_vec();
+        long.extend(std::iter::repeat_n(b'z', 200));
+        long.push(b'\n');
+        let with_long = [&data[..800], &long[..], &data[800..]].concat();
+        for (data, cap) in [(&data, usize::MAX / 4), (&with_long, 100)] {
+            for target in [1, 16, 50] {
+                let released = std::cell::RefCell::new(Vec::new());
+                let pieces = plan(data, target, cap, &X, |r| released.borrow_mut().push(r));
+                let released = released.into_inner();
+                // In order (the probe that finds an over-long entry reaches past the
+                // cut, where the skipped region's release starts again).
+                let mut at = 0;
+                for r in &released {
+                    assert!(r.end > at, "target {target}: {released:?}");
+                    at = r.end;
+                }
+                // Everything scanned is released: the last probe ends at the last
+                // chunk's start (or beyond, within its window).
+                let last_start = match pieces.last() {
+                    Some(Piece::Parse(r)) => r.start,
+                    _ => data.len(),
+                };
+                assert!(at >= last_start, "target {target}: {released:?}");
+                // One probe per chunk but the last, at most (one more when the last
+                // probe finds no boundary).
+                let calls = pieces.len().div_ceil(PROBES_RELEASED);
+                if cap > data.len() {
+                    assert_eq!(released[0].start, 0);
+                    assert!(released.windows(2).all(|w| w[0].end == w[1].start));
+                    assert!(released.len() <= calls, "target {target}: {released:?}");
+                } else {
+                    // The probes before and after the skipped region, and the region.
+                    assert!(released.len() <= calls + 2, "target {target}: {released:?}");
+                }
             }
         }
     }
