@@ -20,6 +20,7 @@
 //! not depend on chunking.
 
 use super::incident::{Attribution, Before, FirstStmt, Head, PendingWait, PidTrack};
+use super::signals::PidLocal;
 use super::{ChunkAgg, Stats};
 use crate::events::signal;
 use crate::parse::LogEntry;
@@ -120,14 +121,9 @@ impl<'a> ChunkAgg<'a> {
     }
 
     /// Process `pid` logged a statement (or its session started or ended): settles
-    /// the waits on it, and remembers its first such event in the chunk. Call before
-    /// updating `pids`.
-    pub(super) fn stmt_event(&mut self, pid: u32, first: FirstStmt) {
-        let local = self.pids.entry(pid).or_default();
-        if !local.ended {
-            local.ended = true;
-            self.track.first.entry(pid).or_insert(first);
-        }
+    /// the waits on it, and remembers its first such event in the chunk. Returns the
+    /// process's state, to be updated after.
+    pub(super) fn stmt_event(&mut self, pid: u32, first: FirstStmt) -> &mut PidLocal {
         // The holder's list is drained, not removed, so that its buffer is reused by
         // the next waits on it (no allocation per wait).
         if let Some(waits) = self.waiting_on.get_mut(&pid) {
@@ -135,6 +131,12 @@ impl<'a> ChunkAgg<'a> {
                 self.stats.forward(p, first, &mut self.track.head);
             }
         }
+        let local = self.pids.entry(pid).or_default();
+        if !local.ended {
+            local.ended = true;
+            self.track.first.entry(pid).or_insert(first);
+        }
+        local
     }
 
     /// Moves the waits still open at the end of the chunk into the track.

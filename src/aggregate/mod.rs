@@ -342,7 +342,9 @@ impl Stats {
             Some(run) => run.count(self, obs, us),
             None => self.count_groups(obs, us),
         }
-        self.row_of(obs, Some(us), ts);
+        if self.rows.is_some() {
+            self.row_of(obs, Some(us), ts);
+        }
         if let Some(t) = ts {
             self.windows.add(t, us);
             if let Some(f) = &mut self.fine {
@@ -417,24 +419,31 @@ impl<'a> GroupRun<'a> {
     /// Counts one execution of `us` (0 when untimed).
     #[inline]
     fn count(&mut self, stats: &mut Stats, obs: &Obs<'a>, us: u64) {
-        for (i, key) in [obs.db, obs.user, obs.app].into_iter().enumerate() {
-            match &mut self.0[i] {
-                Some((k, t)) if *k == key => {
-                    t.count += 1;
-                    t.total_us = t.total_us.saturating_add(us);
+        self.count_in(stats, 0, obs.db, us);
+        self.count_in(stats, 1, obs.user, us);
+        self.count_in(stats, 2, obs.app, us);
+    }
+
+    /// Counts one execution of `us` in group `key` of map `i` (database, user,
+    /// application).
+    #[inline(always)]
+    fn count_in(&mut self, stats: &mut Stats, i: usize, key: &'a [u8], us: u64) {
+        match &mut self.0[i] {
+            Some((k, t)) if same_bytes(k, key) => {
+                t.count += 1;
+                t.total_us = t.total_us.saturating_add(us);
+            }
+            slot => {
+                if let Some((k, t)) = slot.take() {
+                    stats.add_group(i, k, t);
                 }
-                slot => {
-                    if let Some((k, t)) = slot.take() {
-                        stats.add_group(i, k, t);
-                    }
-                    *slot = Some((
-                        key,
-                        GroupTotals {
-                            count: 1,
-                            total_us: us,
-                        },
-                    ));
-                }
+                *slot = Some((
+                    key,
+                    GroupTotals {
+                        count: 1,
+                        total_us: us,
+                    },
+                ));
             }
         }
     }
@@ -446,6 +455,29 @@ impl<'a> GroupRun<'a> {
                 stats.add_group(i, k, t);
             }
         }
+    }
+}
+
+/// `a == b`, without a call to `memcmp` for the short names (databases, users,
+/// applications) compared once per statement.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+        let mut w = [0; N];
+        w.copy_from_slice(&s[at..at + N]);
+        w
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two overlapping words cover every byte.
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -821,5 +853,26 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
 
     fn pooler(&mut self, line: &crate::parse::pgbouncer::PoolerLine<'a>) {
         self.pooler_line(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_is_equality() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| b'a' + i % 26).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "{n} {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(b'z');
+            assert!(!same_bytes(&a, &longer));
+        }
     }
 }

@@ -170,9 +170,8 @@ impl<'a> ChunkAgg<'a> {
             (Some(us), Some(t)) => Some((t - (us / 1000) as i64, fp)),
             _ => None,
         };
-        self.stmt_event(pid, first);
         let end = us.and(e.fields.ts);
-        self.pids.entry(pid).or_default().stmt = Some(Some((fp, end)));
+        self.stmt_event(pid, first).stmt = Some(Some((fp, end)));
         if us.is_none() {
             // A statement still waiting for its duration: its text must be there for
             // blockers and DDL even if the duration never comes.

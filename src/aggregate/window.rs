@@ -108,23 +108,42 @@ impl Windows {
         self.width
     }
 
-    /// Records a statement of `us` that completed at `ts`.
-    pub fn add(&mut self, ts: Millis, us: u64) {
-        let key = ts.div_euclid(self.width) * self.width;
-        let w = self.map.entry(key).or_default();
-        w.statements += 1;
-        w.total_us = w.total_us.saturating_add(us);
-        w.max_us = w.max_us.max(us);
-        w.hist.record(us);
-        let start = ts - (us / 1000) as i64;
-        if start >= key {
-            w.run_us = w.run_us.saturating_add(us);
-        } else {
-            self.spread(start, ts, us);
+    /// Runs `f` on the window starting at `key`, created when new. Entries come
+    /// mostly in time order: the latest window is tried first, without a search.
+    #[inline]
+    fn with_acc<R>(&mut self, key: i64, f: impl FnOnce(&mut WindowAcc) -> R) -> R {
+        match self.map.last_entry() {
+            Some(e) if *e.key() == key => f(e.into_mut()),
+            _ => f(self.map.entry(key).or_default()),
         }
+    }
+
+    /// Coarsens to the next width when a window was just added past the bound.
+    #[inline]
+    fn bound(&mut self) {
         if self.map.len() > MAX_WINDOWS && !self.fixed {
             self.coarsen_to(next_width(self.width));
         }
+    }
+
+    /// Records a statement of `us` that completed at `ts`.
+    pub fn add(&mut self, ts: Millis, us: u64) {
+        let key = ts.div_euclid(self.width) * self.width;
+        let start = ts - (us / 1000) as i64;
+        let within = self.with_acc(key, |w| {
+            w.statements += 1;
+            w.total_us = w.total_us.saturating_add(us);
+            w.max_us = w.max_us.max(us);
+            w.hist.record(us);
+            if start >= key {
+                w.run_us = w.run_us.saturating_add(us);
+            }
+            start >= key
+        });
+        if !within {
+            self.spread(start, ts, us);
+        }
+        self.bound();
     }
 
     /// Spreads a statement that ran from `start` to `end` (`us` long) over the windows
@@ -153,28 +172,22 @@ impl Windows {
     /// Records a statement logged without a duration at `ts`: counted, not timed.
     pub fn add_untimed(&mut self, ts: Millis) {
         let key = ts.div_euclid(self.width) * self.width;
-        self.map.entry(key).or_default().statements += 1;
-        if self.map.len() > MAX_WINDOWS && !self.fixed {
-            self.coarsen_to(next_width(self.width));
-        }
+        self.with_acc(key, |w| w.statements += 1);
+        self.bound();
     }
 
     /// Counts an event at `ts` with `f`.
     pub fn event(&mut self, ts: Millis, f: impl FnOnce(&mut EventCounts)) {
         let key = ts.div_euclid(self.width) * self.width;
-        f(&mut self.map.entry(key).or_default().events);
-        if self.map.len() > MAX_WINDOWS && !self.fixed {
-            self.coarsen_to(next_width(self.width));
-        }
+        self.with_acc(key, |w| f(&mut w.events));
+        self.bound();
     }
 
     /// Counts a PgBouncer line at `ts` with `f`.
     pub fn pooler(&mut self, ts: Millis, f: impl FnOnce(&mut PoolerWindow)) {
         let key = ts.div_euclid(self.width) * self.width;
-        f(&mut self.map.entry(key).or_default().pooler);
-        if self.map.len() > MAX_WINDOWS && !self.fixed {
-            self.coarsen_to(next_width(self.width));
-        }
+        self.with_acc(key, |w| f(&mut w.pooler));
+        self.bound();
     }
 
     /// Re-buckets into `width` (a multiple of the current width).

@@ -68,7 +68,7 @@ pub fn sqlstate_from_text(message: &[u8]) -> Option<&'static str> {
     for &(text, code) in BY_TEXT {
         let t = text.as_bytes();
         let hit = if t[0] == b' ' {
-            memchr::memmem::find(message, t).is_some()
+            super::find_bytes(message, t).is_some()
         } else if text.ends_with(' ')
             && matches!(
                 code,
@@ -78,7 +78,7 @@ pub fn sqlstate_from_text(message: &[u8]) -> Option<&'static str> {
             // `column "x" does not exist`, `relation "x" does not exist`, ...
             message.starts_with(t) && message.ends_with(b"does not exist")
                 || message.starts_with(t)
-                    && memchr::memmem::find(message, b" does not exist").is_some()
+                    && super::find_bytes(message, b" does not exist").is_some()
         } else {
             message.starts_with(t)
         };

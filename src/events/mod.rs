@@ -23,7 +23,22 @@ use crate::parse::{LogEntry, Severity};
 /// upper-case: the first keyword of a statement that changes the schema or maintains
 /// a table, which the timeline marks (`CREATE`, `DROP`, `ALTER`, `TRUNCATE`,
 /// `REINDEX`, `VACUUM`, `ANALYZE`, `CLUSTER`, `REFRESH`, `GRANT`, `REVOKE`, `COMMENT`).
+#[inline]
 pub fn ddl_command(sql: &[u8]) -> Option<&'static str> {
+    // Most statements start with their keyword, and most keywords are not DDL's.
+    if let Some(b) = sql.first().filter(|b| b.is_ascii_alphabetic()) {
+        if !matches!(
+            b.to_ascii_uppercase(),
+            b'A' | b'C' | b'D' | b'G' | b'R' | b'T' | b'V'
+        ) {
+            return None;
+        }
+    }
+    ddl_keyword(sql)
+}
+
+/// [`ddl_command`] past its first-letter check.
+fn ddl_keyword(sql: &[u8]) -> Option<&'static str> {
     let mut s = sql;
     loop {
         let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
@@ -53,6 +68,28 @@ pub fn ddl_command(sql: &[u8]) -> Option<&'static str> {
         .iter()
         .copied()
         .find(|k| k.as_bytes().eq_ignore_ascii_case(word))
+}
+
+/// Where `needle` first occurs in `hay` (as `memchr::memmem::find`): a `memchr` for
+/// one of its bytes, then a comparison. The messages searched are short and each is
+/// searched once for a given phrase, where building a `memmem` searcher costs more
+/// than the search. A phrase's leading blank (blanks are everywhere) is not the byte
+/// looked for.
+pub(crate) fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, _)) = needle.split_first() else {
+        return Some(0);
+    };
+    let skip = usize::from(first == b' ' && needle.len() > 1);
+    let anchor = needle[skip];
+    let mut from = skip;
+    while let Some(i) = memchr::memchr(anchor, hay.get(from..)?) {
+        let at = from + i - skip;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from += i + 1;
+    }
+    None
 }
 
 /// What an entry means for the statistics.
@@ -91,43 +128,62 @@ pub enum Event<'a> {
     Other,
 }
 
-/// Classifies `entry`.
+/// Classifies `entry`. Dispatches on the first byte of the message (and of what
+/// follows a duration): most entries are told apart without a string comparison.
 pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
     if entry.severity != Severity::Log {
         return Event::Other;
     }
     let msg = entry.message;
-    if let Some(rest) = msg.strip_prefix(b"duration: ") {
-        let Some((us, after)) = parse_duration_ms(rest) else {
-            return Event::Other;
-        };
-        if after.is_empty() {
-            return Event::BareDuration { us };
+    match msg.first() {
+        Some(b'd') => {}
+        Some(b's') => {
+            return match msg.strip_prefix(b"statement: ") {
+                Some(sql) => Event::Logged { sql },
+                None => Event::Other,
+            }
         }
-        let Some(after) = after.strip_prefix(b"  ") else {
-            return Event::Other;
-        };
-        if let Some(sql) = after.strip_prefix(b"statement: ") {
-            return Event::Timed { us, sql };
+        // A parse or bind step without a duration is nothing to count.
+        Some(b'e') => {
+            return match protocol_step(msg) {
+                Some((Step::Execute, sql)) => Event::Logged { sql },
+                _ => Event::Other,
+            }
         }
-        if let Some(plan) = after.strip_prefix(b"plan:") {
-            // The plan starts on the next line (TAB-indented in stderr).
-            let plan = plan.strip_prefix(b"\n").unwrap_or(plan);
-            let plan = plan.strip_prefix(b"\t").unwrap_or(plan);
-            return Event::Plan { us, plan };
-        }
-        return match protocol_step(after) {
-            Some((Step::Execute, sql)) => Event::Timed { us, sql },
-            Some(_) => Event::Protocol { us },
-            None => Event::Other,
-        };
+        _ => return Event::Other,
     }
-    if let Some(sql) = msg.strip_prefix(b"statement: ") {
-        return Event::Logged { sql };
+    let Some(rest) = msg.strip_prefix(b"duration: ") else {
+        return Event::Other;
+    };
+    let Some((us, after)) = parse_short_duration(rest).or_else(|| parse_duration_ms(rest)) else {
+        return Event::Other;
+    };
+    if after.is_empty() {
+        return Event::BareDuration { us };
     }
-    match protocol_step(msg) {
-        Some((Step::Execute, sql)) => Event::Logged { sql },
-        _ => Event::Other,
+    let Some(after) = after.strip_prefix(b"  ") else {
+        return Event::Other;
+    };
+    match after.first() {
+        Some(b's') => {
+            if let Some(sql) = after.strip_prefix(b"statement: ") {
+                return Event::Timed { us, sql };
+            }
+        }
+        Some(b'p') => {
+            if let Some(plan) = after.strip_prefix(b"plan:") {
+                // The plan starts on the next line (TAB-indented in stderr).
+                let plan = plan.strip_prefix(b"\n").unwrap_or(plan);
+                let plan = plan.strip_prefix(b"\t").unwrap_or(plan);
+                return Event::Plan { us, plan };
+            }
+        }
+        _ => {}
+    }
+    match protocol_step(after) {
+        Some((Step::Execute, sql)) => Event::Timed { us, sql },
+        Some(_) => Event::Protocol { us },
+        None => Event::Other,
     }
 }
 
@@ -139,15 +195,13 @@ enum Step {
 }
 
 /// `execute NAME: SQL`, `execute fetch from NAME: SQL`, `parse NAME: SQL`, `bind NAME: SQL`.
+#[inline(always)]
 fn protocol_step(s: &[u8]) -> Option<(Step, &[u8])> {
-    let (step, rest) = if let Some(r) = s.strip_prefix(b"execute ") {
-        (Step::Execute, r)
-    } else if let Some(r) = s.strip_prefix(b"parse ") {
-        (Step::Parse, r)
-    } else if let Some(r) = s.strip_prefix(b"bind ") {
-        (Step::Bind, r)
-    } else {
-        return None;
+    let (step, rest) = match s.first()? {
+        b'e' => (Step::Execute, s.strip_prefix(b"execute ")?),
+        b'p' => (Step::Parse, s.strip_prefix(b"parse ")?),
+        b'b' => (Step::Bind, s.strip_prefix(b"bind ")?),
+        _ => return None,
     };
     // The unnamed statement, by far the most common name (drivers use it by default).
     if let Some(sql) = rest.strip_prefix(b"<unnamed>: ") {
@@ -161,6 +215,9 @@ fn protocol_step(s: &[u8]) -> Option<(Step, &[u8])> {
 /// Parses `12.345 ms` at the start of `s` into microseconds, exactly (no floats, so
 /// sums do not depend on the order of addition). Returns the rest after ` ms`.
 pub fn parse_duration_ms(s: &[u8]) -> Option<(u64, &[u8])> {
+    if let Some(short) = parse_short_duration(s) {
+        return Some(short);
+    }
     let mut i = 0;
     let mut whole: u64 = 0;
     while i < s.len() && s[i].is_ascii_digit() {
@@ -184,6 +241,22 @@ pub fn parse_duration_ms(s: &[u8]) -> Option<(u64, &[u8])> {
     let us = whole.checked_mul(1000)?.checked_add(frac)?;
     // Longer than 30 years is not a duration PostgreSQL measured: bad input.
     (us <= MAX_DURATION_US).then_some((us, rest))
+}
+
+/// `D.DDD ms`, as PostgreSQL writes a duration under 10 ms (most durations of a
+/// busy log): the same value as [`parse_duration_ms`]'s general loop, without a loop.
+/// `None` when `s` is not of that shape.
+#[inline(always)]
+fn parse_short_duration(s: &[u8]) -> Option<(u64, &[u8])> {
+    let [w, b'.', f1, f2, f3, b' ', b'm', b's', ..] = *s else {
+        return None;
+    };
+    let d = [w, f1, f2, f3].map(|b| b.wrapping_sub(b'0'));
+    if d.iter().any(|&d| d > 9) {
+        return None;
+    }
+    let us = d.iter().fold(0u64, |us, &d| us * 10 + u64::from(d));
+    Some((us, &s[8..]))
 }
 
 /// The SQL an auto_explain plan is for: its `Query Text`. In the text format the query
@@ -371,6 +444,104 @@ mod tests {
         }
         assert!(parse_duration_ms(b".5 ms").is_none());
         assert!(parse_duration_ms(b"5.5ms").is_none());
+    }
+
+    /// The general loop of `parse_duration_ms`, without the short form's shortcut.
+    fn general(s: &[u8]) -> Option<(u64, &[u8])> {
+        let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        let whole = std::str::from_utf8(&s[..n]).ok()?.parse::<u64>().ok()?;
+        let mut i = n;
+        let mut frac = 0;
+        if s.get(i) == Some(&b'.') {
+            i += 1;
+            let m = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            for (k, &b) in s[i..i + m].iter().take(3).enumerate() {
+                frac += u64::from(b - b'0') * [100, 10, 1][k];
+            }
+            i += m;
+        }
+        let rest = s[i..].strip_prefix(b" ms")?;
+        let us = whole.checked_mul(1000)?.checked_add(frac)?;
+        (us <= MAX_DURATION_US).then_some((us, rest))
+    }
+
+    #[test]
+    fn short_durations_read_as_the_general_loop() {
+        let mut seed = 11u64;
+        let alphabet = b"0123456789. ms";
+        for _ in 0..50_000 {
+            let len = (seed >> 9) as usize % 12;
+            let s: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    alphabet[(seed >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            assert_eq!(
+                parse_duration_ms(&s),
+                general(&s),
+                "{:?}",
+                String::from_utf8_lossy(&s)
+            );
+        }
+        // Shaped ones: whole and decimal digits of every count, endings good and bad.
+        for k in 0..20_000u64 {
+            let (w, f) = ((k % 6) as usize, ((k / 6) % 6) as usize);
+            let digits = format!("{:020}", k.wrapping_mul(2654435761));
+            let mut s = digits[..w].to_string();
+            if k % 7 != 0 {
+                s.push('.');
+            }
+            s.push_str(&digits[20 - f..]);
+            s.push_str([" ms", " ms  x", "ms", " s", " m", ""][((k / 36) % 6) as usize]);
+            assert_eq!(
+                parse_duration_ms(s.as_bytes()),
+                general(s.as_bytes()),
+                "{s}"
+            );
+        }
+        for s in [
+            "0.095 ms",
+            "12.345 ms  x",
+            "999.999 ms",
+            "1000.000 ms",
+            "0.09 ms",
+            "1.0001 ms",
+        ] {
+            assert_eq!(
+                parse_duration_ms(s.as_bytes()),
+                general(s.as_bytes()),
+                "{s}"
+            );
+        }
+        assert_eq!(
+            parse_duration_ms(b"0.095 ms  execute"),
+            Some((95, &b"  execute"[..]))
+        );
+    }
+
+    #[test]
+    fn find_bytes_is_memmem_find() {
+        let needles: [&[u8]; 7] = [b" x", b"ab", b"a", b" ", b"aab", b" out of memory", b""];
+        let mut seed = 7u64;
+        for _ in 0..3_000 {
+            let len = (seed >> 7) as usize % 40;
+            let hay: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    b" abx"[(seed >> 33) as usize % 4]
+                })
+                .collect();
+            for n in needles {
+                let want = memchr::memmem::find(&hay, n);
+                assert_eq!(find_bytes(&hay, n), want, "{hay:?} {n:?}");
+            }
+        }
+        assert_eq!(find_bytes(b"ran out of memory", b" out of memory"), Some(3));
+        assert_eq!(find_bytes(b"x out of memor", b" out of memory"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! auxiliary lines), never the stderr layout, so csvlog and jsonlog entries classify
 //! the same way. Texts are those of PostgreSQL 12–18 with `lc_messages = C`.
 
-use super::parse_duration_ms;
+use super::{find_bytes, parse_duration_ms};
 use crate::parse::{LogEntry, Severity};
 use memchr::memmem;
 
@@ -241,7 +241,7 @@ fn checkpoint(rest: &[u8]) -> Signal<'_> {
     let Some(c) = rest.strip_prefix(b"complete: ") else {
         return Signal::None;
     };
-    let after = |key: &[u8]| memmem::find(c, key).map(|i| &c[i + key.len()..]);
+    let after = |key: &[u8]| find_bytes(c, key).map(|i| &c[i + key.len()..]);
     let secs = |key: &[u8]| after(key).and_then(seconds_us).unwrap_or(0);
     Signal::CheckpointDone(CheckpointDone {
         buffers: after(b"wrote ").and_then(number).map_or(0, |n| n.0),
@@ -255,24 +255,24 @@ fn checkpoint(rest: &[u8]) -> Signal<'_> {
 fn maintenance<'a>(entry: &LogEntry<'a, '_>, m: &'a [u8]) -> Signal<'a> {
     let analyze = m.starts_with(b"automatic analyze of table \"");
     let vacuum = !analyze
-        && memmem::find(&m[..m.len().min(64)], b"vacuum ").is_some()
-        && memmem::find(m, b"of table \"").is_some();
+        && find_bytes(&m[..m.len().min(64)], b"vacuum ").is_some()
+        && find_bytes(m, b"of table \"").is_some();
     if !analyze && !vacuum {
         return Signal::None;
     }
-    let Some(start) = memmem::find(m, b"of table \"").map(|i| i + 10) else {
+    let Some(start) = find_bytes(m, b"of table \"").map(|i| i + 10) else {
         return Signal::None;
     };
     let table = quoted_until(&m[start..]);
     // PostgreSQL 12-14 put the figures on continuation lines of the message; some
     // builds or formats may split them into DETAIL lines: look in both.
     let find_num = |key: &[u8]| -> u64 {
-        let in_msg = memmem::find(m, key).map(|i| &m[i + key.len()..]);
+        let in_msg = find_bytes(m, key).map(|i| &m[i + key.len()..]);
         let in_aux = || {
             entry
                 .aux
                 .iter()
-                .find_map(|a| memmem::find(a.text, key).map(|i| &a.text[i + key.len()..]))
+                .find_map(|a| find_bytes(a.text, key).map(|i| &a.text[i + key.len()..]))
         };
         in_msg.or_else(in_aux).and_then(number).map_or(0, |n| n.0)
     };
@@ -375,7 +375,7 @@ fn server_event(m: &[u8]) -> Option<ServerEvent> {
         let hit = if prefix {
             m.starts_with(head)
         } else {
-            memmem::find(m, head).is_some()
+            find_bytes(m, head).is_some()
         };
         hit.then_some(ev)
     })
@@ -399,11 +399,11 @@ fn error_signal<'a>(entry: &LogEntry<'a, '_>, m: &'a [u8]) -> Signal<'a> {
         || m.starts_with(b"no pg_hba.conf entry for")
         || m.starts_with(b"pg_hba.conf rejects connection")
         || (m.ends_with(b"authentication failed for user")
-            || memmem::find(m, b" authentication failed for user \"").is_some())
+            || find_bytes(m, b" authentication failed for user \"").is_some())
     {
         return Signal::AuthFailure;
     }
-    if memmem::find(m, b"out of memory").is_some() {
+    if find_bytes(m, b"out of memory").is_some() {
         return Signal::Server(ServerEvent::OutOfMemory);
     }
     Signal::None
@@ -455,7 +455,7 @@ pub fn lock_wait(m: &[u8]) -> Option<LockWait<'_>> {
     } else {
         return None;
     };
-    let on = memmem::find(rest, b" on ")?;
+    let on = find_bytes(rest, b" on ")?;
     let mode = &rest[..on];
     let target = &rest[on + 4..];
     let after = memmem::rfind(target, b" after ")?;
@@ -466,7 +466,7 @@ pub fn lock_wait(m: &[u8]) -> Option<LockWait<'_>> {
         .position(|b| b.is_ascii_digit() || *b == b'(' || *b == b'[')
         .unwrap_or(target.len());
     let object = trim_end(&target[..object_end]);
-    let relation_oid = memmem::find(target, b"relation ").and_then(|i| {
+    let relation_oid = find_bytes(target, b"relation ").and_then(|i| {
         let s = &target[i + 9..];
         let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
         (n > 0).then(|| &s[..n])
@@ -487,7 +487,7 @@ pub fn context_relation<'a>(entry: &LogEntry<'a, '_>) -> Option<&'a [u8]> {
         if a.severity != Severity::Context {
             return None;
         }
-        let i = memmem::find(a.text, b" relation \"")?;
+        let i = find_bytes(a.text, b" relation \"")?;
         Some(quoted_until(&a.text[i + 11..]))
     })
 }
@@ -542,7 +542,7 @@ fn quoted_until(s: &[u8]) -> &[u8] {
 
 /// The value after `key` up to the next blank (or the end).
 fn kv<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let i = memmem::find(s, key)? + key.len();
+    let i = find_bytes(s, key)? + key.len();
     let v = &s[i..];
     Some(&v[..memchr::memchr(b' ', v).unwrap_or(v.len())])
 }
