@@ -320,6 +320,40 @@ struct Step {
     op: Op,
     /// The literal after the escape (empty when none follows).
     then: Box<[u8]>,
+    /// Its first 8 bytes as a little-endian word, and the mask of its bytes there.
+    then_word: u64,
+    then_mask: u64,
+}
+
+impl Step {
+    fn new(op: Op, then: Box<[u8]>) -> Step {
+        let mut word = [0u8; 8];
+        let n = then.len().min(8);
+        word[..n].copy_from_slice(&then[..n]);
+        let then_mask = if n == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        };
+        Step {
+            op,
+            then,
+            then_word: u64::from_le_bytes(word),
+            then_mask,
+        }
+    }
+
+    /// True when the step's literal occurs in `rest` at `at`: one masked word
+    /// comparison where 8 bytes are there to load and the literal fits in them.
+    #[inline(always)]
+    fn then_at(&self, rest: &[u8], at: usize) -> bool {
+        if self.then.len() <= 8 {
+            if let Some(w) = word_at(rest, at) {
+                return (w ^ self.then_word) & self.then_mask == 0;
+            }
+        }
+        has_at(rest, at, &self.then)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,7 +408,7 @@ fn compile_steps(items: &[Item]) -> Vec<Step> {
             }
             _ => Box::default(),
         };
-        steps.push(Step { op, then });
+        steps.push(Step::new(op, then));
     }
     steps
 }
@@ -519,7 +553,8 @@ impl Prefix {
         times: &mut TimeCache,
     ) -> Option<(Severity, usize)> {
         let mut pos = 0;
-        for Step { op, then } in &self.steps {
+        for step in &self.steps {
+            let (op, then) = (&step.op, &step.then);
             let rest = line.get(pos..)?;
             let n = match *op {
                 Op::Lit => 0,
@@ -546,7 +581,7 @@ impl Prefix {
                 }
                 _ => other_step(op, line, pos, f)? - pos,
             };
-            if !has_at(rest, n, then) {
+            if !step.then_at(rest, n) {
                 return None;
             }
             pos += n + then.len();
