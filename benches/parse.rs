@@ -1,6 +1,7 @@
 //! Parsing throughput on real logs, in MB/s of log text.
 //!
-//! - `prefix_match`: the compiled log_line_prefix matcher alone, on every line;
+//! - `prefix_match`: the compiled log_line_prefix matcher alone, on every line (as the
+//!   stderr parser runs it: `match_into` with one time cache);
 //! - `chunk`: parse + classify + fingerprint + aggregate of one whole log on one thread;
 //! - `pipeline`: the library entry (mmap, chunking, rayon, merge) on the current pool;
 //! - `infer/*`: prefix inference on 1 KB of a log (what a fuzz target feeds it), alone
@@ -18,7 +19,8 @@ use pgferret::parse::infer::{infer, infer_prefix};
 use pgferret::parse::jsonlog::JsonParser;
 use pgferret::parse::stderr::StderrParser;
 use pgferret::parse::syslog::{first_parts_text, SyslogParser};
-use pgferret::parse::Prefix;
+use pgferret::parse::time::TimeCache;
+use pgferret::parse::{Fields, Prefix};
 use pgferret::pipeline::{self, PipelineOptions};
 use std::path::PathBuf;
 
@@ -51,9 +53,12 @@ fn benches(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(data.len() as u64));
         g.sample_size(20);
         g.bench_function("prefix_match", |b| {
+            // As the stderr parser matches: one Fields and one TimeCache for all lines.
             b.iter(|| {
+                let mut fields = Fields::default();
+                let mut times = TimeCache::default();
                 data.split(|&c| c == b'\n')
-                    .filter(|l| prefix.match_line(l).is_some())
+                    .filter(|l| prefix.match_into(l, &mut fields, &mut times).is_some())
                     .count()
             })
         });

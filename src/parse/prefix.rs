@@ -8,7 +8,7 @@
 //! prefix matches and is followed by a severity (`LOG:  `). `%q` ends the prefix early
 //! for processes without a session, exactly as PostgreSQL does when printing.
 
-use super::time::{parse_epoch, parse_timestamp, Millis};
+use super::time::{parse_epoch, parse_timestamp, Millis, TimeCache};
 use std::fmt;
 
 /// A message severity, as PostgreSQL writes it after the prefix.
@@ -307,6 +307,110 @@ pub struct Prefix {
     /// The first try of every choice fits within the backtracking budget, so
     /// [`Prefix::match_first_try`] may be tried before the general matcher.
     first_try: bool,
+    /// The first try compiled for the hot path ([`Prefix::match_into`]).
+    steps: Vec<Step>,
+}
+
+/// One step of the compiled first try: the items as [`Prefix::match_first_try`]
+/// reads them, each escape joined to the literal that follows it (and a free-text
+/// value to the literal that ends it), the common fixed-shape escapes given steps of
+/// their own: a line costs one dispatch per escape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Step {
+    op: Op,
+    /// The literal after the escape (empty when none follows).
+    then: Box<[u8]>,
+    /// Its first 8 bytes as a little-endian word, and the mask of its bytes there.
+    then_word: u64,
+    then_mask: u64,
+}
+
+impl Step {
+    fn new(op: Op, then: Box<[u8]>) -> Step {
+        let mut word = [0u8; 8];
+        let n = then.len().min(8);
+        word[..n].copy_from_slice(&then[..n]);
+        let then_mask = if n == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        };
+        Step {
+            op,
+            then,
+            then_word: u64::from_le_bytes(word),
+            then_mask,
+        }
+    }
+
+    /// True when the step's literal occurs in `rest` at `at`: one masked word
+    /// comparison where 8 bytes are there to load and the literal fits in them.
+    #[inline(always)]
+    fn then_at(&self, rest: &[u8], at: usize) -> bool {
+        if self.then.len() <= 8 {
+            if let Some(w) = word_at(rest, at) {
+                return (w ^ self.then_word) & self.then_mask == 0;
+            }
+        }
+        has_at(rest, at, &self.then)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    /// Nothing but the literal (a prefix that starts with one).
+    Lit,
+    /// `%t` (`frac` false) or `%m`, not padded: through the caller's [`TimeCache`].
+    Time { frac: bool },
+    /// `%p`, not padded.
+    Pid,
+    /// `%l` or `%x`, not padded: one digit or more, the value unused.
+    Digits,
+    /// Any other fixed-shape escape.
+    Fixed { esc: Esc, padded: bool },
+    /// Free text up to the first occurrence of the step's literal.
+    TextToLit { esc: Esc, padded: bool },
+    /// Free text up to the first word boundary where a severity starts (it ends the
+    /// prefix or comes before a `%q`).
+    TextToSeverity { esc: Esc, padded: bool },
+    /// Free text up to the next blank (another escape follows).
+    TextToBlank { esc: Esc, padded: bool },
+}
+
+/// The first try's steps for `items` (a `%q` is passed: no step).
+fn compile_steps(items: &[Item]) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(items.len());
+    let mut i = 0;
+    while let Some(item) = items.get(i) {
+        i += 1;
+        let op = match item {
+            Item::Lit(_) => Op::Lit,
+            Item::Stop { .. } => continue,
+            &Item::Esc { esc, padded, .. } if esc.is_free_text() => match items.get(i) {
+                Some(Item::Lit(_)) => Op::TextToLit { esc, padded },
+                None | Some(Item::Stop { .. }) => Op::TextToSeverity { esc, padded },
+                Some(Item::Esc { .. }) => Op::TextToBlank { esc, padded },
+            },
+            &Item::Esc { esc, padded, .. } => match (esc, padded) {
+                (Esc::Ts, false) => Op::Time { frac: false },
+                (Esc::TsMs, false) => Op::Time { frac: true },
+                (Esc::Pid, false) => Op::Pid,
+                (Esc::LineNo | Esc::Xid, false) => Op::Digits,
+                _ => Op::Fixed { esc, padded },
+            },
+        };
+        let then = match (&op, item, items.get(i)) {
+            (Op::Lit, Item::Lit(l), _) => l.clone(),
+            (Op::TextToSeverity { .. } | Op::TextToBlank { .. }, ..) => Box::default(),
+            (_, _, Some(Item::Lit(l))) => {
+                i += 1;
+                l.clone()
+            }
+            _ => Box::default(),
+        };
+        steps.push(Step::new(op, then));
+    }
+    steps
 }
 
 /// The result of matching one line: prefix fields, severity, and where the message starts.
@@ -371,10 +475,12 @@ impl Prefix {
         // The general matcher spends one unit of its budget (256) per item, and one
         // for the severity, along its first try.
         let first_try = items.len() < 255;
+        let steps = compile_steps(&items);
         Ok(Prefix {
             text: text.to_string(),
             items,
             first_try,
+            steps,
         })
     }
 
@@ -405,23 +511,87 @@ impl Prefix {
     }
 
     /// Matches `line` (without its newline): the fields, the severity and the message offset.
-    #[inline]
     pub fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
+        let mut fields = Fields::default();
+        let (severity, message_at) =
+            self.match_into(line, &mut fields, &mut TimeCache::default())?;
+        Some(Matched {
+            fields,
+            severity,
+            message_at,
+        })
+    }
+
+    /// [`Prefix::match_line`] for a loop over lines: the fields are written to `f`
+    /// (reset first; meaningless when the line does not match) and the time is read
+    /// through `times`, which remembers the last line's. Returns the severity and
+    /// where the message starts.
+    #[inline]
+    pub fn match_into<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+    ) -> Option<(Severity, usize)> {
+        *f = Fields::default();
         if self.first_try {
-            let mut fields = Fields::default();
-            if let Some((severity, message_at)) = self.match_first_try(line, &mut fields, &mut ()) {
-                return Some(Matched {
-                    fields,
-                    severity,
-                    message_at,
-                });
+            if let Some(r) = self.match_ops(line, f, times) {
+                return Some(r);
             }
+            *f = Fields::default();
         }
-        self.match_backtracking(line)
+        let mut budget = 256u32;
+        self.match_from(0, line, 0, f, &mut budget, &mut ())
+    }
+
+    /// [`Prefix::match_first_try`] without captures, by the compiled steps.
+    #[inline]
+    fn match_ops<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+    ) -> Option<(Severity, usize)> {
+        let mut pos = 0;
+        for step in &self.steps {
+            let (op, then) = (&step.op, &step.then);
+            let rest = line.get(pos..)?;
+            let n = match *op {
+                Op::Lit => 0,
+                Op::Time { frac } => {
+                    let p = times.parse(rest, frac)?;
+                    if f.ts.is_none() {
+                        f.ts = Some(p.ms);
+                        f.zone_unknown = !p.zone_known;
+                    }
+                    p.len
+                }
+                Op::Pid => {
+                    let (pid, n) = read_pid(rest)?;
+                    f.pid = Some(pid);
+                    n
+                }
+                Op::Digits => Some(digit_run(rest)).filter(|&n| n > 0)?,
+                Op::TextToLit { esc, padded } => {
+                    // The literal is known to follow: step over it too.
+                    let end = find_lit(rest, then)?;
+                    free_text_value(esc, padded, &rest[..end], f)?;
+                    pos += end + then.len();
+                    continue;
+                }
+                _ => other_step(op, line, pos, f)? - pos,
+            };
+            if !step.then_at(rest, n) {
+                return None;
+            }
+            pos += n + then.len();
+        }
+        let (s, n) = Severity::parse(line.get(pos..)?)?;
+        Some((s, pos + n))
     }
 
     /// [`Prefix::match_line`] by the general matcher alone.
-    #[inline(never)]
+    #[cfg(test)]
     fn match_backtracking<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
         let mut budget = 256u32;
@@ -733,6 +903,30 @@ impl Prefix {
     }
 }
 
+/// The less common steps of [`Prefix::match_ops`], out of its loop: the position
+/// after the escape at `pos`.
+#[inline(never)]
+fn other_step<'a>(op: &Op, line: &'a [u8], pos: usize, f: &mut Fields<'a>) -> Option<usize> {
+    let rest = &line[pos..];
+    let end = match *op {
+        Op::Fixed { esc, padded } => return fixed_at((esc, 0), padded, line, pos, f, &mut ()),
+        Op::TextToSeverity { esc, padded } => {
+            let end = std::iter::once(0)
+                .chain(memchr::memchr_iter(b' ', rest).map(|b| b + 1))
+                .find(|&end| Severity::parse(&rest[end..]).is_some())?;
+            free_text_value(esc, padded, &rest[..end], f)?;
+            end
+        }
+        Op::TextToBlank { esc, padded } => {
+            let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+            free_text_value(esc, padded, &rest[..end], f)?;
+            end
+        }
+        Op::Lit | Op::Time { .. } | Op::Pid | Op::Digits | Op::TextToLit { .. } => 0,
+    };
+    Some(pos + end)
+}
+
 /// Matches the fixed-shape escape `esc` at `pos` (a padded one with its spaces): the
 /// position after it.
 #[inline]
@@ -772,6 +966,7 @@ fn has_at(line: &[u8], pos: usize, lit: &[u8]) -> bool {
         return false;
     };
     match lit.len() {
+        0 => true,
         1 => s[0] == lit[0],
         2 => s[0] == lit[0] && s[1] == lit[1],
         3 => s[0] == lit[0] && s[1] == lit[1] && s[2] == lit[2],
@@ -785,19 +980,65 @@ fn has_at(line: &[u8], pos: usize, lit: &[u8]) -> bool {
 fn find_lit(rest: &[u8], lit: &[u8]) -> Option<usize> {
     let first = lit[0];
     let fits = |at: usize| lit.len() == 1 || has_at(rest, at, lit);
-    // Values are short: a byte loop over the first bytes finds most ends before a
+    // Values are short: the first 16 bytes are searched a word at a time, before a
     // memchr call would have set up.
-    let near = rest.len().min(16);
     let mut from = 0;
-    while let Some(p) = rest[from..near].iter().position(|&b| b == first) {
-        if fits(from + p) {
-            return Some(from + p);
+    while from < 16 {
+        let Some(w) = word_at(rest, from) else {
+            break;
+        };
+        let mut hits = bytes_equal(w, first);
+        while hits != 0 {
+            let at = from + (hits.trailing_zeros() / 8) as usize;
+            if fits(at) {
+                return Some(at);
+            }
+            hits &= hits - 1;
         }
-        from += p + 1;
+        from += 8;
     }
-    memchr::memchr_iter(first, &rest[near..])
-        .map(|p| near + p)
+    // The tail: short lines byte by byte, long values by memchr.
+    memchr::memchr_iter(first, &rest[from..])
+        .map(|p| from + p)
         .find(|&at| fits(at))
+}
+
+/// The 8 bytes of `s` from `at`, as a little-endian word (byte `at` lowest).
+#[inline(always)]
+fn word_at(s: &[u8], at: usize) -> Option<u64> {
+    let b: [u8; 8] = s.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(b))
+}
+
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The high bit of each byte of `w` that equals `b`, and no other bit (exact for
+/// every byte: no borrow crosses bytes).
+#[inline(always)]
+fn bytes_equal(w: u64, b: u8) -> u64 {
+    let x = w ^ (0x0101_0101_0101_0101 * u64::from(b));
+    // A byte of `x` is zero iff neither its low 7 bits (+0x7f carries into bit 7)
+    // nor its bit 7 is set.
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// The number of ASCII digits `s` starts with, counted 8 bytes at a time.
+#[inline(always)]
+fn digit_run(s: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(w) = word_at(s, n) {
+        // Digits become 0..=9; a byte is not a digit when its high nibble is set or
+        // its low nibble is above 9 (+6 reaches bit 4). A carry out of a non-digit
+        // byte only disturbs the bytes above it: the lowest flag is exact.
+        let t = w ^ 0x3030_3030_3030_3030;
+        let flags = (t & 0xf0f0_f0f0_f0f0_f0f0)
+            | (t.wrapping_add(0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
+        if flags != 0 {
+            return n + (flags.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + s[n..].iter().take_while(|b| b.is_ascii_digit()).count()
 }
 
 /// Stores free-text value `v` as the general matcher's `try_end` does; `None` where
@@ -920,8 +1161,25 @@ fn fixed_field<'a>(esc: Esc, s: &'a [u8], f: &mut Fields<'a>) -> Option<usize> {
     }
 }
 
-fn digit_run(s: &[u8]) -> usize {
-    s.iter().take_while(|b| b.is_ascii_digit()).count()
+/// `%p` at the start of `s`: the process id and its length, as [`fixed_field`]
+/// reads it (one digit or more, no overflow of `u32`).
+#[inline(always)]
+fn read_pid(s: &[u8]) -> Option<(u32, usize)> {
+    let n = digit_run(s);
+    if n == 0 {
+        return None;
+    }
+    // Nine digits always fit; longer runs (leading zeros) are read with checks.
+    if n <= 9 {
+        let v = s[..n]
+            .iter()
+            .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
+        return Some((v, n));
+    }
+    let v = s[..n].iter().try_fold(0u32, |v, &d| {
+        v.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })?;
+    Some((v, n))
 }
 
 #[cfg(test)]
@@ -1031,6 +1289,7 @@ mod tests {
         let fast = show(p.match_line(line.as_bytes()));
         let slow = show(p.match_backtracking(line.as_bytes()));
         assert_eq!(fast, slow, "{prefix:?} on {line:?}");
+        same_steps(&p, line.as_bytes());
         // With captures (inference's matcher) too.
         let mut caps = Vec::new();
         let fast_caps = show(p.match_capture(line.as_bytes(), &mut caps));
@@ -1048,6 +1307,68 @@ mod tests {
             assert_eq!(caps, slow_caps, "{prefix:?} on {line:?}");
         }
         fast
+    }
+
+    /// The compiled steps give what the first try gives (fields, severity, message
+    /// offset, or no match), with a fresh time cache and with one that has read
+    /// `line` before.
+    fn same_steps(p: &Prefix, line: &[u8]) {
+        let show = |r: Option<(Severity, usize)>, f: &Fields<'_>| r.map(|r| format!("{r:?} {f:?}"));
+        let mut f = Fields::default();
+        let first = p.match_first_try(line, &mut f, &mut ());
+        let first = show(first, &f);
+        let mut times = TimeCache::default();
+        for _ in 0..2 {
+            let mut g = Fields::default();
+            let steps = p.match_ops(line, &mut g, &mut times);
+            assert_eq!(
+                show(steps, &g),
+                first,
+                "{p} on {:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    /// Every line of the real logs under many prefixes (testdata/prefixes), read
+    /// one after another as the stderr parser does: the compiled steps agree with the
+    /// first try, and `match_into` (one time cache for the whole log) with the
+    /// general matcher alone.
+    #[test]
+    fn the_compiled_steps_agree_on_real_logs() {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/prefixes");
+        let mut logs = 0;
+        for dir in std::fs::read_dir(&base).unwrap() {
+            let dir = dir.unwrap().path();
+            let Ok(expected) = std::fs::read(dir.join("expected.json")) else {
+                continue;
+            };
+            let expected: serde_json::Value = serde_json::from_slice(&expected).unwrap();
+            let log = std::fs::read(dir.join("postgresql.log")).unwrap();
+            logs += 1;
+            for text in expected["prefixes"].as_array().unwrap() {
+                let p = Prefix::compile(text.as_str().unwrap()).unwrap();
+                let mut times = TimeCache::default();
+                let mut matched = 0;
+                for line in log.split(|&b| b == b'\n') {
+                    same_steps(&p, line);
+                    let mut f = Fields::default();
+                    let fast =
+                        p.match_into(line, &mut f, &mut times)
+                            .map(|(severity, message_at)| Matched {
+                                fields: f,
+                                severity,
+                                message_at,
+                            });
+                    let fast = fast.map(|m| format!("{m:?}"));
+                    matched += usize::from(fast.is_some());
+                    let slow = p.match_backtracking(line).map(|m| format!("{m:?}"));
+                    assert_eq!(fast, slow, "{p} on {:?}", String::from_utf8_lossy(line));
+                }
+                assert!(matched > 0, "{p} matches no line of {}", dir.display());
+            }
+        }
+        assert!(logs >= 30, "{logs} logs under {}", base.display());
     }
 
     #[test]
@@ -1187,6 +1508,46 @@ mod tests {
                     same_both_ways(prefix, &format!("{t} [7] {w}{sep}x"));
                     same_both_ways(prefix, &format!("{t} [7] a@b {w}{sep}x"));
                 }
+            }
+        }
+    }
+
+    /// The word-at-a-time scans give what byte loops give: every byte value at
+    /// every place of digit runs, and literals in pseudo-random lines.
+    #[test]
+    fn word_scans_agree_with_byte_loops() {
+        for len in 0..26 {
+            for at in 0..=len {
+                for b in 0..=255u8 {
+                    let mut s = b"9081726354".repeat(3)[..len].to_vec();
+                    if at < len {
+                        s[at] = b;
+                    }
+                    let naive = s.iter().take_while(|b| b.is_ascii_digit()).count();
+                    assert_eq!(digit_run(&s), naive, "{s:?}");
+                    let pid = std::str::from_utf8(&s[..naive])
+                        .ok()
+                        .and_then(|t| t.parse::<u32>().ok());
+                    assert_eq!(read_pid(&s), pid.map(|p| (p, naive)), "{s:?}");
+                }
+            }
+        }
+        assert_eq!(read_pid(b"0000000000042 x"), Some((42, 13)));
+        assert_eq!(read_pid(b"4294967295]"), Some((u32::MAX, 10)));
+        assert_eq!(read_pid(b"4294967296]"), None);
+        let alphabet = b"@@  ,=db\x80\xc0\x7f\x01\x00a";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|i| alphabet[((seed >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            for lit in [&b"@"[..], b" ", b",db=", b"\x80", b"\x00", b"  "] {
+                let naive = (0..s.len()).find(|&i| s[i..].starts_with(lit));
+                assert_eq!(find_lit(&s, lit), naive, "{s:?} {lit:?}");
             }
         }
     }

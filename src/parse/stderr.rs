@@ -2,7 +2,7 @@
 //! the `log_line_prefix`, multi-line messages continued on TAB-indented lines.
 
 use super::prefix::Matched;
-use super::time::{parse_epoch, parse_timestamp};
+use super::time::{parse_epoch, parse_timestamp, TimeCache};
 use super::{anchor, Aux, EntrySink, Fields, LogEntry, Prefix};
 
 /// Parses stderr-format chunks with compiled prefixes, tried in order; a line none
@@ -51,11 +51,42 @@ impl StderrParser {
     /// marker, the line read from there with its prefix fields unknown (and its time
     /// when the main prefix starts with it and the line with a timestamp).
     fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
-        if let Some(m) = self.prefixes.iter().find_map(|p| p.match_line(line)) {
-            return Some(m);
+        let mut fields = Fields::default();
+        let (severity, message_at) =
+            self.match_into(line, &mut fields, &mut TimeCache::default())?;
+        Some(Matched {
+            fields,
+            severity,
+            message_at,
+        })
+    }
+
+    /// [`StderrParser::match_line`] writing the fields to `f`, the time read through
+    /// `times` (see [`Prefix::match_into`]): the severity and where the message starts.
+    #[inline]
+    fn match_into<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+    ) -> Option<(super::Severity, usize)> {
+        for p in &self.prefixes {
+            if let Some(r) = p.match_into(line, f, times) {
+                return Some(r);
+            }
         }
+        self.unattributed(line, f)
+    }
+
+    /// A line no prefix explains, read from its severity marker.
+    #[inline(never)]
+    fn unattributed<'a>(
+        &self,
+        line: &'a [u8],
+        fields: &mut Fields<'a>,
+    ) -> Option<(super::Severity, usize)> {
         let a = anchor::find(line)?;
-        let mut fields = Fields {
+        *fields = Fields {
             unattributed: true,
             ..Fields::default()
         };
@@ -70,11 +101,7 @@ impl StderrParser {
                 fields.zone_unknown = !known;
             }
         }
-        Some(Matched {
-            fields,
-            severity: a.severity,
-            message_at: a.message_at,
-        })
+        Some((a.severity, a.message_at))
     }
 
     /// True when `line` starts a new entry: it matches the prefix and is not a
@@ -104,6 +131,9 @@ impl StderrParser {
         // both reused for the whole chunk.
         let mut aux_pos: Vec<(super::Severity, usize, usize)> = Vec::with_capacity(8);
         let mut aux_buf: Vec<Aux<'a>> = Vec::with_capacity(8);
+        // The fields of the line being read, and the last time field's parse.
+        let mut fields = Fields::default();
+        let mut times = TimeCache::default();
         let mut line_no = 0u64;
         let mut pos = 0usize;
         while pos < data.len() {
@@ -119,10 +149,12 @@ impl StderrParser {
                     },
                     None => sink.skipped(line_no, line),
                 }
-            } else if let Some(m) = self.match_line(line) {
-                let same_process = open.as_ref().is_some_and(|o| o.fields.pid == m.fields.pid);
-                if m.severity.is_auxiliary() && same_process {
-                    aux_pos.push((m.severity, pos + m.message_at, line_end));
+            } else if let Some((severity, message_at)) =
+                self.match_into(line, &mut fields, &mut times)
+            {
+                let same_process = open.as_ref().is_some_and(|o| o.fields.pid == fields.pid);
+                if severity.is_auxiliary() && same_process {
+                    aux_pos.push((severity, pos + message_at, line_end));
                 } else {
                     // An auxiliary line with no entry of its own process before it
                     // becomes an entry of its own: kept, not lost.
@@ -133,9 +165,9 @@ impl StderrParser {
                     open = Some(Open {
                         offset: pos,
                         line: line_no,
-                        fields: m.fields,
-                        severity: m.severity,
-                        message: (pos + m.message_at, line_end),
+                        fields,
+                        severity,
+                        message: (pos + message_at, line_end),
                     });
                 }
             } else if line.is_empty() && end == data.len() {

@@ -23,6 +23,12 @@ pub struct Parsed {
 /// Parses `YYYY-MM-DD HH:MM:SS[.fff] ZONE` at the start of `s`. `frac` says whether
 /// the fractional part (milliseconds, as `%m` writes) is required.
 pub fn parse_timestamp(s: &[u8], frac: bool) -> Option<Parsed> {
+    parse_timestamp_zoned(s, frac).map(|(p, _)| p)
+}
+
+/// [`parse_timestamp`], and whether a zone token was read (the parse then ended
+/// where the token did).
+fn parse_timestamp_zoned(s: &[u8], frac: bool) -> Option<(Parsed, bool)> {
     let local = local_seconds(s)?;
     let mut pos = 19;
     let mut ms = 0i64;
@@ -58,9 +64,100 @@ pub fn parse_timestamp(s: &[u8], frac: bool) -> Option<Parsed> {
             result.ms -= offset_s * 1000;
             result.len = pos + 1 + zlen;
             result.zone_known = known;
+            return Some((result, true));
         }
     }
-    Some(result)
+    Some((result, false))
+}
+
+/// Remembers the last timestamp field parsed by its exact bytes, so that the lines
+/// of one second cost a comparison instead of a parse. Owned by its caller (one per
+/// parsing loop), so nothing is shared between threads.
+///
+/// Exact: a field is remembered only when its parse ended with a zone token, and is
+/// reused only for the same `frac`, the same bytes, and a next byte that cannot
+/// continue the token (so a fresh parse would stop at the same place). Everything
+/// the parse returns depends on those bytes alone.
+#[derive(Debug, Clone)]
+pub struct TimeCache {
+    /// The remembered field's bytes; zero beyond `len`.
+    bytes: [u8; TimeCache::MAX],
+    /// `0xff` over the first `len` bytes, zero beyond.
+    mask: [u8; TimeCache::MAX],
+    /// Length of the remembered field; 0 when none is.
+    len: usize,
+    frac: bool,
+    parsed: Parsed,
+}
+
+impl Default for TimeCache {
+    fn default() -> Self {
+        TimeCache {
+            bytes: [0; TimeCache::MAX],
+            mask: [0; TimeCache::MAX],
+            len: 0,
+            frac: false,
+            parsed: Parsed {
+                ms: 0,
+                len: 0,
+                zone_known: false,
+            },
+        }
+    }
+}
+
+impl TimeCache {
+    /// Longest field remembered (`%m` with a 5-letter zone takes 29 bytes).
+    const MAX: usize = 32;
+
+    /// [`parse_timestamp`]`(s, frac)`, through the cache.
+    #[inline]
+    pub fn parse(&mut self, s: &[u8], frac: bool) -> Option<Parsed> {
+        if self.hit(s, frac) {
+            return Some(self.parsed);
+        }
+        self.miss(s, frac)
+    }
+
+    #[inline(always)]
+    fn hit(&self, s: &[u8], frac: bool) -> bool {
+        let n = self.len;
+        if n == 0 || frac != self.frac {
+            return false;
+        }
+        let same = match s.get(..Self::MAX) {
+            // Two 16-byte words compared under the mask: no call, no loop.
+            Some(head) => {
+                let word = |b: &[u8]| u128::from_le_bytes(b.try_into().unwrap_or([0; 16]));
+                let d0 = (word(&head[..16]) ^ word(&self.bytes[..16])) & word(&self.mask[..16]);
+                let d1 = (word(&head[16..]) ^ word(&self.bytes[16..])) & word(&self.mask[16..]);
+                d0 | d1 == 0
+            }
+            None => s.get(..n) == Some(&self.bytes[..n]),
+        };
+        same && !s.get(n).is_some_and(|&b| continues_zone(b))
+    }
+
+    #[inline(never)]
+    fn miss(&mut self, s: &[u8], frac: bool) -> Option<Parsed> {
+        let (p, zoned) = parse_timestamp_zoned(s, frac)?;
+        if zoned && p.len <= Self::MAX {
+            self.bytes = [0; Self::MAX];
+            self.bytes[..p.len].copy_from_slice(&s[..p.len]);
+            self.mask = [0; Self::MAX];
+            self.mask[..p.len].fill(0xff);
+            self.len = p.len;
+            self.frac = frac;
+            self.parsed = p;
+        }
+        Some(p)
+    }
+}
+
+/// A byte that may continue a zone token (`CEST`, `+05:30`): after a remembered
+/// field, such a byte sends the line to a fresh parse.
+fn continues_zone(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'-')
 }
 
 /// Consecutive log lines share their second and their zone: the last ones parsed are
@@ -132,9 +229,7 @@ fn cached_zone(s: &[u8]) -> Option<(i64, usize, bool)> {
     let n = last.zone_len;
     if n <= 8
         && s.get(..n) == Some(&last.zone[..n])
-        && !s
-            .get(n)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'-'))
+        && !s.get(n).is_some_and(|&b| continues_zone(b))
     {
         return last.zone_parsed;
     }
@@ -376,6 +471,90 @@ mod tests {
         assert!(fresh.join().unwrap());
         parse_timestamp(b"2026-09-21 10:00:00 UTC", false).unwrap();
         assert!(parse_timestamp(&nul, false).is_none());
+    }
+
+    /// Through a [`TimeCache`], every field parses as it does alone, whatever came
+    /// before: fields whose bytes differ only in the zone, the milliseconds, the
+    /// next byte, across midnight and a DST change of a named zone, numeric zones,
+    /// unknown zones, fields without a zone, and lines that are no timestamp.
+    #[test]
+    fn the_time_cache_parses_as_a_fresh_parse() {
+        let fields: &[&[u8]] = &[
+            b"2026-11-24 04:00:00 UTC [1]",
+            b"2026-11-24 04:00:00 UTC",
+            b"2026-11-24 04:00:00 UTCX [1]",
+            b"2026-11-24 04:00:00 UTC:x",
+            b"2026-11-24 04:00:00 UTC+01 x",
+            b"2026-11-24 04:00:00 CET [1]",
+            b"2026-11-24 04:00:00 CEST [1]",
+            b"2026-11-24 04:00:00 XYZT [1]",
+            b"2026-11-24 04:00:00.123 UTC [1]",
+            b"2026-11-24 04:00:00.124 UTC [1]",
+            b"2026-11-24 04:00:00.12 UTC [1]",
+            b"2026-11-24 04:00:00.123456 UTC [1]",
+            b"2026-11-24 04:00:00.123 CET [1]",
+            b"2026-11-24 04:00:00 +02 [1]",
+            b"2026-11-24 04:00:00 +0200 [1]",
+            b"2026-11-24 04:00:00 +02:00 [1]",
+            b"2026-11-24 04:00:00 -05:30 [1]",
+            b"2026-11-24 04:00:00 +02",
+            b"2026-11-24 04:00:00 +021 x",
+            b"2026-11-24 04:00:00 [1]",
+            b"2026-11-24 04:00:00  UTC",
+            b"2026-11-24 04:00:00.123 [1]",
+            b"2026-11-24 04:00:00",
+            b"2026-11-24 04:00:01 UTC [1]",
+            b"2026-11-24 23:59:59 UTC [1]",
+            b"2026-11-25 00:00:00 UTC [1]",
+            b"2026-11-24 23:59:59.999 UTC [1]",
+            b"2026-11-25 00:00:00.000 UTC [1]",
+            // Europe/Paris leaves summer time: 02:59:59 CEST, then 02:00:00 CET.
+            b"2026-10-25 02:59:59 CEST [1]",
+            b"2026-10-25 02:00:00 CET [1]",
+            b"2026-10-25 02:59:59 CET [1]",
+            b"2026-10-25 02:59:59.500 CEST [1]",
+            b"2026-10-25 02:59:59.500 CET [1]",
+            b"2026-11-24 04:00:00 AVeryLongZoneName [1]",
+            b"2026-13-24 04:00:00 UTC [1]",
+            b"\t2026-11-24 04:00:00 UTC",
+            b"",
+            &[0u8; 40],
+            &[0u8; 8],
+        ];
+        // Short lines are compared byte by byte, long ones by words: both.
+        let fields: Vec<Vec<u8>> = fields
+            .iter()
+            .flat_map(|f| {
+                [
+                    f.to_vec(),
+                    [*f, b"45-1] bob@shop LOG:  x".as_slice()].concat(),
+                ]
+            })
+            .collect();
+        let fresh = |s: &[u8], frac| parse_timestamp(s, frac);
+        let mut cache = TimeCache::default();
+        // Every ordered pair (each field after each other, both shapes).
+        for a in &fields {
+            for b in &fields {
+                for (fa, fb) in [(false, false), (true, true), (false, true), (true, false)] {
+                    for (s, frac) in [(&a[..], fa), (&b[..], fb), (&b[..], fb)] {
+                        assert_eq!(
+                            cache.parse(s, frac),
+                            fresh(s, frac),
+                            "{:?} ({frac}) after {:?}",
+                            String::from_utf8_lossy(s),
+                            String::from_utf8_lossy(a),
+                        );
+                    }
+                }
+            }
+        }
+        // A line of NUL bytes, before any parse and after one.
+        let nul = [0u8; 40];
+        assert!(TimeCache::default().parse(&nul, false).is_none());
+        assert!(cache.parse(b"2026-11-24 04:00:00 UTC [1]", false).is_some());
+        assert!(cache.parse(&nul, false).is_none());
+        assert!(cache.parse(&nul[..20], false).is_none());
     }
 
     /// Each second of a span, parsed after the one before (the remembered minute's
