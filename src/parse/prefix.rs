@@ -424,6 +424,18 @@ pub struct Matched<'a> {
     pub message_at: usize,
 }
 
+impl<'a> Matched<'a> {
+    /// The match of a line whose fields were read into `fields`, from what the
+    /// matchers return: the severity and where the message starts.
+    pub fn of(fields: Fields<'a>, (severity, message_at): (Severity, usize)) -> Matched<'a> {
+        Matched {
+            fields,
+            severity,
+            message_at,
+        }
+    }
+}
+
 impl fmt::Display for Prefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -513,13 +525,8 @@ impl Prefix {
     /// Matches `line` (without its newline): the fields, the severity and the message offset.
     pub fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
-        let (severity, message_at) =
-            self.match_into(line, &mut fields, &mut TimeCache::default())?;
-        Some(Matched {
-            fields,
-            severity,
-            message_at,
-        })
+        self.match_into(line, &mut fields, &mut TimeCache::default())
+            .map(|r| Matched::of(fields, r))
     }
 
     /// [`Prefix::match_line`] for a loop over lines: the fields are written to `f`
@@ -595,13 +602,8 @@ impl Prefix {
     fn match_backtracking<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
         let mut budget = 256u32;
-        let (severity, message_at) =
-            self.match_from(0, line, 0, &mut fields, &mut budget, &mut ())?;
-        Some(Matched {
-            fields,
-            severity,
-            message_at,
-        })
+        self.match_from(0, line, 0, &mut fields, &mut budget, &mut ())
+            .map(|r| Matched::of(fields, r))
     }
 
     /// Number of escapes (`%q` aside): the length of [`Prefix::match_capture`]'s ranges.
@@ -632,13 +634,8 @@ impl Prefix {
         let mut fields = Fields::default();
         // Trying the last candidates first explores more before it finds a match.
         let mut budget = 8192u32;
-        let (severity, message_at) =
-            self.match_from(0, line, 0, &mut fields, &mut budget, &mut Greedy(caps))?;
-        Some(Matched {
-            fields,
-            severity,
-            message_at,
-        })
+        self.match_from(0, line, 0, &mut fields, &mut budget, &mut Greedy(caps))
+            .map(|r| Matched::of(fields, r))
     }
 
     /// Like [`Prefix::match_line`], and records in `caps` the byte range of each
@@ -652,24 +649,16 @@ impl Prefix {
         caps.resize(self.slots(), ABSENT);
         let mut fields = Fields::default();
         if self.first_try {
-            if let Some((severity, message_at)) = self.match_first_try(line, &mut fields, caps) {
-                return Some(Matched {
-                    fields,
-                    severity,
-                    message_at,
-                });
+            if let Some(r) = self.match_first_try(line, &mut fields, caps) {
+                return Some(Matched::of(fields, r));
             }
             // The general matcher starts afresh.
             caps.fill(ABSENT);
             fields = Fields::default();
         }
         let mut budget = 256u32;
-        let (severity, message_at) = self.match_from(0, line, 0, &mut fields, &mut budget, caps)?;
-        Some(Matched {
-            fields,
-            severity,
-            message_at,
-        })
+        self.match_from(0, line, 0, &mut fields, &mut budget, caps)
+            .map(|r| Matched::of(fields, r))
     }
 
     /// Matches the items from `i` on at `pos`. Literals and fixed-shape escapes are

@@ -52,13 +52,8 @@ impl StderrParser {
     /// when the main prefix starts with it and the line with a timestamp).
     fn match_line<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
-        let (severity, message_at) =
-            self.match_into(line, &mut fields, &mut TimeCache::default())?;
-        Some(Matched {
-            fields,
-            severity,
-            message_at,
-        })
+        self.match_into(line, &mut fields, &mut TimeCache::default())
+            .map(|r| Matched::of(fields, r))
     }
 
     /// [`StderrParser::match_line`] writing the fields to `f`, the time read through
