@@ -132,17 +132,59 @@ impl Entries {
         self.windows += usize::from(bucket == TOTAL);
     }
 
-    /// Sorts and sums entries with equal keys (after a change of width).
-    fn normalize(&mut self) {
-        self.v.sort_unstable_by_key(key);
-        self.v.dedup_by(|next, kept| {
-            let same = key(next) == key(kept);
-            if same {
-                kept.2 += next.2;
+    /// Re-keys every entry to its window of `width` (a multiple of the entries' own),
+    /// in one pass, in place. Windows map in order, so the entries of one coarse window
+    /// are consecutive: a run that came from a single fine window is copied as it is
+    /// (its buckets are sorted), and the entries of several are summed bucket by bucket
+    /// in `scratch` and written out in bucket order. No sort: the cost is linear in the
+    /// entries (the sort this replaced was most of the cost of merging a chunk's series).
+    fn coarsen(&mut self, width: i64, scratch: &mut Scratch) {
+        let v = &mut self.v;
+        let n = v.len();
+        let (mut read, mut write) = (0, 0);
+        while read < n {
+            let w = v[read].0.div_euclid(width) * width;
+            let fine = v[read].0;
+            let mut end = read + 1;
+            while end < n && v[end].0.div_euclid(width) * width == w {
+                end += 1;
             }
-            same
-        });
-        self.windows = count_windows(&self.v);
+            if v[end - 1].0 == fine {
+                // One fine window: its entries move as they are.
+                for i in read..end {
+                    v[write] = (w, v[i].1, v[i].2);
+                    write += 1;
+                }
+            } else if v[read..end].iter().all(|e| slot(e.1).is_some()) {
+                for &(_, b, x) in &v[read..end] {
+                    scratch.add(b, x);
+                }
+                // `write <= read`: the sums are never more entries than they sum.
+                scratch.drain(|b, x| {
+                    v[write] = (w, b, x);
+                    write += 1;
+                });
+            } else {
+                // A bucket no latency maps to (a damaged saved state): sorted and
+                // summed as they are.
+                let mut group: Vec<_> = v[read..end].iter().map(|e| (w, e.1, e.2)).collect();
+                group.sort_unstable_by_key(key);
+                group.dedup_by(|next, kept| {
+                    let same = key(next) == key(kept);
+                    if same {
+                        kept.2 += next.2;
+                    }
+                    same
+                });
+                for e in group {
+                    v[write] = e;
+                    write += 1;
+                }
+            }
+            read = end;
+        }
+        v.truncate(write);
+        self.windows = count_windows(v);
     }
 
     /// Records one execution of `us` (in `bucket`) in the window starting at `window`;
@@ -221,6 +263,70 @@ impl Entries {
     }
 }
 
+/// The slot of bucket `b` in a [`Scratch`]: latency buckets in order, then
+/// [`UNTIMED`] and [`TOTAL`], so slots sort as their buckets do. `None` for a bucket
+/// no latency maps to.
+fn slot(b: u16) -> Option<usize> {
+    match b {
+        TOTAL => Some(SLOTS - 1),
+        UNTIMED => Some(SLOTS - 2),
+        b if usize::from(b) < SLOTS - 2 => Some(usize::from(b)),
+        _ => None,
+    }
+}
+
+/// The bucket of slot `s`, the inverse of [`slot`].
+fn slot_bucket(s: usize) -> u16 {
+    match s {
+        s if s == SLOTS - 1 => TOTAL,
+        s if s == SLOTS - 2 => UNTIMED,
+        s => s as u16,
+    }
+}
+
+/// Slots of a [`Scratch`]: every latency bucket (the largest, of `u64::MAX`, is 495),
+/// then [`UNTIMED`] and [`TOTAL`].
+const SLOTS: usize = 514;
+
+/// Sums per bucket of one window while its series is coarsened, with a bit per slot
+/// in use so that only those are read back and cleared.
+struct Scratch {
+    sums: [u64; SLOTS],
+    used: [u64; SLOTS.div_ceil(64)],
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            sums: [0; SLOTS],
+            used: [0; SLOTS.div_ceil(64)],
+        }
+    }
+
+    /// Adds `x` to bucket `b` (one [`slot`] maps).
+    fn add(&mut self, b: u16, x: u64) {
+        let Some(s) = slot(b) else { return };
+        let bit = 1u64 << (s % 64);
+        if self.used[s / 64] & bit == 0 {
+            self.used[s / 64] |= bit;
+            self.sums[s] = x;
+        } else {
+            self.sums[s] += x;
+        }
+    }
+
+    /// Hands out (bucket, sum) in bucket order, and empties.
+    fn drain(&mut self, mut f: impl FnMut(u16, u64)) {
+        for (word, used) in self.used.iter_mut().enumerate() {
+            while *used != 0 {
+                let s = word * 64 + used.trailing_zeros() as usize;
+                *used &= *used - 1;
+                f(slot_bucket(s), self.sums[s]);
+            }
+        }
+    }
+}
+
 /// The number of windows among `v`: one [`TOTAL`] entry each.
 fn count_windows(v: &[(i64, u16, u64)]) -> usize {
     v.iter().filter(|e| e.1 == TOTAL).count()
@@ -291,11 +397,9 @@ impl QuerySeries {
             return;
         }
         self.width = width;
+        let mut scratch = Scratch::new();
         for e in self.map.values_mut() {
-            for x in &mut e.v {
-                x.0 = x.0.div_euclid(width) * width;
-            }
-            e.normalize();
+            e.coarsen(width, &mut scratch);
         }
     }
 
@@ -372,6 +476,102 @@ impl QuerySeries {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The coarsening the linear pass replaced: re-key, sort, sum equal keys.
+    fn coarsen_by_sort(e: &Entries, width: i64) -> Vec<(i64, u16, u64)> {
+        let mut v: Vec<_> =
+            e.v.iter()
+                .map(|x| (x.0.div_euclid(width) * width, x.1, x.2))
+                .collect();
+        v.sort_unstable_by_key(key);
+        v.dedup_by(|next, kept| {
+            let same = key(next) == key(kept);
+            if same {
+                kept.2 += next.2;
+            }
+            same
+        });
+        v
+    }
+
+    /// Executions (fingerprint, ms from the start, µs or none) over up to ~3 hours,
+    /// in bursts so that windows hold several buckets, some before the epoch.
+    fn executions() -> impl Strategy<Value = Vec<(u64, i64, Option<u64>)>> {
+        let t0 = prop_oneof![Just(1_700_000_000_123i64), Just(-86_400_500i64)];
+        let one = (
+            0u64..3,
+            0i64..10_000_000,
+            prop_oneof![
+                3 => (0u64..2_000).prop_map(Some),
+                // Up to 2^54 µs: high buckets, and sums that still fit in 64 bits.
+                3 => (0u64..u64::MAX).prop_map(|x| Some(x >> (10 + x % 54))),
+                1 => Just(None),
+            ],
+        );
+        (t0, prop::collection::vec(one, 1..600)).prop_map(|(t0, mut v)| {
+            for x in &mut v {
+                x.1 = t0 + x.1 / (1 + x.1 % 97);
+            }
+            v
+        })
+    }
+
+    fn recorded(width: Option<i64>, obs: &[(u64, i64, Option<u64>)]) -> QuerySeries {
+        let mut s = QuerySeries::new(width);
+        for &(fp, ts, us) in obs {
+            match us {
+                Some(us) => s.add(fp, ts, us),
+                None => s.add_untimed(fp, ts),
+            }
+        }
+        s
+    }
+
+    proptest! {
+        /// The linear coarsening gives what sorting gave, at every width of the ladder
+        /// and at doublings past it, and what recording at that width gives.
+        #[test]
+        fn linear_coarsening_equals_sorting_and_direct_recording(
+            obs in executions(),
+            to in 1usize..LADDER_MS.len() + 2,
+        ) {
+            let width = LADDER_MS.get(to).copied().unwrap_or(LADDER_MS[LADDER_MS.len() - 1] * 2);
+            let fine = recorded(Some(1_000), &obs);
+            let direct = recorded(Some(width), &obs);
+            let mut coarse = fine.clone();
+            coarse.coarsen_to(width);
+            prop_assert_eq!(coarse.map.len(), fine.map.len());
+            for (fp, e) in &coarse.map {
+                prop_assert_eq!(&e.v, &coarsen_by_sort(&fine.map[fp], width));
+                prop_assert_eq!(e.windows, count_windows(&e.v));
+                prop_assert_eq!(&e.v, &direct.map[fp].v);
+            }
+        }
+
+        /// Chunks cut anywhere, each coarsening on its own, merged in order, equal one
+        /// pass over the whole.
+        #[test]
+        fn chunks_merged_in_order_equal_whole(
+            obs in executions(),
+            cuts in prop::collection::vec(0usize..600, 0..8),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(obs.len())).collect();
+            cuts.push(0);
+            cuts.push(obs.len());
+            cuts.sort_unstable();
+            let whole = recorded(None, &obs);
+            let mut merged = QuerySeries::new(None);
+            for p in cuts.windows(2) {
+                merged.merge(recorded(None, &obs[p[0]..p[1]]));
+            }
+            for e in merged.map.values() {
+                prop_assert_eq!(e.windows, count_windows(&e.v));
+            }
+            let first = obs.iter().map(|o| o.1).min().unwrap_or(0).div_euclid(3_600_000) * 3_600_000;
+            prop_assert_eq!(merged.finish(first, 3_600_000), whole.finish(first, 3_600_000));
+        }
+    }
 
     #[test]
     fn buckets_are_monotonic_and_close() {
