@@ -75,8 +75,15 @@ impl WindowAcc {
     }
 }
 
-/// Adds window `w` at `k` to `map`: moved in when `map` has none there.
+/// Adds window `w` at `k` to `map`: moved in when `map` has none there. Windows come
+/// mostly in order: the last one is tried first, without a search.
 fn merge_into(map: &mut BTreeMap<i64, WindowAcc>, k: i64, w: WindowAcc) {
+    if let Some(mut last) = map.last_entry() {
+        if *last.key() == k {
+            last.get_mut().merge(w);
+            return;
+        }
+    }
     match map.entry(k) {
         std::collections::btree_map::Entry::Vacant(v) => {
             v.insert(w);
