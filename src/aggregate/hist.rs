@@ -12,6 +12,10 @@ use std::borrow::Cow;
 /// being allocated, grown and zeroed for it, then scanned whole to be added.
 const FEW: usize = 1024;
 
+/// Room for latencies made when the first is recorded: as many bytes as the smallest
+/// histogram takes, and a second's statements in a busy log.
+const RECORDED: usize = 256;
+
 /// Latencies in microseconds; exact minimum and maximum kept beside the buckets
 /// (HdrHistogram reports them rounded to their bucket). Saved (`--save`) as its
 /// non-empty buckets, each by a value inside it and its count: re-recorded, they
@@ -69,10 +73,11 @@ impl LatencyHist {
         self.min = self.min.min(us);
         self.max = self.max.max(us);
         match &mut self.repr {
-            Repr::Few(v) if v.len() < FEW => {
-                if v.capacity() == 0 {
-                    v.reserve_exact(FEW / 8);
-                }
+            // Recording never grows the buffer (an allocation per so many lines):
+            // full, the latencies go into a histogram (merges may grow it, to FEW).
+            Repr::Few(v) if v.len() < v.capacity().min(FEW) => v.push(us),
+            Repr::Few(v) if v.capacity() == 0 => {
+                v.reserve_exact(RECORDED);
                 v.push(us);
             }
             Repr::Few(_) => {
