@@ -192,18 +192,21 @@ fn emit<'a>(
     // log_error_verbosity = verbose puts the SQLSTATE before the message (`00000: `)
     // and always follows it with a LOCATION line: without one, `E1234: ...` is the
     // message itself (a RAISE EXCEPTION text), not a code.
-    let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
-    if let Some(code) = verbose_sqlstate(message).filter(|_| verbose) {
-        if fields.sqlstate.is_empty() {
-            fields.sqlstate = code;
-        }
-        message = &message[7..];
-    }
+    // Most entries have no auxiliary line: nothing to look for, nothing to copy.
     buf.clear();
-    buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
-        severity,
-        text: &data[s..e],
-    }));
+    if !aux_pos.is_empty() {
+        let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
+        if let Some(code) = verbose.then(|| verbose_sqlstate(message)).flatten() {
+            if fields.sqlstate.is_empty() {
+                fields.sqlstate = code;
+            }
+            message = &message[7..];
+        }
+        buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
+            severity,
+            text: &data[s..e],
+        }));
+    }
     let entry = LogEntry {
         offset: base + o.offset as u64,
         line: o.line,
