@@ -316,10 +316,22 @@ pub fn plan_query_text(plan: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
 pub const MAX_DURATION_US: u64 = 30 * 365 * 86_400 * 1_000_000;
 
 /// The `parameters:` detail of an execution (`Parameters:` in some versions).
+/// One pass over the auxiliary lines: the first `parameters: ` detail, else the first
+/// `Parameters: ` one.
 pub fn parameters<'a>(entry: &LogEntry<'a, '_>) -> Option<&'a [u8]> {
-    entry
-        .aux_text(Severity::Detail, b"parameters: ")
-        .or_else(|| entry.aux_text(Severity::Detail, b"Parameters: "))
+    let mut upper = None;
+    for a in entry.aux {
+        if a.severity != Severity::Detail {
+            continue;
+        }
+        if let Some(p) = strip(a.text, b"parameters: ") {
+            return Some(p);
+        }
+        if upper.is_none() {
+            upper = strip(a.text, b"Parameters: ");
+        }
+    }
+    upper
 }
 
 #[cfg(test)]
@@ -390,6 +402,48 @@ mod tests {
         );
         assert_eq!(ev("checkpoint starting: time"), Event::Other);
         assert_eq!(ev("duration: x ms"), Event::Other);
+    }
+
+    /// The lower-case detail wins wherever it is; else the first capitalised one.
+    #[test]
+    fn parameters_of_an_execution() {
+        use crate::parse::Aux;
+        let of = |aux: &[Aux<'static>]| {
+            let e = LogEntry {
+                offset: 0,
+                line: 1,
+                fields: Fields::default(),
+                severity: Severity::Log,
+                message: b"duration: 1.000 ms  execute <unnamed>: SELECT $1",
+                aux,
+            };
+            parameters(&e)
+        };
+        let d = |text: &'static [u8]| Aux {
+            severity: Severity::Detail,
+            text,
+        };
+        let st = Aux {
+            severity: Severity::Statement,
+            text: b"parameters: $1 = '0'",
+        };
+        assert_eq!(of(&[]), None);
+        assert_eq!(of(&[st]), None);
+        assert_eq!(of(&[d(b"parameters: $1 = '1'")]), Some(&b"$1 = '1'"[..]));
+        assert_eq!(of(&[d(b"Parameters: $1 = '2'")]), Some(&b"$1 = '2'"[..]));
+        assert_eq!(
+            of(&[d(b"Parameters: $1 = '2'"), st, d(b"parameters: $1 = '1'")]),
+            Some(&b"$1 = '1'"[..])
+        );
+        assert_eq!(
+            of(&[
+                d(b"x"),
+                d(b"Parameters: $1 = '2'"),
+                d(b"Parameters: $1 = '3'")
+            ]),
+            Some(&b"$1 = '2'"[..])
+        );
+        assert_eq!(of(&[d(b"parameters:")]), None);
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl StderrParser {
                 } else {
                     // An auxiliary line with no entry of its own process before it
                     // becomes an entry of its own: kept, not lost.
-                    if let Some(o) = open.take() {
+                    if let Some(o) = &open {
                         emit(data, base, o, &aux_pos, &mut aux_buf, sink);
                     }
                     aux_pos.clear();
@@ -172,7 +172,7 @@ impl StderrParser {
             }
             pos = end + 1;
         }
-        if let Some(o) = open.take() {
+        if let Some(o) = &open {
             emit(data, base, o, &aux_pos, &mut aux_buf, sink);
         }
         line_no
@@ -182,7 +182,7 @@ impl StderrParser {
 fn emit<'a>(
     data: &'a [u8],
     base: u64,
-    o: Open<'a>,
+    o: &Open<'a>,
     aux_pos: &[(super::Severity, usize, usize)],
     buf: &mut Vec<Aux<'a>>,
     sink: &mut dyn EntrySink<'a>,
