@@ -126,7 +126,12 @@ impl<'a> ChunkAgg<'a> {
     pub(super) fn stmt_event(&mut self, pid: u32, first: FirstStmt) -> &mut PidLocal {
         // The holder's list is drained, not removed, so that its buffer is reused by
         // the next waits on it (no allocation per wait).
-        if let Some(waits) = self.waiting_on.get_mut(&pid) {
+        // Most chunks have no lock wait: no lookup.
+        let waits = match self.waiting_on.is_empty() {
+            true => None,
+            false => self.waiting_on.get_mut(&pid),
+        };
+        if let Some(waits) = waits {
             for p in waits.drain(..) {
                 self.stats.forward(p, first, &mut self.track.head);
             }

@@ -297,7 +297,12 @@ impl<'a> ChunkAgg<'a> {
     /// of the process with the same text was this execution, logged twice; one with
     /// another text completed without a duration.
     pub(super) fn timed_seen(&mut self, pid: u32, sql: &[u8]) {
-        if let Some(p) = self.pending.remove(&pid) {
+        // With durations on every statement line nothing ever waits: no lookup.
+        let waiting = match self.pending.is_empty() {
+            true => None,
+            false => self.pending.remove(&pid),
+        };
+        if let Some(p) = waiting {
             if p.sql != sql {
                 self.stats
                     .record_untimed_in(&mut self.norm, &p, Some(&mut self.groups));

@@ -129,7 +129,11 @@ pub enum Event<'a> {
 }
 
 /// Classifies `entry`. Dispatches on the first byte of the message (and of what
-/// follows a duration): most entries are told apart without a string comparison.
+/// follows a duration): most entries are told apart without a string comparison, and
+/// the fixed words are compared as whole arrays (a load and a compare each, see
+/// [`strip`]). Inlined into the aggregator's loop: called once per entry, most of
+/// its cost was its call.
+#[inline]
 pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
     if entry.severity != Severity::Log {
         return Event::Other;
@@ -138,7 +142,7 @@ pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
     match msg.first() {
         Some(b'd') => {}
         Some(b's') => {
-            return match msg.strip_prefix(b"statement: ") {
+            return match strip(msg, b"statement: ") {
                 Some(sql) => Event::Logged { sql },
                 None => Event::Other,
             }
@@ -152,7 +156,7 @@ pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
         }
         _ => return Event::Other,
     }
-    let Some(rest) = msg.strip_prefix(b"duration: ") else {
+    let Some(rest) = strip(msg, b"duration: ") else {
         return Event::Other;
     };
     let Some((us, after)) = parse_short_duration(rest).or_else(|| parse_duration_ms(rest)) else {
@@ -161,17 +165,17 @@ pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
     if after.is_empty() {
         return Event::BareDuration { us };
     }
-    let Some(after) = after.strip_prefix(b"  ") else {
+    let Some(after) = strip(after, b"  ") else {
         return Event::Other;
     };
     match after.first() {
         Some(b's') => {
-            if let Some(sql) = after.strip_prefix(b"statement: ") {
+            if let Some(sql) = strip(after, b"statement: ") {
                 return Event::Timed { us, sql };
             }
         }
         Some(b'p') => {
-            if let Some(plan) = after.strip_prefix(b"plan:") {
+            if let Some(plan) = strip(after, b"plan:") {
                 // The plan starts on the next line (TAB-indented in stderr).
                 let plan = plan.strip_prefix(b"\n").unwrap_or(plan);
                 let plan = plan.strip_prefix(b"\t").unwrap_or(plan);
@@ -187,6 +191,14 @@ pub fn classify<'a>(entry: &LogEntry<'a, '_>) -> Event<'a> {
     }
 }
 
+/// `s` without its prefix `p`, if it has it: the same as `strip_prefix`, with the
+/// prefix compared as one array of known length (whole-word loads, no `memcmp`).
+#[inline(always)]
+fn strip<'s, const N: usize>(s: &'s [u8], p: &[u8; N]) -> Option<&'s [u8]> {
+    let (head, tail) = s.split_first_chunk::<N>()?;
+    (head == p).then_some(tail)
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
     Parse,
@@ -198,13 +210,13 @@ enum Step {
 #[inline(always)]
 fn protocol_step(s: &[u8]) -> Option<(Step, &[u8])> {
     let (step, rest) = match s.first()? {
-        b'e' => (Step::Execute, s.strip_prefix(b"execute ")?),
-        b'p' => (Step::Parse, s.strip_prefix(b"parse ")?),
-        b'b' => (Step::Bind, s.strip_prefix(b"bind ")?),
+        b'e' => (Step::Execute, strip(s, b"execute ")?),
+        b'p' => (Step::Parse, strip(s, b"parse ")?),
+        b'b' => (Step::Bind, strip(s, b"bind ")?),
         _ => return None,
     };
     // The unnamed statement, by far the most common name (drivers use it by default).
-    if let Some(sql) = rest.strip_prefix(b"<unnamed>: ") {
+    if let Some(sql) = strip(rest, b"<unnamed>: ") {
         return Some((step, sql));
     }
     // The statement/portal name never contains ": "; the SQL may.
@@ -244,19 +256,30 @@ pub fn parse_duration_ms(s: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// `D.DDD ms`, as PostgreSQL writes a duration under 10 ms (most durations of a
-/// busy log): the same value as [`parse_duration_ms`]'s general loop, without a loop.
-/// `None` when `s` is not of that shape.
+/// busy log): the same value as [`parse_duration_ms`]'s general loop, without a loop,
+/// its eight bytes read as one word and checked at once. `None` when `s` is not of
+/// that shape.
 #[inline(always)]
 fn parse_short_duration(s: &[u8]) -> Option<(u64, &[u8])> {
-    let [w, b'.', f1, f2, f3, b' ', b'm', b's', ..] = *s else {
-        return None;
-    };
-    let d = [w, f1, f2, f3].map(|b| b.wrapping_sub(b'0'));
-    if d.iter().any(|&d| d > 9) {
+    let (head, rest) = s.split_first_chunk::<8>()?;
+    let w = u64::from_le_bytes(*head);
+    // Bytes 1, 5, 6, 7 (little-endian): `.`, ` `, `m`, `s`.
+    const FIXED_MASK: u64 = 0xFFFF_FF00_0000_FF00;
+    const FIXED: u64 = u64::from_le_bytes([0, b'.', 0, 0, 0, b' ', b'm', b's']);
+    // Bytes 0, 2, 3, 4: digits, i.e. 0x30..=0x39: high nibble 3, and still 3 once 6
+    // is added (no carry leaves a byte whose high nibble is 3).
+    const DIGITS: u64 = 0x0000_00FF_FFFF_00FF;
+    const HIGH: u64 = DIGITS & 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = DIGITS & 0x3030_3030_3030_3030;
+    const SIXES: u64 = DIGITS & 0x0606_0606_0606_0606;
+    let d = w & DIGITS;
+    if w & FIXED_MASK != FIXED || d & HIGH != ZEROS || (d + SIXES) & HIGH != ZEROS {
         return None;
     }
-    let us = d.iter().fold(0u64, |us, &d| us * 10 + u64::from(d));
-    Some((us, &s[8..]))
+    let v = d - ZEROS;
+    let digit = |i: u32| (v >> (8 * i)) & 0xF;
+    let us = digit(0) * 1000 + digit(2) * 100 + digit(3) * 10 + digit(4);
+    Some((us, rest))
 }
 
 /// The SQL an auto_explain plan is for: its `Query Text`. In the text format the query
@@ -295,10 +318,22 @@ pub fn plan_query_text(plan: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
 pub const MAX_DURATION_US: u64 = 30 * 365 * 86_400 * 1_000_000;
 
 /// The `parameters:` detail of an execution (`Parameters:` in some versions).
+/// One pass over the auxiliary lines: the first `parameters: ` detail, else the first
+/// `Parameters: ` one.
 pub fn parameters<'a>(entry: &LogEntry<'a, '_>) -> Option<&'a [u8]> {
-    entry
-        .aux_text(Severity::Detail, b"parameters: ")
-        .or_else(|| entry.aux_text(Severity::Detail, b"Parameters: "))
+    let mut upper = None;
+    for a in entry.aux {
+        if a.severity != Severity::Detail {
+            continue;
+        }
+        if let Some(p) = strip(a.text, b"parameters: ") {
+            return Some(p);
+        }
+        if upper.is_none() {
+            upper = strip(a.text, b"Parameters: ");
+        }
+    }
+    upper
 }
 
 #[cfg(test)]
@@ -369,6 +404,48 @@ mod tests {
         );
         assert_eq!(ev("checkpoint starting: time"), Event::Other);
         assert_eq!(ev("duration: x ms"), Event::Other);
+    }
+
+    /// The lower-case detail wins wherever it is; else the first capitalised one.
+    #[test]
+    fn parameters_of_an_execution() {
+        use crate::parse::Aux;
+        let of = |aux: &[Aux<'static>]| {
+            let e = LogEntry {
+                offset: 0,
+                line: 1,
+                fields: Fields::default(),
+                severity: Severity::Log,
+                message: b"duration: 1.000 ms  execute <unnamed>: SELECT $1",
+                aux,
+            };
+            parameters(&e)
+        };
+        let d = |text: &'static [u8]| Aux {
+            severity: Severity::Detail,
+            text,
+        };
+        let st = Aux {
+            severity: Severity::Statement,
+            text: b"parameters: $1 = '0'",
+        };
+        assert_eq!(of(&[]), None);
+        assert_eq!(of(&[st]), None);
+        assert_eq!(of(&[d(b"parameters: $1 = '1'")]), Some(&b"$1 = '1'"[..]));
+        assert_eq!(of(&[d(b"Parameters: $1 = '2'")]), Some(&b"$1 = '2'"[..]));
+        assert_eq!(
+            of(&[d(b"Parameters: $1 = '2'"), st, d(b"parameters: $1 = '1'")]),
+            Some(&b"$1 = '1'"[..])
+        );
+        assert_eq!(
+            of(&[
+                d(b"x"),
+                d(b"Parameters: $1 = '2'"),
+                d(b"Parameters: $1 = '3'")
+            ]),
+            Some(&b"$1 = '2'"[..])
+        );
+        assert_eq!(of(&[d(b"parameters:")]), None);
     }
 
     #[test]
@@ -521,6 +598,29 @@ mod tests {
             parse_duration_ms(b"0.095 ms  execute"),
             Some((95, &b"  execute"[..]))
         );
+    }
+
+    /// The short form reads its eight bytes as one word: every byte value at every
+    /// position (digits' neighbours `/` and `:` included) reads as the general loop.
+    #[test]
+    fn short_durations_check_every_byte() {
+        for shape in [&b"1.234 ms"[..], b"0.095 ms  x", b"9.999 ms"] {
+            for at in 0..8 {
+                for b in 0..=255u8 {
+                    let mut s = shape.to_vec();
+                    s[at] = b;
+                    assert_eq!(
+                        parse_duration_ms(&s),
+                        general(&s),
+                        "{:?}",
+                        String::from_utf8_lossy(&s)
+                    );
+                    if let Some((us, rest)) = parse_short_duration(&s) {
+                        assert_eq!(Some((us, rest)), general(&s));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl StderrParser {
                 } else {
                     // An auxiliary line with no entry of its own process before it
                     // becomes an entry of its own: kept, not lost.
-                    if let Some(o) = open.take() {
+                    if let Some(o) = &open {
                         emit(data, base, o, &aux_pos, &mut aux_buf, sink);
                     }
                     aux_pos.clear();
@@ -172,7 +172,7 @@ impl StderrParser {
             }
             pos = end + 1;
         }
-        if let Some(o) = open.take() {
+        if let Some(o) = &open {
             emit(data, base, o, &aux_pos, &mut aux_buf, sink);
         }
         line_no
@@ -182,7 +182,7 @@ impl StderrParser {
 fn emit<'a>(
     data: &'a [u8],
     base: u64,
-    o: Open<'a>,
+    o: &Open<'a>,
     aux_pos: &[(super::Severity, usize, usize)],
     buf: &mut Vec<Aux<'a>>,
     sink: &mut dyn EntrySink<'a>,
@@ -192,18 +192,21 @@ fn emit<'a>(
     // log_error_verbosity = verbose puts the SQLSTATE before the message (`00000: `)
     // and always follows it with a LOCATION line: without one, `E1234: ...` is the
     // message itself (a RAISE EXCEPTION text), not a code.
-    let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
-    if let Some(code) = verbose_sqlstate(message).filter(|_| verbose) {
-        if fields.sqlstate.is_empty() {
-            fields.sqlstate = code;
-        }
-        message = &message[7..];
-    }
+    // Most entries have no auxiliary line: nothing to look for, nothing to copy.
     buf.clear();
-    buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
-        severity,
-        text: &data[s..e],
-    }));
+    if !aux_pos.is_empty() {
+        let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
+        if let Some(code) = verbose.then(|| verbose_sqlstate(message)).flatten() {
+            if fields.sqlstate.is_empty() {
+                fields.sqlstate = code;
+            }
+            message = &message[7..];
+        }
+        buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
+            severity,
+            text: &data[s..e],
+        }));
+    }
     let entry = LogEntry {
         offset: base + o.offset as u64,
         line: o.line,
