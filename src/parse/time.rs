@@ -119,13 +119,35 @@ impl TimeCache {
         self.miss(s, frac)
     }
 
+    /// [`TimeCache::parse`] for a caller that then checks that the field is followed
+    /// by a byte `b` for which [`ends_zone`]`(b)` is `next_ends_zone` (the first byte
+    /// of the prefix's next literal): where `b` is at the returned length, the answer
+    /// is [`parse_timestamp`]`(s, frac)`.
+    ///
+    /// When `b` cannot continue a zone token, the remembered field is reused on its
+    /// bytes alone: the caller's check of `b` stands for the check of the byte after
+    /// it (a line where `b` is not there is no match, whatever the length).
+    #[inline(always)]
+    pub fn parse_then(&mut self, s: &[u8], frac: bool, next_ends_zone: bool) -> Option<Parsed> {
+        if next_ends_zone && self.same_bytes(s, frac) {
+            return Some(self.parsed);
+        }
+        self.parse(s, frac)
+    }
+
     #[inline(always)]
     fn hit(&self, s: &[u8], frac: bool) -> bool {
+        self.same_bytes(s, frac) && !s.get(self.len).is_some_and(|&b| continues_zone(b))
+    }
+
+    /// True when `s` starts with the remembered field's bytes (parsed with `frac`).
+    #[inline(always)]
+    fn same_bytes(&self, s: &[u8], frac: bool) -> bool {
         let n = self.len;
         if n == 0 || frac != self.frac {
             return false;
         }
-        let same = match s.get(..Self::MAX) {
+        match s.get(..Self::MAX) {
             // Two 16-byte words compared under the mask: no call, no loop.
             Some(head) => {
                 let word = |b: &[u8]| u128::from_le_bytes(b.try_into().unwrap_or([0; 16]));
@@ -134,8 +156,7 @@ impl TimeCache {
                 d0 | d1 == 0
             }
             None => s.get(..n) == Some(&self.bytes[..n]),
-        };
-        same && !s.get(n).is_some_and(|&b| continues_zone(b))
+        }
     }
 
     #[inline(never)]
@@ -157,7 +178,12 @@ impl TimeCache {
 /// A byte that may continue a zone token (`CEST`, `+05:30`): after a remembered
 /// field, such a byte sends the line to a fresh parse.
 fn continues_zone(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'-')
+    !ends_zone(b)
+}
+
+/// True when `b` cannot continue a zone token: a field followed by it ends there.
+pub fn ends_zone(b: u8) -> bool {
+    !(b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'-'))
 }
 
 /// Consecutive log lines share their second and their zone: the last ones parsed are
@@ -545,6 +571,25 @@ mod tests {
                             String::from_utf8_lossy(s),
                             String::from_utf8_lossy(a),
                         );
+                    }
+                }
+            }
+        }
+        // `parse_then`: where the byte it was told of follows the field, the fresh
+        // parse (elsewhere its answer is no match, and the caller's to check).
+        let mut cache = TimeCache::default();
+        for a in &fields {
+            for b in &fields {
+                for frac in [false, true] {
+                    for next in [b' ', b'[', b':', b'X', b'+', b'.', b'1'] {
+                        cache.parse(a, frac);
+                        let s = &b[..];
+                        let fresh = fresh(s, frac);
+                        let r = cache.parse_then(s, frac, ends_zone(next));
+                        let shown = || (String::from_utf8_lossy(s), frac, next as char);
+                        if let Some(r) = r.filter(|r| s.get(r.len) == Some(&next)) {
+                            assert_eq!(Some(r), fresh, "{:?}", shown());
+                        }
                     }
                 }
             }
