@@ -566,13 +566,28 @@ impl Prefix {
     ) -> Option<(Severity, usize)> {
         *f = Fields::default();
         if let Some(fast) = &self.fast {
-            if let Some(r) = fast.run(line, f, times) {
-                return Some(r);
-            }
-            // Out of line: the straight-line code keeps its registers.
-            return self.match_steps_cold(line, f, times);
+            // The other matchers out of line: the straight-line code keeps its registers.
+            return match fast.run(line, f, times) {
+                fast::Answer::Match(s, at) => Some((s, at)),
+                fast::Answer::NoMatch => self.match_general_cold(line, f),
+                fast::Answer::Unsure => self.match_steps_cold(line, f, times),
+            };
         }
         self.match_steps(line, f, times)
+    }
+
+    /// The general matcher: [`Prefix::match_into`] after the straight-line matcher
+    /// found that the compiled steps do not match.
+    #[inline(never)]
+    #[cold]
+    fn match_general_cold<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+    ) -> Option<(Severity, usize)> {
+        *f = Fields::default();
+        let mut budget = 256u32;
+        self.match_from(0, line, 0, f, &mut budget, &mut ())
     }
 
     /// The compiled steps, then the general matcher: [`Prefix::match_into`] after
@@ -1417,22 +1432,30 @@ mod tests {
         assert!(logs >= 30, "{logs} logs under {}", base.display());
     }
 
-    /// The straight-line matcher, where it answers, gives what the compiled steps
-    /// give (with a fresh time cache), and `match_into` (with `times`, shared with
-    /// the lines before) what the general matcher alone gives. Returns whether the
-    /// straight-line matcher answered.
+    /// The straight-line matcher, where it can tell, gives what the compiled steps
+    /// give (a match, or none; with a fresh time cache), and `match_into` (with
+    /// `times`, shared with the lines before) what the general matcher alone gives.
+    /// Returns whether the straight-line matcher answered with a match.
     fn same_fast(p: &Prefix, line: &[u8], times: &mut TimeCache) -> bool {
         let show = |r: Option<(Severity, usize)>, f: &Fields<'_>| r.map(|r| format!("{r:?} {f:?}"));
         let text = || String::from_utf8_lossy(line).into_owned();
         let mut answered = false;
         if let Some(fast) = &p.fast {
             let mut f = Fields::default();
-            let r = fast.run(line, &mut f, &mut times.clone());
-            if r.is_some() {
-                answered = true;
+            let r = match fast.run(line, &mut f, &mut times.clone()) {
+                fast::Answer::Match(s, at) => Some(Some((s, at))),
+                fast::Answer::NoMatch => Some(None),
+                fast::Answer::Unsure => None,
+            };
+            if let Some(r) = r {
+                answered = r.is_some();
                 let mut g = Fields::default();
                 let steps = p.match_ops(line, &mut g, &mut TimeCache::default());
-                assert_eq!(show(r, &f), show(steps, &g), "{p} on {:?}", text());
+                if r.is_none() {
+                    assert!(steps.is_none(), "{p} on {:?}", text());
+                } else {
+                    assert_eq!(show(r, &f), show(steps, &g), "{p} on {:?}", text());
+                }
             }
         }
         let mut f = Fields::default();

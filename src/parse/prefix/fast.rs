@@ -8,15 +8,27 @@
 //! the per-step dispatch: the literals of the head are compared as masked words, the
 //! process id is read a word at a time, and the time field is reused from the
 //! [`TimeCache`] on its bytes when the literal after it starts with a byte that cannot
-//! continue a zone. Where it answers, the answer is the compiled steps' (tests compare
-//! both, and the general matcher, on every line of the real logs and on mutated
-//! lines); where it does not, the caller asks the compiled steps.
+//! continue a zone. Its answer (a match, or none) is the compiled steps' (tests
+//! compare both, and the general matcher, on every line of the real logs and on
+//! mutated lines); where a time taken on trust leads nowhere, it cannot tell and the
+//! caller asks the compiled steps.
 
 use super::{
     bytes_equal, digit_run, find_lit, free_text_value, has_at, read_pid, Esc, Fields, Op, Severity,
     Step,
 };
 use crate::parse::time::{ends_zone, TimeCache};
+
+/// The straight-line matcher's answer for a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    /// The compiled steps match: the severity and where the message starts.
+    Match(Severity, usize),
+    /// The compiled steps do not match.
+    NoMatch,
+    /// Ask the compiled steps.
+    Unsure,
+}
 
 /// A literal of 1 to 16 bytes, compared as one masked word (8 bytes for the short
 /// ones, else 16) where the line has that many bytes at that place.
@@ -160,14 +172,33 @@ impl Fast {
         })
     }
 
-    /// [`Prefix::match_ops`](super::Prefix) for this shape (the fields written to
-    /// `f`, which the caller has reset); `None` where it cannot tell.
+    /// What [`Prefix::match_ops`](super::Prefix) answers for this shape (the
+    /// fields written to `f`, which the caller has reset), or that it cannot tell.
     #[inline(always)]
     pub(super) fn run<'a>(
         &self,
         line: &'a [u8],
         f: &mut Fields<'a>,
         times: &mut TimeCache,
+    ) -> Answer {
+        let mut trusted = false;
+        match self.steps(line, f, times, &mut trusted) {
+            Some((s, at)) => Answer::Match(s, at),
+            // Each step failed where the compiled step fails, unless the time was
+            // taken on trust.
+            None if trusted => Answer::Unsure,
+            None => Answer::NoMatch,
+        }
+    }
+
+    /// The steps; `trusted` set when the time was taken on trust.
+    #[inline(always)]
+    fn steps<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+        trusted: &mut bool,
     ) -> Option<(Severity, usize)> {
         let mut pos = 0;
         if let Some(lead) = &self.lead {
@@ -176,7 +207,9 @@ impl Fast {
             }
             pos = lead.len();
         }
-        let t = times.parse_then(line.get(pos..)?, self.frac, self.time_then_ends_zone)?;
+        let (t, on_trust) =
+            times.parse_then(line.get(pos..)?, self.frac, self.time_then_ends_zone)?;
+        *trusted = on_trust;
         f.ts = Some(t.ms);
         f.zone_unknown = !t.zone_known;
         pos += t.len;
