@@ -9,7 +9,10 @@
 //! for processes without a session, exactly as PostgreSQL does when printing.
 
 use super::time::{parse_epoch, parse_timestamp, Millis, TimeCache};
+use fast::Fast;
 use std::fmt;
+
+mod fast;
 
 /// A message severity, as PostgreSQL writes it after the prefix.
 #[derive(
@@ -39,8 +42,25 @@ impl Severity {
     /// Dispatched on the first byte, each word compared with its `:  ` in place: the
     /// same answer as finding the first colon and naming the word before it (no word
     /// holds a colon, and the longest, `STATEMENT`, ends well within 12 bytes).
-    #[inline]
+    #[inline(always)]
     pub fn parse(s: &[u8]) -> Option<(Severity, usize)> {
+        // The two words most lines carry, each one masked word comparison.
+        if let Some(w) = word_at(s, 0) {
+            const LOG: u64 = u64::from_le_bytes(*b"LOG:  \0\0");
+            const DETAIL: u64 = u64::from_le_bytes(*b"DETAIL: ");
+            if w & 0xffff_ffff_ffff == LOG {
+                return Some((Severity::Log, 6));
+            }
+            if w == DETAIL && s.get(8) == Some(&b' ') {
+                return Some((Severity::Detail, 9));
+            }
+        }
+        Self::parse_word(s)
+    }
+
+    /// [`Severity::parse`] for every word, dispatched on the first byte.
+    #[inline(never)]
+    fn parse_word(s: &[u8]) -> Option<(Severity, usize)> {
         #[inline(always)]
         fn word<const N: usize>(s: &[u8], w: &[u8; N], sev: Severity) -> Option<(Severity, usize)> {
             let head = s.get(..N + 3)?;
@@ -309,6 +329,8 @@ pub struct Prefix {
     first_try: bool,
     /// The first try compiled for the hot path ([`Prefix::match_into`]).
     steps: Vec<Step>,
+    /// The same steps as straight-line code, for the prefixes of the common shape.
+    fast: Option<Fast>,
 }
 
 /// One step of the compiled first try: the items as [`Prefix::match_first_try`]
@@ -488,11 +510,13 @@ impl Prefix {
         // for the severity, along its first try.
         let first_try = items.len() < 255;
         let steps = compile_steps(&items);
+        let fast = first_try.then(|| Fast::compile(&steps)).flatten();
         Ok(Prefix {
             text: text.to_string(),
             items,
             first_try,
             steps,
+            fast,
         })
     }
 
@@ -541,6 +565,53 @@ impl Prefix {
         times: &mut TimeCache,
     ) -> Option<(Severity, usize)> {
         *f = Fields::default();
+        if let Some(fast) = &self.fast {
+            // The other matchers out of line: the straight-line code keeps its registers.
+            return match fast.run(line, f, times) {
+                fast::Answer::Match(s, at) => Some((s, at)),
+                fast::Answer::NoMatch => self.match_general_cold(line, f),
+                fast::Answer::Unsure => self.match_steps_cold(line, f, times),
+            };
+        }
+        self.match_steps(line, f, times)
+    }
+
+    /// The general matcher: [`Prefix::match_into`] after the straight-line matcher
+    /// found that the compiled steps do not match.
+    #[inline(never)]
+    #[cold]
+    fn match_general_cold<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+    ) -> Option<(Severity, usize)> {
+        *f = Fields::default();
+        let mut budget = 256u32;
+        self.match_from(0, line, 0, f, &mut budget, &mut ())
+    }
+
+    /// The compiled steps, then the general matcher: [`Prefix::match_into`] after
+    /// the straight-line matcher could not tell.
+    #[inline(never)]
+    #[cold]
+    fn match_steps_cold<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+    ) -> Option<(Severity, usize)> {
+        *f = Fields::default();
+        self.match_steps(line, f, times)
+    }
+
+    /// The compiled steps, then the general matcher (`f` reset by the caller).
+    #[inline]
+    fn match_steps<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+    ) -> Option<(Severity, usize)> {
         if self.first_try {
             if let Some(r) = self.match_ops(line, f, times) {
                 return Some(r);
@@ -1053,6 +1124,7 @@ fn skip_spaces(line: &[u8], mut pos: usize) -> usize {
     pos
 }
 
+#[inline(always)]
 fn set_free_text<'a>(esc: Esc, v: &'a [u8], f: &mut Fields<'a>) {
     match esc {
         Esc::App => f.app = v,
@@ -1358,6 +1430,179 @@ mod tests {
             }
         }
         assert!(logs >= 30, "{logs} logs under {}", base.display());
+    }
+
+    /// The straight-line matcher, where it can tell, gives what the compiled steps
+    /// give (a match, or none; with a fresh time cache), and `match_into` (with
+    /// `times`, shared with the lines before) what the general matcher alone gives.
+    /// Returns whether the straight-line matcher answered with a match.
+    fn same_fast(p: &Prefix, line: &[u8], times: &mut TimeCache) -> bool {
+        let show = |r: Option<(Severity, usize)>, f: &Fields<'_>| r.map(|r| format!("{r:?} {f:?}"));
+        let text = || String::from_utf8_lossy(line).into_owned();
+        let mut answered = false;
+        if let Some(fast) = &p.fast {
+            let mut f = Fields::default();
+            let r = match fast.run(line, &mut f, &mut times.clone()) {
+                fast::Answer::Match(s, at) => Some(Some((s, at))),
+                fast::Answer::NoMatch => Some(None),
+                fast::Answer::Unsure => None,
+            };
+            if let Some(r) = r {
+                answered = r.is_some();
+                let mut g = Fields::default();
+                let steps = p.match_ops(line, &mut g, &mut TimeCache::default());
+                if r.is_none() {
+                    assert!(steps.is_none(), "{p} on {:?}", text());
+                } else {
+                    assert_eq!(show(r, &f), show(steps, &g), "{p} on {:?}", text());
+                }
+            }
+        }
+        let mut f = Fields::default();
+        let fast = p.match_into(line, &mut f, times).map(|r| Matched::of(f, r));
+        let slow = p.match_backtracking(line);
+        assert_eq!(
+            fast.map(|m| format!("{m:?}")),
+            slow.map(|m| format!("{m:?}")),
+            "{p} on {:?}",
+            text()
+        );
+        answered
+    }
+
+    /// Every stderr log under testdata with the prefixes it was written with (or
+    /// those inferred from it), and the prefixes of testdata/prefixes.
+    fn logs_and_prefixes() -> Vec<(String, Vec<u8>, Vec<Prefix>)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let known = [
+            (
+                "a1_pgbadger",
+                "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
+            ),
+            ("a2_debian", "%m [%p] %q%u@%d "),
+            ("a3_ddl_extended", "%t [%p-%l] %q%u@%d "),
+            (
+                "d_multiline",
+                "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
+            ),
+        ];
+        let mut out = Vec::new();
+        let mut dirs: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .chain(std::fs::read_dir(root.join("prefixes")).unwrap())
+            .map(|d| d.unwrap().path())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let Ok(log) = std::fs::read(dir.join("postgresql.log")) else {
+                continue;
+            };
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let mut prefixes: Vec<Prefix> = std::fs::read(dir.join("expected.json"))
+                .ok()
+                .and_then(|e| serde_json::from_slice::<serde_json::Value>(&e).ok())
+                .and_then(|e| e["prefixes"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| Prefix::compile(t.as_str()?).ok())
+                .collect();
+            prefixes.extend(
+                known
+                    .iter()
+                    .filter(|k| k.0 == name)
+                    .map(|k| Prefix::compile(k.1).unwrap()),
+            );
+            if let Some(inferred) = crate::parse::infer::infer(&log) {
+                prefixes.extend(inferred.prefixes);
+            }
+            prefixes.dedup();
+            if !prefixes.is_empty() {
+                out.push((name, log, prefixes));
+            }
+        }
+        out
+    }
+
+    /// Every line of every log, as the stderr parser reads them (one time cache per
+    /// log): the straight-line matcher agrees with the compiled steps and
+    /// `match_into` with the general matcher; the common shapes take the
+    /// straight-line path.
+    #[test]
+    fn the_straight_line_matcher_agrees_on_every_line() {
+        let logs = logs_and_prefixes();
+        assert!(logs.len() >= 40, "{} logs", logs.len());
+        let mut fast_logs = Vec::new();
+        for (name, log, prefixes) in &logs {
+            for p in prefixes {
+                let mut times = TimeCache::default();
+                let mut answered = 0;
+                for line in log.split(|&b| b == b'\n') {
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    answered += usize::from(same_fast(p, line, &mut times));
+                }
+                if answered > 0 {
+                    fast_logs.push(name.clone());
+                }
+            }
+        }
+        for name in ["a1_pgbadger", "a2_debian", "a3_ddl_extended", "d_multiline"] {
+            assert!(fast_logs.iter().any(|n| n == name), "{name}: {fast_logs:?}");
+        }
+        assert!(fast_logs.len() >= 20, "{fast_logs:?}");
+    }
+
+    /// Lines cut short at every byte and lines with one byte changed (to each of a
+    /// few values that matter to the matchers), after the original line went
+    /// through the same time cache: both matchers still agree.
+    #[test]
+    fn the_straight_line_matcher_agrees_on_mutated_lines() {
+        let mut answered = 0;
+        for (_, log, prefixes) in logs_and_prefixes() {
+            for p in prefixes.iter().filter(|p| p.fast.is_some()) {
+                let lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
+                let picked = lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, l)| (*i < 4 || i % 1009 == 0) && !l.starts_with(b"\t"));
+                for (_, line) in picked {
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let mut times = TimeCache::default();
+                    for cut in 0..=line.len() {
+                        same_fast(p, line, &mut times);
+                        answered += usize::from(same_fast(p, &line[..cut], &mut times));
+                    }
+                    let values = [0u8, b' ', b'@', b'-', b']', b':', b'9', b'X', 0xff];
+                    let mut mutated = line.to_vec();
+                    for at in 0..line.len().min(72) {
+                        for v in values {
+                            mutated[at] = v;
+                            same_fast(p, line, &mut times);
+                            answered += usize::from(same_fast(p, &mutated, &mut times));
+                        }
+                        mutated[at] = line[at];
+                    }
+                }
+            }
+        }
+        assert!(answered > 10_000, "{answered}");
+    }
+
+    /// The word-at-a-time process id reads what `read_pid` reads.
+    #[test]
+    fn the_word_pid_reads_as_read_pid() {
+        for len in 0..20 {
+            for at in 0..=len {
+                for b in [b'0', b'1', b'9', b'/', b':', b' ', b'a', 0, 0xff] {
+                    let mut s = b"7309182746501928374"[..len].to_vec();
+                    if at < len {
+                        s[at] = b;
+                    }
+                    assert_eq!(fast::pid_at(&s), read_pid(&s), "{s:?}");
+                    s.insert(0, b'0');
+                    assert_eq!(fast::pid_at(&s), read_pid(&s), "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]

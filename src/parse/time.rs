@@ -119,13 +119,41 @@ impl TimeCache {
         self.miss(s, frac)
     }
 
+    /// [`TimeCache::parse`] for a caller that then checks that the field is followed
+    /// by a byte `b` for which [`ends_zone`]`(b)` is `next_ends_zone` (the first byte
+    /// of the prefix's next literal). Returns the parse and whether it was taken on
+    /// trust: where it was not, it is [`parse_timestamp`]`(s, frac)`; where it was,
+    /// it is that only when `b` is at the returned length.
+    ///
+    /// When `b` cannot continue a zone token, the remembered field is reused on its
+    /// bytes alone: the caller's check of `b` stands for the check of the byte after
+    /// it (a line where `b` is not there is no match, whatever the length).
+    #[inline(always)]
+    pub fn parse_then(
+        &mut self,
+        s: &[u8],
+        frac: bool,
+        next_ends_zone: bool,
+    ) -> Option<(Parsed, bool)> {
+        if next_ends_zone && self.same_bytes(s, frac) {
+            return Some((self.parsed, true));
+        }
+        self.parse(s, frac).map(|p| (p, false))
+    }
+
     #[inline(always)]
     fn hit(&self, s: &[u8], frac: bool) -> bool {
+        self.same_bytes(s, frac) && !s.get(self.len).is_some_and(|&b| continues_zone(b))
+    }
+
+    /// True when `s` starts with the remembered field's bytes (parsed with `frac`).
+    #[inline(always)]
+    fn same_bytes(&self, s: &[u8], frac: bool) -> bool {
         let n = self.len;
         if n == 0 || frac != self.frac {
             return false;
         }
-        let same = match s.get(..Self::MAX) {
+        match s.get(..Self::MAX) {
             // Two 16-byte words compared under the mask: no call, no loop.
             Some(head) => {
                 let word = |b: &[u8]| u128::from_le_bytes(b.try_into().unwrap_or([0; 16]));
@@ -134,8 +162,7 @@ impl TimeCache {
                 d0 | d1 == 0
             }
             None => s.get(..n) == Some(&self.bytes[..n]),
-        };
-        same && !s.get(n).is_some_and(|&b| continues_zone(b))
+        }
     }
 
     #[inline(never)]
@@ -157,7 +184,12 @@ impl TimeCache {
 /// A byte that may continue a zone token (`CEST`, `+05:30`): after a remembered
 /// field, such a byte sends the line to a fresh parse.
 fn continues_zone(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'-')
+    !ends_zone(b)
+}
+
+/// True when `b` cannot continue a zone token: a field followed by it ends there.
+pub fn ends_zone(b: u8) -> bool {
+    !(b.is_ascii_alphanumeric() || matches!(b, b':' | b'+' | b'-'))
 }
 
 /// Consecutive log lines share their second and their zone: the last ones parsed are
@@ -545,6 +577,26 @@ mod tests {
                             String::from_utf8_lossy(s),
                             String::from_utf8_lossy(a),
                         );
+                    }
+                }
+            }
+        }
+        // `parse_then`: the fresh parse, unless taken on trust where the byte it
+        // was told of does not follow (no match then, the caller's to check).
+        let mut cache = TimeCache::default();
+        for a in &fields {
+            for b in &fields {
+                for frac in [false, true] {
+                    for next in [b' ', b'[', b':', b'X', b'+', b'.', b'1'] {
+                        cache.parse(a, frac);
+                        let s = &b[..];
+                        let fresh = fresh(s, frac);
+                        let r = cache.parse_then(s, frac, ends_zone(next));
+                        let shown = || (String::from_utf8_lossy(s), frac, next as char);
+                        match r {
+                            Some((r, true)) if s.get(r.len) != Some(&next) => {}
+                            _ => assert_eq!(r.map(|r| r.0), fresh, "{:?}", shown()),
+                        }
                     }
                 }
             }

@@ -1,0 +1,326 @@
+//! The compiled first try as straight-line code, for the shape most prefixes have:
+//! an optional literal, the time (`%t` or `%m`), a literal, the process id, a
+//! literal, optionally a line or transaction number and a literal, then free-text
+//! values each ended by a literal (`%t [%p-%l] %q%u@%d `, `%m [%p] `,
+//! `%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h `).
+//!
+//! It reads what [`Prefix::match_ops`](super::Prefix) reads, step for step, without
+//! the per-step dispatch: the literals of the head are compared as masked words, the
+//! process id is read a word at a time, and the time field is reused from the
+//! [`TimeCache`] on its bytes when the literal after it starts with a byte that cannot
+//! continue a zone. Its answer (a match, or none) is the compiled steps' (tests
+//! compare both, and the general matcher, on every line of the real logs and on
+//! mutated lines); where a time taken on trust leads nowhere, it cannot tell and the
+//! caller asks the compiled steps.
+
+use super::{
+    bytes_equal, digit_run, find_lit, free_text_value, has_at, read_pid, Esc, Fields, Op, Severity,
+    Step,
+};
+use crate::parse::time::{ends_zone, TimeCache};
+
+/// The straight-line matcher's answer for a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    /// The compiled steps match: the severity and where the message starts.
+    Match(Severity, usize),
+    /// The compiled steps do not match.
+    NoMatch,
+    /// Ask the compiled steps.
+    Unsure,
+}
+
+/// A literal of 1 to 16 bytes, compared as one masked word (8 bytes for the short
+/// ones, else 16) where the line has that many bytes at that place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Lit {
+    word: u128,
+    mask: u128,
+    bytes: Box<[u8]>,
+}
+
+impl Lit {
+    fn new(bytes: &[u8]) -> Option<Lit> {
+        if bytes.is_empty() || bytes.len() > 16 {
+            return None;
+        }
+        let mut word = [0u8; 16];
+        word[..bytes.len()].copy_from_slice(bytes);
+        let mask = if bytes.len() == 16 {
+            u128::MAX
+        } else {
+            (1u128 << (8 * bytes.len())) - 1
+        };
+        Some(Lit {
+            word: u128::from_le_bytes(word),
+            mask,
+            bytes: bytes.into(),
+        })
+    }
+
+    /// True when the literal occurs in `line` at `pos`.
+    #[inline(always)]
+    fn at(&self, line: &[u8], pos: usize) -> bool {
+        let rest = line.get(pos..).unwrap_or_default();
+        if self.bytes.len() <= 8 {
+            if let Some(w) = rest.first_chunk::<8>() {
+                return (u64::from_le_bytes(*w) ^ self.word as u64) & self.mask as u64 == 0;
+            }
+        } else if let Some(w) = rest.first_chunk::<16>() {
+            return (u128::from_le_bytes(*w) ^ self.word) & self.mask == 0;
+        }
+        has_at(line, pos, &self.bytes)
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// A free-text value and the literal that ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Text {
+    esc: Esc,
+    padded: bool,
+    then: Box<[u8]>,
+    /// Neither padded nor a host: the value is stored as it is.
+    plain: bool,
+    /// A one-byte literal's byte in every byte of a word; 0 for longer ones.
+    byte_word: u64,
+}
+
+/// See the module documentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Fast {
+    /// A literal before the time.
+    lead: Option<Lit>,
+    /// `%m` rather than `%t`.
+    frac: bool,
+    after_time: Lit,
+    /// The literal after the time starts with a byte that cannot continue a zone.
+    time_then_ends_zone: bool,
+    after_pid: Lit,
+    /// `%l` or `%x`, and the literal after it.
+    number: Option<Lit>,
+    texts: Box<[Text]>,
+}
+
+impl Fast {
+    /// The straight-line form of `steps`, when they have its shape.
+    pub(super) fn compile(steps: &[Step]) -> Option<Fast> {
+        let mut steps = steps.iter().peekable();
+        let lead = match steps.peek() {
+            Some(Step {
+                op: Op::Lit, then, ..
+            }) => {
+                let l = Lit::new(then)?;
+                steps.next();
+                Some(l)
+            }
+            _ => None,
+        };
+        let (frac, after_time) = match steps.next()? {
+            Step {
+                op: Op::Time { frac },
+                then,
+                ..
+            } => (*frac, Lit::new(then)?),
+            _ => return None,
+        };
+        let after_pid = match steps.next()? {
+            Step {
+                op: Op::Pid, then, ..
+            } => Lit::new(then)?,
+            _ => return None,
+        };
+        let number = match steps.peek() {
+            Some(Step {
+                op: Op::Digits,
+                then,
+                ..
+            }) => {
+                let l = Lit::new(then)?;
+                steps.next();
+                Some(l)
+            }
+            _ => None,
+        };
+        let texts = steps
+            .map(|s| match s.op {
+                Op::TextToLit { esc, padded } if !s.then.is_empty() => Some(Text {
+                    esc,
+                    padded,
+                    then: s.then.clone(),
+                    plain: !padded && !matches!(esc, Esc::Host | Esc::RemoteHostPort),
+                    byte_word: match *s.then {
+                        [b] => 0x0101_0101_0101_0101 * u64::from(b),
+                        _ => 0,
+                    },
+                }),
+                _ => None,
+            })
+            .collect::<Option<Box<[Text]>>>()?;
+        Some(Fast {
+            lead,
+            frac,
+            time_then_ends_zone: ends_zone(after_time.bytes[0]),
+            after_time,
+            after_pid,
+            number,
+            texts,
+        })
+    }
+
+    /// What [`Prefix::match_ops`](super::Prefix) answers for this shape (the
+    /// fields written to `f`, which the caller has reset), or that it cannot tell.
+    #[inline(always)]
+    pub(super) fn run<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+    ) -> Answer {
+        let mut trusted = false;
+        match self.steps(line, f, times, &mut trusted) {
+            Some((s, at)) => Answer::Match(s, at),
+            // Each step failed where the compiled step fails, unless the time was
+            // taken on trust.
+            None if trusted => Answer::Unsure,
+            None => Answer::NoMatch,
+        }
+    }
+
+    /// The steps; `trusted` set when the time was taken on trust.
+    #[inline(always)]
+    fn steps<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+        trusted: &mut bool,
+    ) -> Option<(Severity, usize)> {
+        let mut pos = 0;
+        if let Some(lead) = &self.lead {
+            if !lead.at(line, 0) {
+                return None;
+            }
+            pos = lead.len();
+        }
+        let (t, on_trust) =
+            times.parse_then(line.get(pos..)?, self.frac, self.time_then_ends_zone)?;
+        *trusted = on_trust;
+        f.ts = Some(t.ms);
+        f.zone_unknown = !t.zone_known;
+        pos += t.len;
+        if !self.after_time.at(line, pos) {
+            return None;
+        }
+        pos += self.after_time.len();
+        let (pid, n) = pid_at(line.get(pos..)?)?;
+        f.pid = Some(pid);
+        pos += n;
+        if !self.after_pid.at(line, pos) {
+            return None;
+        }
+        pos += self.after_pid.len();
+        if let Some(then) = &self.number {
+            let n = digits_at(line.get(pos..)?);
+            if n == 0 || !then.at(line, pos + n) {
+                return None;
+            }
+            pos += n + then.len();
+        }
+        for t in self.texts.iter() {
+            let rest = line.get(pos..)?;
+            let end = if t.byte_word != 0 {
+                find_byte(rest, t.byte_word)?
+            } else {
+                find_lit(rest, &t.then)?
+            };
+            let v = &rest[..end];
+            if t.plain {
+                // What `free_text_value` does for these, without its checks.
+                match t.esc {
+                    Esc::User => f.user = v,
+                    Esc::Db => f.db = v,
+                    Esc::App => f.app = v,
+                    _ => {}
+                }
+            } else {
+                free_text_value(t.esc, t.padded, v, f)?;
+            }
+            pos += end + t.then.len();
+        }
+        let (s, n) = Severity::parse(line.get(pos..)?)?;
+        Some((s, pos + n))
+    }
+}
+
+/// The first occurrence in `rest` of the byte repeated in `byte_word` ([`find_lit`]
+/// of a one-byte literal): the first two words compared at once, the rest by memchr.
+#[inline(always)]
+fn find_byte(rest: &[u8], byte_word: u64) -> Option<usize> {
+    let b = byte_word as u8;
+    let Some(w) = rest.first_chunk::<16>() else {
+        return memchr::memchr(b, rest);
+    };
+    let (w0, w1) = w.split_at(8);
+    let hits = bytes_equal_word(u64::from_le_bytes(w0.try_into().ok()?), byte_word);
+    if hits != 0 {
+        return Some((hits.trailing_zeros() / 8) as usize);
+    }
+    let hits = bytes_equal_word(u64::from_le_bytes(w1.try_into().ok()?), byte_word);
+    if hits != 0 {
+        return Some(8 + (hits.trailing_zeros() / 8) as usize);
+    }
+    memchr::memchr(b, &rest[16..]).map(|p| p + 16)
+}
+
+/// [`bytes_equal`] with the byte already repeated in every byte of a word.
+#[inline(always)]
+fn bytes_equal_word(w: u64, byte_word: u64) -> u64 {
+    bytes_equal(w ^ byte_word, 0)
+}
+
+/// The digit flags of a word as `digit_run` computes them: a byte's flag is set when
+/// it is no digit (exact for the lowest such byte).
+#[inline(always)]
+fn digit_flags(t: u64) -> u64 {
+    (t & 0xf0f0_f0f0_f0f0_f0f0) | (t.wrapping_add(0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
+}
+
+/// [`digit_run`], the first word read at once.
+#[inline(always)]
+fn digits_at(s: &[u8]) -> usize {
+    if let Some(w) = s.first_chunk::<8>() {
+        let flags = digit_flags(u64::from_le_bytes(*w) ^ 0x3030_3030_3030_3030);
+        if flags != 0 {
+            return (flags.trailing_zeros() / 8) as usize;
+        }
+    }
+    digit_run(s)
+}
+
+/// [`read_pid`]: the digits of a word read at once where the run is shorter than 8.
+#[inline(always)]
+pub(super) fn pid_at(s: &[u8]) -> Option<(u32, usize)> {
+    if let Some(w) = s.first_chunk::<8>() {
+        // As `digit_run`: digits become 0..=9, the lowest flagged byte ends the run.
+        let t = u64::from_le_bytes(*w) ^ 0x3030_3030_3030_3030;
+        let flags = digit_flags(t);
+        if flags != 0 {
+            let n = (flags.trailing_zeros() / 8) as usize;
+            if n == 0 {
+                return None;
+            }
+            // The n digits moved to the top bytes, zeros (leading zeros) below: the
+            // eight-digit number they make, in three multiplications.
+            let d = (t << (64 - 8 * n)).wrapping_mul(10 << 8 | 1) >> 8;
+            let d = (d & 0x00ff_00ff_00ff_00ff).wrapping_mul(100 << 16 | 1) >> 16;
+            let d = (d & 0x0000_ffff_0000_ffff).wrapping_mul(10_000 << 32 | 1) >> 32;
+            return Some((d as u32, n));
+        }
+    }
+    read_pid(s)
+}
