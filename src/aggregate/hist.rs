@@ -173,10 +173,17 @@ impl LatencyHist {
 
     /// The latency at quantile `q` (0..=1), clamped into `[min, max]` recorded.
     pub fn quantile(&self, q: f64) -> u64 {
+        self.quantiles([q])[0]
+    }
+
+    /// The latencies at several quantiles, as [`LatencyHist::quantile`] gives each: the
+    /// histogram of latencies kept as recorded is built once for all of them.
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
         if self.is_empty() {
-            return 0;
+            return [0; N];
         }
-        self.hdr().value_at_quantile(q).clamp(self.min, self.max)
+        let h = self.hdr();
+        qs.map(|q| h.value_at_quantile(q).clamp(self.min, self.max))
     }
 
     /// Number of recorded values.

@@ -407,9 +407,12 @@ impl Latency {
         if let Some(h) = &queries.folded().hist {
             all.merge(h);
         }
-        (!all.is_empty()).then(|| Latency {
-            p95_ms: ms(all.quantile(0.95)),
-            p99_ms: ms(all.quantile(0.99)),
+        (!all.is_empty()).then(|| {
+            let [p95, p99] = all.quantiles([0.95, 0.99]);
+            Latency {
+                p95_ms: ms(p95),
+                p99_ms: ms(p99),
+            }
         })
     }
 }
@@ -508,16 +511,19 @@ impl Report {
                     windows: windows
                         .into_iter()
                         .zip(open)
-                        .map(|((start, w), open)| WindowView {
-                            events: SignalCounts::new(&w.events),
-                            sessions: open,
-                            start: rfc3339(start),
-                            statements: w.statements,
-                            total_ms: ms(w.total_us),
-                            p50_ms: ms(w.hist.quantile(0.50)),
-                            p95_ms: ms(w.hist.quantile(0.95)),
-                            p99_ms: ms(w.hist.quantile(0.99)),
-                            max_ms: ms(w.max_us),
+                        .map(|((start, w), open)| {
+                            let [p50, p95, p99] = w.hist.quantiles([0.50, 0.95, 0.99]);
+                            WindowView {
+                                events: SignalCounts::new(&w.events),
+                                sessions: open,
+                                start: rfc3339(start),
+                                statements: w.statements,
+                                total_ms: ms(w.total_us),
+                                p50_ms: ms(p50),
+                                p95_ms: ms(p95),
+                                p99_ms: ms(p99),
+                                max_ms: ms(w.max_us),
+                            }
                         })
                         .collect(),
                 }
@@ -706,6 +712,7 @@ pub fn cut_sentence(s: &crate::aggregate::InputStats) -> Option<(u64, String)> {
 fn query_view(fp: u64, q: QueryStats) -> QueryView {
     let timed = |v: f64| (q.timed > 0).then_some(v);
     let hist = q.execs.latencies();
+    let [p50, p95, p99] = hist.quantiles([0.50, 0.95, 0.99]);
     QueryView {
         fingerprint: fingerprint_hex(fp),
         count: q.count,
@@ -714,9 +721,9 @@ fn query_view(fp: u64, q: QueryStats) -> QueryView {
         min_ms: timed(ms(q.min_us)),
         max_ms: timed(ms(q.max_us)),
         mean_ms: timed((q.total_us as f64 / q.timed.max(1) as f64).round() / 1000.0),
-        p50_ms: timed(ms(hist.quantile(0.50))),
-        p95_ms: timed(ms(hist.quantile(0.95))),
-        p99_ms: timed(ms(hist.quantile(0.99))),
+        p50_ms: timed(ms(p50)),
+        p95_ms: timed(ms(p95)),
+        p99_ms: timed(ms(p99)),
         first_seen: q.first_seen.map(rfc3339),
         last_seen: q.last_seen.map(rfc3339),
         query_ids: q.query_ids.into_iter().collect(),
