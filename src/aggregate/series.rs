@@ -168,14 +168,7 @@ impl Entries {
                 // A bucket no latency maps to (a damaged saved state): sorted and
                 // summed as they are.
                 let mut group: Vec<_> = v[read..end].iter().map(|e| (w, e.1, e.2)).collect();
-                group.sort_unstable_by_key(key);
-                group.dedup_by(|next, kept| {
-                    let same = key(next) == key(kept);
-                    if same {
-                        kept.2 += next.2;
-                    }
-                    same
-                });
+                sort_and_sum(&mut group);
                 for e in group {
                     v[write] = e;
                     write += 1;
@@ -325,6 +318,18 @@ impl Scratch {
             }
         }
     }
+}
+
+/// Sorts `v` by (window, bucket) and sums the entries with equal keys.
+fn sort_and_sum(v: &mut Vec<(i64, u16, u64)>) {
+    v.sort_unstable_by_key(key);
+    v.dedup_by(|next, kept| {
+        let same = key(next) == key(kept);
+        if same {
+            kept.2 += next.2;
+        }
+        same
+    });
 }
 
 /// The number of windows among `v`: one [`TOTAL`] entry each.
@@ -484,14 +489,7 @@ mod tests {
             e.v.iter()
                 .map(|x| (x.0.div_euclid(width) * width, x.1, x.2))
                 .collect();
-        v.sort_unstable_by_key(key);
-        v.dedup_by(|next, kept| {
-            let same = key(next) == key(kept);
-            if same {
-                kept.2 += next.2;
-            }
-            same
-        });
+        sort_and_sum(&mut v);
         v
     }
 

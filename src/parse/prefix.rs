@@ -1082,17 +1082,21 @@ fn bytes_equal(w: u64, b: u8) -> u64 {
     !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
+/// The flags of a word whose bytes were XORed with `0x30` (digits become 0..=9): a
+/// byte's flag is set when it is no digit (its high nibble set, or its low nibble
+/// above 9: +6 reaches bit 4). A carry out of a non-digit byte only disturbs the bytes
+/// above it: the lowest flag is exact.
+#[inline(always)]
+fn digit_flags(t: u64) -> u64 {
+    (t & 0xf0f0_f0f0_f0f0_f0f0) | (t.wrapping_add(0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
+}
+
 /// The number of ASCII digits `s` starts with, counted 8 bytes at a time.
 #[inline(always)]
 fn digit_run(s: &[u8]) -> usize {
     let mut n = 0;
     while let Some(w) = word_at(s, n) {
-        // Digits become 0..=9; a byte is not a digit when its high nibble is set or
-        // its low nibble is above 9 (+6 reaches bit 4). A carry out of a non-digit
-        // byte only disturbs the bytes above it: the lowest flag is exact.
-        let t = w ^ 0x3030_3030_3030_3030;
-        let flags = (t & 0xf0f0_f0f0_f0f0_f0f0)
-            | (t.wrapping_add(0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
+        let flags = digit_flags(w ^ 0x3030_3030_3030_3030);
         if flags != 0 {
             return n + (flags.trailing_zeros() / 8) as usize;
         }
@@ -1414,14 +1418,9 @@ mod tests {
                 for line in log.split(|&b| b == b'\n') {
                     same_steps(&p, line);
                     let mut f = Fields::default();
-                    let fast =
-                        p.match_into(line, &mut f, &mut times)
-                            .map(|(severity, message_at)| Matched {
-                                fields: f,
-                                severity,
-                                message_at,
-                            });
-                    let fast = fast.map(|m| format!("{m:?}"));
+                    let fast = p
+                        .match_into(line, &mut f, &mut times)
+                        .map(|r| format!("{:?}", Matched::of(f, r)));
                     matched += usize::from(fast.is_some());
                     let slow = p.match_backtracking(line).map(|m| format!("{m:?}"));
                     assert_eq!(fast, slow, "{p} on {:?}", String::from_utf8_lossy(line));

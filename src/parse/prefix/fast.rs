@@ -14,8 +14,8 @@
 //! caller asks the compiled steps.
 
 use super::{
-    bytes_equal, digit_run, find_lit, free_text_value, has_at, read_pid, Esc, Fields, Op, Severity,
-    Step,
+    bytes_equal, digit_flags, digit_run, find_lit, free_text_value, has_at, read_pid, Esc, Fields,
+    Op, Severity, Step,
 };
 use crate::parse::time::{ends_zone, TimeCache};
 
@@ -281,13 +281,6 @@ fn find_byte(rest: &[u8], byte_word: u64) -> Option<usize> {
 #[inline(always)]
 fn bytes_equal_word(w: u64, byte_word: u64) -> u64 {
     bytes_equal(w ^ byte_word, 0)
-}
-
-/// The digit flags of a word as `digit_run` computes them: a byte's flag is set when
-/// it is no digit (exact for the lowest such byte).
-#[inline(always)]
-fn digit_flags(t: u64) -> u64 {
-    (t & 0xf0f0_f0f0_f0f0_f0f0) | (t.wrapping_add(0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
 }
 
 /// [`digit_run`], the first word read at once.
