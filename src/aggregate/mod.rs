@@ -249,12 +249,27 @@ impl Stats {
         }
     }
 
-    /// Counts an entry (kept by the range) at `t` in the log's span.
+    /// Counts an entry (kept by the range) at `t` in the log's span: in `spread`,
+    /// which `first_ts` and `last_ts` are read from once the chunk is done
+    /// ([`Stats::settle_span`]).
     #[inline]
     pub(crate) fn saw(&mut self, t: Millis) {
-        self.first_ts = min_opt(self.first_ts, Some(t));
-        self.last_ts = max_opt(self.last_ts, Some(t));
         self.spread.add(t);
+    }
+
+    /// Counts a parse or bind step of `us`.
+    #[inline(always)]
+    fn protocol_step(&mut self, us: u64) {
+        self.protocol_steps += 1;
+        self.protocol_us = self.protocol_us.saturating_add(us);
+    }
+
+    /// Sets `first_ts` and `last_ts` from the entries counted by [`Stats::saw`].
+    fn settle_span(&mut self) {
+        if let Some((a, b)) = self.spread.span() {
+            self.first_ts = min_opt(self.first_ts, Some(a));
+            self.last_ts = max_opt(self.last_ts, Some(b));
+        }
     }
 
     /// Adds `o`.
@@ -573,11 +588,19 @@ pub struct ChunkAgg<'a> {
     sessions: session::Live,
     /// The groups counted last, not yet in `stats`.
     groups: GroupRun<'a>,
+    /// No range and no filter: every entry is kept ([`ChunkAgg::entry`]'s short path).
+    keeps_all: bool,
+    /// The first and last instant of all entries (kept or not), `i64::MAX` and
+    /// `i64::MIN` before the first: `input.seen` when the chunk is done.
+    seen: (Millis, Millis),
+    /// The process last added to `pairing.touched` (adding it again changes nothing).
+    last_touched: Option<u32>,
 }
 
 impl<'a> ChunkAgg<'a> {
     /// An aggregator for a chunk of input number `file`.
     pub fn new(opts: AggOptions, file: u32) -> Self {
+        let keeps_all = opts.begin.is_none() && opts.end.is_none() && opts.filters.is_none();
         ChunkAgg {
             stats: Stats::new(&opts),
             opts,
@@ -594,6 +617,9 @@ impl<'a> ChunkAgg<'a> {
             text: String::new(),
             sessions: session::Live::default(),
             groups: GroupRun::default(),
+            keeps_all,
+            seen: (Millis::MAX, Millis::MIN),
+            last_touched: None,
         }
     }
 
@@ -622,6 +648,14 @@ impl<'a> ChunkAgg<'a> {
     /// Ends the chunk (the last of a run), which had `lines` lines.
     pub fn finish(mut self, lines: u64) -> Partial {
         self.input.lines += lines;
+        if self.seen.0 <= self.seen.1 {
+            let (a, b) = self.seen;
+            self.input.seen = Some(match self.input.seen {
+                Some((x, y)) => (x.min(a), y.max(b)),
+                None => (a, b),
+            });
+        }
+        self.stats.settle_span();
         self.groups.flush(&mut self.stats);
         self.pending_to_tail();
         self.flush_waits();
@@ -721,8 +755,18 @@ impl<'a> ChunkAgg<'a> {
     }
 }
 
-impl<'a> EntrySink<'a> for ChunkAgg<'a> {
-    fn entry(&mut self, e: &LogEntry<'a, '_>) {
+impl<'a> ChunkAgg<'a> {
+    /// Counts `t` in the span of all entries.
+    #[inline(always)]
+    fn seen_at(&mut self, t: Millis) {
+        self.seen.0 = self.seen.0.min(t);
+        self.seen.1 = self.seen.1.max(t);
+    }
+
+    /// [`EntrySink::entry`] with a range or filters: what the short path does, and
+    /// what it leaves out.
+    #[inline(never)]
+    fn entry_filtered(&mut self, e: &LogEntry<'a, '_>) {
         self.input.entries += 1;
         let ts = e.fields.ts;
         if e.fields.zone_unknown {
@@ -732,11 +776,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
             self.input.unattributed_entries += 1;
         }
         if let Some(t) = ts {
-            self.input.seen = Some(
-                self.input
-                    .seen
-                    .map_or((t, t), |(a, b)| (a.min(t), b.max(t))),
-            );
+            self.seen_at(t);
         }
         if !self.in_range(ts) {
             self.input.filtered_entries += 1;
@@ -768,6 +808,14 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
         if self.opts.filters.is_some() && !self.filter_kept(e, &event) {
             return;
         }
+        self.event(e, event);
+    }
+
+    /// Records the event of a kept entry (all but the parse and bind steps of the
+    /// short path, which counts them itself).
+    #[inline(never)]
+    fn event(&mut self, e: &LogEntry<'a, '_>, event: Event<'a>) {
+        let ts = e.fields.ts;
         let pid = e.fields.pid.unwrap_or(0);
         let obs = |sql: &'a [u8], norm: &mut Normalizer| Obs {
             fp: norm.fingerprint(sql),
@@ -805,10 +853,7 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 self.logged(pid, o);
             }
             Event::BareDuration { us } => self.bare_duration(pid, us, ts),
-            Event::Protocol { us } => {
-                self.stats.protocol_steps += 1;
-                self.stats.protocol_us = self.stats.protocol_us.saturating_add(us);
-            }
+            Event::Protocol { us } => self.stats.protocol_step(us),
             Event::Plan { us, plan } => {
                 self.stats.plans += 1;
                 let Some(sql) = events::plan_query_text(plan) else {
@@ -831,6 +876,28 @@ impl<'a> EntrySink<'a> for ChunkAgg<'a> {
                 self.statement_error(pid, e);
                 self.signals(e);
             }
+        }
+    }
+}
+
+impl<'a> EntrySink<'a> for ChunkAgg<'a> {
+    /// Without a range or filters every entry is kept: the short path counts it,
+    /// classifies it and, for a parse or bind step (most entries of a log of the
+    /// extended protocol), only counts that; anything else is recorded out of line.
+    fn entry(&mut self, e: &LogEntry<'a, '_>) {
+        if !self.keeps_all {
+            return self.entry_filtered(e);
+        }
+        self.input.entries += 1;
+        self.input.unknown_zone_lines += u64::from(e.fields.zone_unknown);
+        self.input.unattributed_entries += u64::from(e.fields.unattributed);
+        if let Some(t) = e.fields.ts {
+            self.seen_at(t);
+            self.stats.saw(t);
+        }
+        match events::classify(e) {
+            Event::Protocol { us } => self.stats.protocol_step(us),
+            event => self.event(e, event),
         }
     }
 

@@ -233,13 +233,24 @@ impl Stats {
 }
 
 impl<'a> ChunkAgg<'a> {
+    /// Adds `pid` to the processes the chunk touched; true when it was not there.
+    /// Consecutive statements are often of one process: no lookup for it again.
+    #[inline]
+    fn touch(&mut self, pid: u32) -> bool {
+        if self.last_touched == Some(pid) {
+            return false;
+        }
+        self.last_touched = Some(pid);
+        self.pairing.touched.insert(pid)
+    }
+
     /// A statement logged without a duration: it waits for one.
     pub(super) fn logged(&mut self, pid: u32, o: Obs<'a>) {
         if let Some(prev) = self.pending.insert(pid, o) {
             self.stats
                 .record_untimed_in(&mut self.norm, &prev, Some(&mut self.groups));
         }
-        self.pairing.touched.insert(pid);
+        self.touch(pid);
     }
 
     /// A statement the filters removed: the one still waiting is settled (untimed),
@@ -249,7 +260,7 @@ impl<'a> ChunkAgg<'a> {
             self.stats
                 .record_untimed_in(&mut self.norm, &prev, Some(&mut self.groups));
         }
-        self.pairing.touched.insert(pid);
+        self.touch(pid);
     }
 
     /// A duration without text: times the waiting statement of the process.
@@ -257,7 +268,7 @@ impl<'a> ChunkAgg<'a> {
         if let Some(o) = self.pending.remove(&pid) {
             self.stats
                 .record_in(&mut self.norm, &o, us, ts, Some(&mut self.groups));
-        } else if self.pairing.touched.insert(pid) {
+        } else if self.touch(pid) {
             let kind = HeadKind::Duration { us, ts };
             self.pairing.head.push(Head { pid, kind });
         } else {
@@ -285,7 +296,7 @@ impl<'a> ChunkAgg<'a> {
                 self.stats
                     .record_untimed_in(&mut self.norm, &p, Some(&mut self.groups));
             }
-        } else if self.pairing.touched.insert(pid) {
+        } else if self.touch(pid) {
             let kind = HeadKind::Failure {
                 sql_hash: text_hash(text),
             };
@@ -307,7 +318,7 @@ impl<'a> ChunkAgg<'a> {
                 self.stats
                     .record_untimed_in(&mut self.norm, &p, Some(&mut self.groups));
             }
-        } else if self.pairing.touched.insert(pid) {
+        } else if self.touch(pid) {
             let kind = HeadKind::Executed {
                 sql_hash: text_hash(sql),
             };

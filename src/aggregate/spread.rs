@@ -48,6 +48,24 @@ pub struct Spread {
     days: BTreeMap<i64, Day>,
     /// The day being counted, not yet in `days`.
     current: Option<(i64, Day)>,
+    /// The first and last instant of `current`'s day (empty when there is no current
+    /// day, or it is not known yet): an entry of that day is counted after two
+    /// comparisons, without the division that finds its day.
+    #[serde(skip)]
+    bounds: Bounds,
+}
+
+/// A range of instants, `lo..=hi`; empty by default.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    lo: Millis,
+    hi: Millis,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds { lo: 1, hi: 0 }
+    }
 }
 
 /// The bulk of the log, and the entries left out of it.
@@ -69,7 +87,24 @@ impl Spread {
     /// Counts an entry at `ts`.
     #[inline]
     pub fn add(&mut self, ts: Millis) {
+        if let Some((_, acc)) = &mut self.current {
+            if self.bounds.lo <= ts && ts <= self.bounds.hi {
+                acc.count += 1;
+                acc.first = acc.first.min(ts);
+                acc.last = acc.last.max(ts);
+                return;
+            }
+        }
+        self.add_other_day(ts);
+    }
+
+    /// [`Spread::add`] of an entry of another day than the current one (or of the
+    /// current one before its bounds are known).
+    #[inline(never)]
+    fn add_other_day(&mut self, ts: Millis) {
         let day = ts.div_euclid(DAY_MS);
+        // `day * DAY_MS` is at most `ts`: no overflow; the day's end may pass i64::MAX.
+        let lo = day * DAY_MS;
         match &mut self.current {
             Some((d, acc)) if *d == day => {
                 acc.count += 1;
@@ -86,9 +121,30 @@ impl Spread {
                 self.current = Some((day, acc));
             }
         }
+        // After the flush above, which empties them.
+        self.bounds = Bounds {
+            lo,
+            hi: lo.saturating_add(DAY_MS - 1),
+        };
+    }
+
+    /// The first and last instant counted; `None` without entries.
+    pub fn span(&self) -> Option<(Millis, Millis)> {
+        // Days do not overlap: the first day holds the first instant, the last the last.
+        let days = match (self.days.first_key_value(), self.days.last_key_value()) {
+            (Some((_, a)), Some((_, b))) => Some((a.first, b.last)),
+            _ => None,
+        };
+        let cur = self.current.as_ref().map(|(_, d)| (d.first, d.last));
+        match (days, cur) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        }
     }
 
     fn flush(&mut self) {
+        // The bounds then bound no current day.
+        self.bounds = Bounds::default();
         if let Some((d, acc)) = self.current.take() {
             match self.days.get_mut(&d) {
                 Some(mine) => mine.merge(acc),
@@ -198,6 +254,73 @@ mod tests {
             .bulk()
             .unwrap();
         assert_eq!(b.outliers, 0);
+    }
+
+    /// The days counted with the current day's bounds are those of a division per
+    /// entry, and the span is the entries' first and last, for entries dated
+    /// anywhere (before 1970, at the ends of the range of instants), in any order.
+    #[test]
+    fn bounds_count_as_a_division_per_entry() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 11
+        };
+        for round in 0..200 {
+            let base = match round % 4 {
+                0 => T0,
+                1 => -T0,
+                2 => Millis::MAX - 3 * DAY_MS,
+                _ => Millis::MIN + DAY_MS / 2,
+            };
+            let mut s = Spread::default();
+            let mut want: BTreeMap<i64, (u64, Millis, Millis)> = BTreeMap::new();
+            let mut ts_all = vec![];
+            for _ in 0..(next() % 300) {
+                let step = match next() % 4 {
+                    0 => (next() % 1000) as i64,
+                    1 => (next() % (3 * DAY_MS as u64)) as i64,
+                    2 => DAY_MS - 1,
+                    _ => DAY_MS,
+                };
+                let t = base
+                    .saturating_add(step)
+                    .saturating_sub((next() % 2) as i64);
+                ts_all.push(t);
+                s.add(t);
+                let w = want.entry(t.div_euclid(DAY_MS)).or_insert((0, t, t));
+                w.0 += 1;
+                w.1 = w.1.min(t);
+                w.2 = w.2.max(t);
+            }
+            let span = ts_all.iter().min().zip(ts_all.iter().max());
+            assert_eq!(s.span(), span.map(|(a, b)| (*a, *b)));
+            s.flush();
+            let got: BTreeMap<i64, (u64, Millis, Millis)> = s
+                .days
+                .iter()
+                .map(|(d, v)| (*d, (v.count, v.first, v.last)))
+                .collect();
+            assert_eq!(got, want);
+        }
+        // The extreme instants.
+        let mut s = Spread::default();
+        for t in [
+            Millis::MAX,
+            Millis::MIN,
+            Millis::MAX - 1,
+            0,
+            -1,
+            Millis::MIN + 1,
+        ] {
+            s.add(t);
+        }
+        assert_eq!(s.span(), Some((Millis::MIN, Millis::MAX)));
+        s.flush();
+        assert_eq!(s.days.values().map(|d| d.count).sum::<u64>(), 6);
+        assert_eq!(s.days.len(), 4);
     }
 
     #[test]
