@@ -63,12 +63,27 @@ const BY_TEXT: &[(&str, &str)] = &[
     ("out of memory", "53200"),
 ];
 
+/// The byte of each text of [`BY_TEXT`] a search for it looks for.
+const ANCHORS: [usize; BY_TEXT.len()] = {
+    let mut a = [0; BY_TEXT.len()];
+    let mut i = 0;
+    while i < a.len() {
+        a[i] = super::rare_index(BY_TEXT[i].0.as_bytes());
+        i += 1;
+    }
+    a
+};
+
 /// The SQLSTATE PostgreSQL gives `message`, when it is one of the well-known ones.
 pub fn sqlstate_from_text(message: &[u8]) -> Option<&'static str> {
-    for &(text, code) in BY_TEXT {
+    let first = message.first().copied();
+    for (&(text, code), &k) in BY_TEXT.iter().zip(&ANCHORS) {
         let t = text.as_bytes();
         let hit = if t[0] == b' ' {
-            super::find_bytes(message, t).is_some()
+            super::find_at(message, t, k).is_some()
+        } else if first != Some(t[0]) || !message.starts_with(t) {
+            // Not a prefix of it: no other test can hit.
+            false
         } else if text.ends_with(' ')
             && matches!(
                 code,
@@ -76,11 +91,10 @@ pub fn sqlstate_from_text(message: &[u8]) -> Option<&'static str> {
             )
         {
             // `column "x" does not exist`, `relation "x" does not exist`, ...
-            message.starts_with(t) && message.ends_with(b"does not exist")
-                || message.starts_with(t)
-                    && super::find_bytes(message, b" does not exist").is_some()
+            message.ends_with(b"does not exist")
+                || super::find_rare!(message, b" does not exist").is_some()
         } else {
-            message.starts_with(t)
+            true
         };
         if hit {
             return Some(code);
@@ -129,7 +143,7 @@ pub fn normalize_message(message: &[u8], sink: &mut dyn MessageSink) {
     let line = &message[..memchr::memchr(b'\n', message).unwrap_or(message.len())];
     // stderr appends the error position (` at character 42`); csv and json keep it in
     // a column of its own: the kind is the same without it.
-    let line = match memchr::memmem::rfind(line, b" at character ") {
+    let line = match super::rfind_rare!(line, b" at character ") {
         Some(i) if line[i + 14..].iter().all(u8::is_ascii_digit) && i + 14 < line.len() => {
             &line[..i]
         }
@@ -202,6 +216,88 @@ mod tests {
             message_hash(b"syntax error at or near \"LIMT\" at character 50"),
             message_hash(b"syntax error at or near \"LIMT\" at character 7")
         );
+    }
+
+    /// [`sqlstate_from_text`] before its first-byte test and rare-byte searches.
+    fn sqlstate_reference(message: &[u8]) -> Option<&'static str> {
+        for &(text, code) in BY_TEXT {
+            let t = text.as_bytes();
+            let hit = if t[0] == b' ' {
+                memchr::memmem::find(message, t).is_some()
+            } else if text.ends_with(' ')
+                && matches!(
+                    code,
+                    "42703" | "42P01" | "42883" | "3D000" | "28000" | "26000"
+                )
+            {
+                message.starts_with(t) && message.ends_with(b"does not exist")
+                    || message.starts_with(t)
+                        && memchr::memmem::find(message, b" does not exist").is_some()
+            } else {
+                message.starts_with(t)
+            };
+            if hit {
+                return Some(code);
+            }
+        }
+        None
+    }
+
+    /// Every table text alone, cut, inside others and with the endings looked for;
+    /// the error messages of the testdata logs: the same code as the reference, and
+    /// the same kind as `memmem::rfind` finds the error position.
+    #[test]
+    fn sqlstate_and_position_match_the_reference() {
+        let mut messages: Vec<Vec<u8>> = vec![];
+        for &(text, _) in BY_TEXT {
+            let t = text.as_bytes();
+            for n in 0..=t.len() {
+                messages.push(t[..n].to_vec());
+            }
+            for (a, b) in [
+                (&b""[..], &b" does not exist"[..]),
+                (b"x", b""),
+                (b"a \"b\" ", b" at character 12"),
+                (b"", b" \"x\" does not exist at character 3"),
+                (b"", b"does not exist"),
+            ] {
+                messages.push([a, t, b].concat());
+            }
+        }
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let mut dirs = vec![std::path::PathBuf::from(root)];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                    continue;
+                }
+                let Ok(data) = std::fs::read(&p) else {
+                    continue;
+                };
+                for line in data.split(|&b| b == b'\n') {
+                    for marker in [&b"ERROR:  "[..], b"FATAL:  ", b"WARNING:  "] {
+                        if let Some(i) = memchr::memmem::find(line, marker) {
+                            messages.push(line[i + marker.len()..].to_vec());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(messages.len() > 2000, "{}", messages.len());
+        for m in &messages {
+            let text = String::from_utf8_lossy(m);
+            assert_eq!(sqlstate_from_text(m), sqlstate_reference(m), "{text}");
+            for k in 0..14 {
+                let needle = b" at character ";
+                assert_eq!(
+                    super::super::rfind_at(m, needle, k),
+                    memchr::memmem::rfind(m, needle),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,9 +6,8 @@
 //! auxiliary lines), never the stderr layout, so csvlog and jsonlog entries classify
 //! the same way. Texts are those of PostgreSQL 12–18 with `lc_messages = C`.
 
-use super::{find_bytes, parse_duration_ms};
+use super::{find_at, find_bytes, find_rare, parse_duration_ms, rfind_rare};
 use crate::parse::{LogEntry, Severity};
-use memchr::memmem;
 
 /// What a lock-wait message says happened to the wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,7 +201,7 @@ fn log_signal<'a>(entry: &LogEntry<'a, '_>, m: &'a [u8]) -> Signal<'a> {
             lock_wait(m).map_or(Signal::None, Signal::LockWait)
         }
         Some(b't') if m.starts_with(b"temporary file: ") => {
-            let size = memmem::rfind(m, b", size ").map(|i| &m[i + 7..]);
+            let size = rfind_rare!(m, b", size ").map(|i| &m[i + 7..]);
             size.and_then(|s| number(s).map(|(n, _)| Signal::TempFile { bytes: n }))
                 .unwrap_or(Signal::None)
         }
@@ -256,34 +255,33 @@ fn maintenance<'a>(entry: &LogEntry<'a, '_>, m: &'a [u8]) -> Signal<'a> {
     let analyze = m.starts_with(b"automatic analyze of table \"");
     let vacuum = !analyze
         && find_bytes(&m[..m.len().min(64)], b"vacuum ").is_some()
-        && find_bytes(m, b"of table \"").is_some();
+        && find_rare!(m, b"of table \"").is_some();
     if !analyze && !vacuum {
         return Signal::None;
     }
-    let Some(start) = find_bytes(m, b"of table \"").map(|i| i + 10) else {
+    let Some(start) = find_rare!(m, b"of table \"").map(|i| i + 10) else {
         return Signal::None;
     };
     let table = quoted_until(&m[start..]);
     // PostgreSQL 12-14 put the figures on continuation lines of the message; some
     // builds or formats may split them into DETAIL lines: look in both.
+    // The keys end with `: `, looked for.
     let find_num = |key: &[u8]| -> u64 {
-        let in_msg = find_bytes(m, key).map(|i| &m[i + key.len()..]);
+        let in_msg = find_at(m, key, key.len() - 2).map(|i| &m[i + key.len()..]);
         let in_aux = || {
             entry
                 .aux
                 .iter()
-                .find_map(|a| find_bytes(a.text, key).map(|i| &a.text[i + key.len()..]))
+                .find_map(|a| find_at(a.text, key, key.len() - 2).map(|i| &a.text[i + key.len()..]))
         };
         in_msg.or_else(in_aux).and_then(number).map_or(0, |n| n.0)
-    };
-    let elapsed = |key: &[u8]| -> u64 {
-        let in_msg = memmem::rfind(m, key).map(|i| &m[i + key.len()..]);
-        in_msg.and_then(seconds_us).unwrap_or(0)
     };
     Signal::Maintenance(Maintenance {
         analyze,
         table,
-        elapsed_us: elapsed(b"elapsed: "),
+        elapsed_us: rfind_rare!(m, b"elapsed: ")
+            .and_then(|i| seconds_us(&m[i + 9..]))
+            .unwrap_or(0),
         tuples_removed: if analyze { 0 } else { find_num(b"tuples: ") },
         pages_removed: if analyze { 0 } else { find_num(b"pages: ") },
     })
@@ -399,11 +397,11 @@ fn error_signal<'a>(entry: &LogEntry<'a, '_>, m: &'a [u8]) -> Signal<'a> {
         || m.starts_with(b"no pg_hba.conf entry for")
         || m.starts_with(b"pg_hba.conf rejects connection")
         || (m.ends_with(b"authentication failed for user")
-            || find_bytes(m, b" authentication failed for user \"").is_some())
+            || find_rare!(m, b" authentication failed for user \"").is_some())
     {
         return Signal::AuthFailure;
     }
-    if find_bytes(m, b"out of memory").is_some() {
+    if find_rare!(m, b"out of memory").is_some() {
         return Signal::Server(ServerEvent::OutOfMemory);
     }
     Signal::None
@@ -458,7 +456,7 @@ pub fn lock_wait(m: &[u8]) -> Option<LockWait<'_>> {
     let on = find_bytes(rest, b" on ")?;
     let mode = &rest[..on];
     let target = &rest[on + 4..];
-    let after = memmem::rfind(target, b" after ")?;
+    let after = rfind_rare!(target, b" after ")?;
     let (us, _) = parse_duration_ms(&target[after + 7..])?;
     let target = &target[..after];
     let object_end = target
@@ -542,7 +540,8 @@ fn quoted_until(s: &[u8]) -> &[u8] {
 
 /// The value after `key` up to the next blank (or the end).
 fn kv<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let i = find_bytes(s, key)? + key.len();
+    // The keys end with `=`, looked for (few bytes of a message are).
+    let i = find_at(s, key, key.len() - 1)? + key.len();
     let v = &s[i..];
     Some(&v[..memchr::memchr(b' ', v).unwrap_or(v.len())])
 }
