@@ -1,6 +1,7 @@
 //! The stderr format (with or without the logging collector): lines that start with
 //! the `log_line_prefix`, multi-line messages continued on TAB-indented lines.
 
+use super::lines::LineEnds;
 use super::prefix::Matched;
 use super::time::{parse_epoch, parse_timestamp, TimeCache};
 use super::{anchor, Aux, EntrySink, Fields, LogEntry, Prefix};
@@ -12,16 +13,6 @@ pub struct StderrParser {
     prefixes: Vec<Prefix>,
     /// Unexplained lines may take their time from their first bytes.
     dated: bool,
-}
-
-/// Where each part of the entry being built lies in the chunk (offsets, not slices,
-/// so the entry can grow as continuation lines arrive).
-struct Open<'a> {
-    offset: usize,
-    line: u64,
-    fields: super::Fields<'a>,
-    severity: super::Severity,
-    message: (usize, usize),
 }
 
 impl StderrParser {
@@ -121,49 +112,57 @@ impl StderrParser {
     /// first byte is at `base` in the file), handing entries and skipped lines to `sink`.
     /// Returns the number of lines.
     pub fn parse_chunk<'a>(&self, data: &'a [u8], base: u64, sink: &mut dyn EntrySink<'a>) -> u64 {
-        let mut open: Option<Open<'a>> = None;
+        // Two entries: the open one, which its continuation and auxiliary lines
+        // complete, and the one each line is read into. A line that starts an entry
+        // swaps them, so an entry's fields are written once, by the prefix matcher,
+        // and handed to `sink` where they lie.
+        let mut slots = [blank(), blank()];
+        let [a, b] = &mut slots;
+        let (mut open, mut next) = (a, b);
+        let mut is_open = false;
+        // Where the open entry's message starts.
+        let mut message_start = 0usize;
         // Positions of the open entry's auxiliary lines, and the slices handed out:
         // both reused for the whole chunk.
         let mut aux_pos: Vec<(super::Severity, usize, usize)> = Vec::with_capacity(8);
         let mut aux_buf: Vec<Aux<'a>> = Vec::with_capacity(8);
-        // The fields of the line being read, and the last time field's parse.
-        let mut fields = Fields::default();
+        // The last time field's parse.
         let mut times = TimeCache::default();
+        let mut ends = LineEnds::new(data);
         let mut line_no = 0u64;
         let mut pos = 0usize;
         while pos < data.len() {
-            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+            let end = ends.next_end().unwrap_or(data.len());
             let line = trim_cr(&data[pos..end]);
             line_no += 1;
             let line_end = pos + line.len();
             if line.first() == Some(&b'\t') {
-                match open.as_mut() {
-                    Some(o) => match aux_pos.last_mut() {
-                        Some(a) => a.2 = line_end,
-                        None => o.message.1 = line_end,
-                    },
-                    None => sink.skipped(line_no, line),
+                if !is_open {
+                    sink.skipped(line_no, line);
+                } else if let Some(a) = aux_pos.last_mut() {
+                    a.2 = line_end;
+                } else {
+                    open.message = &data[message_start..line_end];
                 }
             } else if let Some((severity, message_at)) =
-                self.match_into(line, &mut fields, &mut times)
+                self.match_into(line, &mut next.fields, &mut times)
             {
-                let same_process = open.as_ref().is_some_and(|o| o.fields.pid == fields.pid);
-                if severity.is_auxiliary() && same_process {
+                if severity.is_auxiliary() && is_open && open.fields.pid == next.fields.pid {
                     aux_pos.push((severity, pos + message_at, line_end));
                 } else {
                     // An auxiliary line with no entry of its own process before it
                     // becomes an entry of its own: kept, not lost.
-                    if let Some(o) = &open {
-                        emit(data, base, o, &aux_pos, &mut aux_buf, sink);
+                    if is_open {
+                        emit(data, open, &aux_pos, &mut aux_buf, sink);
                     }
                     aux_pos.clear();
-                    open = Some(Open {
-                        offset: pos,
-                        line: line_no,
-                        fields,
-                        severity,
-                        message: (pos + message_at, line_end),
-                    });
+                    message_start = pos + message_at;
+                    next.offset = base + pos as u64;
+                    next.line = line_no;
+                    next.severity = severity;
+                    next.message = &data[message_start..line_end];
+                    std::mem::swap(&mut open, &mut next);
+                    is_open = true;
                 }
             } else if line.is_empty() && end == data.len() {
                 line_no -= 1;
@@ -172,49 +171,66 @@ impl StderrParser {
             }
             pos = end + 1;
         }
-        if let Some(o) = &open {
-            emit(data, base, o, &aux_pos, &mut aux_buf, sink);
+        if is_open {
+            emit(data, open, &aux_pos, &mut aux_buf, sink);
         }
         line_no
     }
 }
 
+/// An entry slot before its first line.
+fn blank<'a>() -> LogEntry<'a, 'static> {
+    LogEntry {
+        offset: 0,
+        line: 0,
+        fields: Fields::default(),
+        severity: super::Severity::Log,
+        message: &[],
+        aux: &[],
+    }
+}
+
+/// Hands `o` to `sink` with its auxiliary lines (at `aux_pos` in `data`).
+#[inline]
 fn emit<'a>(
     data: &'a [u8],
-    base: u64,
-    o: &Open<'a>,
+    o: &LogEntry<'a, '_>,
     aux_pos: &[(super::Severity, usize, usize)],
     buf: &mut Vec<Aux<'a>>,
     sink: &mut dyn EntrySink<'a>,
 ) {
-    let mut fields = o.fields;
-    let mut message = &data[o.message.0..o.message.1];
+    // Most entries have no auxiliary line: nothing to look for, nothing to copy.
+    if aux_pos.is_empty() {
+        sink.entry(o);
+    } else {
+        emit_with_aux(data, o, aux_pos, buf, sink);
+    }
+}
+
+#[inline(never)]
+fn emit_with_aux<'a>(
+    data: &'a [u8],
+    o: &LogEntry<'a, '_>,
+    aux_pos: &[(super::Severity, usize, usize)],
+    buf: &mut Vec<Aux<'a>>,
+    sink: &mut dyn EntrySink<'a>,
+) {
+    buf.clear();
+    buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
+        severity,
+        text: &data[s..e],
+    }));
+    let mut entry = LogEntry { aux: buf, ..*o };
     // log_error_verbosity = verbose puts the SQLSTATE before the message (`00000: `)
     // and always follows it with a LOCATION line: without one, `E1234: ...` is the
     // message itself (a RAISE EXCEPTION text), not a code.
-    // Most entries have no auxiliary line: nothing to look for, nothing to copy.
-    buf.clear();
-    if !aux_pos.is_empty() {
-        let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
-        if let Some(code) = verbose.then(|| verbose_sqlstate(message)).flatten() {
-            if fields.sqlstate.is_empty() {
-                fields.sqlstate = code;
-            }
-            message = &message[7..];
+    let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
+    if let Some(code) = verbose.then(|| verbose_sqlstate(entry.message)).flatten() {
+        if entry.fields.sqlstate.is_empty() {
+            entry.fields.sqlstate = code;
         }
-        buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
-            severity,
-            text: &data[s..e],
-        }));
+        entry.message = &entry.message[7..];
     }
-    let entry = LogEntry {
-        offset: base + o.offset as u64,
-        line: o.line,
-        fields,
-        severity: o.severity,
-        message,
-        aux: buf,
-    };
     sink.entry(&entry);
 }
 
