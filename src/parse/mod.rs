@@ -14,6 +14,7 @@ pub mod format;
 pub mod heroku;
 pub mod infer;
 pub mod jsonlog;
+pub mod lines;
 pub mod pgbouncer;
 pub mod prefix;
 pub mod rebuild;

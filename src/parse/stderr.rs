@@ -1,6 +1,7 @@
 //! The stderr format (with or without the logging collector): lines that start with
 //! the `log_line_prefix`, multi-line messages continued on TAB-indented lines.
 
+use super::lines::LineEnds;
 use super::prefix::Matched;
 use super::time::{parse_epoch, parse_timestamp, TimeCache};
 use super::{anchor, Aux, EntrySink, Fields, LogEntry, Prefix};
@@ -12,16 +13,6 @@ pub struct StderrParser {
     prefixes: Vec<Prefix>,
     /// Unexplained lines may take their time from their first bytes.
     dated: bool,
-}
-
-/// Where each part of the entry being built lies in the chunk (offsets, not slices,
-/// so the entry can grow as continuation lines arrive).
-struct Open<'a> {
-    offset: usize,
-    line: u64,
-    fields: super::Fields<'a>,
-    severity: super::Severity,
-    message: (usize, usize),
 }
 
 impl StderrParser {
@@ -121,49 +112,57 @@ impl StderrParser {
     /// first byte is at `base` in the file), handing entries and skipped lines to `sink`.
     /// Returns the number of lines.
     pub fn parse_chunk<'a>(&self, data: &'a [u8], base: u64, sink: &mut dyn EntrySink<'a>) -> u64 {
-        let mut open: Option<Open<'a>> = None;
+        // Two entries: the open one, which its continuation and auxiliary lines
+        // complete, and the one each line is read into. A line that starts an entry
+        // swaps them, so an entry's fields are written once, by the prefix matcher,
+        // and handed to `sink` where they lie.
+        let mut slots = [blank(), blank()];
+        let [a, b] = &mut slots;
+        let (mut open, mut next) = (a, b);
+        let mut is_open = false;
+        // Where the open entry's message starts.
+        let mut message_start = 0usize;
         // Positions of the open entry's auxiliary lines, and the slices handed out:
         // both reused for the whole chunk.
         let mut aux_pos: Vec<(super::Severity, usize, usize)> = Vec::with_capacity(8);
         let mut aux_buf: Vec<Aux<'a>> = Vec::with_capacity(8);
-        // The fields of the line being read, and the last time field's parse.
-        let mut fields = Fields::default();
+        // The last time field's parse.
         let mut times = TimeCache::default();
+        let mut ends = LineEnds::new(data);
         let mut line_no = 0u64;
         let mut pos = 0usize;
         while pos < data.len() {
-            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+            let end = ends.next_end().unwrap_or(data.len());
             let line = trim_cr(&data[pos..end]);
             line_no += 1;
             let line_end = pos + line.len();
             if line.first() == Some(&b'\t') {
-                match open.as_mut() {
-                    Some(o) => match aux_pos.last_mut() {
-                        Some(a) => a.2 = line_end,
-                        None => o.message.1 = line_end,
-                    },
-                    None => sink.skipped(line_no, line),
+                if !is_open {
+                    sink.skipped(line_no, line);
+                } else if let Some(a) = aux_pos.last_mut() {
+                    a.2 = line_end;
+                } else {
+                    open.message = &data[message_start..line_end];
                 }
             } else if let Some((severity, message_at)) =
-                self.match_into(line, &mut fields, &mut times)
+                self.match_into(line, &mut next.fields, &mut times)
             {
-                let same_process = open.as_ref().is_some_and(|o| o.fields.pid == fields.pid);
-                if severity.is_auxiliary() && same_process {
+                if severity.is_auxiliary() && is_open && open.fields.pid == next.fields.pid {
                     aux_pos.push((severity, pos + message_at, line_end));
                 } else {
                     // An auxiliary line with no entry of its own process before it
                     // becomes an entry of its own: kept, not lost.
-                    if let Some(o) = &open {
-                        emit(data, base, o, &aux_pos, &mut aux_buf, sink);
+                    if is_open {
+                        emit(data, open, &aux_pos, &mut aux_buf, sink);
                     }
                     aux_pos.clear();
-                    open = Some(Open {
-                        offset: pos,
-                        line: line_no,
-                        fields,
-                        severity,
-                        message: (pos + message_at, line_end),
-                    });
+                    message_start = pos + message_at;
+                    next.offset = base + pos as u64;
+                    next.line = line_no;
+                    next.severity = severity;
+                    next.message = &data[message_start..line_end];
+                    std::mem::swap(&mut open, &mut next);
+                    is_open = true;
                 }
             } else if line.is_empty() && end == data.len() {
                 line_no -= 1;
@@ -172,49 +171,66 @@ impl StderrParser {
             }
             pos = end + 1;
         }
-        if let Some(o) = &open {
-            emit(data, base, o, &aux_pos, &mut aux_buf, sink);
+        if is_open {
+            emit(data, open, &aux_pos, &mut aux_buf, sink);
         }
         line_no
     }
 }
 
+/// An entry slot before its first line.
+fn blank<'a>() -> LogEntry<'a, 'static> {
+    LogEntry {
+        offset: 0,
+        line: 0,
+        fields: Fields::default(),
+        severity: super::Severity::Log,
+        message: &[],
+        aux: &[],
+    }
+}
+
+/// Hands `o` to `sink` with its auxiliary lines (at `aux_pos` in `data`).
+#[inline]
 fn emit<'a>(
     data: &'a [u8],
-    base: u64,
-    o: &Open<'a>,
+    o: &LogEntry<'a, '_>,
     aux_pos: &[(super::Severity, usize, usize)],
     buf: &mut Vec<Aux<'a>>,
     sink: &mut dyn EntrySink<'a>,
 ) {
-    let mut fields = o.fields;
-    let mut message = &data[o.message.0..o.message.1];
+    // Most entries have no auxiliary line: nothing to look for, nothing to copy.
+    if aux_pos.is_empty() {
+        sink.entry(o);
+    } else {
+        emit_with_aux(data, o, aux_pos, buf, sink);
+    }
+}
+
+#[inline(never)]
+fn emit_with_aux<'a>(
+    data: &'a [u8],
+    o: &LogEntry<'a, '_>,
+    aux_pos: &[(super::Severity, usize, usize)],
+    buf: &mut Vec<Aux<'a>>,
+    sink: &mut dyn EntrySink<'a>,
+) {
+    buf.clear();
+    buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
+        severity,
+        text: &data[s..e],
+    }));
+    let mut entry = LogEntry { aux: buf, ..*o };
     // log_error_verbosity = verbose puts the SQLSTATE before the message (`00000: `)
     // and always follows it with a LOCATION line: without one, `E1234: ...` is the
     // message itself (a RAISE EXCEPTION text), not a code.
-    // Most entries have no auxiliary line: nothing to look for, nothing to copy.
-    buf.clear();
-    if !aux_pos.is_empty() {
-        let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
-        if let Some(code) = verbose.then(|| verbose_sqlstate(message)).flatten() {
-            if fields.sqlstate.is_empty() {
-                fields.sqlstate = code;
-            }
-            message = &message[7..];
+    let verbose = aux_pos.iter().any(|a| a.0 == super::Severity::Location);
+    if let Some(code) = verbose.then(|| verbose_sqlstate(entry.message)).flatten() {
+        if entry.fields.sqlstate.is_empty() {
+            entry.fields.sqlstate = code;
         }
-        buf.extend(aux_pos.iter().map(|&(severity, s, e)| Aux {
-            severity,
-            text: &data[s..e],
-        }));
+        entry.message = &entry.message[7..];
     }
-    let entry = LogEntry {
-        offset: base + o.offset as u64,
-        line: o.line,
-        fields,
-        severity: o.severity,
-        message,
-        aux: buf,
-    };
     sink.entry(&entry);
 }
 
@@ -261,5 +277,212 @@ mod tests {
             m.0[1],
             ("relation \"t\" does not exist".into(), "42P01".into())
         );
+    }
+
+    /// Everything a chunk parser hands out, in order, as text.
+    #[derive(Default)]
+    struct Record(Vec<String>);
+    impl<'a> EntrySink<'a> for Record {
+        fn entry(&mut self, e: &LogEntry<'a, '_>) {
+            self.0.push(format!("{e:?}"));
+        }
+        fn skipped(&mut self, line: u64, text: &'a [u8]) {
+            self.0.push(format!("skipped {line} {text:?}"));
+        }
+    }
+
+    /// The line loop as it was before line ends came from bitmasks and entries from
+    /// swapped slots: one `memchr` per line, the open entry's fields copied. The
+    /// oracle the parser is held to.
+    fn reference<'a>(
+        p: &StderrParser,
+        data: &'a [u8],
+        base: u64,
+        sink: &mut dyn EntrySink<'a>,
+    ) -> u64 {
+        struct Open<'a> {
+            offset: usize,
+            line: u64,
+            fields: Fields<'a>,
+            severity: super::super::Severity,
+            message: (usize, usize),
+        }
+        let hand = |o: &Open<'a>,
+                    aux_pos: &[(super::super::Severity, usize, usize)],
+                    sink: &mut dyn EntrySink<'a>| {
+            let mut fields = o.fields;
+            let mut message = &data[o.message.0..o.message.1];
+            let verbose = aux_pos
+                .iter()
+                .any(|a| a.0 == super::super::Severity::Location);
+            if let Some(code) = verbose.then(|| verbose_sqlstate(message)).flatten() {
+                if fields.sqlstate.is_empty() {
+                    fields.sqlstate = code;
+                }
+                message = &message[7..];
+            }
+            let aux: Vec<Aux<'a>> = aux_pos
+                .iter()
+                .map(|&(severity, s, e)| Aux {
+                    severity,
+                    text: &data[s..e],
+                })
+                .collect();
+            sink.entry(&LogEntry {
+                offset: base + o.offset as u64,
+                line: o.line,
+                fields,
+                severity: o.severity,
+                message,
+                aux: &aux,
+            });
+        };
+        let mut open: Option<Open<'a>> = None;
+        let mut aux_pos: Vec<(super::super::Severity, usize, usize)> = Vec::new();
+        let mut line_no = 0u64;
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+            let line = trim_cr(&data[pos..end]);
+            line_no += 1;
+            let line_end = pos + line.len();
+            if line.first() == Some(&b'\t') {
+                match open.as_mut() {
+                    Some(o) => match aux_pos.last_mut() {
+                        Some(a) => a.2 = line_end,
+                        None => o.message.1 = line_end,
+                    },
+                    None => sink.skipped(line_no, line),
+                }
+            } else if let Some(m) = p.match_line(line) {
+                let same_process = open.as_ref().is_some_and(|o| o.fields.pid == m.fields.pid);
+                if m.severity.is_auxiliary() && same_process {
+                    aux_pos.push((m.severity, pos + m.message_at, line_end));
+                } else {
+                    if let Some(o) = &open {
+                        hand(o, &aux_pos, sink);
+                    }
+                    aux_pos.clear();
+                    open = Some(Open {
+                        offset: pos,
+                        line: line_no,
+                        fields: m.fields,
+                        severity: m.severity,
+                        message: (pos + m.message_at, line_end),
+                    });
+                }
+            } else if line.is_empty() && end == data.len() {
+                line_no -= 1;
+            } else {
+                sink.skipped(line_no, line);
+            }
+            pos = end + 1;
+        }
+        if let Some(o) = &open {
+            hand(o, &aux_pos, sink);
+        }
+        line_no
+    }
+
+    fn same_as_reference(p: &StderrParser, data: &[u8]) -> Result<(), String> {
+        let (mut got, mut want) = (Record::default(), Record::default());
+        let n = p.parse_chunk(data, 7, &mut got);
+        let m = reference(p, data, 7, &mut want);
+        if (n, &got.0) == (m, &want.0) {
+            return Ok(());
+        }
+        let at = got.0.iter().zip(&want.0).position(|(g, w)| g != w);
+        Err(format!(
+            "{n} vs {m} lines, first difference at {at:?}: {:?} vs {:?}",
+            at.map(|i| &got.0[i]),
+            at.map(|i| &want.0[i])
+        ))
+    }
+
+    /// Every stderr log of testdata, with the prefix inferred from it.
+    fn testdata_logs() -> Vec<(std::path::PathBuf, StderrParser, Vec<u8>)> {
+        let mut logs = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|x| x == "log") {
+                    let data = std::fs::read(&path).unwrap();
+                    if let Some(prefix) = crate::parse::infer::infer_prefix(&data) {
+                        logs.push((path, StderrParser::new(prefix), data));
+                    }
+                }
+            }
+        }
+        logs
+    }
+
+    #[test]
+    fn every_testdata_log_parses_as_the_reference_does() {
+        let logs = testdata_logs();
+        assert!(logs.len() >= 10, "only {} logs", logs.len());
+        for (path, p, data) in &logs {
+            // The whole log, and pieces that start and end anywhere in a line.
+            let n = data.len();
+            for (from, to) in [
+                (0, n),
+                (1, n),
+                (0, n.saturating_sub(1)),
+                (n / 3, 2 * n / 3),
+                (n / 2 + 5, n),
+            ] {
+                if let Err(e) = same_as_reference(p, &data[from..to]) {
+                    panic!("{} [{from}..{to}]: {e}", path.display());
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Real lines cut, with CR, NUL, TAB or any byte put in, very long, blank, and
+        /// the chunk not always ending in a newline.
+        #[test]
+        fn mutated_lines_parse_as_the_reference_does(
+            log in 0usize..1000,
+            picks in proptest::collection::vec((0usize..100_000, 0usize..300, 0u8..8, proptest::prelude::any::<u8>()), 1..40),
+            newline_at_end in proptest::prelude::any::<bool>(),
+        ) {
+            static LOGS: std::sync::OnceLock<Vec<(std::path::PathBuf, StderrParser, Vec<u8>)>> = std::sync::OnceLock::new();
+            let logs = LOGS.get_or_init(testdata_logs);
+            let (_, p, src) = &logs[log % logs.len()];
+            let lines: Vec<&[u8]> = src.split(|&b| b == b'\n').collect();
+            let mut data = Vec::new();
+            for (i, cut, how, byte) in picks {
+                let mut l = lines[i % lines.len()].to_vec();
+                match how {
+                    0 => l.truncate(cut),
+                    1 => l.push(b'\r'),
+                    2 => l.insert(cut.min(l.len()), 0),
+                    3 => l.insert(0, b'\t'),
+                    4 => l.extend(std::iter::repeat_n(b'x', cut * 30)),
+                    5 => l.clear(),
+                    6 => {
+                        let k = cut.min(l.len().saturating_sub(1));
+                        if let Some(b) = l.get_mut(k) {
+                            *b = byte;
+                        }
+                    }
+                    _ => {}
+                }
+                data.extend_from_slice(&l);
+                data.push(b'\n');
+            }
+            if !newline_at_end {
+                data.pop();
+            }
+            proptest::prop_assert_eq!(same_as_reference(p, &data), Ok(()));
+        }
     }
 }
