@@ -231,10 +231,15 @@ impl Fast {
         times: &mut TimeCache,
         trusted: &mut bool,
     ) -> Option<(Severity, usize)> {
-        // Most lines start as the line before up to the literal after the time.
-        let (t, mut pos) = match times.head(self.tag, line) {
-            Some(h) => h,
-            None => self.head(line, times, trusted)?,
+        let (t, mut pos) = if self.frac {
+            // `%m`: a new millisecond on most lines, nothing worth remembering.
+            self.head_read(line, times, trusted)?
+        } else {
+            // Most lines start as the line before up to the literal after the time.
+            match times.head(self.tag, line) {
+                Some(h) => h,
+                None => self.head(line, times, trusted)?,
+            }
         };
         f.ts = Some(t.ms);
         f.zone_unknown = !t.zone_known;
@@ -294,6 +299,22 @@ impl Fast {
         times: &mut TimeCache,
         trusted: &mut bool,
     ) -> Option<(Parsed, usize)> {
+        let (t, pos) = self.head_read(line, times, trusted)?;
+        if self.time_then_ends_zone {
+            let at = self.lead.as_ref().map_or(0, Lit::len);
+            times.remember_head(self.tag, line, at, self.frac, pos);
+        }
+        Some((t, pos))
+    }
+
+    /// [`Fast::head`] without remembering it.
+    #[inline(always)]
+    fn head_read(
+        &self,
+        line: &[u8],
+        times: &mut TimeCache,
+        trusted: &mut bool,
+    ) -> Option<(Parsed, usize)> {
         let mut pos = 0;
         if let Some(lead) = &self.lead {
             if !lead.at(line, 0) {
@@ -301,7 +322,6 @@ impl Fast {
             }
             pos = lead.len();
         }
-        let at = pos;
         let (t, on_trust) =
             times.parse_then(line.get(pos..)?, self.frac, self.time_then_ends_zone)?;
         *trusted = on_trust;
@@ -310,9 +330,6 @@ impl Fast {
             return None;
         }
         pos += self.after_time.len();
-        if self.time_then_ends_zone {
-            times.remember_head(self.tag, line, at, self.frac, pos);
-        }
         Some((t, pos))
     }
 }
