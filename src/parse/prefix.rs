@@ -320,7 +320,7 @@ pub enum PrefixError {
 }
 
 /// A compiled `log_line_prefix`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Prefix {
     text: String,
     items: Vec<Item>,
@@ -332,6 +332,20 @@ pub struct Prefix {
     /// The same steps as straight-line code, for the prefixes of the common shape.
     fast: Option<Fast>,
 }
+
+/// Two prefixes are the same when their text is: everything else is compiled from it.
+impl PartialEq for Prefix {
+    fn eq(&self, other: &Prefix) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Prefix {}
+
+/// Why the straight-line matcher did not answer a line with a match (see
+/// [`Prefix::match_fast`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fallback(fast::Answer);
 
 /// One step of the compiled first try: the items as [`Prefix::match_first_try`]
 /// reads them, each escape joined to the literal that follows it (and a free-text
@@ -564,16 +578,46 @@ impl Prefix {
         f: &mut Fields<'a>,
         times: &mut TimeCache,
     ) -> Option<(Severity, usize)> {
-        *f = Fields::default();
-        if let Some(fast) = &self.fast {
-            // The other matchers out of line: the straight-line code keeps its registers.
-            return match fast.run(line, f, times) {
-                fast::Answer::Match(s, at) => Some((s, at)),
-                fast::Answer::NoMatch => self.match_general_cold(line, f),
-                fast::Answer::Unsure => self.match_steps_cold(line, f, times),
-            };
+        match self.match_fast(line, f, times) {
+            Ok(r) => Some(r),
+            Err(why) => self.match_fallback(line, f, times, why),
         }
-        self.match_steps(line, f, times)
+    }
+
+    /// [`Prefix::match_into`] where the straight-line matcher answers with a match
+    /// (every field written to `f`); else why not, for [`Prefix::match_fallback`].
+    #[inline(always)]
+    pub(crate) fn match_fast<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+    ) -> Result<(Severity, usize), Fallback> {
+        match &self.fast {
+            Some(fast) => match fast.run(line, f, times) {
+                fast::Answer::Match(s, at) => Ok((s, at)),
+                a => Err(Fallback(a)),
+            },
+            // The compiled steps, as where the straight-line matcher cannot tell.
+            None => Err(Fallback(fast::Answer::Unsure)),
+        }
+    }
+
+    /// [`Prefix::match_into`] for a line [`Prefix::match_fast`] did not match, `why`
+    /// being its answer: the other matchers, out of line (the straight-line code
+    /// keeps its registers).
+    #[inline]
+    pub(crate) fn match_fallback<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+        why: Fallback,
+    ) -> Option<(Severity, usize)> {
+        match why.0 {
+            fast::Answer::NoMatch => self.match_general_cold(line, f),
+            _ => self.match_steps_cold(line, f, times),
+        }
     }
 
     /// The general matcher: [`Prefix::match_into`] after the straight-line matcher
@@ -590,10 +634,9 @@ impl Prefix {
         self.match_from(0, line, 0, f, &mut budget, &mut ())
     }
 
-    /// The compiled steps, then the general matcher: [`Prefix::match_into`] after
-    /// the straight-line matcher could not tell.
+    /// The compiled steps, then the general matcher: [`Prefix::match_into`] where
+    /// there is no straight-line matcher or it could not tell.
     #[inline(never)]
-    #[cold]
     fn match_steps_cold<'a>(
         &self,
         line: &'a [u8],
@@ -670,7 +713,7 @@ impl Prefix {
 
     /// [`Prefix::match_line`] by the general matcher alone.
     #[cfg(test)]
-    fn match_backtracking<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
+    pub(crate) fn match_backtracking<'a>(&self, line: &'a [u8]) -> Option<Matched<'a>> {
         let mut fields = Fields::default();
         let mut budget = 256u32;
         self.match_from(0, line, 0, &mut fields, &mut budget, &mut ())
@@ -1417,7 +1460,7 @@ mod tests {
                 let mut matched = 0;
                 for line in log.split(|&b| b == b'\n') {
                     same_steps(&p, line);
-                    let mut f = Fields::default();
+                    let mut f = dirty_fields();
                     let fast = p
                         .match_into(line, &mut f, &mut times)
                         .map(|r| format!("{:?}", Matched::of(f, r)));
@@ -1440,7 +1483,7 @@ mod tests {
         let text = || String::from_utf8_lossy(line).into_owned();
         let mut answered = false;
         if let Some(fast) = &p.fast {
-            let mut f = Fields::default();
+            let mut f = dirty_fields();
             let r = match fast.run(line, &mut f, &mut times.clone()) {
                 fast::Answer::Match(s, at) => Some(Some((s, at))),
                 fast::Answer::NoMatch => Some(None),
@@ -1457,7 +1500,8 @@ mod tests {
                 }
             }
         }
-        let mut f = Fields::default();
+        // Fields left from another line: `match_into` writes every one.
+        let mut f = dirty_fields();
         let fast = p.match_into(line, &mut f, times).map(|r| Matched::of(f, r));
         let slow = p.match_backtracking(line);
         assert_eq!(
@@ -1467,6 +1511,23 @@ mod tests {
             text()
         );
         answered
+    }
+
+    /// Fields with every value set, as another line may leave them.
+    fn dirty_fields() -> Fields<'static> {
+        Fields {
+            ts: Some(1),
+            zone_unknown: true,
+            pid: Some(2),
+            user: b"u",
+            db: b"d",
+            app: b"a",
+            host: b"h",
+            session: b"s",
+            sqlstate: b"42P01",
+            query_id: Some(3),
+            unattributed: true,
+        }
     }
 
     /// Every stderr log under testdata with the prefixes it was written with (or
@@ -1586,9 +1647,43 @@ mod tests {
         assert!(answered > 10_000, "{answered}");
     }
 
-    /// The word-at-a-time process id reads what `read_pid` reads.
+    /// Process ids and line numbers of every length (ending in a word read, past
+    /// it, at its end), with each byte there changed to a non-digit: the
+    /// straight-line matcher agrees with the compiled steps and the general matcher.
+    #[test]
+    fn pid_and_number_of_every_length() {
+        let p = Prefix::compile("%t [%p-%l] %q%u@%d ").unwrap();
+        assert!(p.fast.is_some());
+        let mut times = TimeCache::default();
+        let mut answered = 0;
+        for a in 0..12 {
+            for b in 0..12 {
+                let line = format!(
+                    "2026-11-24 04:00:00 UTC [{}-{}] u@d LOG:  x",
+                    &"123456789012"[..a],
+                    &"987654321098"[..b]
+                );
+                answered += usize::from(same_fast(&p, line.as_bytes(), &mut times));
+                let mut mutated = line.clone().into_bytes();
+                for at in 25..25 + a + b + 3 {
+                    for v in [b'/', b':', b'a', b' ', b'-', b']', 0xca, 0xff] {
+                        mutated[at] = v;
+                        same_fast(&p, &mutated, &mut times);
+                    }
+                    mutated[at] = line.as_bytes()[at];
+                }
+            }
+        }
+        // Ids of 1 to 10 digits (11 overflow a u32), numbers of 1 to 11.
+        assert_eq!(answered, 110);
+    }
+
+    /// The word-at-a-time process id reads what `read_pid` reads, through a cache
+    /// of the last one or not.
     #[test]
     fn the_word_pid_reads_as_read_pid() {
+        // One cache for all: each id read after another (or the same digits).
+        let mut times = TimeCache::default();
         for len in 0..20 {
             for at in 0..=len {
                 for b in [b'0', b'1', b'9', b'/', b':', b' ', b'a', 0, 0xff] {
@@ -1597,8 +1692,10 @@ mod tests {
                         s[at] = b;
                     }
                     assert_eq!(fast::pid_at(&s), read_pid(&s), "{s:?}");
+                    assert_eq!(fast::pid_seen(&s, &mut times), read_pid(&s), "{s:?}");
                     s.insert(0, b'0');
                     assert_eq!(fast::pid_at(&s), read_pid(&s), "{s:?}");
+                    assert_eq!(fast::pid_seen(&s, &mut times), read_pid(&s), "{s:?}");
                 }
             }
         }

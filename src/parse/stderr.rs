@@ -2,7 +2,7 @@
 //! the `log_line_prefix`, multi-line messages continued on TAB-indented lines.
 
 use super::lines::LineEnds;
-use super::prefix::Matched;
+use super::prefix::{Fallback, Matched};
 use super::time::{parse_epoch, parse_timestamp, TimeCache};
 use super::{anchor, Aux, EntrySink, Fields, LogEntry, Prefix};
 
@@ -49,14 +49,35 @@ impl StderrParser {
 
     /// [`StderrParser::match_line`] writing the fields to `f`, the time read through
     /// `times` (see [`Prefix::match_into`]): the severity and where the message starts.
-    #[inline]
+    /// Inlined in the line loop: most lines take the straight-line matcher alone.
+    #[inline(always)]
     fn match_into<'a>(
         &self,
         line: &'a [u8],
         f: &mut Fields<'a>,
         times: &mut TimeCache,
     ) -> Option<(super::Severity, usize)> {
-        for p in &self.prefixes {
+        // The main prefix's straight-line matcher here, everything else out of line.
+        match self.prefixes[0].match_fast(line, f, times) {
+            Ok(r) => Some(r),
+            Err(why) => self.match_rest(line, f, times, why),
+        }
+    }
+
+    /// [`StderrParser::match_into`] for a line the main prefix's straight-line
+    /// matcher did not match (`why` says why).
+    #[inline(never)]
+    fn match_rest<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &mut TimeCache,
+        why: Fallback,
+    ) -> Option<(super::Severity, usize)> {
+        if let Some(r) = self.prefixes[0].match_fallback(line, f, times, why) {
+            return Some(r);
+        }
+        for p in &self.prefixes[1..] {
             if let Some(r) = p.match_into(line, f, times) {
                 return Some(r);
             }
@@ -251,6 +272,70 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every line of every stderr log under testdata, read as `parse_chunk` reads
+    /// them (one time cache, the fields the line before left), with the prefixes
+    /// inferred from it, and with a prefix that explains none of its lines first:
+    /// the first prefix that the general matcher alone explains the line with, else
+    /// the line from its severity marker.
+    #[test]
+    fn lines_read_as_by_the_general_matcher() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut dirs: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .chain(std::fs::read_dir(root.join("prefixes")).unwrap())
+            .map(|d| d.unwrap().path())
+            .collect();
+        dirs.sort();
+        let (mut read, mut first_missed) = (0, 0);
+        for dir in dirs {
+            let Ok(log) = std::fs::read(dir.join("postgresql.log")) else {
+                continue;
+            };
+            let Some(inferred) = crate::parse::infer::infer(&log) else {
+                continue;
+            };
+            let decoy = Prefix::compile("%m [%p] %q%u@%d ").unwrap();
+            let mut with_decoy = vec![decoy];
+            with_decoy.extend(inferred.prefixes.iter().cloned());
+            for prefixes in [inferred.prefixes.clone(), with_decoy] {
+                let p = StderrParser::with_prefixes(prefixes);
+                let mut times = TimeCache::default();
+                let mut f = Fields::default();
+                for line in log.split(|&b| b == b'\n') {
+                    let line = trim_cr(line);
+                    let got = p
+                        .match_into(line, &mut f, &mut times)
+                        .map(|r| format!("{:?}", Matched::of(f, r)));
+                    let first = p.prefixes[0].match_backtracking(line);
+                    first_missed += usize::from(first.is_none());
+                    let want = first
+                        .or_else(|| {
+                            p.prefixes[1..]
+                                .iter()
+                                .find_map(|q| q.match_backtracking(line))
+                        })
+                        .or_else(|| {
+                            let mut g = Fields::default();
+                            p.unattributed(line, &mut g).map(|r| Matched::of(g, r))
+                        })
+                        .map(|m| format!("{m:?}"));
+                    assert_eq!(
+                        got,
+                        want,
+                        "{} {:?}",
+                        dir.display(),
+                        String::from_utf8_lossy(line)
+                    );
+                    read += 1;
+                }
+            }
+        }
+        assert!(
+            read > 20_000 && first_missed > 10_000,
+            "{read} {first_missed}"
+        );
+    }
 
     struct Msgs(Vec<(String, String)>);
     impl<'a> EntrySink<'a> for Msgs {

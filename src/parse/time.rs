@@ -10,7 +10,7 @@
 pub type Millis = i64;
 
 /// A parsed timestamp and the number of bytes it took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Parsed {
     /// The instant, UTC.
     pub ms: Millis,
@@ -88,6 +88,80 @@ pub struct TimeCache {
     len: usize,
     frac: bool,
     parsed: Parsed,
+    /// A line's head as a straight-line matcher last read it (see [`TimeCache::head`]).
+    head: Seen,
+    /// The time field read in that head.
+    head_time: Parsed,
+    /// The free-text values of a line as a straight-line matcher last read them:
+    /// their bytes (from the first value's start to the end of the literal after
+    /// the last one) and where each value lies in them.
+    pub(crate) texts: Seen,
+    pub(crate) text_cuts: [(u8, u8); 4],
+    /// The digits of the last process id a straight-line matcher read (their values
+    /// in the top bytes of a word, zeros below), and its value: 0 for no digit.
+    pub(crate) pid_digits: u64,
+    pub(crate) pid: u32,
+}
+
+/// Up to 32 bytes a line had from some place on, remembered by the reader that
+/// tagged them (its tag; 0 when none did): a later line with the same bytes there
+/// is known by two masked word comparisons.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Seen {
+    tag: u64,
+    /// The bytes, zero beyond `len`, as two little-endian words.
+    bytes: [u128; 2],
+    /// All ones over the first `len` bytes, zero beyond.
+    mask: [u128; 2],
+    len: usize,
+}
+
+impl Seen {
+    /// The length remembered, when `s` starts with the bytes remembered under `tag`
+    /// (and has at least 32 bytes).
+    #[inline(always)]
+    pub(crate) fn find(&self, tag: u64, s: &[u8]) -> Option<usize> {
+        if self.tag != tag {
+            return None;
+        }
+        let (a, b) = words(s)?;
+        let d = ((a ^ self.bytes[0]) & self.mask[0]) | ((b ^ self.bytes[1]) & self.mask[1]);
+        (d == 0).then_some(self.len)
+    }
+
+    /// Remembers the first `len` bytes of `s` (at most 32) under `tag` (not 0); on
+    /// a line shorter than 32 bytes, nothing (no line that short is found).
+    #[inline(always)]
+    pub(crate) fn remember(&mut self, tag: u64, s: &[u8], len: usize) {
+        match words(s) {
+            Some((a, b)) if len <= 32 => {
+                let ones = |n: usize| match n {
+                    0 => 0,
+                    n if n >= 16 => u128::MAX,
+                    n => (1u128 << (8 * n)) - 1,
+                };
+                let mask = [ones(len), ones(len.saturating_sub(16))];
+                *self = Seen {
+                    tag,
+                    bytes: [a & mask[0], b & mask[1]],
+                    mask,
+                    len,
+                };
+            }
+            _ => self.tag = 0,
+        }
+    }
+}
+
+/// The first 32 bytes of `s` as two little-endian words.
+#[inline(always)]
+fn words(s: &[u8]) -> Option<(u128, u128)> {
+    let w: &[u8; 32] = s.first_chunk()?;
+    let (a, b) = w.split_at(16);
+    Some((
+        u128::from_le_bytes(a.try_into().unwrap_or_default()),
+        u128::from_le_bytes(b.try_into().unwrap_or_default()),
+    ))
 }
 
 impl Default for TimeCache {
@@ -102,6 +176,12 @@ impl Default for TimeCache {
                 len: 0,
                 zone_known: false,
             },
+            head: Seen::default(),
+            head_time: Parsed::default(),
+            texts: Seen::default(),
+            text_cuts: [(0, 0); 4],
+            pid_digits: 0,
+            pid: 0,
         }
     }
 }
@@ -139,6 +219,41 @@ impl TimeCache {
             return Some((self.parsed, true));
         }
         self.parse(s, frac).map(|p| (p, false))
+    }
+
+    /// The time field of `line` and the length of its head, when `line` starts with
+    /// the head that the straight-line matcher tagged `tag` remembered last (see
+    /// [`TimeCache::remember_head`]): two masked word comparisons.
+    #[inline(always)]
+    pub(crate) fn head(&self, tag: u64, line: &[u8]) -> Option<(Parsed, usize)> {
+        let len = self.head.find(tag, line)?;
+        Some((self.head_time, len))
+    }
+
+    /// Remembers `line[..len]` as the head of the straight-line matcher tagged `tag`
+    /// (not 0): the line has a time field at `at`, just read through this cache with
+    /// `frac`, and the literal that follows it there, which ends at `len` and starts
+    /// with a byte that cannot continue a zone. Kept only where this cache
+    /// remembers that field (its parse ended with a zone token): a fresh parse of a
+    /// line with the same head then reads the same field from the same bytes.
+    #[inline(never)]
+    pub(crate) fn remember_head(
+        &mut self,
+        tag: u64,
+        line: &[u8],
+        at: usize,
+        frac: bool,
+        len: usize,
+    ) {
+        let known = line
+            .get(at..len)
+            .is_some_and(|s| self.same_bytes(&line[at..], frac) && self.len < s.len());
+        if known {
+            self.head.remember(tag, line, len);
+            self.head_time = self.parsed;
+        } else {
+            self.head.tag = 0;
+        }
     }
 
     #[inline(always)]

@@ -17,7 +17,8 @@ use super::{
     bytes_equal, digit_flags, digit_run, find_lit, free_text_value, has_at, read_pid, Esc, Fields,
     Op, Severity, Step,
 };
-use crate::parse::time::{ends_zone, TimeCache};
+use crate::parse::time::{ends_zone, Parsed, TimeCache};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The straight-line matcher's answer for a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,13 +62,14 @@ impl Lit {
     /// True when the literal occurs in `line` at `pos`.
     #[inline(always)]
     fn at(&self, line: &[u8], pos: usize) -> bool {
-        let rest = line.get(pos..).unwrap_or_default();
-        if self.bytes.len() <= 8 {
-            if let Some(w) = rest.first_chunk::<8>() {
-                return (u64::from_le_bytes(*w) ^ self.word as u64) & self.mask as u64 == 0;
-            }
-        } else if let Some(w) = rest.first_chunk::<16>() {
-            return (u128::from_le_bytes(*w) ^ self.word) & self.mask == 0;
+        // One length check for both widths: most lines go on well past a literal.
+        if let Some(w) = line.get(pos..).and_then(|r| r.first_chunk::<16>()) {
+            return if self.bytes.len() <= 8 {
+                let (w, _) = w.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+                (u64::from_le_bytes(*w) ^ self.word as u64) & self.mask as u64 == 0
+            } else {
+                (u128::from_le_bytes(*w) ^ self.word) & self.mask == 0
+            };
         }
         has_at(line, pos, &self.bytes)
     }
@@ -84,15 +86,32 @@ struct Text {
     esc: Esc,
     padded: bool,
     then: Box<[u8]>,
-    /// Neither padded nor a host: the value is stored as it is.
-    plain: bool,
+    then_len: usize,
+    /// Where the value goes.
+    slot: Slot,
     /// A one-byte literal's byte in every byte of a word; 0 for longer ones.
     byte_word: u64,
 }
 
+/// Where a free-text value is stored: the plain ones (neither padded nor a host,
+/// stored as they are) by name, the others through `free_text_value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    User,
+    Db,
+    App,
+    Other,
+}
+
+/// Tags of straight-line matchers, one per compiled prefix (0: none).
+static TAGS: AtomicU64 = AtomicU64::new(1);
+
 /// See the module documentation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) struct Fast {
+    /// This matcher's own tag, under which it remembers a line's head in a
+    /// [`TimeCache`] (its clones share it: they read lines the same way).
+    tag: u64,
     /// A literal before the time.
     lead: Option<Lit>,
     /// `%m` rather than `%t`.
@@ -103,6 +122,9 @@ pub(super) struct Fast {
     after_pid: Lit,
     /// `%l` or `%x`, and the literal after it.
     number: Option<Lit>,
+    /// One to four free-text values: remembered as they were read in a
+    /// [`TimeCache`] (`texts`), where they end within 32 bytes.
+    texts_seen: bool,
     texts: Box<[Text]>,
 }
 
@@ -152,7 +174,13 @@ impl Fast {
                     esc,
                     padded,
                     then: s.then.clone(),
-                    plain: !padded && !matches!(esc, Esc::Host | Esc::RemoteHostPort),
+                    then_len: s.then.len(),
+                    slot: match (esc, padded) {
+                        (Esc::User, false) => Slot::User,
+                        (Esc::Db, false) => Slot::Db,
+                        (Esc::App, false) => Slot::App,
+                        _ => Slot::Other,
+                    },
                     byte_word: match *s.then {
                         [b] => 0x0101_0101_0101_0101 * u64::from(b),
                         _ => 0,
@@ -162,6 +190,8 @@ impl Fast {
             })
             .collect::<Option<Box<[Text]>>>()?;
         Some(Fast {
+            tag: TAGS.fetch_add(1, Ordering::Relaxed),
+            texts_seen: (1..=4).contains(&texts.len()),
             lead,
             frac,
             time_then_ends_zone: ends_zone(after_time.bytes[0]),
@@ -173,7 +203,7 @@ impl Fast {
     }
 
     /// What [`Prefix::match_ops`](super::Prefix) answers for this shape (the
-    /// fields written to `f`, which the caller has reset), or that it cannot tell.
+    /// fields written to `f`, reset first), or that it cannot tell.
     #[inline(always)]
     pub(super) fn run<'a>(
         &self,
@@ -181,6 +211,7 @@ impl Fast {
         f: &mut Fields<'a>,
         times: &mut TimeCache,
     ) -> Answer {
+        *f = Fields::default();
         let mut trusted = false;
         match self.steps(line, f, times, &mut trusted) {
             Some((s, at)) => Answer::Match(s, at),
@@ -200,24 +231,19 @@ impl Fast {
         times: &mut TimeCache,
         trusted: &mut bool,
     ) -> Option<(Severity, usize)> {
-        let mut pos = 0;
-        if let Some(lead) = &self.lead {
-            if !lead.at(line, 0) {
-                return None;
+        let (t, mut pos) = if self.frac {
+            // `%m`: a new millisecond on most lines, nothing worth remembering.
+            self.head_read(line, times, trusted)?
+        } else {
+            // Most lines start as the line before up to the literal after the time.
+            match times.head(self.tag, line) {
+                Some(h) => h,
+                None => self.head(line, times, trusted)?,
             }
-            pos = lead.len();
-        }
-        let (t, on_trust) =
-            times.parse_then(line.get(pos..)?, self.frac, self.time_then_ends_zone)?;
-        *trusted = on_trust;
+        };
         f.ts = Some(t.ms);
         f.zone_unknown = !t.zone_known;
-        pos += t.len;
-        if !self.after_time.at(line, pos) {
-            return None;
-        }
-        pos += self.after_time.len();
-        let (pid, n) = pid_at(line.get(pos..)?)?;
+        let (pid, n) = pid_seen(line.get(pos..)?, times)?;
         f.pid = Some(pid);
         pos += n;
         if !self.after_pid.at(line, pos) {
@@ -231,30 +257,108 @@ impl Fast {
             }
             pos += n + then.len();
         }
-        for t in self.texts.iter() {
+        if self.texts_seen {
+            // Most lines have the values of the line before (`app_rw@bench `): the
+            // same bytes up to the end of the last literal find the same values.
             let rest = line.get(pos..)?;
-            let end = if t.byte_word != 0 {
-                find_byte(rest, t.byte_word)?
-            } else {
-                find_lit(rest, &t.then)?
-            };
-            let v = &rest[..end];
-            if t.plain {
-                // What `free_text_value` does for these, without its checks.
-                match t.esc {
-                    Esc::User => f.user = v,
-                    Esc::Db => f.db = v,
-                    Esc::App => f.app = v,
-                    _ => {}
+            if let Some(len) = times.texts.find(self.tag, rest) {
+                for (t, &(a, b)) in self.texts.iter().zip(&times.text_cuts) {
+                    let v = rest.get(usize::from(a)..usize::from(b))?;
+                    store(t, v, f)?;
                 }
+                pos += len;
             } else {
-                free_text_value(t.esc, t.padded, v, f)?;
+                let start = pos;
+                let mut cuts = [(0, 0); 4];
+                for (t, cut) in self.texts.iter().zip(&mut cuts) {
+                    let end = text_end(t, line, pos, f)?;
+                    let a = (pos - start) as u8;
+                    *cut = (a, a.wrapping_add(end as u8));
+                    pos += end + t.then_len;
+                }
+                // Values that end within 32 bytes are remembered (the cuts fit).
+                times.texts.remember(self.tag, rest, pos - start);
+                times.text_cuts = cuts;
             }
-            pos += end + t.then.len();
+        } else {
+            for t in self.texts.iter() {
+                pos += text_end(t, line, pos, f)? + t.then_len;
+            }
         }
         let (s, n) = Severity::parse(line.get(pos..)?)?;
         Some((s, pos + n))
     }
+
+    /// The lead literal, the time and the literal after it, read step by step: the
+    /// time and where the line goes on. Remembered in `times` for the lines after
+    /// (see [`TimeCache::remember_head`]) where the literal ends the time's zone.
+    #[inline(never)]
+    fn head(
+        &self,
+        line: &[u8],
+        times: &mut TimeCache,
+        trusted: &mut bool,
+    ) -> Option<(Parsed, usize)> {
+        let (t, pos) = self.head_read(line, times, trusted)?;
+        if self.time_then_ends_zone {
+            let at = self.lead.as_ref().map_or(0, Lit::len);
+            times.remember_head(self.tag, line, at, self.frac, pos);
+        }
+        Some((t, pos))
+    }
+
+    /// [`Fast::head`] without remembering it.
+    #[inline(always)]
+    fn head_read(
+        &self,
+        line: &[u8],
+        times: &mut TimeCache,
+        trusted: &mut bool,
+    ) -> Option<(Parsed, usize)> {
+        let mut pos = 0;
+        if let Some(lead) = &self.lead {
+            if !lead.at(line, 0) {
+                return None;
+            }
+            pos = lead.len();
+        }
+        let (t, on_trust) =
+            times.parse_then(line.get(pos..)?, self.frac, self.time_then_ends_zone)?;
+        *trusted = on_trust;
+        pos += t.len;
+        if !self.after_time.at(line, pos) {
+            return None;
+        }
+        pos += self.after_time.len();
+        Some((t, pos))
+    }
+}
+
+/// Where the value of `t` at `pos` ends (from `pos`), the value stored in `f`; `None`
+/// where no literal ends it or the value is refused.
+#[inline(always)]
+fn text_end<'a>(t: &Text, line: &'a [u8], pos: usize, f: &mut Fields<'a>) -> Option<usize> {
+    let rest = line.get(pos..)?;
+    let end = if t.byte_word != 0 {
+        find_byte(rest, t.byte_word)?
+    } else {
+        find_lit(rest, &t.then)?
+    };
+    store(t, rest.get(..end)?, f)?;
+    Some(end)
+}
+
+/// Stores the value `v` of `t`: what `free_text_value` does, without its checks for
+/// the plain values.
+#[inline(always)]
+fn store<'a>(t: &Text, v: &'a [u8], f: &mut Fields<'a>) -> Option<()> {
+    match t.slot {
+        Slot::User => f.user = v,
+        Slot::Db => f.db = v,
+        Slot::App => f.app = v,
+        Slot::Other => free_text_value(t.esc, t.padded, v, f)?,
+    }
+    Some(())
 }
 
 /// The first occurrence in `rest` of the byte repeated in `byte_word` ([`find_lit`]
@@ -296,8 +400,16 @@ fn digits_at(s: &[u8]) -> usize {
 }
 
 /// [`read_pid`]: the digits of a word read at once where the run is shorter than 8.
-#[inline(always)]
+#[cfg(test)]
 pub(super) fn pid_at(s: &[u8]) -> Option<(u32, usize)> {
+    pid_seen(s, &mut TimeCache::default())
+}
+
+/// [`read_pid`]: the digits of a word read at once where the run is shorter than 8,
+/// their value taken from `times` where they are those of the last process id read
+/// there (consecutive lines often come from one process).
+#[inline(always)]
+pub(super) fn pid_seen(s: &[u8], times: &mut TimeCache) -> Option<(u32, usize)> {
     if let Some(w) = s.first_chunk::<8>() {
         // As `digit_run`: digits become 0..=9, the lowest flagged byte ends the run.
         let t = u64::from_le_bytes(*w) ^ 0x3030_3030_3030_3030;
@@ -307,13 +419,25 @@ pub(super) fn pid_at(s: &[u8]) -> Option<(u32, usize)> {
             if n == 0 {
                 return None;
             }
-            // The n digits moved to the top bytes, zeros (leading zeros) below: the
-            // eight-digit number they make, in three multiplications.
-            let d = (t << (64 - 8 * n)).wrapping_mul(10 << 8 | 1) >> 8;
-            let d = (d & 0x00ff_00ff_00ff_00ff).wrapping_mul(100 << 16 | 1) >> 16;
-            let d = (d & 0x0000_ffff_0000_ffff).wrapping_mul(10_000 << 32 | 1) >> 32;
-            return Some((d as u32, n));
+            // The n digits moved to the top bytes, zeros (leading zeros) below: they
+            // make the number, whatever n.
+            let key = t << (64 - 8 * n);
+            if key != times.pid_digits {
+                times.pid_digits = key;
+                times.pid = word_number(key);
+            }
+            return Some((times.pid, n));
         }
     }
     read_pid(s)
+}
+
+/// The eight-digit number of a word of digit values (0..=9, the last digit in the
+/// top byte), in three multiplications.
+#[inline(always)]
+fn word_number(key: u64) -> u32 {
+    let d = key.wrapping_mul(10 << 8 | 1) >> 8;
+    let d = (d & 0x00ff_00ff_00ff_00ff).wrapping_mul(100 << 16 | 1) >> 16;
+    let d = (d & 0x0000_ffff_0000_ffff).wrapping_mul(10_000 << 32 | 1) >> 32;
+    d as u32
 }
