@@ -4,7 +4,6 @@
 //! values, counts merge exactly, so percentiles do not depend on how the log was split.
 
 use hdrhistogram::Histogram;
-use std::borrow::Cow;
 
 /// Latencies kept as they are, up to this many; past it, in a histogram. A window of
 /// the timeline holds a few hundred statements a second and is merged into a coarser
@@ -21,8 +20,9 @@ const RECORDED: usize = 256;
 /// non-empty buckets, each by a value inside it and its count: re-recorded, they
 /// land in the same buckets, so every figure read from it is the same.
 ///
-/// While few, the latencies are kept as recorded and put in a histogram only when a
-/// figure is asked for: every figure is that of the histogram they would be in.
+/// While few, the latencies are kept as recorded; past that, as counts per bucket of
+/// the HdrHistogram they would be in ([`Counts`]). The histogram itself is built only
+/// when a figure is asked for: every figure is that of the histogram they would be in.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(into = "SavedHist", from = "SavedHist")]
 pub struct LatencyHist {
@@ -35,7 +35,129 @@ pub struct LatencyHist {
 enum Repr {
     /// At most [`FEW`] latencies, as recorded.
     Few(Vec<u64>),
-    Hdr(Histogram<u64>),
+    Counts(Counts),
+}
+
+/// The buckets of an HdrHistogram of two significant digits from 1 (the one
+/// [`histogram`] makes), without it: `counts[i]` is the count of bucket `i` as the
+/// histogram numbers its buckets, so recording is an index and an add, and the
+/// histogram is made from the counts when a figure is read (see [`Counts::to_hdr`]).
+///
+/// The layout: 256 sub-buckets (2 × 10² rounded up to a power of two), the lower
+/// half used by the first bucket only; bucket `b` holds the values of `b + 8`
+/// significant bits, `2^b` wide.
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+/// log2 of half the sub-buckets of a bucket.
+const HALF_MAGNITUDE: u32 = 7;
+/// Half the sub-buckets of a bucket.
+const HALF: usize = 1 << HALF_MAGNITUDE;
+/// Values below this are in the first bucket, one per sub-bucket.
+const SUB_MASK: u64 = (2 << HALF_MAGNITUDE) - 1;
+/// 64 minus the bits of [`SUB_MASK`]: `bucket(v) = BASE - lz(v | SUB_MASK)`.
+const LZ_BASE: u32 = 64 - (HALF_MAGNITUDE + 1);
+
+/// The bucket of `v`, numbered as the histogram numbers them.
+#[inline]
+fn index_of(v: u64) -> usize {
+    let b = LZ_BASE - (v | SUB_MASK).leading_zeros();
+    (((b + 1) as usize) << HALF_MAGNITUDE) + (v >> b) as usize - HALF
+}
+
+/// The lowest value in bucket `i` (the inverse of [`index_of`]).
+fn value_of(i: usize) -> u64 {
+    let b = (i >> HALF_MAGNITUDE) as u32;
+    let sub = (i & (HALF - 1)) as u64;
+    match b {
+        0 => sub,
+        b => (sub + HALF as u64) << (b - 1),
+    }
+}
+
+/// The width of bucket `i`.
+fn width_of(i: usize) -> u64 {
+    1 << (i >> HALF_MAGNITUDE).saturating_sub(1)
+}
+
+/// Buckets up to the end of the bucket of `v`: room for values of its magnitude.
+fn len_for(v: u64) -> usize {
+    (index_of(v) | (HALF - 1)) + 1
+}
+
+impl Counts {
+    /// Empty, with room up to `high`.
+    fn with_high(high: u64) -> Self {
+        Counts {
+            counts: vec![0; len_for(high)],
+            total: 0,
+        }
+    }
+
+    /// The counts of `values`, whose largest is `high`.
+    fn of(values: &[u64], high: u64) -> Self {
+        let mut c = Counts::with_high(high);
+        values.iter().for_each(|&x| c.add(x, 1));
+        c
+    }
+
+    /// Records `n` latencies of `v`.
+    #[inline]
+    fn add(&mut self, v: u64, n: u64) {
+        let i = index_of(v);
+        if i >= self.counts.len() {
+            self.counts.resize(len_for(v), 0);
+        }
+        // Saturating, as the histogram counts.
+        self.counts[i] = self.counts[i].saturating_add(n);
+        self.total = self.total.saturating_add(n);
+    }
+
+    /// Adds the counts of `o`.
+    fn merge(&mut self, o: &Counts) {
+        if self.counts.len() < o.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
+        }
+        for (a, &b) in self.counts.iter_mut().zip(&o.counts) {
+            *a = a.saturating_add(b);
+        }
+        self.total = self.total.saturating_add(o.total);
+    }
+
+    /// The histogram's `value_at_quantile(q)` of these counts (its code, on its
+    /// buckets): the highest value of the bucket where the count reaches `q` of the
+    /// total (at least the first), the lowest for `q == 0`; 0 when empty.
+    fn value_at_quantile(&self, q: f64) -> u64 {
+        let q = if q > 1.0 { 1.0 } else { q };
+        let want = ((q * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (i, &n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                let low = value_of(i);
+                return match q == 0.0 {
+                    true => low,
+                    false => low.saturating_add(width_of(i)) - 1,
+                };
+            }
+        }
+        0
+    }
+
+    /// The histogram of these counts, sized for `high`.
+    fn to_hdr(&self, high: u64) -> Histogram<u64> {
+        let mut h = histogram(high);
+        for (i, &n) in self.counts.iter().enumerate() {
+            if n > 0 {
+                // Auto-resize makes every u64 recordable; the error path cannot happen.
+                let _ = h.record_n(value_of(i), n);
+            }
+        }
+        h
+    }
 }
 
 impl Default for LatencyHist {
@@ -74,7 +196,7 @@ impl LatencyHist {
         self.max = self.max.max(us);
         match &mut self.repr {
             // Recording never grows the buffer (an allocation per so many lines):
-            // full, the latencies go into a histogram (merges may grow it, to FEW).
+            // full, the latencies go into counts (merges may grow it, to FEW).
             Repr::Few(v) if v.len() < v.capacity().min(FEW) => v.push(us),
             Repr::Few(v) if v.capacity() == 0 => {
                 v.reserve_exact(RECORDED);
@@ -82,38 +204,34 @@ impl LatencyHist {
             }
             Repr::Few(_) => {
                 self.spill();
-                self.record_hdr(us);
+                self.record_counted(us);
             }
-            Repr::Hdr(h) => {
-                let _ = h.record(us);
-            }
+            Repr::Counts(c) => c.add(us, 1),
         }
     }
 
     #[inline]
-    fn record_hdr(&mut self, us: u64) {
-        if let Repr::Hdr(h) = &mut self.repr {
-            let _ = h.record(us);
+    fn record_counted(&mut self, us: u64) {
+        if let Repr::Counts(c) = &mut self.repr {
+            c.add(us, 1);
         }
     }
 
-    /// Moves the latencies kept as recorded into a histogram.
+    /// Moves the latencies kept as recorded into counts.
     fn spill(&mut self) {
         if let Repr::Few(v) = &self.repr {
-            let mut h = histogram(self.max);
-            record_all(&mut h, v);
-            self.repr = Repr::Hdr(h);
+            self.repr = Repr::Counts(Counts::of(v, self.max));
         }
     }
 
-    /// The histogram of the latencies (built when they are kept as recorded).
-    fn hdr(&self) -> Cow<'_, Histogram<u64>> {
+    /// The histogram of the latencies.
+    fn hdr(&self) -> Histogram<u64> {
         match &self.repr {
-            Repr::Hdr(h) => Cow::Borrowed(h),
+            Repr::Counts(c) => c.to_hdr(self.max),
             Repr::Few(v) => {
                 let mut h = histogram(self.max);
                 record_all(&mut h, v);
-                Cow::Owned(h)
+                h
             }
         }
     }
@@ -122,10 +240,11 @@ impl LatencyHist {
     pub fn merge(&mut self, other: &LatencyHist) {
         match &other.repr {
             Repr::Few(v) => self.extend(v),
-            Repr::Hdr(o) => {
+            Repr::Counts(o) => {
+                self.max = self.max.max(other.max);
                 self.spill();
-                if let Repr::Hdr(h) = &mut self.repr {
-                    let _ = h.add(o);
+                if let Repr::Counts(c) = &mut self.repr {
+                    c.merge(o);
                 }
             }
         }
@@ -140,15 +259,13 @@ impl LatencyHist {
             Repr::Few(_) => {
                 self.max = values.iter().fold(self.max, |m, &x| m.max(x));
                 self.spill();
-                if let Repr::Hdr(h) = &mut self.repr {
-                    record_all(h, values);
-                }
+                self.extend(values);
             }
-            Repr::Hdr(h) => record_all(h, values),
+            Repr::Counts(c) => values.iter().for_each(|&x| c.add(x, 1)),
         }
     }
 
-    /// Adds the counts of `other`, taken: the wider of two histograms is kept, so the
+    /// Adds the counts of `other`, taken: the wider of two counts is kept, so the
     /// narrower is added into it instead of the other being grown to fit; latencies
     /// kept as recorded are recorded into the other.
     pub fn merge_owned(&mut self, mut other: LatencyHist) {
@@ -159,10 +276,10 @@ impl LatencyHist {
                 }
                 false
             }
-            (Repr::Few(_), Repr::Hdr(o)) => !o.is_empty(),
-            (Repr::Hdr(_), Repr::Few(_)) => false,
-            (Repr::Hdr(h), Repr::Hdr(o)) => {
-                !o.is_empty() && (h.is_empty() || h.distinct_values() < o.distinct_values())
+            (Repr::Few(_), Repr::Counts(o)) => o.total > 0,
+            (Repr::Counts(_), Repr::Few(_)) => false,
+            (Repr::Counts(h), Repr::Counts(o)) => {
+                o.total > 0 && (h.total == 0 || h.counts.len() < o.counts.len())
             }
         };
         if swap {
@@ -182,15 +299,22 @@ impl LatencyHist {
         if self.is_empty() {
             return [0; N];
         }
-        let h = self.hdr();
-        qs.map(|q| h.value_at_quantile(q).clamp(self.min, self.max))
+        let few;
+        let c = match &self.repr {
+            Repr::Counts(c) => c,
+            Repr::Few(v) => {
+                few = Counts::of(v, self.max);
+                &few
+            }
+        };
+        qs.map(|q| c.value_at_quantile(q).clamp(self.min, self.max))
     }
 
     /// Number of recorded values.
     pub fn len(&self) -> u64 {
         match &self.repr {
             Repr::Few(v) => v.len() as u64,
-            Repr::Hdr(h) => h.len(),
+            Repr::Counts(c) => c.total,
         }
     }
 
@@ -238,13 +362,12 @@ impl From<LatencyHist> for SavedHist {
 
 impl From<SavedHist> for LatencyHist {
     fn from(s: SavedHist) -> Self {
-        let mut h = histogram(2);
+        let mut c = Counts::with_high(s.max);
         for (v, n) in s.buckets {
-            // Auto-resize makes every u64 recordable, as in `record`.
-            let _ = h.record_n(v, n);
+            c.add(v, n);
         }
         LatencyHist {
-            repr: Repr::Hdr(h),
+            repr: Repr::Counts(c),
             min: s.min,
             max: s.max,
         }
@@ -339,6 +462,54 @@ mod tests {
                 }
             }
             same_as_reference(&acc, &values)?;
+        }
+    }
+
+    /// The buckets [`Counts`] numbers are the histogram's: every value of the first
+    /// 2^20, and those around every power of two, land in the bucket whose lowest value
+    /// the histogram gives, and every bucket maps back to itself.
+    #[test]
+    fn counts_number_buckets_as_the_histogram_does() {
+        let r = Histogram::<u64>::new_with_bounds(1, u64::MAX, 2).expect("valid bounds");
+        let mut values: Vec<u64> = (0..1 << 20).collect();
+        for p in 0..64 {
+            let x = 1u64 << p;
+            values.extend([x - 1, x, x + 1, x.wrapping_mul(3) / 2]);
+        }
+        values.push(u64::MAX);
+        for v in values {
+            assert_eq!(value_of(index_of(v)), r.lowest_equivalent(v), "v={v}");
+        }
+        for i in 0..=index_of(u64::MAX) {
+            assert_eq!(index_of(value_of(i)), i, "i={i}");
+        }
+    }
+
+    proptest! {
+        /// Any latency lands in the bucket the histogram puts it in.
+        #[test]
+        fn counts_bucket_any_value_as_the_histogram(v in any::<u64>(), shift in 0u32..64) {
+            let r = Histogram::<u64>::new_with_bounds(1, u64::MAX, 2).expect("valid bounds");
+            let v = v >> shift;
+            prop_assert_eq!(value_of(index_of(v)), r.lowest_equivalent(v));
+            prop_assert_eq!(index_of(r.highest_equivalent(v)), index_of(v));
+        }
+
+        /// Any quantile of any latencies is the histogram's.
+        #[test]
+        fn any_quantile_is_the_histograms(values in latencies(), q in 0.0f64..=1.0) {
+            let mut r = Histogram::<u64>::new(2).expect("valid precision");
+            r.auto(true);
+            let mut h = LatencyHist::default();
+            for &v in &values {
+                let _ = r.record(v);
+                h.record(v);
+            }
+            let want = match values.is_empty() {
+                true => 0,
+                false => r.value_at_quantile(q).clamp(h.min, h.max),
+            };
+            prop_assert_eq!(h.quantile(q), want);
         }
     }
 
