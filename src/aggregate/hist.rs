@@ -107,13 +107,21 @@ impl Counts {
     /// Records `n` latencies of `v`.
     #[inline]
     fn add(&mut self, v: u64, n: u64) {
-        let i = index_of(v);
-        if i >= self.counts.len() {
-            self.counts.resize(len_for(v), 0);
+        match self.counts.get_mut(index_of(v)) {
+            // Saturating, as the histogram counts.
+            Some(c) => *c = c.saturating_add(n),
+            None => self.grow_for(v, n),
         }
-        // Saturating, as the histogram counts.
-        self.counts[i] = self.counts[i].saturating_add(n);
         self.total = self.total.saturating_add(n);
+    }
+
+    /// [`Counts::add`] of a value past the buckets so far: room up to its bucket.
+    #[cold]
+    #[inline(never)]
+    fn grow_for(&mut self, v: u64, n: u64) {
+        self.counts.resize(len_for(v), 0);
+        let c = &mut self.counts[index_of(v)];
+        *c = c.saturating_add(n);
     }
 
     /// Adds the counts of `o`.
@@ -198,20 +206,24 @@ impl LatencyHist {
             // Recording never grows the buffer (an allocation per so many lines):
             // full, the latencies go into counts (merges may grow it, to FEW).
             Repr::Few(v) if v.len() < v.capacity().min(FEW) => v.push(us),
-            Repr::Few(v) if v.capacity() == 0 => {
-                v.reserve_exact(RECORDED);
-                v.push(us);
-            }
-            Repr::Few(_) => {
-                self.spill();
-                self.record_counted(us);
-            }
             Repr::Counts(c) => c.add(us, 1),
+            Repr::Few(_) => self.record_few_full(us),
         }
     }
 
-    #[inline]
-    fn record_counted(&mut self, us: u64) {
+    /// [`LatencyHist::record`] when the latencies kept as recorded have no room: the
+    /// first gets room, a full buffer goes into counts.
+    #[cold]
+    #[inline(never)]
+    fn record_few_full(&mut self, us: u64) {
+        if let Repr::Few(v) = &mut self.repr {
+            if v.capacity() == 0 {
+                v.reserve_exact(RECORDED);
+                v.push(us);
+                return;
+            }
+        }
+        self.spill();
         if let Repr::Counts(c) = &mut self.repr {
             c.add(us, 1);
         }
