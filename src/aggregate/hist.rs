@@ -78,6 +78,22 @@ fn value_of(i: usize) -> u64 {
     }
 }
 
+/// The count of latencies at or below quantile `q` (at most 1) of `total`: at least the
+/// first, as the histogram counts it.
+fn rank(q: f64, total: u64) -> u64 {
+    ((q * total as f64).ceil() as u64).max(1)
+}
+
+/// The value the histogram gives for quantile `q` found in bucket `i`: its lowest
+/// value for `q == 0`, else its highest.
+fn bucket_value(i: usize, q: f64) -> u64 {
+    let low = value_of(i);
+    match q == 0.0 {
+        true => low,
+        false => low.saturating_add(width_of(i)) - 1,
+    }
+}
+
 /// The width of bucket `i`.
 fn width_of(i: usize) -> u64 {
     1 << (i >> HALF_MAGNITUDE).saturating_sub(1)
@@ -140,16 +156,23 @@ impl Counts {
     /// total (at least the first), the lowest for `q == 0`; 0 when empty.
     fn value_at_quantile(&self, q: f64) -> u64 {
         let q = if q > 1.0 { 1.0 } else { q };
-        let want = ((q * self.total as f64).ceil() as u64).max(1);
+        let want = rank(q, self.total);
         let mut seen = 0u64;
-        for (i, &n) in self.counts.iter().enumerate() {
+        // Eight buckets at a time until the one that reaches the rank, as the histogram.
+        let (chunks, _) = self.counts.as_chunks::<8>();
+        let mut at = 0;
+        for chunk in chunks {
+            let sum: u64 = chunk.iter().sum();
+            if seen + sum >= want {
+                break;
+            }
+            seen += sum;
+            at += 8;
+        }
+        for (i, &n) in self.counts.iter().enumerate().skip(at) {
             seen += n;
             if seen >= want {
-                let low = value_of(i);
-                return match q == 0.0 {
-                    true => low,
-                    false => low.saturating_add(width_of(i)) - 1,
-                };
+                return bucket_value(i, q);
             }
         }
         0
@@ -306,20 +329,26 @@ impl LatencyHist {
     }
 
     /// The latencies at several quantiles, as [`LatencyHist::quantile`] gives each: the
-    /// histogram of latencies kept as recorded is built once for all of them.
+    /// latencies kept as recorded are sorted once for all of them.
     pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
         if self.is_empty() {
             return [0; N];
         }
-        let few;
-        let c = match &self.repr {
-            Repr::Counts(c) => c,
+        match &self.repr {
+            Repr::Counts(c) => qs.map(|q| c.value_at_quantile(q).clamp(self.min, self.max)),
             Repr::Few(v) => {
-                few = Counts::of(v, self.max);
-                &few
+                // The bucket where the count reaches the rank is that of the latency
+                // of that rank: buckets are in the order of their values.
+                let mut sorted = v.clone();
+                sorted.sort_unstable();
+                let n = sorted.len() as u64;
+                qs.map(|q| {
+                    let q = if q > 1.0 { 1.0 } else { q };
+                    let at = rank(q, n).min(n) as usize - 1;
+                    bucket_value(index_of(sorted[at]), q).clamp(self.min, self.max)
+                })
             }
-        };
-        qs.map(|q| c.value_at_quantile(q).clamp(self.min, self.max))
+        }
     }
 
     /// Number of recorded values.
