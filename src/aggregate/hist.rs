@@ -159,9 +159,8 @@ impl Counts {
         let want = rank(q, self.total);
         let mut seen = 0u64;
         // Eight buckets at a time until the one that reaches the rank, as the histogram.
-        let (chunks, _) = self.counts.as_chunks::<8>();
         let mut at = 0;
-        for chunk in chunks {
+        for chunk in self.counts.chunks_exact(8) {
             let sum: u64 = chunk.iter().sum();
             if seen + sum >= want {
                 break;
