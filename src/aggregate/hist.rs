@@ -4,7 +4,6 @@
 //! values, counts merge exactly, so percentiles do not depend on how the log was split.
 
 use hdrhistogram::Histogram;
-use std::borrow::Cow;
 
 /// Latencies kept as they are, up to this many; past it, in a histogram. A window of
 /// the timeline holds a few hundred statements a second and is merged into a coarser
@@ -21,8 +20,9 @@ const RECORDED: usize = 256;
 /// non-empty buckets, each by a value inside it and its count: re-recorded, they
 /// land in the same buckets, so every figure read from it is the same.
 ///
-/// While few, the latencies are kept as recorded and put in a histogram only when a
-/// figure is asked for: every figure is that of the histogram they would be in.
+/// While few, the latencies are kept as recorded; past that, as counts per bucket of
+/// the HdrHistogram they would be in ([`Counts`]). The histogram itself is built only
+/// when a figure is asked for: every figure is that of the histogram they would be in.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(into = "SavedHist", from = "SavedHist")]
 pub struct LatencyHist {
@@ -35,7 +35,159 @@ pub struct LatencyHist {
 enum Repr {
     /// At most [`FEW`] latencies, as recorded.
     Few(Vec<u64>),
-    Hdr(Histogram<u64>),
+    Counts(Counts),
+}
+
+/// The buckets of an HdrHistogram of two significant digits from 1 (the one
+/// [`histogram`] makes), without it: `counts[i]` is the count of bucket `i` as the
+/// histogram numbers its buckets, so recording is an index and an add, and the
+/// histogram is made from the counts when a figure is read (see [`Counts::to_hdr`]).
+///
+/// The layout: 256 sub-buckets (2 × 10² rounded up to a power of two), the lower
+/// half used by the first bucket only; bucket `b` holds the values of `b + 8`
+/// significant bits, `2^b` wide.
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+/// log2 of half the sub-buckets of a bucket.
+const HALF_MAGNITUDE: u32 = 7;
+/// Half the sub-buckets of a bucket.
+const HALF: usize = 1 << HALF_MAGNITUDE;
+/// Values below this are in the first bucket, one per sub-bucket.
+const SUB_MASK: u64 = (2 << HALF_MAGNITUDE) - 1;
+/// 64 minus the bits of [`SUB_MASK`]: `bucket(v) = BASE - lz(v | SUB_MASK)`.
+const LZ_BASE: u32 = 64 - (HALF_MAGNITUDE + 1);
+
+/// The bucket of `v`, numbered as the histogram numbers them.
+#[inline]
+fn index_of(v: u64) -> usize {
+    let b = LZ_BASE - (v | SUB_MASK).leading_zeros();
+    (((b + 1) as usize) << HALF_MAGNITUDE) + (v >> b) as usize - HALF
+}
+
+/// The lowest value in bucket `i` (the inverse of [`index_of`]).
+fn value_of(i: usize) -> u64 {
+    let b = (i >> HALF_MAGNITUDE) as u32;
+    let sub = (i & (HALF - 1)) as u64;
+    match b {
+        0 => sub,
+        b => (sub + HALF as u64) << (b - 1),
+    }
+}
+
+/// The count of latencies at or below quantile `q` (at most 1) of `total`: at least the
+/// first, as the histogram counts it.
+fn rank(q: f64, total: u64) -> u64 {
+    ((q * total as f64).ceil() as u64).max(1)
+}
+
+/// The value the histogram gives for quantile `q` found in bucket `i`: its lowest
+/// value for `q == 0`, else its highest.
+fn bucket_value(i: usize, q: f64) -> u64 {
+    let low = value_of(i);
+    match q == 0.0 {
+        true => low,
+        false => low.saturating_add(width_of(i)) - 1,
+    }
+}
+
+/// The width of bucket `i`.
+fn width_of(i: usize) -> u64 {
+    1 << (i >> HALF_MAGNITUDE).saturating_sub(1)
+}
+
+/// Buckets up to the end of the bucket of `v`: room for values of its magnitude.
+fn len_for(v: u64) -> usize {
+    (index_of(v) | (HALF - 1)) + 1
+}
+
+impl Counts {
+    /// Empty, with room up to `high`.
+    fn with_high(high: u64) -> Self {
+        Counts {
+            counts: vec![0; len_for(high)],
+            total: 0,
+        }
+    }
+
+    /// The counts of `values`, whose largest is `high`.
+    fn of(values: &[u64], high: u64) -> Self {
+        let mut c = Counts::with_high(high);
+        values.iter().for_each(|&x| c.add(x, 1));
+        c
+    }
+
+    /// Records `n` latencies of `v`.
+    #[inline]
+    fn add(&mut self, v: u64, n: u64) {
+        match self.counts.get_mut(index_of(v)) {
+            // Saturating, as the histogram counts.
+            Some(c) => *c = c.saturating_add(n),
+            None => self.grow_for(v, n),
+        }
+        self.total = self.total.saturating_add(n);
+    }
+
+    /// [`Counts::add`] of a value past the buckets so far: room up to its bucket.
+    #[cold]
+    #[inline(never)]
+    fn grow_for(&mut self, v: u64, n: u64) {
+        self.counts.resize(len_for(v), 0);
+        let c = &mut self.counts[index_of(v)];
+        *c = c.saturating_add(n);
+    }
+
+    /// Adds the counts of `o`.
+    fn merge(&mut self, o: &Counts) {
+        if self.counts.len() < o.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
+        }
+        for (a, &b) in self.counts.iter_mut().zip(&o.counts) {
+            *a = a.saturating_add(b);
+        }
+        self.total = self.total.saturating_add(o.total);
+    }
+
+    /// The histogram's `value_at_quantile(q)` of these counts (its code, on its
+    /// buckets): the highest value of the bucket where the count reaches `q` of the
+    /// total (at least the first), the lowest for `q == 0`; 0 when empty.
+    fn value_at_quantile(&self, q: f64) -> u64 {
+        let q = if q > 1.0 { 1.0 } else { q };
+        let want = rank(q, self.total);
+        let mut seen = 0u64;
+        // Eight buckets at a time until the one that reaches the rank, as the histogram.
+        let mut at = 0;
+        for chunk in self.counts.chunks_exact(8) {
+            let sum: u64 = chunk.iter().sum();
+            if seen + sum >= want {
+                break;
+            }
+            seen += sum;
+            at += 8;
+        }
+        for (i, &n) in self.counts.iter().enumerate().skip(at) {
+            seen += n;
+            if seen >= want {
+                return bucket_value(i, q);
+            }
+        }
+        0
+    }
+
+    /// The histogram of these counts, sized for `high`.
+    fn to_hdr(&self, high: u64) -> Histogram<u64> {
+        let mut h = histogram(high);
+        for (i, &n) in self.counts.iter().enumerate() {
+            if n > 0 {
+                // Auto-resize makes every u64 recordable; the error path cannot happen.
+                let _ = h.record_n(value_of(i), n);
+            }
+        }
+        h
+    }
 }
 
 impl Default for LatencyHist {
@@ -74,46 +226,46 @@ impl LatencyHist {
         self.max = self.max.max(us);
         match &mut self.repr {
             // Recording never grows the buffer (an allocation per so many lines):
-            // full, the latencies go into a histogram (merges may grow it, to FEW).
+            // full, the latencies go into counts (merges may grow it, to FEW).
             Repr::Few(v) if v.len() < v.capacity().min(FEW) => v.push(us),
-            Repr::Few(v) if v.capacity() == 0 => {
+            Repr::Counts(c) => c.add(us, 1),
+            Repr::Few(_) => self.record_few_full(us),
+        }
+    }
+
+    /// [`LatencyHist::record`] when the latencies kept as recorded have no room: the
+    /// first gets room, a full buffer goes into counts.
+    #[cold]
+    #[inline(never)]
+    fn record_few_full(&mut self, us: u64) {
+        if let Repr::Few(v) = &mut self.repr {
+            if v.capacity() == 0 {
                 v.reserve_exact(RECORDED);
                 v.push(us);
+                return;
             }
-            Repr::Few(_) => {
-                self.spill();
-                self.record_hdr(us);
-            }
-            Repr::Hdr(h) => {
-                let _ = h.record(us);
-            }
+        }
+        self.spill();
+        if let Repr::Counts(c) = &mut self.repr {
+            c.add(us, 1);
         }
     }
 
-    #[inline]
-    fn record_hdr(&mut self, us: u64) {
-        if let Repr::Hdr(h) = &mut self.repr {
-            let _ = h.record(us);
-        }
-    }
-
-    /// Moves the latencies kept as recorded into a histogram.
+    /// Moves the latencies kept as recorded into counts.
     fn spill(&mut self) {
         if let Repr::Few(v) = &self.repr {
-            let mut h = histogram(self.max);
-            record_all(&mut h, v);
-            self.repr = Repr::Hdr(h);
+            self.repr = Repr::Counts(Counts::of(v, self.max));
         }
     }
 
-    /// The histogram of the latencies (built when they are kept as recorded).
-    fn hdr(&self) -> Cow<'_, Histogram<u64>> {
+    /// The histogram of the latencies.
+    fn hdr(&self) -> Histogram<u64> {
         match &self.repr {
-            Repr::Hdr(h) => Cow::Borrowed(h),
+            Repr::Counts(c) => c.to_hdr(self.max),
             Repr::Few(v) => {
                 let mut h = histogram(self.max);
                 record_all(&mut h, v);
-                Cow::Owned(h)
+                h
             }
         }
     }
@@ -122,10 +274,11 @@ impl LatencyHist {
     pub fn merge(&mut self, other: &LatencyHist) {
         match &other.repr {
             Repr::Few(v) => self.extend(v),
-            Repr::Hdr(o) => {
+            Repr::Counts(o) => {
+                self.max = self.max.max(other.max);
                 self.spill();
-                if let Repr::Hdr(h) = &mut self.repr {
-                    let _ = h.add(o);
+                if let Repr::Counts(c) = &mut self.repr {
+                    c.merge(o);
                 }
             }
         }
@@ -140,15 +293,13 @@ impl LatencyHist {
             Repr::Few(_) => {
                 self.max = values.iter().fold(self.max, |m, &x| m.max(x));
                 self.spill();
-                if let Repr::Hdr(h) = &mut self.repr {
-                    record_all(h, values);
-                }
+                self.extend(values);
             }
-            Repr::Hdr(h) => record_all(h, values),
+            Repr::Counts(c) => values.iter().for_each(|&x| c.add(x, 1)),
         }
     }
 
-    /// Adds the counts of `other`, taken: the wider of two histograms is kept, so the
+    /// Adds the counts of `other`, taken: the wider of two counts is kept, so the
     /// narrower is added into it instead of the other being grown to fit; latencies
     /// kept as recorded are recorded into the other.
     pub fn merge_owned(&mut self, mut other: LatencyHist) {
@@ -159,10 +310,10 @@ impl LatencyHist {
                 }
                 false
             }
-            (Repr::Few(_), Repr::Hdr(o)) => !o.is_empty(),
-            (Repr::Hdr(_), Repr::Few(_)) => false,
-            (Repr::Hdr(h), Repr::Hdr(o)) => {
-                !o.is_empty() && (h.is_empty() || h.distinct_values() < o.distinct_values())
+            (Repr::Few(_), Repr::Counts(o)) => o.total > 0,
+            (Repr::Counts(_), Repr::Few(_)) => false,
+            (Repr::Counts(h), Repr::Counts(o)) => {
+                o.total > 0 && (h.total == 0 || h.counts.len() < o.counts.len())
             }
         };
         if swap {
@@ -177,20 +328,33 @@ impl LatencyHist {
     }
 
     /// The latencies at several quantiles, as [`LatencyHist::quantile`] gives each: the
-    /// histogram of latencies kept as recorded is built once for all of them.
+    /// latencies kept as recorded are sorted once for all of them.
     pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
         if self.is_empty() {
             return [0; N];
         }
-        let h = self.hdr();
-        qs.map(|q| h.value_at_quantile(q).clamp(self.min, self.max))
+        match &self.repr {
+            Repr::Counts(c) => qs.map(|q| c.value_at_quantile(q).clamp(self.min, self.max)),
+            Repr::Few(v) => {
+                // The bucket where the count reaches the rank is that of the latency
+                // of that rank: buckets are in the order of their values.
+                let mut sorted = v.clone();
+                sorted.sort_unstable();
+                let n = sorted.len() as u64;
+                qs.map(|q| {
+                    let q = if q > 1.0 { 1.0 } else { q };
+                    let at = rank(q, n).min(n) as usize - 1;
+                    bucket_value(index_of(sorted[at]), q).clamp(self.min, self.max)
+                })
+            }
+        }
     }
 
     /// Number of recorded values.
     pub fn len(&self) -> u64 {
         match &self.repr {
             Repr::Few(v) => v.len() as u64,
-            Repr::Hdr(h) => h.len(),
+            Repr::Counts(c) => c.total,
         }
     }
 
@@ -238,13 +402,12 @@ impl From<LatencyHist> for SavedHist {
 
 impl From<SavedHist> for LatencyHist {
     fn from(s: SavedHist) -> Self {
-        let mut h = histogram(2);
+        let mut c = Counts::with_high(s.max);
         for (v, n) in s.buckets {
-            // Auto-resize makes every u64 recordable, as in `record`.
-            let _ = h.record_n(v, n);
+            c.add(v, n);
         }
         LatencyHist {
-            repr: Repr::Hdr(h),
+            repr: Repr::Counts(c),
             min: s.min,
             max: s.max,
         }
@@ -339,6 +502,54 @@ mod tests {
                 }
             }
             same_as_reference(&acc, &values)?;
+        }
+    }
+
+    /// The buckets [`Counts`] numbers are the histogram's: every value of the first
+    /// 2^20, and those around every power of two, land in the bucket whose lowest value
+    /// the histogram gives, and every bucket maps back to itself.
+    #[test]
+    fn counts_number_buckets_as_the_histogram_does() {
+        let r = Histogram::<u64>::new_with_bounds(1, u64::MAX, 2).expect("valid bounds");
+        let mut values: Vec<u64> = (0..1 << 20).collect();
+        for p in 0..64 {
+            let x = 1u64 << p;
+            values.extend([x - 1, x, x + 1, x.wrapping_mul(3) / 2]);
+        }
+        values.push(u64::MAX);
+        for v in values {
+            assert_eq!(value_of(index_of(v)), r.lowest_equivalent(v), "v={v}");
+        }
+        for i in 0..=index_of(u64::MAX) {
+            assert_eq!(index_of(value_of(i)), i, "i={i}");
+        }
+    }
+
+    proptest! {
+        /// Any latency lands in the bucket the histogram puts it in.
+        #[test]
+        fn counts_bucket_any_value_as_the_histogram(v in any::<u64>(), shift in 0u32..64) {
+            let r = Histogram::<u64>::new_with_bounds(1, u64::MAX, 2).expect("valid bounds");
+            let v = v >> shift;
+            prop_assert_eq!(value_of(index_of(v)), r.lowest_equivalent(v));
+            prop_assert_eq!(index_of(r.highest_equivalent(v)), index_of(v));
+        }
+
+        /// Any quantile of any latencies is the histogram's.
+        #[test]
+        fn any_quantile_is_the_histograms(values in latencies(), q in 0.0f64..=1.0) {
+            let mut r = Histogram::<u64>::new(2).expect("valid precision");
+            r.auto(true);
+            let mut h = LatencyHist::default();
+            for &v in &values {
+                let _ = r.record(v);
+                h.record(v);
+            }
+            let want = match values.is_empty() {
+                true => 0,
+                false => r.value_at_quantile(q).clamp(h.min, h.max),
+            };
+            prop_assert_eq!(h.quantile(q), want);
         }
     }
 

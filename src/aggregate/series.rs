@@ -7,7 +7,7 @@
 //! error) whose counts add up exactly: the series of any chunking, merged in any order,
 //! are identical.
 
-use super::window::{next_width, LADDER_MS, MAX_WINDOWS};
+use super::window::{next_width, LastWindow, LADDER_MS, MAX_WINDOWS};
 use crate::parse::Millis;
 use rustc_hash::FxHashMap;
 
@@ -353,6 +353,8 @@ pub struct QuerySeries {
     /// compare a fingerprint before and during an incident on these, whatever width
     /// the report shows.
     fine: Option<Box<QuerySeries>>,
+    #[serde(skip)]
+    last: LastWindow,
 }
 
 impl QuerySeries {
@@ -363,6 +365,7 @@ impl QuerySeries {
             fixed: fixed_width_ms.is_some(),
             map: FxHashMap::default(),
             fine: fixed_width_ms.map(|_| Box::new(QuerySeries::new(None))),
+            last: LastWindow::default(),
         }
     }
 
@@ -376,7 +379,7 @@ impl QuerySeries {
         if let Some(f) = &mut self.fine {
             f.add(fp, ts, us);
         }
-        let key = ts.div_euclid(self.width) * self.width;
+        let key = self.last.key(ts, self.width);
         let e = self.map.entry(fp).or_default();
         let new_window = e.record(key, bucket(us), us);
         if new_window && too_many_windows(e, self.fixed) {
@@ -389,7 +392,7 @@ impl QuerySeries {
         if let Some(f) = &mut self.fine {
             f.add_untimed(fp, ts);
         }
-        let key = ts.div_euclid(self.width) * self.width;
+        let key = self.last.key(ts, self.width);
         let e = self.map.entry(fp).or_default();
         let new_window = e.record_untimed(key);
         if new_window && too_many_windows(e, self.fixed) {

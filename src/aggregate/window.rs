@@ -92,12 +92,42 @@ fn merge_into(map: &mut BTreeMap<i64, WindowAcc>, k: i64, w: WindowAcc) {
     }
 }
 
+/// The window of the last time placed: `[start, end)` at `width`. The next time in it
+/// (entries come in time order, and a log's timestamps are often whole seconds) gets
+/// its window's start without a division. Empty at first; a change of width empties it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LastWindow {
+    start: i64,
+    end: i64,
+    width: i64,
+}
+
+impl LastWindow {
+    /// The start of the window of `width` (ms) that `ts` is in: `ts` rounded down to a
+    /// multiple of `width`.
+    #[inline]
+    pub(crate) fn key(&mut self, ts: Millis, width: i64) -> i64 {
+        if ts >= self.start && ts < self.end && width == self.width {
+            return self.start;
+        }
+        let start = ts.div_euclid(width) * width;
+        *self = LastWindow {
+            start,
+            end: start.saturating_add(width),
+            width,
+        };
+        start
+    }
+}
+
 /// Windows keyed by their start (ms since the epoch).
 #[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 pub struct Windows {
     width: i64,
     fixed: bool,
     map: BTreeMap<i64, WindowAcc>,
+    #[serde(skip)]
+    last: LastWindow,
 }
 
 impl Windows {
@@ -107,6 +137,7 @@ impl Windows {
             width: fixed_width_ms.unwrap_or(LADDER_MS[0]).max(1),
             fixed: fixed_width_ms.is_some(),
             map: BTreeMap::new(),
+            last: LastWindow::default(),
         }
     }
 
@@ -135,7 +166,7 @@ impl Windows {
 
     /// Records a statement of `us` that completed at `ts`.
     pub fn add(&mut self, ts: Millis, us: u64) {
-        let key = ts.div_euclid(self.width) * self.width;
+        let key = self.last.key(ts, self.width);
         let start = ts - (us / 1000) as i64;
         let within = self.with_acc(key, |w| {
             w.statements += 1;
@@ -178,21 +209,21 @@ impl Windows {
 
     /// Records a statement logged without a duration at `ts`: counted, not timed.
     pub fn add_untimed(&mut self, ts: Millis) {
-        let key = ts.div_euclid(self.width) * self.width;
+        let key = self.last.key(ts, self.width);
         self.with_acc(key, |w| w.statements += 1);
         self.bound();
     }
 
     /// Counts an event at `ts` with `f`.
     pub fn event(&mut self, ts: Millis, f: impl FnOnce(&mut EventCounts)) {
-        let key = ts.div_euclid(self.width) * self.width;
+        let key = self.last.key(ts, self.width);
         self.with_acc(key, |w| f(&mut w.events));
         self.bound();
     }
 
     /// Counts a PgBouncer line at `ts` with `f`.
     pub fn pooler(&mut self, ts: Millis, f: impl FnOnce(&mut PoolerWindow)) {
-        let key = ts.div_euclid(self.width) * self.width;
+        let key = self.last.key(ts, self.width);
         self.with_acc(key, |w| f(&mut w.pooler));
         self.bound();
     }
@@ -341,6 +372,28 @@ mod tests {
             v[3].1.total_us, 2_500_100,
             "completions stay in the end window"
         );
+    }
+
+    proptest::proptest! {
+        /// The window start of the last window is that of a division, whatever the
+        /// times (in any order, far apart or close) and widths before.
+        #[test]
+        fn last_window_gives_the_division(
+            steps in proptest::collection::vec(
+                (-(1i64 << 62)..1 << 62, 0i64..5_000, 0usize..4, proptest::prelude::any::<bool>()),
+                1..200,
+            ),
+        ) {
+            let widths = [1_000i64, 5_000, 7, i64::MAX];
+            let mut last = LastWindow::default();
+            let mut prev = 0i64;
+            for (far, near, w, jump) in steps {
+                let ts = if jump { far } else { prev.saturating_add(near - 2_500) };
+                prev = ts;
+                let width = widths[w];
+                proptest::prop_assert_eq!(last.key(ts, width), ts.div_euclid(width) * width);
+            }
+        }
     }
 
     #[test]
