@@ -103,8 +103,12 @@ impl Spread {
     #[inline(never)]
     fn add_other_day(&mut self, ts: Millis) {
         let day = ts.div_euclid(DAY_MS);
-        // `day * DAY_MS` is at most `ts`: no overflow; the day's end may pass i64::MAX.
-        let lo = day * DAY_MS;
+        // The first day of the i64 range starts before i64::MIN and the last ends
+        // after i64::MAX: the bounds are computed in i128 and clamped (no time lies
+        // outside i64).
+        let start = i128::from(day) * i128::from(DAY_MS);
+        let lo = start.max(i128::from(Millis::MIN)) as Millis;
+        let hi = (start + i128::from(DAY_MS) - 1).min(i128::from(Millis::MAX)) as Millis;
         match &mut self.current {
             Some((d, acc)) if *d == day => {
                 acc.count += 1;
@@ -122,10 +126,7 @@ impl Spread {
             }
         }
         // After the flush above, which empties them.
-        self.bounds = Bounds {
-            lo,
-            hi: lo.saturating_add(DAY_MS - 1),
-        };
+        self.bounds = Bounds { lo, hi };
     }
 
     /// The first and last instant counted; `None` without entries.
