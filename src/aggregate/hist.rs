@@ -365,15 +365,39 @@ impl LatencyHist {
 
     /// Counts per bucket for display: (bucket upper bound µs, count), for the
     /// non-empty log2 buckets.
+    ///
+    /// The histogram's `iter_log(1, 2.0)` without it: that iterator reports step `k`
+    /// (value `2^k - 1`) at the first bucket from the lowest of `2^k - 1`, with the
+    /// counts since the step before, so a bucket's count goes to the first step whose
+    /// lowest bucket is at or past it.
     pub fn log2_buckets(&self) -> Vec<(u64, u64)> {
-        if self.is_empty() {
-            return Vec::new();
+        let counts = match &self.repr {
+            _ if self.is_empty() => return Vec::new(),
+            Repr::Counts(c) => std::borrow::Cow::Borrowed(c),
+            Repr::Few(v) => std::borrow::Cow::Owned(Counts::of(v, self.max)),
+        };
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let mut k = 0u32;
+        for (i, &n) in counts.counts.iter().enumerate().filter(|c| *c.1 > 0) {
+            while index_of(log2_step(k)) < i {
+                k += 1;
+            }
+            let at = log2_step(k);
+            match out.last_mut() {
+                Some(last) if last.0 == at => last.1 = last.1.saturating_add(n),
+                _ => out.push((at, n)),
+            }
         }
-        self.hdr()
-            .iter_log(1, 2.0)
-            .filter(|v| v.count_since_last_iteration() > 0)
-            .map(|v| (v.value_iterated_to(), v.count_since_last_iteration()))
-            .collect()
+        out
+    }
+}
+
+/// The value the histogram's log iterator (base 2, from 1) reports at its step `k`:
+/// `2^k - 1`, computed in f64 as it does (the step past `2^63` saturates).
+fn log2_step(k: u32) -> u64 {
+    match k {
+        0..=63 => (1u64 << k) - 1,
+        _ => u64::MAX - 1,
     }
 }
 

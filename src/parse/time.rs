@@ -577,9 +577,51 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// Formats an instant as RFC 3339 UTC with milliseconds, `2026-11-24T04:34:31.000Z`.
 pub fn rfc3339(ms: Millis) -> String {
+    // Years 0 to 9999 written digit by digit (a report formats thousands of
+    // instants); the others as chrono writes them.
+    let (days, in_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        return rfc3339_chrono(ms);
+    }
+    let (s, milli) = (in_day / 1000, in_day % 1000);
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, v: i64, n: usize| {
+        let mut v = v;
+        for i in (at..at + n).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, s / 3600, 2);
+    put(14, s / 60 % 60, 2);
+    put(17, s % 60, 2);
+    put(20, milli, 3);
+    b.iter().map(|&c| c as char).collect()
+}
+
+/// [`rfc3339`] as chrono formats it (empty out of its range).
+fn rfc3339_chrono(ms: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()
+}
+
+/// The proleptic Gregorian date (year, month, day) of `days` since 1970-01-01 (the
+/// inverse of [`days_from_civil`], Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Parses a user-given instant (`--begin`/`--end`): RFC 3339, or
@@ -608,6 +650,23 @@ pub fn parse_user_time(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Instants are written as chrono writes them: any instant, and instants
+        /// around the ends of the years written digit by digit.
+        #[test]
+        fn rfc3339_is_chronos(
+            ms in prop_oneof![
+                any::<i64>(),
+                -62_167_219_200_000i64 - 100_000_000..-62_167_219_200_000 + 100_000_000,
+                253_402_300_800_000i64 - 100_000_000..253_402_300_800_000 + 100_000_000,
+                -1_000_000_000_000i64..4_000_000_000_000,
+            ]
+        ) {
+            prop_assert_eq!(rfc3339(ms), rfc3339_chrono(ms));
+        }
+    }
 
     /// NUL bytes are no timestamp, also on a thread that has parsed none yet (the
     /// remembered one starts as zeros) and after one was parsed.

@@ -82,8 +82,11 @@ pub fn is_stdout(path: &str) -> bool {
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
-            out.write_all(b"\n")?;
+            // Into memory, then one write: serialized straight into `out` (a `dyn
+            // Write`), each of the report's many small pieces was a call through it.
+            let mut json = serde_json::to_vec_pretty(report)?;
+            json.push(b'\n');
+            out.write_all(&json)?;
         }
         Format::Text => text::write_summary(report, out)?,
         Format::Markdown => markdown::write_markdown(report, out)?,
