@@ -278,8 +278,22 @@ fn names(prefix: &str, esc: &str) -> bool {
     prefix.replace("%%", "").contains(esc)
 }
 
+/// What [`infer`] gives for `text` on a pool of `threads` threads: the prefixes and
+/// the notes.
+fn on_threads(threads: usize, text: &[u8]) -> Option<(Vec<String>, Vec<String>)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    pool.install(|| infer(text))
+        .map(|i| (i.prefixes.iter().map(|p| p.to_string()).collect(), i.notes))
+}
+
 fn check(prefix: &str, recs: &[Rec]) -> Result<(), TestCaseError> {
     let (text, truth) = log_of(prefix, recs);
+    // The lines' shapes and scores shared between threads, or all on one: the same.
+    let one = on_threads(1, text.as_bytes());
+    prop_assert_eq!(&on_threads(2, text.as_bytes()), &one, "{:?}", prefix);
     let Some(inferred) = infer(text.as_bytes()) else {
         return Err(TestCaseError::fail(format!("{prefix:?}: nothing inferred")));
     };
@@ -383,4 +397,39 @@ fn known_prefixes_render_and_read_back() {
     ] {
         check(p, recs).unwrap_or_else(|e| panic!("{e}"));
     }
+}
+
+/// Every stderr-like log of testdata (its first MB, whole lines) gets the same prefixes
+/// and notes on one thread as on two and three (the lines shared between them).
+#[test]
+fn inference_is_the_same_on_any_number_of_threads() {
+    fn logs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("testdata").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                logs(&p, out);
+            } else if p.extension().is_some_and(|x| x == "log") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    logs(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")),
+        &mut files,
+    );
+    files.sort();
+    let mut inferred = 0;
+    for f in &files {
+        let data = std::fs::read(f).expect("a log");
+        let head = &data[..data.len().min(1 << 20)];
+        let head = &head[..head.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)];
+        let one = on_threads(1, head);
+        inferred += usize::from(one.is_some());
+        for threads in [2, 3] {
+            assert_eq!(on_threads(threads, head), one, "{} on {threads} threads", f.display());
+        }
+    }
+    // Most of them are logs with a prefix to infer.
+    assert!(inferred * 2 > files.len(), "{inferred} of {}", files.len());
 }

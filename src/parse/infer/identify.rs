@@ -21,6 +21,7 @@ use super::shape::Piece;
 use crate::parse::prefix::{escape_fits, ABSENT};
 use crate::parse::time::{parse_epoch, parse_timestamp};
 use crate::parse::Severity;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 /// One sampled line matched by the generic prefix, with its fields' value ranges.
@@ -907,30 +908,54 @@ impl<'a> Ctx<'_, '_, 'a> {
         else {
             return Vec::new();
         };
-        let (mut lazy, mut greedy) = (Vec::new(), Vec::new());
-        let mut differs = vec![false; kinds.len()];
+        let now: &[Kind] = kinds;
         // Without free text a line has one reading; and once every reported field
         // differs, more lines cannot change the outcome.
-        let settled = |d: &[bool]| (0..d.len()).all(|k| d[k] || !reported(kinds[k]));
-        for s in self.samples.iter().filter(|_| p.has_free_text()) {
-            if settled(&differs) {
-                break;
+        let settled = |d: &[bool]| (0..d.len()).all(|k| d[k] || !reported(now[k]));
+        // The fields that differ on some line of `part`.
+        let differ_in = |part: &[Sample<'_>]| {
+            let (mut lazy, mut greedy) = (Vec::new(), Vec::new());
+            let mut differs = vec![false; now.len()];
+            for s in part {
+                if settled(&differs) {
+                    break;
+                }
+                // Up to the message: a value does not run past the severity.
+                let head = &s.line[..s.line.len() - s.message.len()];
+                if p.match_capture(head, &mut lazy).is_none() {
+                    continue;
+                }
+                if p.match_capture_greedy(head, &mut greedy).is_none() {
+                    // Too many readings to try them all: none can be trusted.
+                    differs.iter_mut().for_each(|d| *d = true);
+                    continue;
+                }
+                for (k, d) in differs.iter_mut().enumerate() {
+                    let v = |c: &[(usize, usize)]| c.get(k).map(|&(a, b)| (a, b));
+                    *d |= v(&lazy) != v(&greedy);
+                }
             }
-            // Up to the message: a value does not run past the severity.
-            let head = &s.line[..s.line.len() - s.message.len()];
-            if p.match_capture(head, &mut lazy).is_none() {
-                continue;
-            }
-            if p.match_capture_greedy(head, &mut greedy).is_none() {
-                // Too many readings to try them all: none can be trusted.
-                differs.iter_mut().for_each(|d| *d = true);
-                continue;
-            }
-            for (k, d) in differs.iter_mut().enumerate() {
-                let v = |c: &[(usize, usize)]| c.get(k).map(|&(a, b)| (a, b));
-                *d |= v(&lazy) != v(&greedy);
-            }
-        }
+            differs
+        };
+        // The lines shared between the threads (a field differs if it does on a line
+        // of either share).
+        let share = self
+            .samples
+            .len()
+            .div_ceil(rayon::current_num_threads())
+            .max(256);
+        let differs = match p.has_free_text() {
+            false => vec![false; now.len()],
+            true => self
+                .samples
+                .par_chunks(share)
+                .map(differ_in)
+                .reduce_with(|mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(a, b)| *a |= b);
+                    a
+                })
+                .unwrap_or_else(|| vec![false; now.len()]),
+        };
         let mut notes = Vec::new();
         for k in 0..kinds.len() {
             if differs[k] && reported(kinds[k]) && !self.confirmed(k, kinds[k], &ev) {

@@ -17,6 +17,7 @@ pub mod shape;
 use super::anchor;
 use super::{prefix, Prefix, Severity};
 use identify::Sample;
+use rayon::prelude::*;
 use shape::Piece;
 
 /// At most this many prefixes per file.
@@ -25,6 +26,10 @@ const MAX_PREFIXES: usize = 8;
 const MAX_LINES: usize = 4000;
 /// How many of the most frequent shapes are tried each round.
 const SHAPES_TRIED: usize = 8;
+/// Lines looked at on one thread at least: fewer are not worth handing over. The work
+/// on the lines is shared between the threads when there are several (the others
+/// wait for the parser to be chosen); what comes of it is the same.
+const MIN_SPLIT: usize = 256;
 
 /// The prefixes that explain a sample of a file, and what could not be identified.
 #[derive(Debug, Clone)]
@@ -98,7 +103,12 @@ pub fn infer(sample: &[u8]) -> Option<Inferred> {
         }
         let prefix = Prefix::compile(&id.prefix)
             .ok()
-            .filter(|p| samples.iter().all(|s| p.match_line(s.line).is_some()))
+            .filter(|p| {
+                samples
+                    .par_iter()
+                    .with_min_len(MIN_SPLIT)
+                    .all(|s| p.match_line(s.line).is_some())
+            })
             .unwrap_or(generic);
         out.notes.extend(id.notes);
         out.prefixes.push(prefix);
@@ -129,6 +139,11 @@ struct Scored {
 /// lines matched; fewest values with a blank at an edge; fields filled. Scoring stops
 /// as soon as the lines left cannot lift the count to `at_least` (the best so far): such
 /// a candidate loses whatever they hold, so the choice is the same.
+///
+/// With threads to share it, each half of the lines is scored on one, and stops when
+/// its lines left and all the other half's cannot lift the count to `at_least`: a
+/// candidate that scores below `at_least` loses whatever its count, so the choice is
+/// the same; one that does not was scored on every line either way.
 fn score(
     p: &Prefix,
     lines: &[(&[u8], anchor::Anchor)],
@@ -140,15 +155,63 @@ fn score(
     rec.hits.clear();
     rec.caps.clear();
     rec.slots = p.slots();
+    if remaining.len() < 2 * MIN_SPLIT || rayon::current_num_threads() < 2 {
+        let (n, edged, filled) = score_part(p, lines, remaining, 0, 0, at_least, caps, rec);
+        return (n, std::cmp::Reverse(edged), filled);
+    }
+    let mid = remaining.len() / 2;
+    let (a, b) = remaining.split_at(mid);
+    let mut second = Scored::default();
+    let ((n1, e1, f1), (n2, e2, f2)) = rayon::join(
+        || score_part(p, lines, a, 0, b.len(), at_least, caps, rec),
+        || {
+            score_part(
+                p,
+                lines,
+                b,
+                mid,
+                a.len(),
+                at_least,
+                &mut Vec::new(),
+                &mut second,
+            )
+        },
+    );
+    let base = rec.caps.len();
+    rec.hits.extend(
+        second
+            .hits
+            .iter()
+            .map(|&(k, severity, message_at, at)| (k, severity, message_at, base + at)),
+    );
+    rec.caps.extend_from_slice(&second.caps);
+    (n1 + n2, std::cmp::Reverse(e1 + e2), f1 + f2)
+}
+
+/// [`score`] on `part` of the remaining lines, the first at index `first` of them,
+/// with `others` lines scored elsewhere: lines matched, values with a blank at an
+/// edge, fields filled.
+#[allow(clippy::too_many_arguments)]
+fn score_part(
+    p: &Prefix,
+    lines: &[(&[u8], anchor::Anchor)],
+    part: &[usize],
+    first: usize,
+    others: usize,
+    at_least: usize,
+    caps: &mut Vec<(usize, usize)>,
+    rec: &mut Scored,
+) -> (usize, usize, usize) {
     let (mut n, mut edged, mut filled) = (0usize, 0usize, 0usize);
-    for (k, &i) in remaining.iter().enumerate() {
-        if n + (remaining.len() - k) < at_least {
+    for (k, &i) in part.iter().enumerate() {
+        if n + (part.len() - k) + others < at_least {
             break;
         }
         let line = lines[i].0;
         if let Some(m) = p.match_capture(line, caps) {
             n += 1;
-            rec.hits.push((k, m.severity, m.message_at, rec.caps.len()));
+            rec.hits
+                .push((first + k, m.severity, m.message_at, rec.caps.len()));
             rec.caps.extend_from_slice(caps);
             for &(s, e) in caps.iter().filter(|c| **c != prefix::ABSENT) {
                 filled += 1;
@@ -158,7 +221,7 @@ fn score(
             }
         }
     }
-    (n, std::cmp::Reverse(edged), filled)
+    (n, edged, filled)
 }
 
 /// The shape (with `%?` fields, and a `%q` where that helps) that matches most of the
@@ -169,9 +232,15 @@ fn best_shape(
     remaining: &[usize],
 ) -> Option<(Vec<Piece>, Prefix, Scored)> {
     let mut counts: Vec<(Vec<Piece>, usize)> = Vec::new();
-    for &i in remaining {
-        let (line, a) = lines[i];
-        let s = shape::of_head(&line[..a.at]);
+    let shapes: Vec<Vec<Piece>> = remaining
+        .par_iter()
+        .with_min_len(MIN_SPLIT)
+        .map(|&i| {
+            let (line, a) = lines[i];
+            shape::of_head(&line[..a.at])
+        })
+        .collect();
+    for s in shapes {
         if let Some(c) = counts.iter_mut().find(|(p, _)| *p == s) {
             c.1 += 1;
         } else if counts.len() < 256 {
