@@ -15,6 +15,7 @@ use crate::aggregate::{GroupTotals, Stats};
 use crate::normalize::fingerprint_hex;
 use crate::parse::time::rfc3339;
 use crate::pipeline::InputResult;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// How many queries the report lists at most.
@@ -579,10 +580,14 @@ impl Report {
             clock: &clock,
         });
         let sections = Sections::build(stats.incidents, &map, peak);
-        let queries: Vec<QueryView> = listed
+        // Each query's view built on any thread (histograms and series read), in order.
+        let listed: Vec<_> = listed
             .iter()
-            .filter_map(|fp| map.remove(fp).map(|q| (*fp, q)))
-            .map(|(fp, q)| super::series::with_series(query_view(fp, *q), series.remove(&fp)))
+            .filter_map(|fp| map.remove(fp).map(|q| (*fp, q, series.remove(fp))))
+            .collect();
+        let queries: Vec<QueryView> = listed
+            .into_par_iter()
+            .map(|(fp, q, cells)| super::series::with_series(query_view(fp, *q), cells))
             .collect();
         drop(map);
         // csvlog and jsonlog carry every field; only prefixes can leave some out.
