@@ -427,7 +427,12 @@ fn inference_is_the_same_on_any_number_of_threads() {
         let one = on_threads(1, head);
         inferred += usize::from(one.is_some());
         for threads in [2, 3] {
-            assert_eq!(on_threads(threads, head), one, "{} on {threads} threads", f.display());
+            assert_eq!(
+                on_threads(threads, head),
+                one,
+                "{} on {threads} threads",
+                f.display()
+            );
         }
     }
     // Most of them are logs with a prefix to infer.
