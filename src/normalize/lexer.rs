@@ -157,7 +157,7 @@ static CLASS: [u8; 256] = {
 /// ([`is_ident_cont`]: a letter, digit, `_`, `$` or a byte >= 0x80), eight bytes at a
 /// time without a branch: how long a name is, is what a branch predictor cannot guess.
 #[inline(always)]
-pub(crate) fn not_ident_cont(w: u64) -> u64 {
+fn not_ident_cont(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let v = w & LOW7;

@@ -26,7 +26,7 @@
 //! (`ORDER BY 2`), is why a shape is only cached from a text that had none (see
 //! `Hasher::kept`).
 
-use super::lexer::{is_ident_cont, not_ident_cont};
+use super::lexer::is_ident_cont;
 
 /// Stands for a string literal in a shape.
 const STR: u8 = 0x01;
@@ -84,7 +84,13 @@ pub(crate) fn shape(sql: &[u8], out: &mut Vec<u8>) -> bool {
         let b = sql[i];
         match CLASS[b as usize] {
             PLAIN => i += 1,
-            IDENT => i = ident_end(sql, i + 1),
+            IDENT => {
+                // Byte by byte: most names are short, shorter than a word's worth.
+                i += 1;
+                while i < n && is_ident_cont(sql[i]) {
+                    i += 1;
+                }
+            }
             DIGIT => {
                 if i > 0 && (is_ident_cont(sql[i - 1]) || sql[i - 1] == b'.') {
                     return false;
@@ -134,24 +140,6 @@ pub(crate) fn shape(sql: &[u8], out: &mut Vec<u8>) -> bool {
     }
     out.extend_from_slice(&sql[kept..]);
     true
-}
-
-/// The end of the run of identifier characters from `i`: eight bytes at a time (see
-/// `lexer::not_ident_cont`), then byte by byte near the end of the text.
-#[inline(always)]
-fn ident_end(sql: &[u8], mut i: usize) -> usize {
-    while let Some(w) = sql.get(i..i + 8) {
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let n = (not_ident_cont(w).trailing_zeros() / 8) as usize;
-        i += n;
-        if n < 8 {
-            return i;
-        }
-    }
-    while i < sql.len() && is_ident_cont(sql[i]) {
-        i += 1;
-    }
-    i
 }
 
 /// Just past the quote that closes the string whose content starts at `from`
