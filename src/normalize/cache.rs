@@ -20,6 +20,9 @@
 //!   which the lexer would otherwise rebuild once per chunk.
 //! - **No allocation once built**: the arena's capacity is reserved up front.
 //! - **Lock-free.** One cache per thread (see `Normalizer::cached`), never shared.
+//! - **Shapes.** A smaller cache of the same kind, beside it, keys statements by their
+//!   *shape* (`super::shape`: literals replaced by placeholders): a statement with
+//!   inline values never seen before, whose shape was, skips the lexer too.
 
 use twox_hash::XxHash3_64;
 
@@ -31,6 +34,12 @@ pub(crate) const ARENA: usize = 1 << 20;
 
 /// The longest text cached, in bytes.
 pub(crate) const MAX_TEXT: usize = 16 << 10;
+
+/// Table entries of the cache of shapes.
+pub(crate) const SHAPE_SLOTS: usize = 1 << 11;
+
+/// Bytes of cached shapes.
+pub(crate) const SHAPE_ARENA: usize = 1 << 18;
 
 /// How many neighbouring slots a text may land in.
 const PROBES: usize = 4;
@@ -73,11 +82,15 @@ pub(crate) struct Cache {
     texts: Vec<u8>,
     slots_mask: usize,
     arena_cap: usize,
+    /// The cache of shapes (none in a cache of shapes).
+    pub(crate) shapes: Option<Box<Cache>>,
 }
 
 impl Default for Cache {
     fn default() -> Self {
-        Cache::with_capacity(SLOTS, ARENA)
+        let mut cache = Cache::plain(SLOTS, ARENA);
+        cache.shapes = Some(Box::new(Cache::plain(SHAPE_SLOTS, SHAPE_ARENA)));
+        cache
     }
 }
 
@@ -96,9 +109,19 @@ pub(crate) struct Pending {
 }
 
 impl Cache {
-    /// A cache of `slots` entries (rounded up to a power of two) and `arena` bytes:
-    /// small ones let tests force evictions and flushes.
+    /// A cache of `slots` entries (rounded up to a power of two) and `arena` bytes,
+    /// and a cache of shapes of the same size: small ones let tests force evictions
+    /// and flushes.
+    #[cfg(test)]
     pub(crate) fn with_capacity(slots: usize, arena: usize) -> Self {
+        let mut cache = Cache::plain(slots, arena);
+        cache.shapes = Some(Box::new(Cache::plain(slots, arena)));
+        cache
+    }
+
+    /// A cache of `slots` entries (rounded up to a power of two) and `arena` bytes,
+    /// without a cache of shapes.
+    pub(crate) fn plain(slots: usize, arena: usize) -> Self {
         let slots = slots.max(PROBES).next_power_of_two();
         Cache {
             slots: vec![Slot::default(); slots].into_boxed_slice(),
@@ -106,6 +129,7 @@ impl Cache {
             texts: Vec::with_capacity(arena),
             slots_mask: slots - 1,
             arena_cap: arena,
+            shapes: None,
         }
     }
 
@@ -272,6 +296,7 @@ mod tests {
             let mut n = Normalizer {
                 buf: Vec::new(),
                 cache: Some(Box::new(Cache::with_capacity(slots, arena))),
+                shape: Vec::new(),
             };
             for round in 0..2usize {
                 for k in 0..sqls.len() {

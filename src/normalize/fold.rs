@@ -21,7 +21,7 @@ use super::lexer::{Kind, Lexer, Token};
 /// packed little-endian into an integer, so keyword tests are integer comparisons;
 /// longer words get `u128::MAX`, which no keyword has.
 #[inline]
-fn word_key(w: &[u8]) -> u128 {
+pub(crate) fn word_key(w: &[u8]) -> u128 {
     match w.len() {
         0..=8 => u128::from(lower8(le_word(w))),
         9 => u128::from(lower8(le_word(&w[..8]))) | u128::from(w[8].to_ascii_lowercase()) << 64,
@@ -30,7 +30,7 @@ fn word_key(w: &[u8]) -> u128 {
 }
 
 /// [`word_key`] of a lower-case keyword, at compile time.
-const fn key(w: &str) -> u128 {
+pub(crate) const fn key(w: &str) -> u128 {
     let b = w.as_bytes();
     let mut k = 0u128;
     let mut i = 0;

@@ -67,6 +67,10 @@ pub(crate) struct Hasher {
     buf: [u8; BUF],
     len: usize,
     stream: Option<Stream>,
+    /// Whether a literal kept as is (`ORDER BY 2`) was fed: then the fingerprint
+    /// depends on a literal's value, and the text's shape (see `shape`) does not
+    /// stand for it.
+    pub(crate) kept: bool,
 }
 
 impl Default for Hasher {
@@ -75,6 +79,7 @@ impl Default for Hasher {
             buf: [0; BUF],
             len: 0,
             stream: None,
+            kept: false,
         }
     }
 }
@@ -330,7 +335,10 @@ impl Hasher {
             Kind::Marker => self.byte(b'l'),
             Kind::CodeOpen => self.byte(b'q'),
             Kind::CodeClose => self.byte(b'Q'),
-            Kind::Kept => self.bytes(b'n', bytes, false),
+            Kind::Kept => {
+                self.kept = true;
+                self.bytes(b'n', bytes, false);
+            }
             _ => self.bytes(b'o', bytes, false),
         }
     }

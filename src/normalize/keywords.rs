@@ -9,7 +9,7 @@
 
 /// Sorted (byte order) so [`is_keyword`] can binary-search it.
 #[rustfmt::skip]
-const KEYWORDS: &[&str] = &[
+pub(crate) const KEYWORDS: &[&str] = &[
     "abort", "absolute", "add", "after", "aggregate", "all", "also", "alter", "always", "analyse",
     "analyze", "and", "any", "array", "as", "asc", "asymmetric", "at", "authorization", "begin",
     "between", "bigint", "binary", "bit", "boolean", "both", "by", "cache", "called", "cascade",

@@ -21,6 +21,9 @@
 //! `normalize(&normalize(sql).0)` gives back the same text and fingerprint, invalid
 //! UTF-8 included (the hash reads it as the text shows it, as U+FFFD).
 //!
+//! With a cache (`Normalizer::cached`), a text seen before, or of a shape seen before
+//! (the same but for the values of its literals, see `shape`), is not lexed again.
+//!
 //! Invariants: no panic on any input; no allocation in [`Normalizer::fingerprint`]
 //! once its scratch buffer has grown to the longest list seen; the fingerprint of a
 //! given SQL text never changes between runs, platforms or versions (a test pins
@@ -35,6 +38,7 @@ mod hash;
 mod keywords;
 mod lexer;
 mod literals;
+mod shape;
 mod sink;
 #[cfg(test)]
 mod tests;
@@ -44,7 +48,7 @@ pub use display::{display_tokens, TokenClass};
 pub use hash::FINGERPRINT_VERSION;
 pub use literals::{rewrite_literals, rewrite_sql, Literal};
 
-use cache::{Cache, Lookup};
+use cache::{Cache, Lookup, Pending};
 use lexer::Token;
 use sink::{HashSink, TextSink};
 use std::cell::Cell;
@@ -63,6 +67,8 @@ pub struct Normalizer {
     buf: Vec<Token>,
     /// Fingerprints of texts seen before (see `cache`), when asked for.
     cache: Option<Box<Cache>>,
+    /// The shape of the text being looked up (see `shape`).
+    shape: Vec<u8>,
 }
 
 impl Normalizer {
@@ -84,6 +90,7 @@ impl Normalizer {
         Normalizer {
             buf: Vec::new(),
             cache: Some(cache),
+            shape: Vec::new(),
         }
     }
 
@@ -95,10 +102,27 @@ impl Normalizer {
         match cache.lookup(sql) {
             Some(Lookup::Hit(fp, _)) => fp,
             Some(Lookup::Miss(p)) => {
+                // A new text of a known shape (other literal values) needs no lexing;
+                // it is not cached as a text, so that texts used once do not push out
+                // the ones that repeat.
+                let shaped = match cache.shapes.as_deref() {
+                    Some(shapes) if shape::shape(sql, &mut self.shape) => {
+                        match shapes.lookup(&self.shape) {
+                            Some(Lookup::Hit(fp, _)) => return fp,
+                            other => other,
+                        }
+                    }
+                    _ => None,
+                };
                 let mut sink = HashSink::default();
                 collapse::run(sql, &mut self.buf, &mut sink, true);
                 let fp = sink.0.finish();
                 cache.insert(p, sql, fp);
+                if let (Some(Lookup::Miss(sp)), false) = (shaped, sink.0.kept) {
+                    if let Some(shapes) = cache.shapes.as_deref_mut() {
+                        shapes.insert(sp, &self.shape, fp);
+                    }
+                }
                 fp
             }
             None => self.lex_fingerprint(sql),
@@ -129,11 +153,7 @@ impl Normalizer {
                     cache.set_text(slot, &out);
                 }
             },
-            Some(Lookup::Miss(p)) => {
-                let fp = self.normalize_into(sql, &mut out);
-                let slot = cache.insert(p, sql, fp);
-                cache.set_text(slot, &out);
-            }
+            Some(Lookup::Miss(p)) => self.text_missed(&mut cache, p, sql, &mut out),
             None => {
                 self.normalize_into(sql, &mut out);
             }
@@ -142,12 +162,50 @@ impl Normalizer {
         out
     }
 
+    /// [`Normalizer::normalized_text`] of a text not in `cache` (looked up as `p`):
+    /// from the cache of shapes, or lexed and cached.
+    fn text_missed(&mut self, cache: &mut Cache, p: Pending, sql: &[u8], out: &mut String) {
+        let mut shaped = None;
+        if let Some(shapes) = cache.shapes.as_deref_mut() {
+            if shape::shape(sql, &mut self.shape) {
+                match shapes.lookup(&self.shape) {
+                    Some(Lookup::Hit(_, slot)) => {
+                        match shapes.text(slot) {
+                            Some(t) => out.push_str(t),
+                            None => {
+                                self.normalize_kept(sql, out);
+                                shapes.set_text(slot, out);
+                            }
+                        }
+                        return;
+                    }
+                    other => shaped = other,
+                }
+            }
+        }
+        let (fp, kept) = self.normalize_kept(sql, out);
+        let slot = cache.insert(p, sql, fp);
+        cache.set_text(slot, out);
+        if let (Some(Lookup::Miss(sp)), false) = (shaped, kept) {
+            if let Some(shapes) = cache.shapes.as_deref_mut() {
+                let slot = shapes.insert(sp, &self.shape, fp);
+                shapes.set_text(slot, out);
+            }
+        }
+    }
+
     /// Writes the normalized display text of `sql` into `out` (cleared first) and
     /// returns the same fingerprint as [`Normalizer::fingerprint`].
     pub fn normalize_into(&mut self, sql: &[u8], out: &mut String) -> u64 {
+        self.normalize_kept(sql, out).0
+    }
+
+    /// [`Normalizer::normalize_into`], and whether a literal was kept as is (see
+    /// `Hasher::kept`).
+    fn normalize_kept(&mut self, sql: &[u8], out: &mut String) -> (u64, bool) {
         let mut sink = TextSink::new(out);
         collapse::run(sql, &mut self.buf, &mut sink, true);
-        sink.hash.finish()
+        (sink.hash.finish(), sink.hash.kept)
     }
 }
 

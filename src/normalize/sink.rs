@@ -8,8 +8,7 @@
 //! (`f(x)`, `t.a`, `x::int`, `a[1]`, `a, b`). It always lexes back into the same tokens,
 //! so normalizing it again gives the same text and fingerprint.
 
-use std::fmt::Write as _;
-
+use super::fold::word_key;
 use super::hash::{plain_name, quoted_content, Hasher};
 use super::keywords::is_keyword;
 use super::lexer::{Kind, Token, MAX_DEPTH};
@@ -80,8 +79,30 @@ impl<'o> TextSink<'o> {
         }
     }
 
+    #[inline]
     fn push_lossy(&mut self, bytes: &[u8]) {
-        self.out.push_str(&String::from_utf8_lossy(bytes));
+        match std::str::from_utf8(bytes) {
+            Ok(s) => self.out.push_str(s),
+            Err(_) => self.out.push_str(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    /// `$n`, without the formatting machinery.
+    #[inline]
+    fn push_param(&mut self, n: u32) {
+        let mut digits = [0u8; 10];
+        let mut i = digits.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.out.push('$');
+        self.out.extend(digits[i..].iter().map(|&d| char::from(d)));
     }
 
     /// Single spaces, except where SQL is conventionally written without: the text must
@@ -104,8 +125,35 @@ impl<'o> TextSink<'o> {
 }
 
 /// Keywords written like function calls, without a space before `(`.
-fn callable_keyword(word: &[u8]) -> bool {
+#[cfg(test)]
+fn callable_keyword_by_list(word: &[u8]) -> bool {
     CALLABLE.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// [`CALLABLE`] as word keys (all are at most 9 bytes long).
+const CALLABLE_KEYS: [u128; CALLABLE.len()] = {
+    let mut keys = [0u128; CALLABLE.len()];
+    let mut i = 0;
+    while i < CALLABLE.len() {
+        let w = CALLABLE[i];
+        assert!(w.len() <= 9);
+        let mut k = 0u128;
+        let mut j = 0;
+        while j < w.len() {
+            k |= (w[j] as u128) << (8 * j);
+            j += 1;
+        }
+        keys[i] = k;
+        i += 1;
+    }
+    keys
+};
+
+/// Keywords written like function calls, without a space before `(`: the word's key
+/// among [`CALLABLE_KEYS`] (a word has no NUL byte, so its key is its name).
+#[inline]
+fn callable_keyword(word: &[u8]) -> bool {
+    word.len() <= 9 && CALLABLE_KEYS.contains(&word_key(word))
 }
 
 const CALLABLE: &[&[u8]] = &[
@@ -185,7 +233,7 @@ impl Sink for TextSink<'_> {
             }
             Kind::Const => {
                 self.params += 1;
-                let _ = write!(self.out, "${}", self.params);
+                self.push_param(self.params);
                 Prev::Operand
             }
             Kind::Marker => {
@@ -224,5 +272,52 @@ impl Sink for TextSink<'_> {
                 Prev::Other
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::keywords::KEYWORDS;
+
+    /// The key test is the list test, on every keyword, every callable one in any
+    /// case, and words just longer or shorter.
+    #[test]
+    fn callable_by_key_is_callable_by_list() {
+        let mut words: Vec<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
+        for k in CALLABLE {
+            let k = std::str::from_utf8(k).unwrap();
+            words.extend([
+                k.to_uppercase(),
+                format!("{k}s"),
+                k[1..].to_string(),
+                format!("{k}x_"),
+            ]);
+        }
+        words.extend([
+            "".into(),
+            "a".into(),
+            "char_".into(),
+            "é".into(),
+            "timestamps".into(),
+        ]);
+        for w in &words {
+            assert_eq!(
+                callable_keyword(w.as_bytes()),
+                callable_keyword_by_list(w.as_bytes()),
+                "{w}"
+            );
+        }
+        assert!(callable_keyword(b"COALESCE") && callable_keyword(b"substring"));
+    }
+
+    #[test]
+    fn params_are_written_as_format_writes_them() {
+        for n in (0..2000).chain([9_999, 10_000, 65_535, 1 << 20, u32::MAX - 1, u32::MAX]) {
+            let mut out = String::from("x");
+            let mut sink = TextSink::new(&mut out);
+            sink.push_param(n);
+            assert_eq!(out, format!("${n}"));
+        }
     }
 }
