@@ -1647,6 +1647,84 @@ mod tests {
         assert!(answered > 10_000, "{answered}");
     }
 
+    /// Lines that start as the line before but for one byte of their first 64
+    /// (changed to a digit or to a byte that matters to the matchers, put in, or
+    /// taken out), read after that line: the straight-line matcher agrees with the
+    /// compiled steps and `match_into` with the general matcher, whether the
+    /// remembered head explains them or not; and every line that differs only in a
+    /// digit of its `%l` is explained by it.
+    #[test]
+    fn lines_read_through_the_remembered_head() {
+        let (mut seen, mut numbers, mut numbers_seen) = (0, 0, 0);
+        for (_, log, prefixes) in logs_and_prefixes() {
+            for p in prefixes.iter().filter(|p| p.fast.is_some()) {
+                let fast = p.fast.as_ref().unwrap();
+                let lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
+                let picked = lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, l)| (*i < 4 || i % 97 == 0) && !l.starts_with(b"\t"));
+                for (_, line) in picked {
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let mut times = TimeCache::default();
+                    if !same_fast(p, line, &mut times) {
+                        continue;
+                    }
+                    let mut variants = Vec::new();
+                    for at in 0..line.len().min(66) {
+                        for v in [b'0', b'5', b'9', b' ', b'-', b']', b'@', b':', 0xff] {
+                            let mut m = line.to_vec();
+                            m[at] = v;
+                            variants.push(m);
+                            let mut m = line.to_vec();
+                            m.insert(at, v);
+                            variants.push(m);
+                        }
+                        let mut m = line.to_vec();
+                        m.remove(at);
+                        variants.push(m);
+                    }
+                    for m in &variants {
+                        same_fast(p, line, &mut times);
+                        let mut f = dirty_fields();
+                        let hit = fast.seen_line(m, &mut f, &times).is_some();
+                        seen += usize::from(hit);
+                        // Only the digits of the number changed, to digits.
+                        let differ: Vec<usize> = (0..line.len().min(m.len()))
+                            .filter(|&i| line[i] != m[i])
+                            .collect();
+                        if m.len() == line.len()
+                            && differ.len() == 1
+                            && m[differ[0]].is_ascii_digit()
+                        {
+                            let i = differ[0];
+                            let mut g = Fields::default();
+                            let mut t = TimeCache::default();
+                            let steps = p.match_ops(line, &mut g, &mut t);
+                            let seen = &times.line;
+                            let in_number = i >= seen.digits_at
+                                && (i - seen.digits_at) < 8
+                                && seen.digits_mask >> (8 * (i - seen.digits_at)) & 1 == 1;
+                            let in_number = steps.is_some()
+                                && m.len() >= 64
+                                && line[i].is_ascii_digit()
+                                && seen.tag != 0
+                                && in_number;
+                            numbers += usize::from(in_number);
+                            numbers_seen += usize::from(in_number && hit);
+                        }
+                        same_fast(p, m, &mut times);
+                    }
+                }
+            }
+        }
+        assert!(seen > 1000, "{seen}");
+        assert!(
+            numbers > 500 && numbers_seen == numbers,
+            "{numbers_seen} of {numbers}"
+        );
+    }
+
     /// Process ids and line numbers of every length (ending in a word read, past
     /// it, at its end), with each byte there changed to a non-digit: the
     /// straight-line matcher agrees with the compiled steps and the general matcher.

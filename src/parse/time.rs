@@ -101,6 +101,34 @@ pub struct TimeCache {
     /// in the top bytes of a word, zeros below), and its value: 0 for no digit.
     pub(crate) pid_digits: u64,
     pub(crate) pid: u32,
+    /// The head of the line a straight-line matcher last matched, up to the end of
+    /// its free-text values, and what it read there (see [`LineSeen`]).
+    pub(crate) line: LineSeen,
+}
+
+/// Up to 64 bytes a line started with, remembered by the straight-line matcher that
+/// matched it (its tag; 0 when none did), every byte compared but one run of digits
+/// (`%l`), which need only be digits; and the fields read there, the values as
+/// ranges of those bytes. A later line that starts with the same bytes is read the
+/// same way: a few masked word comparisons instead of the steps.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LineSeen {
+    pub(crate) tag: u64,
+    /// The bytes, zero where not compared, as four little-endian words.
+    pub(crate) bytes: [u128; 4],
+    /// All ones over the bytes compared, zero elsewhere.
+    pub(crate) mask: [u128; 4],
+    /// Where the bytes end (the steps go on there, with the severity).
+    pub(crate) len: usize,
+    /// Where the run of digits starts (at most 56) and the mask of its bytes in the
+    /// word read there (0 when there is none).
+    pub(crate) digits_at: usize,
+    pub(crate) digits_mask: u64,
+    pub(crate) ts: Option<Millis>,
+    pub(crate) zone_unknown: bool,
+    pub(crate) pid: Option<u32>,
+    /// The user, database, application and host, as ranges of the bytes.
+    pub(crate) values: [(u8, u8); 4],
 }
 
 /// Up to 32 bytes a line had from some place on, remembered by the reader that
@@ -182,6 +210,7 @@ impl Default for TimeCache {
             text_cuts: [(0, 0); 4],
             pid_digits: 0,
             pid: 0,
+            line: LineSeen::default(),
         }
     }
 }

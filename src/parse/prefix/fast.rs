@@ -12,12 +12,19 @@
 //! compare both, and the general matcher, on every line of the real logs and on
 //! mutated lines); where a time taken on trust leads nowhere, it cannot tell and the
 //! caller asks the compiled steps.
+//!
+//! For `%t`, most lines start with the bytes of the line the matcher matched last,
+//! up to the end of its free-text values (`2026-11-24 04:41:22 UTC [27315-1110]
+//! app_rw@bench `), but for the digits of `%l`: where that head fits in 64 bytes
+//! it is remembered ([`LineSeen`]), with the fields read there, and such a line is
+//! read by four masked word comparisons and a check that the number's bytes are
+//! digits; only its severity is read as the steps read it.
 
 use super::{
     bytes_equal, digit_flags, digit_run, find_lit, free_text_value, has_at, read_pid, Esc, Fields,
     Op, Severity, Step,
 };
-use crate::parse::time::{ends_zone, Parsed, TimeCache};
+use crate::parse::time::{ends_zone, LineSeen, Parsed, TimeCache};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The straight-line matcher's answer for a line.
@@ -211,10 +218,22 @@ impl Fast {
         f: &mut Fields<'a>,
         times: &mut TimeCache,
     ) -> Answer {
+        if !self.frac {
+            // `%t`: most lines start as the line before, but for their `%l`.
+            if let Some(r) = self.seen_line(line, f, times) {
+                return r;
+            }
+        }
         *f = Fields::default();
         let mut trusted = false;
-        match self.steps(line, f, times, &mut trusted) {
-            Some((s, at)) => Answer::Match(s, at),
+        let mut cuts = Cuts::default();
+        match self.steps(line, f, times, &mut trusted, &mut cuts) {
+            Some((s, at)) => {
+                if !self.frac {
+                    remember_line(self.tag, line, &cuts, f, times);
+                }
+                Answer::Match(s, at)
+            }
             // Each step failed where the compiled step fails, unless the time was
             // taken on trust.
             None if trusted => Answer::Unsure,
@@ -222,7 +241,8 @@ impl Fast {
         }
     }
 
-    /// The steps; `trusted` set when the time was taken on trust.
+    /// The steps; `trusted` set when the time was taken on trust, `cuts` where the
+    /// number and the head end.
     #[inline(always)]
     fn steps<'a>(
         &self,
@@ -230,6 +250,7 @@ impl Fast {
         f: &mut Fields<'a>,
         times: &mut TimeCache,
         trusted: &mut bool,
+        cuts: &mut Cuts,
     ) -> Option<(Severity, usize)> {
         let (t, mut pos) = if self.frac {
             // `%m`: a new millisecond on most lines, nothing worth remembering.
@@ -255,6 +276,8 @@ impl Fast {
             if n == 0 || !then.at(line, pos + n) {
                 return None;
             }
+            cuts.number_at = pos;
+            cuts.number_len = n;
             pos += n + then.len();
         }
         if self.texts_seen {
@@ -285,8 +308,60 @@ impl Fast {
                 pos += text_end(t, line, pos, f)? + t.then_len;
             }
         }
+        cuts.end = pos;
         let (s, n) = Severity::parse(line.get(pos..)?)?;
         Some((s, pos + n))
+    }
+
+    /// [`Fast::run`] for a line that starts with the bytes of the line it matched
+    /// last (see [`LineSeen`]), but for the digits of its number: the fields read
+    /// there, and its severity read on.
+    #[inline(always)]
+    pub(super) fn seen_line<'a>(
+        &self,
+        line: &'a [u8],
+        f: &mut Fields<'a>,
+        times: &TimeCache,
+    ) -> Option<Answer> {
+        let seen = &times.line;
+        if seen.tag != self.tag {
+            return None;
+        }
+        let head: &'a [u8; 64] = line.first_chunk()?;
+        let word = |i: usize| {
+            let mut w = [0u8; 16];
+            w.copy_from_slice(&head[16 * i..16 * i + 16]);
+            u128::from_le_bytes(w)
+        };
+        let d = ((word(0) ^ seen.bytes[0]) & seen.mask[0])
+            | ((word(1) ^ seen.bytes[1]) & seen.mask[1])
+            | ((word(2) ^ seen.bytes[2]) & seen.mask[2])
+            | ((word(3) ^ seen.bytes[3]) & seen.mask[3]);
+        if d != 0 {
+            return None;
+        }
+        // The number's bytes are digits (the byte after them, compared, is not).
+        let n: &[u8; 8] = head.get(seen.digits_at..)?.first_chunk()?;
+        if digit_flags(u64::from_le_bytes(*n) ^ 0x3030_3030_3030_3030) & seen.digits_mask != 0 {
+            return None;
+        }
+        let (ts, zone_unknown, pid, values, len) =
+            (seen.ts, seen.zone_unknown, seen.pid, seen.values, seen.len);
+        // Ranges of the 64 bytes (see `remember_line`).
+        let value = |(a, b): (u8, u8)| -> &'a [u8] { &head[usize::from(a)..usize::from(b)] };
+        *f = Fields {
+            ts,
+            zone_unknown,
+            pid,
+            user: value(values[0]),
+            db: value(values[1]),
+            app: value(values[2]),
+            host: value(values[3]),
+            ..Fields::default()
+        };
+        // Where no severity follows, the steps say why.
+        let (s, n) = Severity::parse(line.get(len..)?)?;
+        Some(Answer::Match(s, len + n))
     }
 
     /// The lead literal, the time and the literal after it, read step by step: the
@@ -331,6 +406,78 @@ impl Fast {
         }
         pos += self.after_time.len();
         Some((t, pos))
+    }
+}
+
+/// Where the steps found the number (`%l`, `%x`) of a line they matched, and where
+/// the head (up to the end of the free-text values) ends.
+#[derive(Debug, Default)]
+pub(super) struct Cuts {
+    number_at: usize,
+    number_len: usize,
+    end: usize,
+}
+
+/// Remembers the head of `line`, which the straight-line matcher tagged `tag` just
+/// matched (`cuts`), and the fields `f` it read there, for [`Fast::seen_line`]: where
+/// the head fits in 64 bytes, its values are ranges of it and the number's digits
+/// fit in a word.
+#[inline(never)]
+fn remember_line(tag: u64, line: &[u8], cuts: &Cuts, f: &Fields<'_>, times: &mut TimeCache) {
+    times.line.tag = 0;
+    // Lines shorter than 64 bytes are never found: nothing to remember.
+    let Some(head) = line.first_chunk::<64>() else {
+        return;
+    };
+    let len = cuts.end;
+    if len > 64 || cuts.number_len > 8 || cuts.number_at + 8 > 64 {
+        return;
+    }
+    // Where a value lies in the head (empty values anywhere).
+    let range = |v: &[u8]| -> Option<(u8, u8)> {
+        if v.is_empty() {
+            return Some((0, 0));
+        }
+        let a = (v.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+        let b = a.checked_add(v.len()).filter(|&b| b <= len)?;
+        Some((u8::try_from(a).ok()?, u8::try_from(b).ok()?))
+    };
+    let (Some(user), Some(db), Some(app), Some(host)) =
+        (range(f.user), range(f.db), range(f.app), range(f.host))
+    else {
+        return;
+    };
+    // The bytes below `len` but the number's digits, as words.
+    let (from, to) = (cuts.number_at, cuts.number_at + cuts.number_len);
+    let mut bytes = [0u128; 4];
+    let mut mask = [0u128; 4];
+    for (i, (b, m)) in bytes.iter_mut().zip(&mut mask).enumerate() {
+        let below = |n: usize| ones(n.saturating_sub(16 * i));
+        *m = below(len) & !(below(to) & !below(from));
+        let mut w = [0u8; 16];
+        w.copy_from_slice(&head[16 * i..16 * i + 16]);
+        *b = u128::from_le_bytes(w) & *m;
+    }
+    times.line = LineSeen {
+        tag,
+        bytes,
+        mask,
+        len,
+        digits_at: cuts.number_at,
+        digits_mask: ones(cuts.number_len) as u64,
+        ts: f.ts,
+        zone_unknown: f.zone_unknown,
+        pid: f.pid,
+        values: [user, db, app, host],
+    };
+}
+
+/// All ones over the first `n` bytes of a word (all of them from 16 on).
+fn ones(n: usize) -> u128 {
+    match n {
+        0 => 0,
+        1..=15 => (1u128 << (8 * n)) - 1,
+        _ => u128::MAX,
     }
 }
 
