@@ -407,11 +407,7 @@ fn merge_sorted(a: Sorted, b: Sorted) -> Sorted {
     let a_longer = a.len() >= b.len();
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let (x, y) = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => (x.0, y.0),
-            _ => break,
-        };
+    while let (Some(x), Some(y)) = (a.peek().map(|e| e.0), b.peek().map(|e| e.0)) {
         match x.cmp(&y) {
             std::cmp::Ordering::Less => out.extend(a.next()),
             std::cmp::Ordering::Greater => out.extend(b.next()),
