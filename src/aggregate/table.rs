@@ -82,6 +82,7 @@ impl Execs {
 }
 
 /// Records `e` of fingerprint `fp` in the busy form.
+#[inline(always)]
 fn record_busy(h: &mut LatencyHist, series: &mut QuerySeries, fp: u64, e: Exec) {
     if e.us != UNTIMED {
         h.record(e.us);
@@ -271,7 +272,11 @@ impl QueryTable {
                 // shorter by the histogram (count, total, min and max stay exact).
                 us: us.map_or(UNTIMED, |us| us.min(UNTIMED - 1)),
             };
-            add_execs(&mut q.execs, &mut self.series, fp, &[e]);
+            match &mut q.execs {
+                // Most executions are of a busy row: recorded here, without a call.
+                Execs::Busy(h) => record_busy(h, &mut self.series, fp, e),
+                execs => add_execs(execs, &mut self.series, fp, &[e]),
+            }
         }
         q
     }

@@ -9,7 +9,6 @@ use super::hist::LatencyHist;
 use super::incident::EventCounts;
 use super::pgbouncer::PoolerWindow;
 use crate::parse::Millis;
-use std::collections::BTreeMap;
 
 /// Window widths in milliseconds; each is a multiple of the one before.
 pub const LADDER_MS: &[i64] = &[
@@ -75,20 +74,69 @@ impl WindowAcc {
     }
 }
 
-/// Adds window `w` at `k` to `map`: moved in when `map` has none there. Windows come
-/// mostly in order: the last one is tried first, without a search.
-fn merge_into(map: &mut BTreeMap<i64, WindowAcc>, k: i64, w: WindowAcc) {
-    if let Some(mut last) = map.last_entry() {
-        if *last.key() == k {
-            last.get_mut().merge(w);
-            return;
-        }
+/// Windows sorted by their start, each start once.
+type Sorted = Vec<(i64, WindowAcc)>;
+
+/// The window at `k` in `v` (sorted), created when new. Windows come mostly in order:
+/// the last one is tried first, without a call.
+#[inline(always)]
+fn slot(v: &mut Sorted, k: i64) -> &mut WindowAcc {
+    let n = v.len();
+    if n > 0 && v[n - 1].0 == k {
+        return &mut v[n - 1].1;
     }
-    match map.entry(k) {
-        std::collections::btree_map::Entry::Vacant(v) => {
-            v.insert(w);
-        }
-        std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(w),
+    slot_slow(v, k)
+}
+
+/// [`slot`] past the last window: a new one at the end, or the one before it (a
+/// statement that began in the window before), else a search.
+#[inline(never)]
+fn slot_slow(v: &mut Sorted, k: i64) -> &mut WindowAcc {
+    let n = v.len();
+    let at = match v.last() {
+        Some(last) if last.0 < k => n,
+        None => n,
+        _ if n >= 2 && v[n - 2].0 == k => n - 2,
+        _ => v.partition_point(|e| e.0 < k),
+    };
+    if at == n || v[at].0 != k {
+        v.insert(at, (k, WindowAcc::default()));
+    }
+    &mut v[at].1
+}
+
+/// Adds window `w` at `k` to `v` (sorted): moved in when `v` has none there.
+fn merge_into(v: &mut Sorted, k: i64, w: WindowAcc) {
+    let n = v.len();
+    match v.last_mut() {
+        Some(last) if last.0 == k => last.1.merge(w),
+        Some(last) if last.0 < k => v.push((k, w)),
+        None => v.push((k, w)),
+        _ => match v.binary_search_by_key(&k, |e| e.0) {
+            Ok(i) => v[i].1.merge(w),
+            Err(i) => {
+                debug_assert!(i < n);
+                v.insert(i, (k, w));
+            }
+        },
+    }
+}
+
+/// Saves (and reads back) the sorted windows as the map of starts they were, so a
+/// saved state reads the same.
+mod as_map {
+    use super::{Sorted, WindowAcc};
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub(super) fn serialize<S: Serializer>(v: &Sorted, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(v.iter().map(|(k, w)| (k, w)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Sorted, D::Error> {
+        Ok(BTreeMap::<i64, WindowAcc>::deserialize(d)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -121,11 +169,16 @@ impl LastWindow {
 }
 
 /// Windows keyed by their start (ms since the epoch).
+///
+/// A vector sorted by start rather than a map: statements come in time order, so the
+/// window of the next is the last one (or, for the run time of one that began in the
+/// window before, the one before it), found without a search.
 #[derive(Debug, serde::Serialize, serde::Deserialize, Clone)]
 pub struct Windows {
     width: i64,
     fixed: bool,
-    map: BTreeMap<i64, WindowAcc>,
+    #[serde(with = "as_map")]
+    map: Sorted,
     #[serde(skip)]
     last: LastWindow,
 }
@@ -136,7 +189,7 @@ impl Windows {
         Windows {
             width: fixed_width_ms.unwrap_or(LADDER_MS[0]).max(1),
             fixed: fixed_width_ms.is_some(),
-            map: BTreeMap::new(),
+            map: Vec::new(),
             last: LastWindow::default(),
         }
     }
@@ -150,10 +203,7 @@ impl Windows {
     /// mostly in time order: the latest window is tried first, without a search.
     #[inline]
     fn with_acc<R>(&mut self, key: i64, f: impl FnOnce(&mut WindowAcc) -> R) -> R {
-        match self.map.last_entry() {
-            Some(e) if *e.key() == key => f(e.into_mut()),
-            _ => f(self.map.entry(key).or_default()),
-        }
+        f(slot(&mut self.map, key))
     }
 
     /// Coarsens to the next width when a window was just added past the bound.
@@ -165,6 +215,7 @@ impl Windows {
     }
 
     /// Records a statement of `us` that completed at `ts`.
+    #[inline]
     pub fn add(&mut self, ts: Millis, us: u64) {
         let key = self.last.key(ts, self.width);
         let start = ts - (us / 1000) as i64;
@@ -200,7 +251,7 @@ impl Windows {
             } else {
                 (ms * 1000).min(left)
             };
-            let acc = self.map.entry(k).or_default();
+            let acc = slot(&mut self.map, k);
             acc.run_us = acc.run_us.saturating_add(part);
             left -= part;
             k -= w;
@@ -235,6 +286,8 @@ impl Windows {
         }
         let old = std::mem::take(&mut self.map);
         self.width = width;
+        // Windows map in order: each coarse window is the last one so far.
+        self.map.reserve(old.len());
         for (k, w) in old {
             merge_into(&mut self.map, k.div_euclid(width) * width, w);
         }
@@ -247,12 +300,27 @@ impl Windows {
         } else {
             other.coarsen_to(self.width);
         }
-        if self.map.len() < other.map.len() {
-            std::mem::swap(&mut self.map, &mut other.map);
+        let theirs = std::mem::take(&mut other.map);
+        let (Some(mine_first), Some(mine_last)) =
+            (self.map.first().map(|e| e.0), self.map.last().map(|e| e.0))
+        else {
+            self.map = theirs;
+            return self.bound_merged();
+        };
+        if theirs.first().is_none_or(|f| mine_last < f.0) {
+            // The usual case of chunks merged in time order: an append.
+            self.map.extend(theirs);
+        } else if theirs.last().is_some_and(|l| l.0 < mine_first) {
+            let mine = std::mem::replace(&mut self.map, theirs);
+            self.map.extend(mine);
+        } else {
+            self.map = merge_sorted(std::mem::take(&mut self.map), theirs);
         }
-        for (k, w) in other.map {
-            merge_into(&mut self.map, k, w);
-        }
+        self.bound_merged();
+    }
+
+    /// Coarsens until the windows are within the bound (automatic widths).
+    fn bound_merged(&mut self) {
         while self.map.len() > MAX_WINDOWS && !self.fixed {
             self.coarsen_to(next_width(self.width));
         }
@@ -263,7 +331,7 @@ impl Windows {
     pub fn drop_outside(&mut self, lo: Millis, hi: Millis) {
         let width = self.width;
         self.map
-            .retain(|&k, _| k.saturating_add(width) > lo && k <= hi);
+            .retain(|&(k, _)| k.saturating_add(width) > lo && k <= hi);
     }
 
     /// True when the width was given (`--window`).
@@ -298,22 +366,64 @@ impl Windows {
         let last = end.div_euclid(width) * width;
         // Sessions that began before the log's first entry: their start is counted
         // in the first window.
-        let before: Vec<i64> = self.map.range(..first).map(|(k, _)| *k).collect();
-        for k in before {
-            if let Some(mut w) = self.map.remove(&k) {
+        let mut v = std::mem::take(&mut self.map);
+        let before = v.partition_point(|e| e.0 < first);
+        if before > 0 {
+            let has_first = v.get(before).is_some_and(|e| e.0 == first);
+            let mut early = v.drain(..before).map(|(_, mut w)| {
                 // Run time before the log began is not the first window's.
                 w.run_us = 0;
-                merge_into(&mut self.map, first, w);
+                w
+            });
+            let mut head = Vec::with_capacity(1);
+            if !has_first {
+                head.extend(early.next().map(|w| (first, w)));
+            }
+            let rest: Vec<WindowAcc> = early.collect();
+            v.splice(0..0, head);
+            if let Some((_, target)) = v.first_mut() {
+                for w in rest {
+                    target.merge(w);
+                }
             }
         }
         let mut out = Vec::new();
         let mut k = first;
+        let mut all = v.into_iter().peekable();
         while k <= last {
-            out.push((k, self.map.remove(&k).unwrap_or_default()));
+            // Sorted: a window off the grid (none once coarsened) is passed over.
+            while all.next_if(|e| e.0 < k).is_some() {}
+            let w = all.next_if(|e| e.0 == k).map(|e| e.1).unwrap_or_default();
+            out.push((k, w));
             k += width;
         }
         (width, out)
     }
+}
+
+/// `a` and `b` (sorted) as one sorted vector, the windows at the same start merged
+/// (into the one of the longer vector, `a`'s when as long, as the map's merge did).
+fn merge_sorted(a: Sorted, b: Sorted) -> Sorted {
+    let a_longer = a.len() >= b.len();
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek().map(|e| e.0), b.peek().map(|e| e.0)) {
+        match x.cmp(&y) {
+            std::cmp::Ordering::Less => out.extend(a.next()),
+            std::cmp::Ordering::Greater => out.extend(b.next()),
+            std::cmp::Ordering::Equal => {
+                let (Some((k, wa)), Some((_, wb))) = (a.next(), b.next()) else {
+                    break;
+                };
+                let (mut keep, add) = if a_longer { (wa, wb) } else { (wb, wa) };
+                keep.merge(add);
+                out.push((k, keep));
+            }
+        }
+    }
+    out.extend(a);
+    out.extend(b);
+    out
 }
 
 /// The next wider window width: the ladder, then doublings.
@@ -393,6 +503,267 @@ mod tests {
                 let width = widths[w];
                 proptest::prop_assert_eq!(last.key(ts, width), ts.div_euclid(width) * width);
             }
+        }
+    }
+
+    /// The windows as they were kept before (a map by start), the reference the sorted
+    /// vector is checked against.
+    mod reference {
+        use super::super::{next_width, LastWindow, WindowAcc, MAX_SPREAD, MAX_WINDOWS};
+        use crate::parse::Millis;
+        use std::collections::BTreeMap;
+
+        fn merge_into(map: &mut BTreeMap<i64, WindowAcc>, k: i64, w: WindowAcc) {
+            if let Some(mut last) = map.last_entry() {
+                if *last.key() == k {
+                    last.get_mut().merge(w);
+                    return;
+                }
+            }
+            match map.entry(k) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(w);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(w),
+            }
+        }
+
+        #[derive(serde::Serialize)]
+        pub struct Windows {
+            width: i64,
+            fixed: bool,
+            map: BTreeMap<i64, WindowAcc>,
+            #[serde(skip)]
+            last: LastWindow,
+        }
+
+        impl Windows {
+            pub fn new(fixed_width_ms: Option<i64>) -> Self {
+                Windows {
+                    width: fixed_width_ms.unwrap_or(super::LADDER_MS[0]).max(1),
+                    fixed: fixed_width_ms.is_some(),
+                    map: BTreeMap::new(),
+                    last: LastWindow::default(),
+                }
+            }
+            fn with_acc<R>(&mut self, key: i64, f: impl FnOnce(&mut WindowAcc) -> R) -> R {
+                match self.map.last_entry() {
+                    Some(e) if *e.key() == key => f(e.into_mut()),
+                    _ => f(self.map.entry(key).or_default()),
+                }
+            }
+            fn bound(&mut self) {
+                if self.map.len() > MAX_WINDOWS && !self.fixed {
+                    self.coarsen_to(next_width(self.width));
+                }
+            }
+            pub fn add(&mut self, ts: Millis, us: u64) {
+                let key = self.last.key(ts, self.width);
+                let start = ts - (us / 1000) as i64;
+                let within = self.with_acc(key, |w| {
+                    w.statements += 1;
+                    w.total_us = w.total_us.saturating_add(us);
+                    w.max_us = w.max_us.max(us);
+                    w.hist.record(us);
+                    if start >= key {
+                        w.run_us = w.run_us.saturating_add(us);
+                    }
+                    start >= key
+                });
+                if !within {
+                    self.spread(start, ts, us);
+                }
+                self.bound();
+            }
+            fn spread(&mut self, start: Millis, end: Millis, us: u64) {
+                let w = self.width;
+                let last = end.div_euclid(w) * w;
+                let first = (start.div_euclid(w) * w).max(last - MAX_SPREAD * w);
+                let mut left = us;
+                let mut k = last;
+                while k >= first && left > 0 {
+                    let from = if k == first { start.min(k) } else { k };
+                    let ms = (end.min(k + w) - from.max(start)).max(0) as u64;
+                    let part = if k == first {
+                        left
+                    } else {
+                        (ms * 1000).min(left)
+                    };
+                    let acc = self.map.entry(k).or_default();
+                    acc.run_us = acc.run_us.saturating_add(part);
+                    left -= part;
+                    k -= w;
+                }
+            }
+            pub fn add_untimed(&mut self, ts: Millis) {
+                let key = self.last.key(ts, self.width);
+                self.with_acc(key, |w| w.statements += 1);
+                self.bound();
+            }
+            pub fn event(&mut self, ts: Millis, f: impl FnOnce(&mut super::EventCounts)) {
+                let key = self.last.key(ts, self.width);
+                self.with_acc(key, |w| f(&mut w.events));
+                self.bound();
+            }
+            pub fn coarsen_to(&mut self, width: i64) {
+                if width <= self.width {
+                    return;
+                }
+                let old = std::mem::take(&mut self.map);
+                self.width = width;
+                for (k, w) in old {
+                    merge_into(&mut self.map, k.div_euclid(width) * width, w);
+                }
+            }
+            pub fn merge(&mut self, mut other: Windows) {
+                if other.width > self.width {
+                    self.coarsen_to(other.width);
+                } else {
+                    other.coarsen_to(self.width);
+                }
+                if self.map.len() < other.map.len() {
+                    std::mem::swap(&mut self.map, &mut other.map);
+                }
+                for (k, w) in other.map {
+                    merge_into(&mut self.map, k, w);
+                }
+                while self.map.len() > MAX_WINDOWS && !self.fixed {
+                    self.coarsen_to(next_width(self.width));
+                }
+            }
+            pub fn drop_outside(&mut self, lo: Millis, hi: Millis) {
+                let width = self.width;
+                self.map
+                    .retain(|&k, _| k.saturating_add(width) > lo && k <= hi);
+            }
+            /// `finish` at the width already reached (the ladder's choice is shared).
+            pub fn finish_at(
+                mut self,
+                begin: Millis,
+                end: Millis,
+                want: i64,
+            ) -> Vec<(Millis, WindowAcc)> {
+                self.coarsen_to(want);
+                let width = self.width;
+                let first = begin.div_euclid(width) * width;
+                let last = end.div_euclid(width) * width;
+                let before: Vec<i64> = self.map.range(..first).map(|(k, _)| *k).collect();
+                for k in before {
+                    if let Some(mut w) = self.map.remove(&k) {
+                        w.run_us = 0;
+                        merge_into(&mut self.map, first, w);
+                    }
+                }
+                let mut out = Vec::new();
+                let mut k = first;
+                while k <= last {
+                    out.push((k, self.map.remove(&k).unwrap_or_default()));
+                    k += width;
+                }
+                out
+            }
+        }
+    }
+
+    /// One step of a log: a statement (µs, or untimed) or an event, at a time.
+    fn steps() -> impl proptest::strategy::Strategy<Value = Vec<(i64, Option<u64>, bool)>> {
+        use proptest::prelude::*;
+        let t0 = prop_oneof![Just(1_700_000_000_000i64), Just(-90_000_000i64)];
+        let one = (
+            0i64..4_000_000,
+            prop_oneof![
+                4 => (0u64..3_000_000).prop_map(Some),
+                1 => (0u64..900_000_000).prop_map(Some),
+                1 => Just(None),
+            ],
+            any::<bool>(),
+            0u8..10,
+        );
+        (t0, prop::collection::vec(one, 1..400)).prop_map(|(t0, v)| {
+            let mut t = t0;
+            v.into_iter()
+                .map(|(dt, us, ev, jump)| {
+                    // Mostly forward and close, sometimes back, sometimes whole seconds.
+                    t += match jump {
+                        0 => -(dt % 70_000),
+                        1 => dt * 40,
+                        2..=5 => (dt % 1_000) / 1_000 * 1_000,
+                        _ => dt % 3_000,
+                    };
+                    (t, us, ev && us.is_none())
+                })
+                .collect()
+        })
+    }
+
+    fn feed(w: &mut Windows, r: &mut reference::Windows, steps: &[(i64, Option<u64>, bool)]) {
+        for &(ts, us, ev) in steps {
+            match (us, ev) {
+                (_, true) => {
+                    w.event(ts, |c| c.errors += 1);
+                    r.event(ts, |c| c.errors += 1);
+                }
+                (Some(us), _) => {
+                    w.add(ts, us);
+                    r.add(ts, us);
+                }
+                (None, _) => {
+                    w.add_untimed(ts);
+                    r.add_untimed(ts);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// The sorted vector holds what the map held, byte for byte once saved, through
+        /// statements and events in any order, chunks merged in order and out of it,
+        /// coarsening, and the final windows.
+        #[test]
+        fn sorted_windows_equal_the_map(
+            steps in steps(),
+            cuts in proptest::collection::vec(0usize..400, 0..6),
+            fixed in proptest::prelude::any::<bool>(),
+            reversed in proptest::prelude::any::<bool>(),
+            drop in proptest::prelude::any::<bool>(),
+        ) {
+            let width = fixed.then_some(7_000);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(steps.len())).collect();
+            cuts.extend([0, steps.len()]);
+            cuts.sort_unstable();
+            let mut parts: Vec<(Windows, reference::Windows)> = cuts
+                .windows(2)
+                .map(|c| {
+                    let (mut w, mut r) = (Windows::new(width), reference::Windows::new(width));
+                    feed(&mut w, &mut r, &steps[c[0]..c[1]]);
+                    (w, r)
+                })
+                .collect();
+            if reversed {
+                parts.reverse();
+            }
+            let (mut w, mut r) = (Windows::new(width), reference::Windows::new(width));
+            for (pw, pr) in parts {
+                w.merge(pw);
+                r.merge(pr);
+                let (a, b) = (postcard::to_allocvec(&w), postcard::to_allocvec(&r));
+                proptest::prop_assert_eq!(a.ok(), b.ok());
+            }
+            let lo = steps.iter().map(|s| s.0).min().unwrap_or(0);
+            let hi = steps.iter().map(|s| s.0).max().unwrap_or(0);
+            if drop {
+                w.drop_outside(lo + 5_000, hi - 5_000);
+                r.drop_outside(lo + 5_000, hi - 5_000);
+            }
+            let saved = postcard::to_allocvec(&w).unwrap_or_default();
+            let back: Windows = postcard::from_bytes(&saved).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            proptest::prop_assert_eq!(postcard::to_allocvec(&back).ok(), Some(saved));
+            let (begin, end) = (lo + 1_500, hi);
+            let (width, got) = w.finish(begin, end);
+            let want = r.finish_at(begin, end, width);
+            proptest::prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
         }
     }
 
