@@ -27,6 +27,8 @@ pub mod report;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod state;
+#[cfg(test)]
+mod testdata;
 pub mod verdict;
 
 use anyhow::Context;

@@ -264,23 +264,14 @@ mod tests {
                 messages.push([a, t, b].concat());
             }
         }
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
-        let mut dirs = vec![std::path::PathBuf::from(root)];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    dirs.push(p);
-                    continue;
-                }
-                let Ok(data) = std::fs::read(&p) else {
-                    continue;
-                };
-                for line in data.split(|&b| b == b'\n') {
-                    for marker in [&b"ERROR:  "[..], b"FATAL:  ", b"WARNING:  "] {
-                        if let Some(i) = memchr::memmem::find(line, marker) {
-                            messages.push(line[i + marker.len()..].to_vec());
-                        }
+        for p in crate::testdata::files() {
+            let Ok(data) = std::fs::read(&p) else {
+                continue;
+            };
+            for line in data.split(|&b| b == b'\n') {
+                for marker in [&b"ERROR:  "[..], b"FATAL:  ", b"WARNING:  "] {
+                    if let Some(i) = memchr::memmem::find(line, marker) {
+                        messages.push(line[i + marker.len()..].to_vec());
                     }
                 }
             }

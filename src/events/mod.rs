@@ -556,20 +556,8 @@ mod tests {
     /// oracle does.
     #[test]
     fn classify_matches_the_reference_on_real_and_damaged_messages() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
-        let mut files = vec![];
-        let mut dirs = vec![std::path::PathBuf::from(root)];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(d).unwrap() {
-                let p = e.unwrap().path();
-                match p.is_dir() {
-                    true => dirs.push(p),
-                    false => files.push(p),
-                }
-            }
-        }
         let mut messages = std::collections::BTreeSet::new();
-        for f in files {
+        for f in crate::testdata::files() {
             let Ok(data) = std::fs::read(&f) else {
                 continue;
             };

@@ -265,33 +265,22 @@ mod tests {
     #[test]
     fn every_testdata_log_splits_as_memchr_does() {
         let mut seen = 0;
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let path = e.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|x| x == "log") {
-                    let data = std::fs::read(&path).unwrap();
-                    // Several start offsets, so the windows fall at other places in the lines.
-                    for from in [0, 1, 63, 64, 4095, 4097]
-                        .into_iter()
-                        .filter(|&f| f <= data.len())
-                    {
-                        let d = &data[from..];
-                        assert_eq!(
-                            LineEnds::new(d).collect::<Vec<_>>(),
-                            by_memchr(d),
-                            "{}",
-                            path.display()
-                        );
-                    }
-                    seen += 1;
-                }
+        for path in crate::testdata::logs() {
+            let data = std::fs::read(&path).unwrap();
+            // Several start offsets, so the windows fall at other places in the lines.
+            for from in [0, 1, 63, 64, 4095, 4097]
+                .into_iter()
+                .filter(|&f| f <= data.len())
+            {
+                let d = &data[from..];
+                assert_eq!(
+                    LineEnds::new(d).collect::<Vec<_>>(),
+                    by_memchr(d),
+                    "{}",
+                    path.display()
+                );
             }
+            seen += 1;
         }
         assert!(seen >= 10, "only {seen} testdata logs");
     }

@@ -487,21 +487,10 @@ mod tests {
     /// Every stderr log of testdata, with the prefix inferred from it.
     fn testdata_logs() -> Vec<(std::path::PathBuf, StderrParser, Vec<u8>)> {
         let mut logs = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let path = e.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|x| x == "log") {
-                    let data = std::fs::read(&path).unwrap();
-                    if let Some(prefix) = crate::parse::infer::infer_prefix(&data) {
-                        logs.push((path, StderrParser::new(prefix), data));
-                    }
-                }
+        for path in crate::testdata::logs() {
+            let data = std::fs::read(&path).unwrap();
+            if let Some(prefix) = crate::parse::infer::infer_prefix(&data) {
+                logs.push((path, StderrParser::new(prefix), data));
             }
         }
         logs
