@@ -13,7 +13,8 @@ use rustc_hash::FxHashMap;
 
 // A single fingerprint may hold MAX_WINDOWS windows before the whole set coarsens: the
 // same bound as the global timeline, whose windows at the same width are a superset of
-// a fingerprint's, so the series is never coarser than the timeline.
+// a fingerprint's, so the series is never coarser than the timeline, and never coarser
+// than the timeline's final width (`final_width_is_reached_whatever_the_chunking`).
 
 /// Sub-buckets per power of two (as a bit count): 3 bits, 8 buckets.
 const SUB_BITS: u32 = 3;
@@ -641,6 +642,57 @@ mod tests {
         }
         let first = t0.div_euclid(60_000) * 60_000;
         assert_eq!(merged.finish(first, 60_000), whole.finish(first, 60_000));
+    }
+
+    /// A log spanning just under and just over `TARGET_WINDOWS` windows of each ladder
+    /// width, one execution every window of the finest width it could be shown at, cut
+    /// into chunks: the timeline and every series reach the final width exactly (the
+    /// smallest ladder width giving fewer than `TARGET_WINDOWS` windows) and the series
+    /// count what a direct count per final window gives. Fails when the accumulators'
+    /// bound is so low that they coarsen past the final width.
+    #[test]
+    fn final_width_is_reached_whatever_the_chunking() {
+        use super::super::window::{Windows, TARGET_WINDOWS};
+        let t0 = 1_700_000_000_123i64;
+        for pair in LADDER_MS.windows(2).take(12) {
+            let (fine, coarse) = (pair[0], pair[1]);
+            for (span, want) in [
+                (TARGET_WINDOWS * fine - 1, fine),
+                (TARGET_WINDOWS * fine, coarse),
+            ] {
+                let step = (fine / 3).max(1);
+                let stamps: Vec<i64> = (0..=span / step).map(|i| t0 + i * step).collect();
+                let end = t0 + span;
+                let mut stamps = stamps;
+                if stamps.last() != Some(&end) {
+                    stamps.push(end);
+                }
+                let (mut windows, mut series) = (Windows::new(None), QuerySeries::new(None));
+                for part in stamps.chunks(stamps.len() / 5 + 1) {
+                    let (mut w, mut q) = (Windows::new(None), QuerySeries::new(None));
+                    for (i, &ts) in part.iter().enumerate() {
+                        w.add(ts, 100);
+                        q.add((i % 2) as u64, ts, 100);
+                    }
+                    windows.merge(w);
+                    series.merge(q);
+                }
+                let (width, shown) = windows.finish(t0, end);
+                assert_eq!(width, want, "span {span}");
+                assert!(shown.len() <= TARGET_WINDOWS as usize + 1);
+                let first = t0.div_euclid(width) * width;
+                let cells = series.finish(first, width);
+                let mut direct = vec![0u64; shown.len()];
+                for &ts in &stamps {
+                    direct[((ts - first) / width) as usize] += 1;
+                }
+                let mut got = vec![0u64; shown.len()];
+                for c in cells.values().flatten() {
+                    got[c.0 as usize] += c.1.count;
+                }
+                assert_eq!(got, direct, "span {span}, width {width}");
+            }
+        }
     }
 
     #[test]

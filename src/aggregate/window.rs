@@ -29,7 +29,16 @@ pub const LADDER_MS: &[i64] = &[
 ];
 
 /// More windows than this in one accumulator and it coarsens to the next width.
-pub(crate) const MAX_WINDOWS: usize = 2_000;
+///
+/// Twice [`TARGET_WINDOWS`]: the final width (the smallest ladder width giving fewer
+/// than [`TARGET_WINDOWS`] over the log's span) has at most `TARGET_WINDOWS + 1`
+/// windows, so an accumulator never coarsens past it unless some 400 windows of
+/// entries lie outside the span (far-dated outliers). The bound is what keeps memory
+/// flat in the log's size: every window holds a latency histogram in the timeline and
+/// a run of buckets in each busy fingerprint's series, so the peak is this many windows
+/// whatever the log's length (2,000 before: a 5 GB log spanning 38 h peaked at 71 MB of
+/// heap against 41 MB for 1 GB; at 800, 35 and 33 MB, the same report).
+pub(crate) const MAX_WINDOWS: usize = 2 * TARGET_WINDOWS as usize;
 
 /// Most windows a fixed `--window` width may produce; wider windows beyond.
 pub const MAX_FIXED_WINDOWS: i64 = 20_000;
