@@ -191,13 +191,14 @@ impl Spread {
         let (q1, q3) = (day_at(n.div_ceil(4)), day_at((3 * n).div_ceil(4)));
         let middle = (q3 - q1 + 1).saturating_mul(DAY_MS);
         let gap = middle.saturating_mul(FENCE).max(MIN_GAP_MS);
-        let lo = (q1 * DAY_MS).saturating_sub(gap);
-        let hi = ((q3 + 1) * DAY_MS).saturating_add(gap);
+        // In i128: the days at the ends of the i64 range start or end past it.
+        let lo = i128::from(q1) * i128::from(DAY_MS) - i128::from(gap);
+        let hi = (i128::from(q3) + 1) * i128::from(DAY_MS) + i128::from(gap);
         let mut bulk: Option<(Millis, Millis)> = None;
         let mut far: Option<(Millis, Millis)> = None;
         let mut outliers = 0;
         for d in self.days.values() {
-            let range = if d.first >= lo && d.last < hi {
+            let range = if i128::from(d.first) >= lo && i128::from(d.last) < hi {
                 &mut bulk
             } else {
                 outliers += d.count;
@@ -212,9 +213,14 @@ impl Spread {
             end,
             outliers,
             outlier_range: far,
-            fence: (lo, hi),
+            fence: (clamp(lo), clamp(hi)),
         })
     }
+}
+
+/// `v` within the i64 range.
+fn clamp(v: i128) -> Millis {
+    v.clamp(i128::from(Millis::MIN), i128::from(Millis::MAX)) as Millis
 }
 
 #[cfg(test)]
@@ -239,6 +245,22 @@ mod tests {
         assert_eq!((b.begin, b.end), (T0, T0 + 999 * 300));
         assert_eq!(b.outliers, 3);
         assert_eq!(b.outlier_range, Some((far, T0 + 400 * DAY_MS)));
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_the_range_do_not_overflow() {
+        // Most entries on the first or last day of the i64 range: its fence is past
+        // the range's ends (an overflow in a debug build before).
+        for (most, other) in [
+            (Millis::MIN, 0),
+            (Millis::MAX, 0),
+            (Millis::MIN + 1, Millis::MAX),
+        ] {
+            let ts = (0..10).map(|i| most.saturating_add(i)).chain([other]);
+            let b = spread(ts).bulk().unwrap();
+            assert_eq!(b.outliers, 1);
+            assert!(b.begin <= b.end);
+        }
     }
 
     #[test]
