@@ -13,7 +13,7 @@ mod zstd_frames;
 
 pub use chunks::{chunk_ranges, plan, Boundaries, Piece, Skip};
 pub use decompress::{Compression, Progress};
-pub use mmap::{populate, release};
+pub use mmap::{map, populate, release};
 pub use stream::{Block, BlockReader};
 
 use std::fs::File;
