@@ -571,7 +571,7 @@ fn verdict_only(source: &Source, verdict: Verdict) -> InputResult {
     named_verdict(source.name(), verdict)
 }
 
-fn named_verdict(name: String, verdict: Verdict) -> InputResult {
+pub(crate) fn named_verdict(name: String, verdict: Verdict) -> InputResult {
     InputResult {
         name,
         host: None,

@@ -232,10 +232,59 @@ pub fn read_all(paths: &[String]) -> Result<State, StateError> {
         max_fingerprints: states.first().and_then(|(_, s)| s.max_fingerprints),
         inputs: Vec::new(),
     };
-    for (_, s) in states {
-        merged.inputs.extend(s.inputs);
+    let mut firsts: std::collections::HashMap<Reading, String> = Default::default();
+    for (path, s) in states {
+        for input in s.inputs {
+            merged.inputs.push(once(input, &path, &mut firsts));
+        }
     }
     Ok(merged)
+}
+
+/// What identifies one reading of a log: its host and name, the bytes and lines read,
+/// its entries, the first and last instants, the lines skipped and filtered out. Two
+/// saved inputs alike in all of these are the same log read the same way (a state
+/// given twice, or saved by two runs over the same file), not two logs.
+type Reading = (String, String, u64, u64, u64, Option<(i64, i64)>, u64, u64);
+
+/// `input` (saved in `path`), or, when an input read the same way came first (in
+/// `firsts`), a duplicate in its place, counted once as a run counts a file given
+/// twice.
+fn once(
+    input: ReadInput,
+    path: &str,
+    firsts: &mut std::collections::HashMap<Reading, String>,
+) -> ReadInput {
+    let r = &input.result;
+    if input.stats.is_none() || r.stats.lines == 0 {
+        return input;
+    }
+    let key = (
+        r.host_label(),
+        r.name.clone(),
+        r.bytes,
+        r.stats.lines,
+        r.stats.entries,
+        r.stats.seen,
+        r.stats.skipped_lines,
+        r.stats.filtered_entries,
+    );
+    let Some(first) = firsts.get(&key) else {
+        firsts.insert(key, format!("{} (in {path})", r.name));
+        return input;
+    };
+    let name = format!("{} (in {path})", r.name);
+    let mut res = crate::pipeline::named_verdict(
+        name,
+        crate::verdict::Verdict::Duplicate { of: first.clone() },
+    );
+    res.host = input.result.host.clone();
+    res.warnings.push(res.verdict.sentence(&res.stats));
+    ReadInput {
+        result: res,
+        stats: None,
+        clock: None,
+    }
 }
 
 fn describe(s: &State) -> String {

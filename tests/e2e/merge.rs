@@ -288,6 +288,63 @@ fn a_corrupted_or_truncated_state_is_refused_by_its_checksum() {
     );
 }
 
+/// The same log in two states (one state given twice, or a copy of it) is counted once,
+/// with a warning, as a run counts a file given twice; a different log beside it still
+/// adds up. The statements are grep's count of a1's `duration: ` lines (with
+/// d_multiline beside it, one run's over both logs).
+#[test]
+fn the_same_log_in_two_states_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a.pgf"),
+        dir.path().join("b.pgf"),
+        dir.path().join("c.pgf"),
+    );
+    let durations = |l: &Path| {
+        std::fs::read_to_string(l)
+            .expect("log")
+            .matches("duration: ")
+            .count() as u64
+    };
+    let (l1, l2) = (log("a1_pgbadger"), log("d_multiline"));
+    // d_multiline logs statements and durations apart: one run over both logs.
+    let both = json_report(&[s(&l1), s(&l2)], None)["totals"]["statements"]
+        .as_u64()
+        .expect("statements");
+    assert!(both > durations(&l1));
+    json_of(&[s(&l1), "--save", s(&a)], &dir.path().join("a.json"));
+    std::fs::copy(&a, &b).expect("copy");
+    json_of(&[s(&l2), "--save", s(&c)], &dir.path().join("c.json"));
+    let cases: [(&[&Path], u64); 3] = [
+        (&[&a, &b], durations(&l1)),
+        (&[&a, &a], durations(&l1)),
+        (&[&b, &c, &a], both),
+    ];
+    for (states, want) in cases {
+        let out = dir.path().join("m.json");
+        let mut args = vec!["merge"];
+        args.extend(states.iter().map(|p| s(p)));
+        args.extend(["-o", s(&out)]);
+        let o = run(&args, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert!(err.contains("given twice"), "{err}");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(v["totals"]["statements"].as_u64(), Some(want), "{states:?}");
+        let verdicts: Vec<&str> = v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["verdict"].as_str())
+            .collect();
+        assert_eq!(
+            verdicts.iter().filter(|v| **v == "duplicate").count(),
+            1,
+            "{verdicts:?}"
+        );
+    }
+}
+
 #[test]
 fn states_saved_with_different_windows_are_not_merged() {
     let dir = tempfile::tempdir().unwrap();
