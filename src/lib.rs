@@ -242,7 +242,17 @@ fn finish(
         Some(tz) => (tz, "--tz"),
         None => report::tz::DisplayTz::of_log(analysis.clock.as_ref()),
     };
-    let mut report = Report::build(&analysis.inputs, analysis.stats, run, tz);
+    // The report's views are built in parallel: on `-j` threads, as the reading was,
+    // also where no run's pool is around (a merge, a period's report, the server).
+    let stats = analysis.stats;
+    let build = || Report::build(&analysis.inputs, stats, run, tz);
+    let mut report = match rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs)
+        .build()
+    {
+        Ok(pool) => pool.install(build),
+        Err(_) => build(),
+    };
     report.time_zone_origin = origin.to_string();
     report.hosts = report::hosts::views(&analysis.hosts);
     if let Some(r) = &range {
