@@ -60,7 +60,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         return Ok(finish(cfg, analysis, None, None, started));
     }
     let host = cfg.fleet.host.as_deref();
-    let reading = match &pool {
+    let reading = match pool {
         Ok(pool) => pool.install(|| pipeline::read(&cfg.inputs, &opts, host)),
         Err(_) => pipeline::read(&cfg.inputs, &opts, host),
     };
@@ -74,12 +74,7 @@ pub fn analyze(cfg: &Config) -> Result<Report, AnalyzeError> {
         filters,
     } = reading;
     let analysis = combine_saved(cfg, inputs, &opts.agg)?;
-    // On the run's threads: the report's parts built in parallel use `--jobs` too.
-    let report = || finish(cfg, analysis, range, filters, started);
-    Ok(match &pool {
-        Ok(pool) => pool.install(report),
-        Err(_) => report(),
-    })
+    Ok(finish(cfg, analysis, range, filters, started))
 }
 
 /// The pipeline's options for `cfg`, with a progress bar or none.

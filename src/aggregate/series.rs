@@ -661,9 +661,8 @@ mod tests {
                 (TARGET_WINDOWS * fine, coarse),
             ] {
                 let step = (fine / 3).max(1);
-                let stamps: Vec<i64> = (0..=span / step).map(|i| t0 + i * step).collect();
+                let mut stamps: Vec<i64> = (0..=span / step).map(|i| t0 + i * step).collect();
                 let end = t0 + span;
-                let mut stamps = stamps;
                 if stamps.last() != Some(&end) {
                     stamps.push(end);
                 }
